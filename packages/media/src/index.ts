@@ -1,2 +1,5 @@
-// @switchyard/media: RTP, codecs, DSP and the worker-thread media engine.
-export const MEDIA_MODULES = ['rtp', 'codecs', 'dsp', 'engine'] as const;
+// @switchyard/media: RTP, codecs, DSP and the worker-thread media engine. Never imports the SIP stack.
+export * from './codecs/index.js';
+export * from './dsp/index.js';
+export * from './engine/index.js';
+export * from './rtp/index.js';

@@ -1,2 +1,6 @@
-// @switchyard/sip-stack: the public API of the SIP stack (RFC 3261 layers: message, transport, transaction, dialog, ua).
-export const SIP_STACK_LAYERS = ['message', 'transport', 'transaction', 'dialog', 'ua'] as const;
+// @switchyard/sip-stack: the public API of the SIP stack, layered as RFC 3261 is:
+// message (parse, serialize, URIs, headers, SDP) -> transport -> transaction -> dialog -> ua.
+export * from './auth/index.js';
+export * from './message/index.js';
+export * from './message/sdp/index.js';
+export * from './transaction/index.js';
