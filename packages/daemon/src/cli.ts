@@ -1,25 +1,120 @@
 #!/usr/bin/env node
+// The `switchyard` command: start, ctl, check-config.
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { ConfigError, loadConfig } from './config.js';
+import { callAdminSocket } from './rpc/socket-server.js';
 
-export async function main(argv: readonly string[]): Promise<number> {
-  const [command = 'start'] = argv;
+const USAGE = `usage:
+  switchyard start [--config FILE]          run in the foreground
+  switchyard ctl [--socket PATH] METHOD [JSON-PARAMS]
+                                            call a JSON-RPC method on the admin socket
+  switchyard check-config FILE              validate a config file and report every problem
+`;
+
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const processIo: CliIo = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+};
+
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  if (i < 0) return undefined;
+  const value = args[i + 1];
+  args.splice(i, 2);
+  return value;
+}
+
+async function ctl(args: string[], io: CliIo): Promise<number> {
+  const socket = option(args, '--socket') ?? process.env.SWITCHYARD_SOCKET ?? '/var/lib/switchyard/admin.sock';
+  const [method, json] = args;
+  if (method === undefined) {
+    io.err(USAGE);
+    return 2;
+  }
+  let params: unknown = {};
+  if (json !== undefined) {
+    try {
+      params = JSON.parse(json);
+    } catch (err) {
+      io.err(`switchyard ctl: params are not valid JSON: ${(err as Error).message}\n`);
+      return 2;
+    }
+  }
+  try {
+    const answer = await callAdminSocket(socket, method, params);
+    if (answer.error) {
+      io.err(`error ${answer.error.code}: ${answer.error.message}\n`);
+      return 1;
+    }
+    io.out(`${JSON.stringify(answer.result, null, 2)}\n`);
+    return 0;
+  } catch (err) {
+    io.err(`switchyard ctl: cannot reach the admin socket ${socket}: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+function checkConfig(args: string[], io: CliIo): number {
+  const [file] = args;
+  if (file === undefined) {
+    io.err(USAGE);
+    return 2;
+  }
+  try {
+    const config = loadConfig(file);
+    io.out(`${file}: ok (${config.sip.listen.length} listen addresses, ${config.extensions.length} extensions)\n`);
+    return 0;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.err(`${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  const args = [...argv];
+  const command = args.shift() ?? 'start';
   switch (command) {
-    case 'start':
-      process.stdout.write(
-        'switchyard: the daemon is not built yet; the SIP message layer (@switchyard/sip-stack) is available as a library.\n',
+    case 'start': {
+      const file = option(args, '--config');
+      if (file !== undefined && checkConfig([file], { out: () => {}, err: io.err }) !== 0) return 1;
+      io.out(
+        'switchyard: the call-handling daemon is not built yet; the SIP stack, SDP and media engine are available as libraries.\n',
       );
       return 0;
+    }
+    case 'ctl':
+      return ctl(args, io);
+    case 'check-config':
+      return checkConfig(args, io);
+    case 'help':
+    case '--help':
+    case '-h':
+      io.out(USAGE);
+      return 0;
     default:
-      process.stderr.write(`switchyard: unknown command '${command}'\nusage: switchyard start\n`);
+      io.err(`switchyard: unknown command '${command}'\n${USAGE}`);
       return 2;
   }
 }
 
-const invokedDirectly =
-  process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+const invokedDirectly = process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
 if (invokedDirectly) {
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      process.stderr.write(`switchyard: ${(err as Error).stack ?? err}\n`);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -1,0 +1,127 @@
+// The admin socket: JSON-RPC lines over a Unix socket created owner-only (file permissions are the access control).
+import { chmodSync, existsSync, lstatSync, unlinkSync } from 'node:fs';
+import { createServer, Socket as NetSocket, type Server, type Socket } from 'node:net';
+import type { JsonRpcServer, JsonRpcSession } from './json-rpc.js';
+
+/** Longest request line accepted; a client that sends more without a newline is cut off. */
+const MAX_LINE_BYTES = 1024 * 1024;
+
+export class AdminSocketServer {
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  private nextSession = 1;
+
+  constructor(
+    private readonly rpc: JsonRpcServer,
+    readonly path: string,
+  ) {}
+
+  async listen(): Promise<void> {
+    // A socket file left by a crashed run is removed; anything else at that path is not ours to delete.
+    if (existsSync(this.path)) {
+      if (!lstatSync(this.path).isSocket()) throw new Error(`${this.path} exists and is not a socket`);
+      unlinkSync(this.path);
+    }
+    const server = createServer((socket) => this.serve(socket));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      // The socket file is bound synchronously inside listen(): a umask of 0177 makes it owner-only from birth.
+      const umask = process.umask(0o177);
+      try {
+        server.listen(this.path, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      } finally {
+        process.umask(umask);
+      }
+    });
+    chmodSync(this.path, 0o600);
+    server.on('error', () => {});
+    this.server = server;
+  }
+
+  private serve(socket: Socket): void {
+    this.sockets.add(socket);
+    const closers: Array<() => void> = [];
+    const session: JsonRpcSession = {
+      id: this.nextSession++,
+      notify: (method, params) => {
+        if (!socket.destroyed) socket.write(`${JSON.stringify({ jsonrpc: '2.0', method, params })}\n`);
+      },
+      onClose: (fn) => closers.push(fn),
+    };
+    let buffered = '';
+    let queue = Promise.resolve();
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      buffered += chunk;
+      if (buffered.length > MAX_LINE_BYTES && !buffered.includes('\n')) {
+        socket.end(
+          `${JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32600, message: 'Invalid Request: line too long' } })}\n`,
+        );
+        return;
+      }
+      let nl = buffered.indexOf('\n');
+      while (nl >= 0) {
+        const line = buffered.slice(0, nl).trim();
+        buffered = buffered.slice(nl + 1);
+        nl = buffered.indexOf('\n');
+        if (line === '') continue;
+        // Answers go out in request order.
+        queue = queue.then(async () => {
+          const answer = await this.rpc.handleLine(line, session);
+          if (answer !== undefined && !socket.destroyed) socket.write(`${answer}\n`);
+        });
+      }
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      for (const fn of closers) fn();
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    const server = this.server;
+    this.server = undefined;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (existsSync(this.path)) unlinkSync(this.path);
+  }
+}
+
+/** Calls one method over the admin socket and resolves with its result (what `switchyard ctl` does). */
+export function callAdminSocket(
+  path: string,
+  method: string,
+  params: unknown,
+  timeoutMs = 10_000,
+): Promise<{ result?: unknown; error?: { code: number; message: string; data?: unknown } }> {
+  return new Promise((resolve, reject) => {
+    const socket = new NetSocket();
+    let buffered = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no answer from ${path} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.setEncoding('utf8');
+    socket.on('error', (err: Error) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    socket.on('data', (chunk: string) => {
+      buffered += chunk;
+      const nl = buffered.indexOf('\n');
+      if (nl < 0) return;
+      clearTimeout(timer);
+      socket.end();
+      try {
+        resolve(JSON.parse(buffered.slice(0, nl)));
+      } catch (err) {
+        reject(err);
+      }
+    });
+    socket.connect(path, () => socket.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method, params })}\n`));
+  });
+}

@@ -1,0 +1,234 @@
+// Dialogs (RFC 3261 section 12): the state two user agents share (Call-ID, tags, CSeq numbers, remote target,
+// route set), created from a dialog-creating request and its response, and used to build in-dialog requests.
+import {
+  createRequest,
+  parseNameAddr,
+  parseUri,
+  type SipRequest,
+  type SipResponse,
+  type SipUri,
+} from '../message/index.js';
+
+export type DialogState = 'early' | 'confirmed' | 'terminated';
+
+/** Methods whose requests and 2xx responses replace the remote target (RFC 3261 12.2, RFC 3311, RFC 6665 4.1.2.4). */
+const TARGET_REFRESH: ReadonlySet<string> = new Set(['INVITE', 'UPDATE', 'SUBSCRIBE', 'NOTIFY', 'REFER']);
+
+export function dialogKey(callId: string, localTag: string, remoteTag: string): string {
+  return `${callId}\n${localTag}\n${remoteTag}`;
+}
+
+export class DialogError extends Error {
+  constructor(
+    readonly code: 'no-tag' | 'no-contact' | 'bad-contact',
+    message: string,
+    /** The SIP status the peer should get when this comes from its request. */
+    readonly status = 400,
+  ) {
+    super(message);
+    this.name = 'DialogError';
+  }
+}
+
+/** Verdict on an in-dialog request (RFC 3261 12.2.2). */
+export type InDialogVerdict = { readonly ok: true } | { readonly ok: false; readonly status: number; reason: string };
+
+export interface InDialogRequestOptions {
+  readonly headers?: Iterable<readonly [string, string]>;
+  readonly body?: Uint8Array | string;
+  readonly contentType?: string;
+  /** CSeq number to use instead of the next one (ACK and CANCEL reuse the INVITE's, RFC 3261 13.2.2.4, 9.1). */
+  readonly cseq?: number;
+}
+
+function contactUri(message: SipRequest | SipResponse): string {
+  const contacts = message.contacts();
+  if (contacts.length === 0 || contacts[0].star)
+    throw new DialogError('no-contact', 'a dialog-creating message needs a Contact (RFC 3261 12.1)');
+  return contacts[0].uri;
+}
+
+/** A dialog from one side's point of view. */
+export class SipDialog {
+  state: DialogState;
+  /** Remote CSeq; undefined until the peer sends a request in the dialog (RFC 3261 12.1.2). */
+  remoteSeq: number | undefined;
+  remoteTarget: string;
+  /** Route header values to put on requests, in order (RFC 3261 12.1.1 / 12.1.2). */
+  readonly routeSet: readonly string[];
+  remoteTag: string;
+  /** The remote party's header value (From at a UAS, To at a UAC), with its tag. */
+  remote: string;
+
+  private constructor(
+    readonly callId: string,
+    readonly localTag: string,
+    remoteTag: string,
+    /** The local party's header value (To at a UAS, From at a UAC), with its tag. */
+    readonly local: string,
+    remote: string,
+    public localSeq: number,
+    remoteSeq: number | undefined,
+    remoteTarget: string,
+    routeSet: readonly string[],
+    readonly secure: boolean,
+    /** The Contact this side puts on its requests and responses. */
+    public localContact: string,
+    state: DialogState,
+  ) {
+    this.remoteTag = remoteTag;
+    this.remote = remote;
+    this.remoteSeq = remoteSeq;
+    this.remoteTarget = remoteTarget;
+    this.routeSet = routeSet;
+    this.state = state;
+  }
+
+  get key(): string {
+    return dialogKey(this.callId, this.localTag, this.remoteTag);
+  }
+
+  /** RFC 3261 12.1.2: the UAC's dialog from a 1xx (with a To tag) or 2xx to its request. */
+  static asUac(request: SipRequest, response: SipResponse, localContact: string): SipDialog {
+    const to = response.to();
+    if (to.tag === undefined) throw new DialogError('no-tag', 'a response without a To tag creates no dialog');
+    const from = request.from();
+    if (from.tag === undefined) throw new DialogError('no-tag', 'the request has no From tag');
+    // Route set: the Record-Route of the response in reverse order.
+    const routeSet = response.headers('record-route').reverse();
+    const secure = request.uri.toLowerCase().startsWith('sips:');
+    return new SipDialog(
+      request.callId(),
+      from.tag,
+      to.tag,
+      request.header('from')!,
+      response.header('to')!,
+      request.cseq().seq,
+      undefined,
+      contactUri(response),
+      routeSet,
+      secure,
+      localContact,
+      response.status >= 200 ? 'confirmed' : 'early',
+    );
+  }
+
+  /** RFC 3261 12.1.1: the UAS's dialog when it answers `request` with a 1xx or 2xx carrying `localTag`. */
+  static asUas(request: SipRequest, localTag: string, localContact: string, early: boolean): SipDialog {
+    const from = request.from();
+    if (from.tag === undefined) throw new DialogError('no-tag', 'the request has no From tag');
+    const to = request.header('to')!;
+    const routeSet = request.headers('record-route');
+    const secure = request.uri.toLowerCase().startsWith('sips:');
+    return new SipDialog(
+      request.callId(),
+      localTag,
+      from.tag,
+      request.to().tag === undefined ? `${to};tag=${localTag}` : to,
+      request.header('from')!,
+      0,
+      request.cseq().seq,
+      contactUri(request),
+      routeSet,
+      secure,
+      localContact,
+      early ? 'early' : 'confirmed',
+    );
+  }
+
+  /** Where the next request goes first: the first route if there is one, else the remote target. */
+  nextHop(): SipUri {
+    const first = this.routeSet[0];
+    const uri = parseUri(first === undefined ? this.remoteTarget : parseNameAddr(first).uri);
+    if (uri.scheme !== 'sip' && uri.scheme !== 'sips')
+      throw new DialogError('bad-contact', 'next hop is not a SIP URI');
+    return uri as SipUri;
+  }
+
+  /** RFC 3261 12.2.1.1: a request within the dialog (without Via: the transaction layer adds it). */
+  createRequest(method: string, options: InDialogRequestOptions = {}): SipRequest {
+    const cseq = options.cseq ?? (method === 'ACK' || method === 'CANCEL' ? this.localSeq : ++this.localSeq);
+    let requestUri = this.remoteTarget;
+    let routes = this.routeSet;
+    const first = routes[0];
+    if (first !== undefined) {
+      const firstUri = parseUri(parseNameAddr(first).uri);
+      const loose = 'params' in firstUri && firstUri.params.has('lr');
+      if (!loose) {
+        // Strict router: it becomes the Request-URI and the remote target goes last in Route.
+        requestUri = firstUri.raw.split('?')[0];
+        routes = [...routes.slice(1), `<${this.remoteTarget}>`];
+      }
+    }
+    const headers: Array<[string, string]> = routes.map((r) => ['Route', r]);
+    if (method !== 'ACK' && method !== 'CANCEL' && method !== 'BYE') headers.push(['Contact', this.localContact]);
+    if (options.headers) for (const [n, v] of options.headers) headers.push([n, v]);
+    return createRequest({
+      method,
+      uri: requestUri,
+      from: this.local,
+      to: this.remote,
+      callId: this.callId,
+      cseq,
+      headers,
+      body: options.body,
+      contentType: options.contentType,
+    });
+  }
+
+  /** RFC 3261 12.2.2: checks and absorbs a request the peer sent in this dialog. */
+  receiveRequest(request: SipRequest): InDialogVerdict {
+    const seq = request.cseq().seq;
+    const method = request.method;
+    if (method !== 'ACK' && method !== 'CANCEL') {
+      if (this.remoteSeq !== undefined && seq < this.remoteSeq) {
+        // Lower is out of order: 500 (12.2.2). Retransmissions never get here: transactions absorb them.
+        return { ok: false, status: 500, reason: 'Server Internal Error (CSeq out of order)' };
+      }
+      this.remoteSeq = seq;
+    }
+    if (TARGET_REFRESH.has(method) && request.hasHeader('contact')) {
+      try {
+        this.remoteTarget = contactUri(request);
+      } catch {
+        return { ok: false, status: 400, reason: 'Bad Request (Contact)' };
+      }
+    }
+    if (method === 'BYE') this.state = 'terminated';
+    return { ok: true };
+  }
+
+  /** Absorbs a response to a request this side sent in the dialog: confirmation and target refresh. */
+  receiveResponse(response: SipResponse): void {
+    const method = response.cseq().method;
+    if (response.status >= 200 && response.status < 300) {
+      if (this.state === 'early') this.state = 'confirmed';
+      if (TARGET_REFRESH.has(method) && response.hasHeader('contact')) {
+        try {
+          this.remoteTarget = contactUri(response);
+        } catch {
+          // A broken Contact on a refresh keeps the old target.
+        }
+      }
+    }
+    // RFC 3261 12.2.1.2: 481 or 408 to an in-dialog request ends the dialog.
+    if (response.status === 481 || response.status === 408) this.state = 'terminated';
+  }
+
+  /** Updates an early UAC dialog from a later 1xx or the 2xx (remote target from its Contact). */
+  updateFromResponse(response: SipResponse): void {
+    if (response.hasHeader('contact')) {
+      try {
+        this.remoteTarget = contactUri(response);
+      } catch {
+        // keep the previous target
+      }
+    }
+    this.remote = response.header('to') ?? this.remote;
+    if (response.status >= 200 && response.status < 300) this.state = 'confirmed';
+  }
+
+  terminate(): void {
+    this.state = 'terminated';
+  }
+}

@@ -1,0 +1,401 @@
+// Socket listeners for each SIP transport: UDP datagrams, TCP/TLS byte streams, WebSocket messages (RFC 7118).
+// They deliver raw bytes and know nothing of SIP framing or transactions.
+import { createSocket, type Socket as DgramSocket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import {
+  createServer,
+  isIPv6,
+  type Server as NetServer,
+  type Socket as NetSocket,
+  connect as netConnect,
+} from 'node:net';
+import { createServer as createTlsServer, type TLSSocket, connect as tlsConnect } from 'node:tls';
+import { type RawData, WebSocket, WebSocketServer } from 'ws';
+import {
+  type RawSipInput,
+  type SipConnection,
+  type SipEndpoint,
+  SipTransportError,
+  type SipTransportProtocol,
+} from './types.js';
+
+export interface TlsFiles {
+  /** PEM certificate chain file. */
+  readonly certFile: string;
+  /** PEM private key file. */
+  readonly keyFile: string;
+  /** Optional PEM CA bundle to verify peers with. */
+  readonly caFile?: string;
+  /** Verify the peer's certificate on outbound connections (default true). */
+  readonly verifyPeer?: boolean;
+}
+
+export interface ListenSpec {
+  readonly protocol: SipTransportProtocol;
+  readonly address: string;
+  readonly port: number;
+  readonly tls?: TlsFiles;
+  /** UDP socket buffer sizes in bytes (the kernel may cap them). */
+  readonly receiveBufferSize?: number;
+  readonly sendBufferSize?: number;
+}
+
+export type RawInputHandler = (input: RawSipInput) => void;
+export type ConnectionHandler = (connection: SipConnection, event: 'open' | 'close') => void;
+
+/** A bound socket for one transport on one address. */
+export interface SipListener {
+  readonly local: SipEndpoint;
+  /** UDP: send a datagram. Connection-oriented: open (or reuse) a connection is the layer's job, not this. */
+  close(): Promise<void>;
+}
+
+/** Hands out connection ids; one per transport layer, so two stacks in one process never share state. */
+export interface ConnectionIds {
+  next(): number;
+}
+
+function bare(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+export class UdpListener implements SipListener {
+  local: SipEndpoint;
+  private constructor(
+    private readonly socket: DgramSocket,
+    local: SipEndpoint,
+  ) {
+    this.local = local;
+  }
+
+  static async open(spec: ListenSpec, onInput: RawInputHandler): Promise<UdpListener> {
+    const socket = createSocket({ type: isIPv6(spec.address) ? 'udp6' : 'udp4', reuseAddr: false });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', (err) =>
+        reject(
+          new SipTransportError('listen-failed', `udp ${spec.address}:${spec.port}: ${err.message}`, { cause: err }),
+        ),
+      );
+      socket.bind(spec.port, spec.address, () => resolve());
+    });
+    if (spec.receiveBufferSize) socket.setRecvBufferSize(spec.receiveBufferSize);
+    if (spec.sendBufferSize) socket.setSendBufferSize(spec.sendBufferSize);
+    const addr = socket.address();
+    const local: SipEndpoint = { protocol: 'udp', address: addr.address, port: addr.port };
+    const listener = new UdpListener(socket, local);
+    // After binding, socket errors (e.g. ICMP unreachable on some systems) must not crash the process.
+    socket.on('error', () => {});
+    socket.on('message', (bytes, rinfo) => {
+      onInput({ bytes, source: { protocol: 'udp', address: bare(rinfo.address), port: rinfo.port }, local });
+    });
+    return listener;
+  }
+
+  send(bytes: Uint8Array, address: string, port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.socket.send(bytes, port, address, (err) =>
+        err ? reject(new SipTransportError('send-failed', err.message, { cause: err })) : resolve(),
+      );
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      try {
+        this.socket.close(() => resolve());
+      } catch {
+        resolve();
+      }
+    });
+  }
+}
+
+/** A TCP or TLS connection: a byte stream whose chunks the layer frames by Content-Length (RFC 3261 18.3). */
+class StreamConnection implements SipConnection {
+  closed = false;
+  constructor(
+    readonly id: number,
+    readonly protocol: SipTransportProtocol,
+    readonly local: SipEndpoint,
+    readonly remote: SipEndpoint,
+    private readonly socket: NetSocket | TLSSocket,
+  ) {}
+  send(bytes: Uint8Array): Promise<void> {
+    if (this.closed) return Promise.reject(new SipTransportError('closed', `connection ${this.id} is closed`));
+    return new Promise((resolve, reject) => {
+      this.socket.write(bytes, (err) =>
+        err ? reject(new SipTransportError('send-failed', err.message, { cause: err })) : resolve(),
+      );
+    });
+  }
+  close(): void {
+    if (!this.closed) this.socket.destroy();
+    this.closed = true;
+  }
+}
+
+function wireStream(
+  ids: ConnectionIds,
+  socket: NetSocket | TLSSocket,
+  protocol: SipTransportProtocol,
+  onInput: RawInputHandler,
+  onConnection: ConnectionHandler,
+): StreamConnection {
+  const local: SipEndpoint = { protocol, address: bare(socket.localAddress ?? ''), port: socket.localPort ?? 0 };
+  const remote: SipEndpoint = { protocol, address: bare(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0 };
+  const connection = new StreamConnection(ids.next(), protocol, local, remote, socket);
+  socket.setNoDelay(true);
+  socket.on('data', (bytes: Buffer) => onInput({ bytes, source: remote, local, connection }));
+  socket.on('error', () => {});
+  socket.on('close', () => {
+    connection.closed = true;
+    onConnection(connection, 'close');
+  });
+  onConnection(connection, 'open');
+  return connection;
+}
+
+export class StreamListener implements SipListener {
+  private readonly sockets = new Set<NetSocket>();
+  private constructor(
+    private readonly server: NetServer,
+    readonly local: SipEndpoint,
+  ) {}
+
+  static async open(
+    ids: ConnectionIds,
+    spec: ListenSpec,
+    onInput: RawInputHandler,
+    onConnection: ConnectionHandler,
+    admit: (remote: SipEndpoint) => boolean,
+  ): Promise<StreamListener> {
+    const protocol = spec.protocol;
+    const server: NetServer =
+      protocol === 'tls'
+        ? createTlsServer({ ...tlsOptions(spec.tls, 'server') })
+        : createServer({ noDelay: true, pauseOnConnect: false });
+    let listener: StreamListener | undefined;
+    server.on(protocol === 'tls' ? 'secureConnection' : 'connection', (socket: NetSocket) => {
+      const remote: SipEndpoint = { protocol, address: bare(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0 };
+      if (!admit(remote)) {
+        socket.destroy();
+        return;
+      }
+      listener?.sockets.add(socket);
+      socket.on('close', () => listener?.sockets.delete(socket));
+      wireStream(ids, socket, protocol, onInput, onConnection);
+    });
+    // A failed TLS handshake or a reset before accept is the peer's problem, not ours.
+    server.on('tlsClientError', () => {});
+    server.on('error', () => {});
+    await listen(server, spec);
+    const addr = server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : spec.port;
+    listener = new StreamListener(server, { protocol, address: spec.address, port });
+    return listener;
+  }
+
+  close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+function listen(server: NetServer | HttpServer, spec: ListenSpec): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) =>
+      reject(
+        new SipTransportError('listen-failed', `${spec.protocol} ${spec.address}:${spec.port}: ${err.message}`, {
+          cause: err,
+        }),
+      );
+    server.once('error', onError);
+    server.listen(spec.port, spec.address, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+function tlsOptions(files: TlsFiles | undefined, side: 'server' | 'client') {
+  if (side === 'server' && !files) throw new SipTransportError('bad-listen-url', 'tls needs a certificate and key');
+  return {
+    cert: files ? readFileSync(files.certFile) : undefined,
+    key: files ? readFileSync(files.keyFile) : undefined,
+    ca: files?.caFile ? readFileSync(files.caFile) : undefined,
+    rejectUnauthorized: files?.verifyPeer ?? true,
+    minVersion: 'TLSv1.2' as const,
+  };
+}
+
+/** Opens an outbound TCP or TLS connection (RFC 3261 18.1.1: the client opens it when none exists to reuse). */
+export function connectStream(
+  ids: ConnectionIds,
+  remote: SipEndpoint,
+  onInput: RawInputHandler,
+  onConnection: ConnectionHandler,
+  options: { tls?: TlsFiles; servername?: string; timeoutMs?: number } = {},
+): Promise<SipConnection> {
+  return new Promise((resolve, reject) => {
+    const socket =
+      remote.protocol === 'tls'
+        ? tlsConnect({
+            host: remote.address,
+            port: remote.port,
+            servername: options.servername,
+            ...tlsOptions(options.tls, 'client'),
+          })
+        : netConnect({ host: remote.address, port: remote.port });
+    const fail = (err: Error) => {
+      socket.destroy();
+      reject(
+        new SipTransportError('connect-failed', `${remote.protocol} ${remote.address}:${remote.port}: ${err.message}`, {
+          cause: err,
+        }),
+      );
+    };
+    socket.setTimeout(options.timeoutMs ?? 10_000, () => fail(new Error('connect timed out')));
+    socket.once('error', fail);
+    socket.once(remote.protocol === 'tls' ? 'secureConnect' : 'connect', () => {
+      socket.setTimeout(0);
+      socket.off('error', fail);
+      resolve(wireStream(ids, socket, remote.protocol, onInput, onConnection));
+    });
+  });
+}
+
+/** A WebSocket connection carrying one SIP message per WebSocket message (RFC 7118 5). */
+class WsConnection implements SipConnection {
+  closed = false;
+  constructor(
+    readonly id: number,
+    readonly protocol: SipTransportProtocol,
+    readonly local: SipEndpoint,
+    readonly remote: SipEndpoint,
+    private readonly ws: WebSocket,
+  ) {}
+  send(bytes: Uint8Array): Promise<void> {
+    if (this.closed) return Promise.reject(new SipTransportError('closed', `connection ${this.id} is closed`));
+    return new Promise((resolve, reject) => {
+      // RFC 7118 5: text frames carry UTF-8 messages; binary frames are allowed too.
+      this.ws.send(bytes, { binary: false }, (err) =>
+        err ? reject(new SipTransportError('send-failed', err.message, { cause: err })) : resolve(),
+      );
+    });
+  }
+  close(): void {
+    if (!this.closed) this.ws.close(1000);
+    this.closed = true;
+  }
+}
+
+function toBytes(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return data;
+}
+
+function wireWebSocket(
+  ids: ConnectionIds,
+  ws: WebSocket,
+  protocol: SipTransportProtocol,
+  local: SipEndpoint,
+  remote: SipEndpoint,
+  onInput: RawInputHandler,
+  onConnection: ConnectionHandler,
+): WsConnection {
+  const connection = new WsConnection(ids.next(), protocol, local, remote, ws);
+  ws.on('message', (data) => onInput({ bytes: toBytes(data), source: remote, local, connection }));
+  ws.on('error', () => {});
+  ws.on('close', () => {
+    connection.closed = true;
+    onConnection(connection, 'close');
+  });
+  onConnection(connection, 'open');
+  return connection;
+}
+
+export class WebSocketListener implements SipListener {
+  private constructor(
+    private readonly http: HttpServer,
+    private readonly wss: WebSocketServer,
+    readonly local: SipEndpoint,
+  ) {}
+
+  static async open(
+    ids: ConnectionIds,
+    spec: ListenSpec,
+    onInput: RawInputHandler,
+    onConnection: ConnectionHandler,
+    admit: (remote: SipEndpoint) => boolean,
+    maxMessageBytes: number,
+  ): Promise<WebSocketListener> {
+    const protocol = spec.protocol;
+    const http = protocol === 'wss' ? createHttpsServer(tlsOptions(spec.tls, 'server')) : createHttpServer();
+    http.on('clientError', (_err, socket) => socket.destroy());
+    // RFC 7118 4: the "sip" WebSocket subprotocol is required.
+    const wss = new WebSocketServer({
+      server: http,
+      maxPayload: maxMessageBytes,
+      handleProtocols: (protocols) => (protocols.has('sip') ? 'sip' : false),
+    });
+    await listen(http, spec);
+    const addr = http.address();
+    const local: SipEndpoint = {
+      protocol,
+      address: spec.address,
+      port: typeof addr === 'object' && addr ? addr.port : 0,
+    };
+    wss.on('connection', (ws, req) => {
+      const remote: SipEndpoint = {
+        protocol,
+        address: bare(req.socket.remoteAddress ?? ''),
+        port: req.socket.remotePort ?? 0,
+      };
+      if (ws.protocol !== 'sip' || !admit(remote)) {
+        ws.close(1002);
+        return;
+      }
+      wireWebSocket(ids, ws, protocol, local, remote, onInput, onConnection);
+    });
+    wss.on('error', () => {});
+    return new WebSocketListener(http, wss, local);
+  }
+
+  close(): Promise<void> {
+    for (const client of this.wss.clients) client.terminate();
+    return new Promise((resolve) => this.wss.close(() => this.http.close(() => resolve())));
+  }
+}
+
+/** Opens an outbound WebSocket (ws:// or wss://) with the "sip" subprotocol. */
+export function connectWebSocket(
+  ids: ConnectionIds,
+  remote: SipEndpoint,
+  onInput: RawInputHandler,
+  onConnection: ConnectionHandler,
+  options: { tls?: TlsFiles; path?: string; timeoutMs?: number } = {},
+): Promise<SipConnection> {
+  const host = remote.address.includes(':') ? `[${remote.address}]` : remote.address;
+  const url = `${remote.protocol}://${host}:${remote.port}${options.path ?? '/'}`;
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, 'sip', {
+      handshakeTimeout: options.timeoutMs ?? 10_000,
+      ...(remote.protocol === 'wss' ? tlsOptions(options.tls, 'client') : {}),
+    });
+    ws.once('error', (err) =>
+      reject(new SipTransportError('connect-failed', `${url}: ${err.message}`, { cause: err })),
+    );
+    ws.once('open', () => {
+      const raw = (ws as unknown as { _socket?: NetSocket })._socket;
+      const local: SipEndpoint = {
+        protocol: remote.protocol,
+        address: bare(raw?.localAddress ?? ''),
+        port: raw?.localPort ?? 0,
+      };
+      resolve(wireWebSocket(ids, ws, remote.protocol, local, remote, onInput, onConnection));
+    });
+  });
+}

@@ -1,0 +1,423 @@
+// The SIP transport layer (RFC 3261 section 18): listens on several transports and addresses at once, frames and
+// parses what arrives, stamps received/rport on requests (18.2.1, RFC 3581), answers unparseable requests with 400,
+// answers CRLF keep-alives (RFC 5626 3.5.1), reuses connections, and sends responses where 18.2.2 says.
+import {
+  createErrorResponse,
+  formatHost,
+  parseMessage,
+  SipParseError,
+  type SipParseLimits,
+  SipRequest,
+  type SipResponse,
+  SipStreamFramer,
+  serializeMessage,
+  type Via,
+} from '../message/index.js';
+import { parseListenUrl } from './listen-url.js';
+import {
+  type ConnectionIds,
+  connectStream,
+  connectWebSocket,
+  type ListenSpec,
+  type SipListener,
+  StreamListener,
+  type TlsFiles,
+  UdpListener,
+  WebSocketListener,
+} from './listeners.js';
+import { SourceLimiter, type SourceLimitsOptions } from './source-limits.js';
+import {
+  endpointKey,
+  isReliable,
+  type RawSipInput,
+  type SipConnection,
+  type SipEndpoint,
+  SipTransportError,
+  type SipTransportProtocol,
+} from './types.js';
+
+export type SipMessage = SipRequest | SipResponse;
+
+/** Where a message came from: the handler answers on `connection` when there is one. */
+export interface SipInboundContext {
+  readonly source: SipEndpoint;
+  readonly local: SipEndpoint;
+  readonly connection?: SipConnection;
+}
+
+export type SipMessageHandler = (message: SipMessage, context: SipInboundContext) => void;
+
+export interface SipTransportCounters {
+  received: number;
+  sent: number;
+  /** Malformed messages answered with 400 (or 505/501). */
+  answeredMalformed: number;
+  /** Malformed messages dropped because no answer was possible (responses, or nothing to answer to). */
+  droppedMalformed: number;
+  /** Messages dropped by per-source limits. */
+  droppedByLimits: number;
+  keepAlives: number;
+  connectionsClosedForAbuse: number;
+}
+
+export interface SipTransportLayerOptions {
+  /** Milliseconds clock for the per-source limits (injected; defaults to Date.now). */
+  readonly now?: () => number;
+  readonly limits?: SourceLimitsOptions;
+  readonly parseLimits?: SipParseLimits;
+  /** Client-side TLS settings for outbound tls:// and wss:// connections. */
+  readonly tls?: TlsFiles;
+  /** RFC 3261 18.1.1: a UDP request larger than this goes over TCP when a TCP listener exists. */
+  readonly udpMtuLimit?: number;
+  readonly connectTimeoutMs?: number;
+}
+
+const KEEPALIVE_PONG = new Uint8Array([13, 10]);
+
+function isOnlyCrlf(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 13 && bytes[i] !== 10) return false;
+  return true;
+}
+
+/** Rewrites the top Via's sent-protocol transport token, e.g. when 18.1.1 moves a large request to TCP. */
+function withViaTransport(via: string, protocol: SipTransportProtocol): string {
+  const slash = via.indexOf('/', via.indexOf('/') + 1);
+  if (slash < 0) return via;
+  let end = slash + 1;
+  while (end < via.length && via.charCodeAt(end) === 32) end++;
+  while (end < via.length && via.charCodeAt(end) !== 32 && via.charCodeAt(end) !== 9) end++;
+  return `${via.slice(0, slash + 1)}${protocol.toUpperCase()}${via.slice(end)}`;
+}
+
+/** Writes a Via value back from its parsed form, with `received` and `rport` as given. */
+function restampVia(via: Via, received: string | undefined, rport: number | undefined): string {
+  let out = `${via.protocol}/${via.version}/${via.transport} ${formatHost(via.host)}`;
+  if (via.port !== undefined) out += `:${via.port}`;
+  for (const [name, value] of via.params) {
+    if (name === 'received') continue;
+    if (name === 'rport' && rport !== undefined) out += `;rport=${rport}`;
+    else out += value === null ? `;${name}` : `;${name}=${value}`;
+  }
+  if (received !== undefined) out += `;received=${received}`;
+  return out;
+}
+
+/** RFC 3261 18.2.1 and RFC 3581 4: record where a request really came from in its top Via. */
+function stampReceived(request: SipRequest, source: SipEndpoint): void {
+  const via = request.via();
+  const fillRport = via.rport === null;
+  // RFC 3581 4: with rport, received is added even when the host matches.
+  if (via.host.toLowerCase() === source.address.toLowerCase() && !fillRport) return;
+  request.removeFirstValue('via');
+  request.prependHeader('via', restampVia(via, source.address, fillRport ? source.port : undefined));
+}
+
+/** A stack's transport layer: every listener, the connection table, and the send and receive paths. */
+export class SipTransportLayer {
+  readonly counters: SipTransportCounters = {
+    received: 0,
+    sent: 0,
+    answeredMalformed: 0,
+    droppedMalformed: 0,
+    droppedByLimits: 0,
+    keepAlives: 0,
+    connectionsClosedForAbuse: 0,
+  };
+  readonly limiter: SourceLimiter;
+  private readonly handlers: SipMessageHandler[] = [];
+  private readonly listenersList: SipListener[] = [];
+  private readonly udp: UdpListener[] = [];
+  private readonly connections = new Map<number, SipConnection>();
+  private readonly byRemote = new Map<string, SipConnection>();
+  private readonly pending = new Map<string, Promise<SipConnection>>();
+  private readonly framers = new Map<number, SipStreamFramer>();
+  private readonly ids: ConnectionIds;
+  private readonly mtuLimit: number;
+  private closed = false;
+
+  constructor(private readonly options: SipTransportLayerOptions = {}) {
+    this.limiter = new SourceLimiter(options.now ?? Date.now, options.limits);
+    this.mtuLimit = options.udpMtuLimit ?? 1300;
+    let next = 1;
+    this.ids = { next: () => next++ };
+  }
+
+  onMessage(handler: SipMessageHandler): void {
+    this.handlers.push(handler);
+  }
+
+  /** Starts listening; `spec` is a URL like `udp://127.0.0.1:5060` or a ListenSpec (with TLS files for tls/wss). */
+  async listen(spec: string | ListenSpec): Promise<SipEndpoint> {
+    const s: ListenSpec = typeof spec === 'string' ? parseListenUrl(spec) : spec;
+    const onInput = (input: RawSipInput) => this.receive(input);
+    const onConnection = (c: SipConnection, event: 'open' | 'close') => this.trackConnection(c, event);
+    const admit = (remote: SipEndpoint) => this.limiter.connectionOpened(remote.address);
+    let listener: SipListener;
+    switch (s.protocol) {
+      case 'udp': {
+        const udp = await UdpListener.open(s, onInput);
+        this.udp.push(udp);
+        listener = udp;
+        break;
+      }
+      case 'tcp':
+      case 'tls':
+        listener = await StreamListener.open(this.ids, s, onInput, onConnection, admit);
+        break;
+      case 'ws':
+      case 'wss':
+        listener = await WebSocketListener.open(this.ids, s, onInput, onConnection, admit, this.maxMessageSize());
+        break;
+    }
+    this.listenersList.push(listener);
+    return listener.local;
+  }
+
+  /** The endpoints this layer listens on. */
+  get localEndpoints(): SipEndpoint[] {
+    return this.listenersList.map((l) => l.local);
+  }
+
+  /** A local endpoint for `protocol` in the same address family as `toward` (for Via sent-by and Contact). */
+  localEndpoint(protocol: SipTransportProtocol, toward?: string): SipEndpoint | undefined {
+    const v6 = toward?.includes(':') ?? false;
+    const same = this.listenersList.filter((l) => l.local.protocol === protocol);
+    return (same.find((l) => l.local.address.includes(':') === v6) ?? same[0])?.local;
+  }
+
+  connection(id: number): SipConnection | undefined {
+    return this.connections.get(id);
+  }
+
+  get openConnections(): number {
+    return this.connections.size;
+  }
+
+  private maxMessageSize(): number {
+    return this.options.parseLimits?.maxMessageSize ?? 65536;
+  }
+
+  private trackConnection(c: SipConnection, event: 'open' | 'close'): void {
+    const key = endpointKey(c.remote);
+    if (event === 'open') {
+      this.connections.set(c.id, c);
+      this.byRemote.set(key, c);
+      return;
+    }
+    this.connections.delete(c.id);
+    if (this.byRemote.get(key) === c) this.byRemote.delete(key);
+    this.framers.delete(c.id);
+    this.limiter.connectionClosed(c.remote.address);
+  }
+
+  private receive(input: RawSipInput): void {
+    if (this.closed) return;
+    const { bytes, connection } = input;
+    if (connection && (connection.protocol === 'tcp' || connection.protocol === 'tls')) {
+      this.receiveStream(input, connection);
+      return;
+    }
+    // A datagram or WebSocket message holds exactly one message (RFC 3261 18.3, RFC 7118 5).
+    if (isOnlyCrlf(bytes)) {
+      this.counters.keepAlives++;
+      if (connection) void connection.send(KEEPALIVE_PONG).catch(() => {});
+      return;
+    }
+    if (this.limiter.message(input.source.address) !== 'ok') {
+      this.counters.droppedByLimits++;
+      return;
+    }
+    let message: SipMessage;
+    try {
+      message = parseMessage(bytes, {
+        limits: this.options.parseLimits,
+        framing: connection ? 'stream' : 'datagram',
+      }) as SipMessage;
+    } catch (err) {
+      this.malformed(err as SipParseError, input);
+      return;
+    }
+    this.deliver(message, input);
+  }
+
+  private receiveStream(input: RawSipInput, connection: SipConnection): void {
+    let framer = this.framers.get(connection.id);
+    if (framer === undefined) {
+      framer = new SipStreamFramer({ limits: this.options.parseLimits });
+      this.framers.set(connection.id, framer);
+    }
+    try {
+      for (const item of framer.push(input.bytes)) {
+        if (item === 'keepalive') {
+          // RFC 5626 3.5.1: a double-CRLF ping is answered with a single CRLF pong.
+          this.counters.keepAlives++;
+          void connection.send(KEEPALIVE_PONG).catch(() => {});
+          continue;
+        }
+        if (this.limiter.message(input.source.address) !== 'ok') {
+          this.counters.droppedByLimits++;
+          if (this.limiter.isBlocked(input.source.address)) {
+            this.counters.connectionsClosedForAbuse++;
+            connection.close();
+            return;
+          }
+          continue;
+        }
+        this.deliver(item as SipMessage, input);
+      }
+    } catch (err) {
+      const e = err as SipParseError;
+      this.malformed(e, input);
+      if (e.fatal !== false) {
+        // The framing is lost: nothing after this point can be trusted (RFC 3261 18.3).
+        this.counters.connectionsClosedForAbuse++;
+        connection.close();
+      }
+      return;
+    }
+    if (framer.buffered > this.limiter.bytesPerConnection) {
+      this.counters.connectionsClosedForAbuse++;
+      connection.close();
+    }
+  }
+
+  private deliver(message: SipMessage, input: RawSipInput): void {
+    this.counters.received++;
+    if (message instanceof SipRequest) {
+      try {
+        stampReceived(message, input.source);
+      } catch (err) {
+        this.malformed(err as SipParseError, input);
+        return;
+      }
+    }
+    const context: SipInboundContext = { source: input.source, local: input.local, connection: input.connection };
+    for (const h of this.handlers) h(message, context);
+  }
+
+  /** A message that did not parse: answered when it is a request with enough to answer, dropped and counted else. */
+  private malformed(err: SipParseError, input: RawSipInput): void {
+    const response = err instanceof SipParseError ? createErrorResponse(err) : undefined;
+    if (response === undefined) {
+      this.counters.droppedMalformed++;
+      return;
+    }
+    this.counters.answeredMalformed++;
+    const bytes = serializeMessage(response);
+    const send = input.connection
+      ? input.connection.send(bytes)
+      : this.sendDatagram(bytes, input.source.address, input.source.port, input.local);
+    void send.catch(() => {});
+  }
+
+  private sendDatagram(bytes: Uint8Array, address: string, port: number, via?: SipEndpoint): Promise<void> {
+    const v6 = address.includes(':');
+    const socket =
+      (via && this.udp.find((u) => u.local.address === via.address && u.local.port === via.port)) ??
+      this.udp.find((u) => u.local.address.includes(':') === v6);
+    if (!socket) return Promise.reject(new SipTransportError('no-transport', `no UDP listener for ${address}`));
+    this.counters.sent++;
+    return socket.send(bytes, address, port);
+  }
+
+  /**
+   * Sends a message to `destination`. A reliable destination reuses an open connection to it or opens one;
+   * `connectionId` sends on a known connection (a response to a request that came on it, or a registered client
+   * reached over its own flow). Returns where it went.
+   */
+  async send(message: SipMessage, destination: SipEndpoint, connectionId?: number): Promise<SipEndpoint> {
+    if (this.closed) throw new SipTransportError('closed', 'transport layer is closed');
+    if (connectionId !== undefined) {
+      const c = this.connections.get(connectionId);
+      if (c && !c.closed) {
+        await c.send(serializeMessage(message));
+        this.counters.sent++;
+        return c.remote;
+      }
+      // The flow is gone: fall through to `destination` (18.2.2: a new connection to the Via address).
+    }
+    let target = destination;
+    let bytes = serializeMessage(message);
+    if (
+      message instanceof SipRequest &&
+      target.protocol === 'udp' &&
+      bytes.length > this.mtuLimit &&
+      this.listenersList.some((l) => l.local.protocol === 'tcp')
+    ) {
+      // RFC 3261 18.1.1: large requests go over a congestion-controlled transport, and the Via says so.
+      target = { ...target, protocol: 'tcp' };
+      const via = message.header('via');
+      if (via !== undefined) {
+        message.removeFirstValue('via');
+        message.prependHeader('via', withViaTransport(via, 'tcp'));
+        bytes = serializeMessage(message);
+      }
+    }
+    if (target.protocol === 'udp') {
+      await this.sendDatagram(bytes, target.address, target.port);
+      return target;
+    }
+    const c = await this.connectionTo(target);
+    await c.send(bytes);
+    this.counters.sent++;
+    return target;
+  }
+
+  /** RFC 3261 18.2.2 (with RFC 3581): where a response to a request goes. */
+  responseDestination(response: SipResponse, context?: SipInboundContext): SipEndpoint {
+    const via = response.via();
+    const protocol = (via.transport.toLowerCase() as SipTransportProtocol) ?? 'udp';
+    const defaultPort = protocol === 'tls' ? 5061 : 5060;
+    if (via.maddr !== undefined) return { protocol, address: via.maddr, port: via.port ?? defaultPort };
+    if (via.received !== undefined) {
+      const port = typeof via.rport === 'number' ? via.rport : (via.port ?? defaultPort);
+      return { protocol, address: via.received, port };
+    }
+    if (context && !isReliable(protocol)) return context.source;
+    return { protocol, address: via.host, port: via.port ?? defaultPort };
+  }
+
+  /** Sends a response where 18.2.2 says: back on the request's connection while it is open, else by its Via. */
+  async sendResponse(response: SipResponse, context?: SipInboundContext): Promise<SipEndpoint> {
+    const destination = this.responseDestination(response, context);
+    return this.send(response, destination, context?.connection?.id);
+  }
+
+  private connectionTo(target: SipEndpoint): Promise<SipConnection> {
+    const key = endpointKey(target);
+    const existing = this.byRemote.get(key);
+    if (existing && !existing.closed) return Promise.resolve(existing);
+    const inFlight = this.pending.get(key);
+    if (inFlight) return inFlight;
+    const onInput = (input: RawSipInput) => this.receive(input);
+    const onConnection = (c: SipConnection, event: 'open' | 'close') => this.trackConnection(c, event);
+    const timeoutMs = this.options.connectTimeoutMs;
+    const opening =
+      target.protocol === 'ws' || target.protocol === 'wss'
+        ? connectWebSocket(this.ids, target, onInput, onConnection, { tls: this.options.tls, timeoutMs })
+        : connectStream(this.ids, target, onInput, onConnection, { tls: this.options.tls, timeoutMs });
+    const tracked = opening.finally(() => this.pending.delete(key));
+    this.pending.set(key, tracked);
+    return tracked;
+  }
+
+  /** A `sip:` URI naming this layer's endpoint for `protocol` (for Contact and Record-Route). */
+  contactUri(protocol: SipTransportProtocol, user?: string, toward?: string): string | undefined {
+    const e = this.localEndpoint(protocol, toward);
+    if (!e) return undefined;
+    const scheme = protocol === 'tls' || protocol === 'wss' ? 'sips' : 'sip';
+    const transport = protocol === 'udp' ? '' : `;transport=${protocol === 'wss' ? 'ws' : protocol}`;
+    return `${scheme}:${user ? `${user}@` : ''}${formatHost(e.address)}:${e.port}${transport}`;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const c of this.connections.values()) c.close();
+    await Promise.all(this.listenersList.map((l) => l.close()));
+    this.listenersList.length = 0;
+    this.udp.length = 0;
+    this.connections.clear();
+    this.byRemote.clear();
+    this.framers.clear();
+  }
+}
