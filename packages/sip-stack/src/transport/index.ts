@@ -22,7 +22,6 @@ export {
 } from './source-limits.js';
 export {
   type SipInboundContext,
-  type SipMessage,
   type SipMessageHandler,
   type SipTransportCounters,
   SipTransportLayer,

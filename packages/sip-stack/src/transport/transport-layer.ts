@@ -5,6 +5,8 @@ import {
   createErrorResponse,
   formatHost,
   parseMessage,
+  quoteString,
+  type SipMessage,
   SipParseError,
   type SipParseLimits,
   SipRequest,
@@ -13,6 +15,7 @@ import {
   serializeMessage,
   type Via,
 } from '../message/index.js';
+import { isToken } from '../message/scan.js';
 import { parseListenUrl } from './listen-url.js';
 import {
   type ConnectionIds,
@@ -35,8 +38,6 @@ import {
   SipTransportError,
   type SipTransportProtocol,
 } from './types.js';
-
-export type SipMessage = SipRequest | SipResponse;
 
 /** Where a message came from: the handler answers on `connection` when there is one. */
 export interface SipInboundContext {
@@ -89,14 +90,26 @@ function withViaTransport(via: string, protocol: SipTransportProtocol): string {
   return `${via.slice(0, slash + 1)}${protocol.toUpperCase()}${via.slice(end)}`;
 }
 
-/** Writes a Via value back from its parsed form, with `received` and `rport` as given. */
+/** True when `s` can stand unquoted as a generic-param value (token or host, RFC 3261 25.1). */
+function isTokenText(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    // token characters, and ':' '[' ']' for IPv6 hosts
+    if (!isToken(c) && c !== 58 && c !== 91 && c !== 93) return false;
+  }
+  return true;
+}
+
+/** Writes a Via value back from its parsed form (quoted values re-quoted), with `received` and `rport` as given. */
 function restampVia(via: Via, received: string | undefined, rport: number | undefined): string {
   let out = `${via.protocol}/${via.version}/${via.transport} ${formatHost(via.host)}`;
   if (via.port !== undefined) out += `:${via.port}`;
   for (const [name, value] of via.params) {
     if (name === 'received') continue;
     if (name === 'rport' && rport !== undefined) out += `;rport=${rport}`;
-    else out += value === null ? `;${name}` : `;${name}=${value}`;
+    else if (value === null) out += `;${name}`;
+    else out += isTokenText(value) ? `;${name}=${value}` : `;${name}=${quoteString(value)}`;
   }
   if (received !== undefined) out += `;received=${received}`;
   return out;
@@ -232,7 +245,7 @@ export class SipTransportLayer {
       message = parseMessage(bytes, {
         limits: this.options.parseLimits,
         framing: connection ? 'stream' : 'datagram',
-      }) as SipMessage;
+      });
     } catch (err) {
       this.malformed(err as SipParseError, input);
       return;
@@ -263,7 +276,7 @@ export class SipTransportLayer {
           }
           continue;
         }
-        this.deliver(item as SipMessage, input);
+        this.deliver(item, input);
       }
     } catch (err) {
       const e = err as SipParseError;

@@ -261,3 +261,20 @@ describe.skipIf(!haveOpenssl)('SipTransportLayer over TLS and WebSocket', () => 
     });
   }
 });
+
+describe('received/rport stamping', () => {
+  it('keeps quoted Via parameters quoted', async () => {
+    const server = layer();
+    const client = layer();
+    const s = await server.listen('udp://127.0.0.1:0');
+    await client.listen('udp://127.0.0.1:0');
+    const got = nextMessage(server);
+    await client.send(
+      parseMessage(options('SIP/2.0/UDP 192.0.2.7:5999;branch=z9hG4bK-q;rport;x-note="two words"')) as SipRequest,
+      s,
+    );
+    const [m] = await within(got);
+    expect((m as SipRequest).header('via')).toMatch(/;x-note="two words";received=127\.0\.0\.1$/);
+    expect((m as SipRequest).via().params.get('x-note')).toBe('two words');
+  });
+});

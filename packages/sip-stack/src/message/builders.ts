@@ -1,0 +1,345 @@
+// Building requests and responses (RFC 3261 8.1.1, 8.2.6, 12.1.1) and the random identifiers they carry.
+
+import { randomFillSync } from 'node:crypto';
+import type { SipParseError } from './errors.js';
+import { HeaderId } from './header-names.js';
+import { BRANCH_MAGIC_COOKIE } from './headers.js';
+import { SipRequest, SipResponse } from './message.js';
+import { formatHost } from './uri.js';
+
+/** Source of random octets; inject a deterministic one in tests. */
+export type RandomSource = (size: number) => Uint8Array;
+
+/**
+ * Cryptographic randomness drawn from a refilled pool: a tag or branch per message would otherwise cost a
+ * getrandom() call each (it was 5% of a stateful UAS's profile).
+ */
+function pooledRandom(poolSize = 4096): RandomSource {
+  const pool = Buffer.allocUnsafe(poolSize);
+  let used = poolSize;
+  return (size) => {
+    if (size > poolSize) return randomFillSync(Buffer.allocUnsafe(size));
+    if (used + size > poolSize) {
+      randomFillSync(pool);
+      used = 0;
+    }
+    const out = pool.subarray(used, used + size);
+    used += size;
+    return out;
+  };
+}
+
+const defaultRandom: RandomSource = pooledRandom();
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
+
+/** A From/To tag: 64 random bits (RFC 3261 19.3 asks for at least 32). */
+export function generateTag(random: RandomSource = defaultRandom): string {
+  return hex(random(8));
+}
+
+/** A branch: the RFC 3261 magic cookie and 96 random bits, unique per transaction (RFC 3261 8.1.1.7). */
+export function generateBranch(random: RandomSource = defaultRandom): string {
+  return BRANCH_MAGIC_COOKIE + hex(random(12));
+}
+
+/** A Call-ID: 128 random bits, optionally `@host` (RFC 3261 8.1.1.4). */
+export function generateCallId(host?: string, random: RandomSource = defaultRandom): string {
+  const id = hex(random(16));
+  return host === undefined ? id : `${id}@${host}`;
+}
+
+/** Reason phrases of RFC 3261 section 21 and common extensions. */
+const REASONS: Readonly<Record<number, string>> = {
+  100: 'Trying',
+  180: 'Ringing',
+  181: 'Call Is Being Forwarded',
+  182: 'Queued',
+  183: 'Session Progress',
+  199: 'Early Dialog Terminated',
+  200: 'OK',
+  202: 'Accepted',
+  204: 'No Notification',
+  300: 'Multiple Choices',
+  301: 'Moved Permanently',
+  302: 'Moved Temporarily',
+  305: 'Use Proxy',
+  380: 'Alternative Service',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  402: 'Payment Required',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  406: 'Not Acceptable',
+  407: 'Proxy Authentication Required',
+  408: 'Request Timeout',
+  410: 'Gone',
+  412: 'Conditional Request Failed',
+  413: 'Request Entity Too Large',
+  414: 'Request-URI Too Long',
+  415: 'Unsupported Media Type',
+  416: 'Unsupported URI Scheme',
+  417: 'Unknown Resource-Priority',
+  420: 'Bad Extension',
+  421: 'Extension Required',
+  422: 'Session Interval Too Small',
+  423: 'Interval Too Brief',
+  428: 'Use Identity Header',
+  429: 'Provide Referrer Identity',
+  433: 'Anonymity Disallowed',
+  436: 'Bad Identity-Info',
+  437: 'Unsupported Certificate',
+  438: 'Invalid Identity Header',
+  439: 'First Hop Lacks Outbound Support',
+  440: 'Max-Breadth Exceeded',
+  469: 'Bad Info Package',
+  470: 'Consent Needed',
+  480: 'Temporarily Unavailable',
+  481: 'Call/Transaction Does Not Exist',
+  482: 'Loop Detected',
+  483: 'Too Many Hops',
+  484: 'Address Incomplete',
+  485: 'Ambiguous',
+  486: 'Busy Here',
+  487: 'Request Terminated',
+  488: 'Not Acceptable Here',
+  489: 'Bad Event',
+  491: 'Request Pending',
+  493: 'Undecipherable',
+  494: 'Security Agreement Required',
+  500: 'Server Internal Error',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Server Time-out',
+  505: 'Version Not Supported',
+  513: 'Message Too Large',
+  555: 'Push Notification Service Not Supported',
+  580: 'Precondition Failure',
+  600: 'Busy Everywhere',
+  603: 'Decline',
+  604: 'Does Not Exist Anywhere',
+  606: 'Not Acceptable',
+  607: 'Unwanted',
+  608: 'Rejected',
+};
+
+/** The usual reason phrase of a status code (falls back to the class name). */
+export function reasonPhrase(status: number): string {
+  const r = REASONS[status];
+  if (r !== undefined) return r;
+  if (status < 200) return 'Provisional';
+  if (status < 300) return 'Success';
+  if (status < 400) return 'Redirection';
+  if (status < 500) return 'Client Error';
+  if (status < 600) return 'Server Error';
+  return 'Global Failure';
+}
+
+/** Parts of a name-addr to write (RFC 3261 25.1). */
+export interface NameAddrParts {
+  readonly uri: string;
+  readonly displayName?: string;
+  readonly tag?: string;
+  readonly params?: Readonly<Record<string, string | null>>;
+}
+
+/** Writes a quoted-string, escaping `"` and `\` (RFC 3261 25.1 quoted-pair). */
+export function quoteString(s: string): string {
+  let out = '"';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    out += c === '"' || c === '\\' ? `\\${c}` : c;
+  }
+  return `${out}"`;
+}
+
+/** Writes `"Display" <uri>;tag=...;name=value` (always with <> so URI params stay URI params). */
+export function formatNameAddr(parts: NameAddrParts): string {
+  let out = parts.displayName !== undefined && parts.displayName !== '' ? `${quoteString(parts.displayName)} ` : '';
+  out += `<${parts.uri}>`;
+  if (parts.params !== undefined) {
+    for (const [name, value] of Object.entries(parts.params)) out += value === null ? `;${name}` : `;${name}=${value}`;
+  }
+  if (parts.tag !== undefined) out += `;tag=${parts.tag}`;
+  return out;
+}
+
+/** Parts of a Via value to write (RFC 3261 20.42); host bare (IPv6 without brackets). */
+export interface ViaParts {
+  readonly transport: string;
+  readonly host: string;
+  readonly port?: number;
+  readonly branch: string;
+  /** Add `;rport` (RFC 3581) without a value. */
+  readonly rport?: boolean;
+  readonly params?: Readonly<Record<string, string | null>>;
+}
+
+/** Writes `SIP/2.0/UDP host:port;branch=...`. */
+export function formatVia(parts: ViaParts): string {
+  let out = `SIP/2.0/${parts.transport.toUpperCase()} ${formatHost(parts.host)}`;
+  if (parts.port !== undefined) out += `:${parts.port}`;
+  out += `;branch=${parts.branch}`;
+  if (parts.rport === true) out += ';rport';
+  if (parts.params !== undefined) {
+    for (const [name, value] of Object.entries(parts.params)) out += value === null ? `;${name}` : `;${name}=${value}`;
+  }
+  return out;
+}
+
+export interface CreateRequestOptions {
+  readonly method: string;
+  /** Request-URI. */
+  readonly uri: string;
+  /** From: a formatted value, or parts (a tag is generated when `tag` is omitted from parts). */
+  readonly from: string | NameAddrParts;
+  /** To: a formatted value, or parts. */
+  readonly to: string | NameAddrParts;
+  /** Generated when omitted. */
+  readonly callId?: string;
+  /** CSeq number; 1 when omitted. The CSeq method is the request method (RFC 3261 8.1.1.5). */
+  readonly cseq?: number;
+  /** Via values, top first, as strings or parts. Optional: the transport may add its own. */
+  readonly via?: string | ViaParts | ReadonlyArray<string | ViaParts>;
+  /** RFC 3261 8.1.1.6: 70 when omitted; null leaves the header out. */
+  readonly maxForwards?: number | null;
+  readonly contact?: string | NameAddrParts;
+  /** Further headers, in order. */
+  readonly headers?: Iterable<readonly [string, string]>;
+  readonly body?: Uint8Array | string;
+  /** Content-Type of the body (required by RFC 3261 20.15 when there is one). */
+  readonly contentType?: string;
+  readonly random?: RandomSource;
+}
+
+/** Builds a request with the headers RFC 3261 8.1.1 requires, Content-Length included. */
+export function createRequest(options: CreateRequestOptions): SipRequest {
+  const random = options.random ?? defaultRandom;
+  const req = new SipRequest(options.method, options.uri);
+  const via = options.via;
+  if (via !== undefined) {
+    const list = typeof via === 'string' || !Array.isArray(via) ? [via as string | ViaParts] : via;
+    for (const v of list) req.appendHeader('Via', typeof v === 'string' ? v : formatVia(v));
+  }
+  if (options.maxForwards !== null) req.appendHeader('Max-Forwards', String(options.maxForwards ?? 70));
+  const to = options.to;
+  req.appendHeader('To', typeof to === 'string' ? to : formatNameAddr(to));
+  const from = options.from;
+  req.appendHeader(
+    'From',
+    typeof from === 'string' ? from : formatNameAddr({ ...from, tag: from.tag ?? generateTag(random) }),
+  );
+  req.appendHeader('Call-ID', options.callId ?? generateCallId(undefined, random));
+  req.appendHeader('CSeq', `${options.cseq ?? 1} ${options.method}`);
+  const contact = options.contact;
+  if (contact !== undefined)
+    req.appendHeader('Contact', typeof contact === 'string' ? contact : formatNameAddr(contact));
+  if (options.headers !== undefined) for (const [name, value] of options.headers) req.appendHeader(name, value);
+  const body = options.body;
+  if (body !== undefined) {
+    req.body = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    if (options.contentType !== undefined) req.appendHeader('Content-Type', options.contentType);
+  }
+  req.appendHeader('Content-Length', String(req.body.length));
+  return req;
+}
+
+export interface CreateResponseOptions {
+  /** To-tag to add when the request's To has none; generated when omitted (not for 100, RFC 3261 8.2.6.2). */
+  readonly toTag?: string;
+  /** Further headers (e.g. Contact, Allow, WWW-Authenticate). */
+  readonly headers?: Iterable<readonly [string, string]>;
+  readonly body?: Uint8Array | string;
+  readonly contentType?: string;
+  readonly random?: RandomSource;
+}
+
+/** Methods whose 1xx/2xx responses create a dialog and so copy Record-Route (RFC 3261 12.1.1; RFC 6665; RFC 3515). */
+const DIALOG_CREATING: ReadonlySet<string> = new Set(['INVITE', 'SUBSCRIBE', 'REFER']);
+
+/**
+ * A response to `request` (RFC 3261 8.2.6): Via (all values, in order), From, To, Call-ID and CSeq copied; a To-tag
+ * added when absent except for 100 Trying; Record-Route copied for 101..299 to dialog-creating requests (12.1.1);
+ * Timestamp copied into 100 (8.2.6.1).
+ */
+export function createResponse(
+  request: SipRequest,
+  status: number,
+  reason?: string,
+  options: CreateResponseOptions = {},
+): SipResponse {
+  const res = new SipResponse(status, reason ?? reasonPhrase(status));
+  for (const v of request._lineValues(HeaderId.Via)) res.appendHeader('Via', v);
+  const fromK = request._find(HeaderId.From);
+  if (fromK >= 0) res.appendHeader('From', request._value(fromK));
+  const toK = request._find(HeaderId.To);
+  if (toK >= 0) {
+    let to = request._value(toK);
+    if (status !== 100 && request.to().tag === undefined) {
+      to += `;tag=${options.toTag ?? generateTag(options.random ?? defaultRandom)}`;
+    }
+    res.appendHeader('To', to);
+  }
+  const callK = request._find(HeaderId.CallId);
+  if (callK >= 0) res.appendHeader('Call-ID', request._value(callK));
+  const cseqK = request._find(HeaderId.CSeq);
+  if (cseqK >= 0) res.appendHeader('CSeq', request._value(cseqK));
+  if (status > 100 && status < 300 && DIALOG_CREATING.has(request.method)) {
+    for (const v of request._lineValues(HeaderId.RecordRoute)) res.appendHeader('Record-Route', v);
+  }
+  if (status === 100) {
+    const ts = request.header('Timestamp');
+    if (ts !== undefined) res.appendHeader('Timestamp', ts);
+  }
+  if (options.headers !== undefined) for (const [name, value] of options.headers) res.appendHeader(name, value);
+  const body = options.body;
+  if (body !== undefined) {
+    res.body = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    if (options.contentType !== undefined) res.appendHeader('Content-Type', options.contentType);
+  }
+  res.appendHeader('Content-Length', String(res.body.length));
+  return res;
+}
+
+/**
+ * The answer to a request that failed to parse (RFC 3261 8.2.6, 21.4.1), built from the raw values the error
+ * carries; undefined when the error says it cannot be answered (a response, an ACK, or no Via).
+ */
+export function createErrorResponse(
+  error: SipParseError,
+  random: RandomSource = defaultRandom,
+): SipResponse | undefined {
+  const p = error.partial;
+  if (!error.canRespond || p === undefined) return undefined;
+  // The reason phrase says what was wrong, on one safe line.
+  let detail = '';
+  for (let i = 0; i < error.detail.length && detail.length < 120; i++) {
+    const c = error.detail.charCodeAt(i);
+    detail += c >= 32 && c < 127 ? error.detail[i] : ' ';
+  }
+  const base = reasonPhrase(error.status);
+  const res = new SipResponse(error.status, error.status === 400 ? `${base} (${detail})` : base);
+  for (const v of p.via) res.appendHeader('Via', stripLineBreaks(v));
+  if (p.from !== undefined) res.appendHeader('From', stripLineBreaks(p.from));
+  if (p.to !== undefined) {
+    const to = stripLineBreaks(p.to);
+    res.appendHeader('To', to.indexOf('tag=') < 0 ? `${to};tag=${generateTag(random)}` : to);
+  }
+  if (p.callId !== undefined) res.appendHeader('Call-ID', stripLineBreaks(p.callId));
+  if (p.cseq !== undefined) res.appendHeader('CSeq', stripLineBreaks(p.cseq));
+  res.appendHeader('Content-Length', '0');
+  return res;
+}
+
+function stripLineBreaks(s: string): string {
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    out += c === 13 || c === 10 || c === 0 ? ' ' : s[i];
+  }
+  return out;
+}

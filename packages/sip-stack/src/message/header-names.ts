@@ -1,0 +1,267 @@
+// Header names: case-insensitive matching (RFC 3261 7.3.1), compact forms (RFC 3261 7.3.3 and the registry of
+// later RFCs), and which headers are comma-separated lists (RFC 3261 7.3.1: only those whose grammar is one).
+
+/** Small integer ids of the headers the stack reads itself; 0 for any other header. */
+export enum HeaderId {
+  Other = 0,
+  Via,
+  From,
+  To,
+  CallId,
+  CSeq,
+  MaxForwards,
+  Contact,
+  ContentLength,
+  ContentType,
+  Route,
+  RecordRoute,
+  Expires,
+  ContentEncoding,
+  Supported,
+  Subject,
+  Event,
+  AllowEvents,
+  ReferTo,
+  ReferredBy,
+  SessionExpires,
+  Identity,
+  AcceptContact,
+  RejectContact,
+  RequestDisposition,
+  IdentityInfo,
+  Allow,
+  Require,
+  ProxyRequire,
+  Unsupported,
+  Authorization,
+  ProxyAuthorization,
+  WwwAuthenticate,
+  ProxyAuthenticate,
+  SubscriptionState,
+  Replaces,
+  MinSE,
+  Date,
+}
+
+/** Canonical spelling of each known header (index = HeaderId). */
+const CANONICAL: readonly string[] = [
+  '',
+  'Via',
+  'From',
+  'To',
+  'Call-ID',
+  'CSeq',
+  'Max-Forwards',
+  'Contact',
+  'Content-Length',
+  'Content-Type',
+  'Route',
+  'Record-Route',
+  'Expires',
+  'Content-Encoding',
+  'Supported',
+  'Subject',
+  'Event',
+  'Allow-Events',
+  'Refer-To',
+  'Referred-By',
+  'Session-Expires',
+  'Identity',
+  'Accept-Contact',
+  'Reject-Contact',
+  'Request-Disposition',
+  'Identity-Info',
+  'Allow',
+  'Require',
+  'Proxy-Require',
+  'Unsupported',
+  'Authorization',
+  'Proxy-Authorization',
+  'WWW-Authenticate',
+  'Proxy-Authenticate',
+  'Subscription-State',
+  'Replaces',
+  'Min-SE',
+  'Date',
+];
+
+/**
+ * Matcher tables: the candidates of each (length, first letter) slot, and per candidate its lower-case codes and an
+ * OR mask (0x20 on letters, so `c | mask` folds case only where case folding is exact).
+ */
+const SLOT_CANDIDATES: Array<number[] | undefined> = [];
+const CODES: Uint8Array[] = [];
+const MASKS: Uint8Array[] = [];
+for (let id = 1; id < CANONICAL.length; id++) {
+  const lower = CANONICAL[id].toLowerCase();
+  const codes = new Uint8Array(lower.length);
+  const masks = new Uint8Array(lower.length);
+  for (let k = 0; k < lower.length; k++) {
+    const c = lower.charCodeAt(k);
+    codes[k] = c;
+    masks[k] = c >= 97 && c <= 122 ? 0x20 : 0;
+  }
+  CODES[id] = codes;
+  MASKS[id] = masks;
+  const slot = lower.length * 32 + (lower.charCodeAt(0) & 31);
+  const list = SLOT_CANDIDATES[slot] ?? [];
+  list.push(id);
+  SLOT_CANDIDATES[slot] = list;
+}
+
+/** RFC 3261 7.3.3 compact forms (and RFC 3265, 3515, 3892, 3841, 4028, 4474), indexed by lower-case letter. */
+const COMPACT: Int8Array = new Int8Array(128);
+COMPACT[0x69] = HeaderId.CallId; // i
+COMPACT[0x6d] = HeaderId.Contact; // m
+COMPACT[0x66] = HeaderId.From; // f
+COMPACT[0x74] = HeaderId.To; // t
+COMPACT[0x76] = HeaderId.Via; // v
+COMPACT[0x6c] = HeaderId.ContentLength; // l
+COMPACT[0x63] = HeaderId.ContentType; // c
+COMPACT[0x65] = HeaderId.ContentEncoding; // e
+COMPACT[0x6b] = HeaderId.Supported; // k
+COMPACT[0x73] = HeaderId.Subject; // s
+COMPACT[0x6f] = HeaderId.Event; // o
+COMPACT[0x75] = HeaderId.AllowEvents; // u
+COMPACT[0x72] = HeaderId.ReferTo; // r
+COMPACT[0x62] = HeaderId.ReferredBy; // b
+COMPACT[0x78] = HeaderId.SessionExpires; // x
+COMPACT[0x79] = HeaderId.Identity; // y
+COMPACT[0x61] = HeaderId.AcceptContact; // a
+COMPACT[0x6a] = HeaderId.RejectContact; // j
+COMPACT[0x64] = HeaderId.RequestDisposition; // d
+COMPACT[0x6e] = HeaderId.IdentityInfo; // n
+
+/** The id of the header named by `s[start, end)`, matched case-insensitively; compact forms map to their long id. */
+export function headerIdOf(s: string, start: number, end: number): number {
+  const len = end - start;
+  if (len === 1) {
+    const c = s.charCodeAt(start) | 0x20;
+    return c < 128 ? COMPACT[c] : 0;
+  }
+  const c0 = s.charCodeAt(start);
+  const l0 = c0 | 0x20;
+  if (len > 20 || l0 < 97 || l0 > 122) return 0;
+  const list = SLOT_CANDIDATES[len * 32 + (l0 & 31)];
+  if (list === undefined) return 0;
+  for (let g = 0; g < list.length; g++) {
+    const id = list[g];
+    const codes = CODES[id];
+    const masks = MASKS[id];
+    let k = 0;
+    while (k < len && (s.charCodeAt(start + k) | masks[k]) === codes[k]) k++;
+    if (k === len) return id;
+  }
+  return 0;
+}
+
+/** Id of a header line not classified yet (the parser classifies only what it validates). */
+export const UNCLASSIFIED = 0xff;
+
+const CRITICAL = new Uint8Array(64);
+for (const id of [
+  HeaderId.Via,
+  HeaderId.From,
+  HeaderId.To,
+  HeaderId.CallId,
+  HeaderId.CSeq,
+  HeaderId.MaxForwards,
+  HeaderId.ContentLength,
+]) {
+  CRITICAL[id] = 1;
+}
+
+/**
+ * Like headerIdOf, but only compares against the headers parseMessage validates (Via, From, To, Call-ID, CSeq,
+ * Max-Forwards, Content-Length and their compact forms); another known name may come back as UNCLASSIFIED, to be
+ * classified with headerIdOf when first looked up.
+ */
+export function criticalHeaderIdOf(s: string, start: number, end: number): number {
+  const len = end - start;
+  if (len === 1) {
+    const c = s.charCodeAt(start) | 0x20;
+    return c < 128 ? COMPACT[c] : 0;
+  }
+  const l0 = s.charCodeAt(start) | 0x20;
+  if (len > 20 || l0 < 97 || l0 > 122) return 0;
+  const list = SLOT_CANDIDATES[len * 32 + (l0 & 31)];
+  if (list === undefined) return 0;
+  let other = false;
+  for (let g = 0; g < list.length; g++) {
+    const id = list[g];
+    if (CRITICAL[id] !== 1) {
+      other = true;
+      continue;
+    }
+    const codes = CODES[id];
+    const masks = MASKS[id];
+    let k = 1;
+    while (k < len && (s.charCodeAt(start + k) | masks[k]) === codes[k]) k++;
+    if (k === len) return id;
+  }
+  return other ? UNCLASSIFIED : 0;
+}
+
+export function canonicalHeaderName(id: number): string {
+  return CANONICAL[id] ?? '';
+}
+
+/** Lower-cased long name for a header name (compact forms expanded). */
+export function normalizeHeaderName(name: string): string {
+  const id = headerIdOf(name, 0, name.length);
+  return id === 0 ? name.toLowerCase() : CANONICAL[id].toLowerCase();
+}
+
+const LIST_IDS: Uint8Array = new Uint8Array(CANONICAL.length);
+for (const id of [
+  HeaderId.Via,
+  HeaderId.Contact,
+  HeaderId.Route,
+  HeaderId.RecordRoute,
+  HeaderId.ContentEncoding,
+  HeaderId.Supported,
+  HeaderId.AllowEvents,
+  HeaderId.AcceptContact,
+  HeaderId.RejectContact,
+  HeaderId.RequestDisposition,
+  HeaderId.Allow,
+  HeaderId.Require,
+  HeaderId.ProxyRequire,
+  HeaderId.Unsupported,
+]) {
+  LIST_IDS[id] = 1;
+}
+
+/** Other headers whose grammar is `x *(COMMA x)` (RFC 3261 section 20 and common extensions). */
+const LIST_NAMES: ReadonlySet<string> = new Set([
+  'accept',
+  'accept-encoding',
+  'accept-language',
+  'alert-info',
+  'call-info',
+  'error-info',
+  'content-language',
+  'in-reply-to',
+  'warning',
+  'reason',
+  'path',
+  'service-route',
+  'p-asserted-identity',
+  'p-preferred-identity',
+  'p-associated-uri',
+  'history-info',
+  'diversion',
+  'security-client',
+  'security-server',
+  'security-verify',
+  'privacy',
+  'p-early-media',
+  'recv-info',
+  'permission-missing',
+  'trigger-consent',
+]);
+
+/** Whether values of this header (given its id, or its lower-cased name when the id is 0) are comma lists. */
+export function isListHeader(id: number, lowerName: string): boolean {
+  return id !== 0 ? LIST_IDS[id] === 1 : LIST_NAMES.has(lowerName);
+}

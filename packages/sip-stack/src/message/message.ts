@@ -1,0 +1,791 @@
+// SIP requests and responses (RFC 3261 section 7): header lines indexed once by the parser and decoded on first
+// access, typed accessors that validate before returning, and mutation for proxies and user agents.
+
+import { SipParseError } from './errors.js';
+import { canonicalHeaderName, HeaderId, headerIdOf, isListHeader, UNCLASSIFIED } from './header-names.js';
+import {
+  parseAuth,
+  parseContacts,
+  parseCSeq,
+  parseDeltaSeconds,
+  parseEvent,
+  parseFromTo,
+  parseMediaType,
+  parseNameAddr,
+  parseNameAddrList,
+  parseReplaces,
+  parseSessionExpires,
+  parseSipDate,
+  parseSubscriptionState,
+  parseTokenList,
+  parseVia,
+  parseVias,
+} from './headers.js';
+import { firstListElement, splitList, trimEnd } from './scan.js';
+import type {
+  AnyUri,
+  AuthValue,
+  ContactValue,
+  CSeq,
+  EventValue,
+  FromTo,
+  MediaType,
+  NameAddr,
+  ReplacesValue,
+  SessionExpiresValue,
+  SipUri,
+  SubscriptionStateValue,
+  Via,
+} from './types.js';
+import { parseUri } from './uri.js';
+
+const EMPTY_BODY = new Uint8Array(0);
+/** Folded-line flag kept in the id array of a parsed header. */
+const FOLDED = 0x100;
+
+/** What the header store of a message starts from: the parser's index, or nothing. */
+export interface HeaderIndex {
+  /** Text of the start line and headers. */
+  readonly text: string;
+  /** 4 numbers per header: name start, name end, value start, value end (offsets in text). */
+  readonly pos: number[];
+  /** Header id per header, with FOLDED (0x100) set when the value spans folded lines. */
+  readonly ids: number[];
+}
+
+/** Unfolds (RFC 3261 7.3.1: LWS with CRLF is one SP) and trims a value spanning lines. */
+function unfold(s: string, start: number, end: number): string {
+  let out = '';
+  let from = start;
+  let i = start;
+  while (i < end) {
+    const c = s.charCodeAt(i);
+    if (c === 13 || c === 10) {
+      const before = trimEnd(s, from, i);
+      out += s.slice(from, before);
+      while (i < end) {
+        const w = s.charCodeAt(i);
+        if (w !== 13 && w !== 10 && w !== 32 && w !== 9) break;
+        i++;
+      }
+      out += ' ';
+      from = i;
+      continue;
+    }
+    i++;
+  }
+  out += s.slice(from, trimEnd(s, from, end));
+  return out.trim();
+}
+
+const NO_NUMBERS: number[] = [];
+const NO_STRINGS: Array<string | undefined> = [];
+Object.freeze(NO_NUMBERS);
+Object.freeze(NO_STRINGS);
+
+/** Shared part of requests and responses: the header list, the body and typed accessors. */
+export abstract class SipMessageBase {
+  /** @internal parsed header text ('' once materialized) */
+  _text = '';
+  /** @internal 4 numbers per parsed header: name start (= line start), name end, value start, value end */
+  _pos: number[] = NO_NUMBERS;
+  /** @internal header ids (FOLDED flag set for parsed folded values) */
+  _ids: number[] = NO_NUMBERS;
+  /** @internal header names as written (filled lazily for parsed headers) */
+  _names: Array<string | undefined> = NO_STRINGS;
+  /** @internal decoded values */
+  _values: Array<string | undefined> = NO_STRINGS;
+  /** @internal the received bytes while the message is unmodified */
+  _src: Uint8Array | undefined = undefined;
+  /** @internal where the message starts in _src (also the byte offset of _text, for error positions) */
+  _offset = 0;
+  /** @internal where the body starts in _src */
+  _bodyStart = 0;
+  /** @internal where the message ends in _src */
+  _end = 0;
+  /** @internal */
+  _body: Uint8Array | undefined = undefined;
+  /** @internal typed values cached by accessor name */
+  _cache: Map<string, unknown> | undefined = undefined;
+  /** @internal eager caches filled by the parser */
+  _topVia: Via | undefined = undefined;
+  /** @internal */
+  _from: FromTo | undefined = undefined;
+  /** @internal */
+  _to: FromTo | undefined = undefined;
+  /** @internal */
+  _cseq: CSeq | undefined = undefined;
+  /** @internal */
+  _callId: string | undefined = undefined;
+
+  /** @internal used by the parser */
+  _adopt(index: HeaderIndex, offset: number): void {
+    this._text = index.text;
+    this._pos = index.pos;
+    this._ids = index.ids;
+    this._offset = offset;
+    this._values = [];
+  }
+
+  /** @internal used by the parser: the message is src[offset, end), its body src[bodyStart, end) */
+  _setSource(src: Uint8Array, bodyStart: number, end: number): void {
+    this._src = src;
+    this._bodyStart = bodyStart;
+    this._end = end;
+  }
+
+  /** The message bytes as received while nothing has been changed; undefined after any change. */
+  get raw(): Uint8Array | undefined {
+    const src = this._src;
+    return src === undefined ? undefined : src.subarray(this._offset, this._end);
+  }
+
+  /** The body, binary-safe (a view of the received bytes, not a copy). */
+  get body(): Uint8Array {
+    let b = this._body;
+    if (b === undefined) {
+      const src = this._src;
+      b = src === undefined || this._bodyStart === this._end ? EMPTY_BODY : src.subarray(this._bodyStart, this._end);
+      this._body = b;
+    }
+    return b;
+  }
+
+  set body(value: Uint8Array) {
+    this._body = value;
+    this._src = undefined;
+  }
+
+  /** @internal forget the received bytes (after a change), keeping the body */
+  protected _dropSource(): void {
+    if (this._src !== undefined) {
+      this._body = this.body;
+      this._src = undefined;
+    }
+  }
+
+  /** Number of header lines. */
+  get headerCount(): number {
+    return this._ids.length;
+  }
+
+  /** @internal name of header line k as written */
+  _name(k: number): string {
+    let name = this._names[k];
+    if (name === undefined) {
+      name = this._text.slice(this._pos[4 * k], this._pos[4 * k + 1]);
+      if (this._names === NO_STRINGS) this._names = [];
+      this._names[k] = name;
+    }
+    return name;
+  }
+
+  /** @internal value of header line k (trimmed, unfolded) */
+  _value(k: number): string {
+    let v = this._values[k];
+    if (v === undefined) {
+      const s = this._text;
+      const start = this._pos[4 * k + 2];
+      const end = this._pos[4 * k + 3];
+      v = (this._ids[k] & FOLDED) !== 0 ? unfold(s, start, end) : s.slice(start, trimEnd(s, start, end));
+      this._values[k] = v;
+    }
+    return v;
+  }
+
+  /** @internal whether header line k has the given id (or lower-cased name when id is 0) */
+  protected _is(k: number, id: number, lower: string): boolean {
+    let hid = this._ids[k] & 0xff;
+    if (hid === UNCLASSIFIED) hid = this._classify(k);
+    if (id !== 0) return hid === id;
+    if (hid !== 0) return false;
+    const name = this._names[k];
+    if (name !== undefined) return name.length === lower.length && name.toLowerCase() === lower;
+    const s = this._text;
+    const a = this._pos[4 * k];
+    if (this._pos[4 * k + 1] - a !== lower.length) return false;
+    for (let j = 0; j < lower.length; j++) {
+      let c = s.charCodeAt(a + j);
+      if (c >= 65 && c <= 90) c += 32;
+      if (c !== lower.charCodeAt(j)) return false;
+    }
+    return true;
+  }
+
+  /** @internal index of the first header line with this id, or -1 */
+  _find(id: number): number {
+    const ids = this._ids;
+    for (let k = 0; k < ids.length; k++) {
+      let hid = ids[k] & 0xff;
+      if (hid === UNCLASSIFIED) hid = this._classify(k);
+      if (hid === id) return k;
+    }
+    return -1;
+  }
+
+  /** @internal id of a parsed line the parser left unclassified */
+  _classify(k: number): number {
+    const id = headerIdOf(this._text, this._pos[4 * k], this._pos[4 * k + 1]);
+    this._ids[k] = (this._ids[k] & ~0xff) | id;
+    return id;
+  }
+
+  /** @internal decoded values of every line with this id, one string per line (lists not split) */
+  _lineValues(id: number, lower = ''): string[] {
+    const out: string[] = [];
+    for (let k = 0; k < this._ids.length; k++) if (this._is(k, id, lower)) out.push(this._value(k));
+    return out;
+  }
+
+  /**
+   * First value of a header, by long or compact name in any case; for comma-list headers the first element.
+   * Trimmed, folded lines joined by one space; undefined when absent.
+   */
+  header(name: string): string | undefined {
+    const id = headerIdOf(name, 0, name.length);
+    const lower = id === 0 ? name.toLowerCase() : '';
+    for (let k = 0; k < this._ids.length; k++) {
+      if (this._is(k, id, lower)) {
+        const v = this._value(k);
+        return isListHeader(id, lower) ? firstListElement(v) : v;
+      }
+    }
+    return undefined;
+  }
+
+  /** Every value of a header in order; comma-joined values are split for headers whose grammar is a list. */
+  headers(name: string): string[] {
+    const id = headerIdOf(name, 0, name.length);
+    const lower = id === 0 ? name.toLowerCase() : '';
+    const list = isListHeader(id, lower);
+    const out: string[] = [];
+    for (let k = 0; k < this._ids.length; k++) {
+      if (!this._is(k, id, lower)) continue;
+      if (list) splitList(this._value(k), out);
+      else out.push(this._value(k));
+    }
+    return out;
+  }
+
+  /** Whether a header is present. */
+  hasHeader(name: string): boolean {
+    const id = headerIdOf(name, 0, name.length);
+    const lower = id === 0 ? name.toLowerCase() : '';
+    for (let k = 0; k < this._ids.length; k++) if (this._is(k, id, lower)) return true;
+    return false;
+  }
+
+  /** All header lines in order as [name as written, value]. */
+  headerEntries(): Array<[string, string]> {
+    const out: Array<[string, string]> = [];
+    for (let k = 0; k < this._ids.length; k++) out.push([this._name(k), this._value(k)]);
+    return out;
+  }
+
+  // ---- mutation ----------------------------------------------------------------------------------------------
+
+  /** @internal decode every line so edits no longer depend on the parsed text */
+  protected _materialize(): void {
+    this._dropSource();
+    this._cache = undefined;
+    this._topVia = undefined;
+    this._from = undefined;
+    this._to = undefined;
+    this._cseq = undefined;
+    this._callId = undefined;
+    if (this._text === '') {
+      if (this._ids === NO_NUMBERS) {
+        this._ids = [];
+        this._names = [];
+        this._values = [];
+      }
+      return;
+    }
+    const n = this._ids.length;
+    if (this._names === NO_STRINGS) this._names = [];
+    for (let k = 0; k < n; k++) {
+      if ((this._ids[k] & 0xff) === UNCLASSIFIED) this._classify(k);
+      this._name(k);
+      this._value(k);
+      this._ids[k] &= 0xff;
+    }
+    this._text = '';
+    this._pos = NO_NUMBERS;
+  }
+
+  private _insert(at: number, name: string, value: string): void {
+    checkHeaderName(name);
+    checkHeaderValue(value);
+    this._ids.splice(at, 0, headerIdOf(name, 0, name.length));
+    this._names.splice(at, 0, name);
+    this._values.splice(at, 0, value);
+  }
+
+  /** Replaces every line of this header by the given value(s), in place of the first one (or at the end). */
+  setHeader(name: string, value: string | readonly string[]): this {
+    this._materialize();
+    const id = headerIdOf(name, 0, name.length);
+    const lower = id === 0 ? name.toLowerCase() : '';
+    let at = -1;
+    for (let k = this._ids.length - 1; k >= 0; k--) {
+      if (this._is(k, id, lower)) {
+        this._removeAt(k);
+        at = k;
+      }
+    }
+    if (at < 0) at = this._ids.length;
+    const values = typeof value === 'string' ? [value] : value;
+    for (let j = 0; j < values.length; j++) this._insert(at + j, name, values[j]);
+    return this;
+  }
+
+  /** Adds a header line after all others. */
+  appendHeader(name: string, value: string): this {
+    this._materialize();
+    this._insert(this._ids.length, name, value);
+    return this;
+  }
+
+  /** Adds a header line before the first line of the same header (or first of all): how a proxy adds its Via. */
+  prependHeader(name: string, value: string): this {
+    this._materialize();
+    const id = headerIdOf(name, 0, name.length);
+    const lower = id === 0 ? name.toLowerCase() : '';
+    let at = 0;
+    for (let k = 0; k < this._ids.length; k++) {
+      if (this._is(k, id, lower)) {
+        at = k;
+        break;
+      }
+    }
+    this._insert(at, name, value);
+    return this;
+  }
+
+  /** Removes every line of a header; returns how many lines were removed. */
+  removeHeader(name: string): number {
+    const id = headerIdOf(name, 0, name.length);
+    const lower = id === 0 ? name.toLowerCase() : '';
+    let removed = 0;
+    for (let k = this._ids.length - 1; k >= 0; k--) {
+      if (this._is(k, id, lower)) {
+        if (removed === 0) this._materialize();
+        this._removeAt(k);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  /**
+   * Removes the first value of a header: the first element of a comma-joined line, or the whole first line.
+   * Returns the removed value. This is how a proxy strips its own Via from a response (RFC 3261 16.7 step 3).
+   */
+  removeFirstValue(name: string): string | undefined {
+    const id = headerIdOf(name, 0, name.length);
+    const lower = id === 0 ? name.toLowerCase() : '';
+    for (let k = 0; k < this._ids.length; k++) {
+      if (!this._is(k, id, lower)) continue;
+      this._materialize();
+      const v = this._value(k);
+      if (!isListHeader(id, lower)) {
+        this._removeAt(k);
+        return v;
+      }
+      const parts: string[] = [];
+      splitList(v, parts);
+      if (parts.length <= 1) this._removeAt(k);
+      else this._values[k] = parts.slice(1).join(', ');
+      return parts[0];
+    }
+    return undefined;
+  }
+
+  private _removeAt(k: number): void {
+    this._ids.splice(k, 1);
+    this._names.splice(k, 1);
+    this._values.splice(k, 1);
+  }
+
+  // ---- typed accessors ---------------------------------------------------------------------------------------
+
+  /** @internal wraps a value parser: caches, and names the header and line in errors */
+  protected _typed<T>(key: string, id: number, parse: (lines: string[]) => T): T {
+    const cache = this._cache ?? new Map<string, unknown>();
+    this._cache = cache;
+    if (cache.has(key)) return cache.get(key) as T;
+    const lines = this._lineValues(id);
+    let value: T;
+    try {
+      value = parse(lines);
+    } catch (e) {
+      throw this._locate(e, id);
+    }
+    cache.set(key, value);
+    return value;
+  }
+
+  /** @internal adds the header name and line position to a value error */
+  _locate(e: unknown, id: number, k = this._find(id)): unknown {
+    if (!(e instanceof SipParseError)) return e;
+    const lineStart = k >= 0 && this._text !== '' ? this._pos[4 * k] : undefined;
+    let line: number | undefined;
+    if (lineStart !== undefined) {
+      line = 1;
+      for (let i = this._text.indexOf('\n'); i >= 0 && i < lineStart; i = this._text.indexOf('\n', i + 1)) line++;
+    }
+    return new SipParseError(e.code, `${canonicalHeaderName(id)}: ${e.message}`, {
+      offset: lineStart !== undefined ? this._offset + lineStart : undefined,
+      line,
+      status: e.status,
+    });
+  }
+
+  private _single<T>(key: string, id: number, parse: (v: string) => T): T | undefined {
+    return this._typed(key, id, (lines) => (lines.length === 0 ? undefined : parse(lines[0])));
+  }
+
+  private _allLines<T>(key: string, id: number, parse: (v: string, out: T[]) => unknown): T[] {
+    return this._typed(key, id, (lines) => {
+      const out: T[] = [];
+      for (const line of lines) parse(line, out);
+      return out;
+    });
+  }
+
+  /** Top Via (RFC 3261 20.42); validated by the parser for received messages. Throws when absent. */
+  via(): Via {
+    let v = this._topVia;
+    if (v === undefined) {
+      const k = this._find(HeaderId.Via);
+      if (k < 0) throw new SipParseError('missing-header', 'no Via header');
+      try {
+        v = parseVia(this._value(k));
+      } catch (e) {
+        throw this._locate(e, HeaderId.Via, k);
+      }
+      this._topVia = v;
+    }
+    return v;
+  }
+
+  /** Every Via value, top first, comma-joined lines split. */
+  vias(): Via[] {
+    return this._allLines('vias', HeaderId.Via, parseVias);
+  }
+
+  /** From (RFC 3261 20.20). Throws when absent or malformed. */
+  from(): FromTo {
+    let v = this._from;
+    if (v === undefined) {
+      v = this._single('from', HeaderId.From, parseFromTo);
+      if (v === undefined) throw new SipParseError('missing-header', 'no From header');
+      this._from = v;
+    }
+    return v;
+  }
+
+  /** To (RFC 3261 20.39). Throws when absent or malformed. */
+  to(): FromTo {
+    let v = this._to;
+    if (v === undefined) {
+      v = this._single('to', HeaderId.To, parseFromTo);
+      if (v === undefined) throw new SipParseError('missing-header', 'no To header');
+      this._to = v;
+    }
+    return v;
+  }
+
+  /** Call-ID (RFC 3261 20.8). Throws when absent. */
+  callId(): string {
+    let v = this._callId;
+    if (v === undefined) {
+      const k = this._find(HeaderId.CallId);
+      if (k < 0) throw new SipParseError('missing-header', 'no Call-ID header');
+      v = this._value(k);
+      this._callId = v;
+    }
+    return v;
+  }
+
+  /** CSeq (RFC 3261 20.16). Throws when absent or malformed. */
+  cseq(): CSeq {
+    let v = this._cseq;
+    if (v === undefined) {
+      v = this._single('cseq', HeaderId.CSeq, parseCSeq);
+      if (v === undefined) throw new SipParseError('missing-header', 'no CSeq header');
+      this._cseq = v;
+    }
+    return v;
+  }
+
+  /** Max-Forwards (RFC 3261 20.22), undefined when absent. */
+  maxForwards(): number | undefined {
+    return this._single('max-forwards', HeaderId.MaxForwards, (v) => {
+      const n = parseDeltaSeconds(v, 256);
+      if (n > 255) throw new SipParseError('header-value', `Max-Forwards ${v} above 255`);
+      return n;
+    });
+  }
+
+  /** Contact values (RFC 3261 20.10), `*` included; empty when absent. */
+  contacts(): ContactValue[] {
+    return this._allLines('contacts', HeaderId.Contact, parseContacts);
+  }
+
+  /** Route values in order (RFC 3261 20.34). */
+  routes(): NameAddr[] {
+    return this._allLines('routes', HeaderId.Route, parseNameAddrList);
+  }
+
+  /** Record-Route values in order (RFC 3261 20.30). */
+  recordRoutes(): NameAddr[] {
+    return this._allLines('record-routes', HeaderId.RecordRoute, parseNameAddrList);
+  }
+
+  /** Content-Type (RFC 3261 20.15), undefined when absent. */
+  contentType(): MediaType | undefined {
+    return this._single('content-type', HeaderId.ContentType, parseMediaType);
+  }
+
+  /** The Content-Length header as received (RFC 3261 20.14), undefined when absent. */
+  contentLength(): number | undefined {
+    return this._single('content-length', HeaderId.ContentLength, (v) => parseDeltaSeconds(v));
+  }
+
+  /** Expires (RFC 3261 20.19) in seconds; an overlarge value is clamped to 2^32-1. */
+  expires(): number | undefined {
+    return this._single('expires', HeaderId.Expires, (v) => parseDeltaSeconds(v));
+  }
+
+  /** Min-Expires (RFC 3261 20.23). */
+  minExpires(): number | undefined {
+    const v = this.header('Min-Expires');
+    return v === undefined ? undefined : parseDeltaSeconds(v);
+  }
+
+  /** Authorization credentials, one per header line (RFC 3261 20.7). */
+  authorizations(): AuthValue[] {
+    return this._allLines('authorization', HeaderId.Authorization, (v, out: AuthValue[]) => out.push(parseAuth(v)));
+  }
+
+  /** Proxy-Authorization credentials (RFC 3261 20.28). */
+  proxyAuthorizations(): AuthValue[] {
+    return this._allLines('proxy-authorization', HeaderId.ProxyAuthorization, (v, out: AuthValue[]) =>
+      out.push(parseAuth(v)),
+    );
+  }
+
+  /** WWW-Authenticate challenges (RFC 3261 20.44). */
+  wwwAuthenticates(): AuthValue[] {
+    return this._allLines('www-authenticate', HeaderId.WwwAuthenticate, (v, out: AuthValue[]) =>
+      out.push(parseAuth(v)),
+    );
+  }
+
+  /** Proxy-Authenticate challenges (RFC 3261 20.27). */
+  proxyAuthenticates(): AuthValue[] {
+    return this._allLines('proxy-authenticate', HeaderId.ProxyAuthenticate, (v, out: AuthValue[]) =>
+      out.push(parseAuth(v)),
+    );
+  }
+
+  /** Allow methods (RFC 3261 20.5). */
+  allow(): string[] {
+    return this._allLines('allow', HeaderId.Allow, parseTokenList);
+  }
+
+  /** Supported option tags (RFC 3261 20.37). */
+  supported(): string[] {
+    return this._allLines('supported', HeaderId.Supported, parseTokenList);
+  }
+
+  /** Require option tags (RFC 3261 20.32). */
+  require(): string[] {
+    return this._allLines('require', HeaderId.Require, parseTokenList);
+  }
+
+  /** Proxy-Require option tags (RFC 3261 20.29). */
+  proxyRequire(): string[] {
+    return this._allLines('proxy-require', HeaderId.ProxyRequire, parseTokenList);
+  }
+
+  /** Unsupported option tags (RFC 3261 20.40). */
+  unsupported(): string[] {
+    return this._allLines('unsupported', HeaderId.Unsupported, parseTokenList);
+  }
+
+  /** Allow-Events packages (RFC 6665 8.2.2). */
+  allowEvents(): string[] {
+    return this._allLines('allow-events', HeaderId.AllowEvents, parseTokenList);
+  }
+
+  /** Event (RFC 6665 8.2.1). */
+  event(): EventValue | undefined {
+    return this._single('event', HeaderId.Event, parseEvent);
+  }
+
+  /** Subscription-State (RFC 6665 8.2.3). */
+  subscriptionState(): SubscriptionStateValue | undefined {
+    return this._single('subscription-state', HeaderId.SubscriptionState, parseSubscriptionState);
+  }
+
+  /** Refer-To (RFC 3515 2.1). */
+  referTo(): NameAddr | undefined {
+    return this._single('refer-to', HeaderId.ReferTo, parseNameAddr);
+  }
+
+  /** Referred-By (RFC 3892). */
+  referredBy(): NameAddr | undefined {
+    return this._single('referred-by', HeaderId.ReferredBy, parseNameAddr);
+  }
+
+  /** Replaces (RFC 3891). */
+  replaces(): ReplacesValue | undefined {
+    return this._single('replaces', HeaderId.Replaces, parseReplaces);
+  }
+
+  /** Session-Expires (RFC 4028). */
+  sessionExpires(): SessionExpiresValue | undefined {
+    return this._single('session-expires', HeaderId.SessionExpires, parseSessionExpires);
+  }
+
+  /** Min-SE (RFC 4028 5) in seconds. */
+  minSE(): number | undefined {
+    return this._single('min-se', HeaderId.MinSE, (v) => {
+      const semi = v.indexOf(';');
+      return parseDeltaSeconds(semi < 0 ? v : v.slice(0, semi));
+    });
+  }
+
+  /** Date (RFC 3261 20.17): only RFC 1123 dates in GMT are valid (RFC 4475 3.1.2.12). */
+  date(): Date | undefined {
+    return this._single('date', HeaderId.Date, parseSipDate);
+  }
+}
+
+/** A SIP request (RFC 3261 7.1). */
+export class SipRequest extends SipMessageBase {
+  readonly type = 'request' as const;
+  readonly isRequest = true as const;
+  readonly isResponse = false as const;
+  private _method: string;
+  private _uri: string;
+  private _requestUri: AnyUri | undefined = undefined;
+
+  constructor(method: string, uri: string, headers?: Iterable<readonly [string, string]>, body?: Uint8Array) {
+    super();
+    this._method = method;
+    this._uri = uri;
+    if (headers !== undefined) for (const [name, value] of headers) this.appendHeader(name, value);
+    if (body !== undefined) this.body = body;
+  }
+
+  /** The method, case-sensitive (RFC 3261 7.1); unknown methods are kept as they are. */
+  get method(): string {
+    return this._method;
+  }
+
+  set method(value: string) {
+    this._method = value;
+    this._dropSource();
+  }
+
+  /** The Request-URI exactly as received (or set). */
+  get uri(): string {
+    return this._uri;
+  }
+
+  set uri(value: string) {
+    this._uri = value;
+    this._requestUri = undefined;
+    this._dropSource();
+  }
+
+  /**
+   * The Request-URI parsed (cached). Throws SipParseError (code 'request-uri') when it is malformed, including a
+   * SIP URI carrying headers, which RFC 3261 19.1.1 forbids in a Request-URI (RFC 4475 3.1.2.11): answer 400.
+   */
+  get requestUri(): AnyUri {
+    let u = this._requestUri;
+    if (u === undefined) {
+      try {
+        u = parseUri(this._uri);
+      } catch (e) {
+        const detail = e instanceof SipParseError ? e.detail : String(e);
+        throw new SipParseError('request-uri', `bad Request-URI: ${detail}`, { line: 1 });
+      }
+      if ((u.scheme === 'sip' || u.scheme === 'sips') && (u as SipUri).headers.length > 0) {
+        throw new SipParseError('request-uri', 'headers are not allowed in a Request-URI', { line: 1 });
+      }
+      this._requestUri = u;
+    }
+    return u;
+  }
+
+  /** The start line without CRLF. */
+  startLine(): string {
+    return `${this._method} ${this._uri} SIP/2.0`;
+  }
+}
+
+/** A SIP response (RFC 3261 7.2). */
+export class SipResponse extends SipMessageBase {
+  readonly type = 'response' as const;
+  readonly isRequest = false as const;
+  readonly isResponse = true as const;
+  private _status: number;
+  private _reason: string;
+
+  constructor(status: number, reason: string, headers?: Iterable<readonly [string, string]>, body?: Uint8Array) {
+    super();
+    this._status = status;
+    this._reason = reason;
+    if (headers !== undefined) for (const [name, value] of headers) this.appendHeader(name, value);
+    if (body !== undefined) this.body = body;
+  }
+
+  /** Status-Code, 100..699. */
+  get status(): number {
+    return this._status;
+  }
+
+  set status(value: number) {
+    this._status = value;
+    this._dropSource();
+  }
+
+  /** Reason-Phrase as received (may be empty, may hold UTF-8). */
+  get reason(): string {
+    return this._reason;
+  }
+
+  set reason(value: string) {
+    this._reason = value;
+    this._dropSource();
+  }
+
+  /** The start line without CRLF. */
+  startLine(): string {
+    return `SIP/2.0 ${this._status} ${this._reason}`;
+  }
+}
+
+export type SipMessage = SipRequest | SipResponse;
+
+/** Header names must be tokens (RFC 3261 25.1 field-name). */
+function checkHeaderName(name: string): void {
+  if (name.length === 0) throw new SipParseError('header-line', 'empty header name');
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c <= 32 || c >= 127 || c === 0x3a) throw new SipParseError('header-line', `bad header name "${name}"`);
+  }
+}
+
+/** A value set by code must not smuggle line breaks (header injection). */
+function checkHeaderValue(value: string): void {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 13 || c === 10 || c === 0) throw new SipParseError('header-value', 'line break or NUL in header value');
+  }
+}

@@ -1,0 +1,42 @@
+// serializeMessage: back to bytes (RFC 3261 7). An unmodified parsed message returns its received bytes;
+// otherwise the start line and header lines are written out and Content-Length is set to the body length.
+
+import { SipParseError } from './errors.js';
+import { HeaderId } from './header-names.js';
+import type { SipMessage } from './message.js';
+
+/** The wire form of a message. Content-Length always matches the body (RFC 3261 20.14) once anything changed. */
+export function serializeMessage(message: SipMessage): Uint8Array {
+  const raw = message.raw;
+  if (raw !== undefined) return raw;
+  const body = message.body;
+  const startLine = message.startLine();
+  for (let i = 0; i < startLine.length; i++) {
+    const c = startLine.charCodeAt(i);
+    // a method, Request-URI or reason phrase set by code must not break the framing (header injection)
+    if (c === 13 || c === 10 || c === 0) {
+      throw new SipParseError('start-line', 'line break or NUL in the start line', { offset: i, line: 1 });
+    }
+  }
+  let head = `${startLine}\r\n`;
+  let sawLength = false;
+  const n = message.headerCount;
+  for (let k = 0; k < n; k++) {
+    if ((message._ids[k] & 0xff) === HeaderId.ContentLength) {
+      // a single Content-Length, always right (RFC 3261 18.3 framing depends on it)
+      if (sawLength) continue;
+      sawLength = true;
+      head += `${message._name(k)}: ${body.length}\r\n`;
+      continue;
+    }
+    head += `${message._name(k)}: ${message._value(k)}\r\n`;
+  }
+  if (!sawLength) head += `Content-Length: ${body.length}\r\n`;
+  head += '\r\n';
+  const headBytes = Buffer.from(head, 'utf8');
+  if (body.length === 0) return headBytes;
+  const out = Buffer.allocUnsafe(headBytes.length + body.length);
+  out.set(headBytes, 0);
+  out.set(body, headBytes.length);
+  return out;
+}

@@ -1,0 +1,331 @@
+// The transaction layer (RFC 3261 section 17): owns the client and server transaction tables, matches what the
+// transport delivers (17.1.3, 17.2.3, with the RFC 2543 fallback), hands the rest to the TU, and forgets every
+// transaction once it terminates.
+
+import { type Clock, systemClock } from '../clock.js';
+import {
+  formatVia,
+  generateBranch,
+  isRfc3261Branch,
+  type RandomSource,
+  type SipRequest,
+  type SipResponse,
+  type Via,
+} from '../message/index.js';
+import type { SipEndpoint, SipInboundContext } from '../transport/index.js';
+import {
+  DEFAULT_TRANSACTION_TIMERS,
+  type SipTransportPort,
+  type TransactionBase,
+  TransactionError,
+  type TransactionTimerSettings,
+} from './base.js';
+import {
+  type ClientTransaction,
+  type ClientTransactionEnv,
+  type ClientTransactionEvents,
+  InviteClientTransaction,
+  NonInviteClientTransaction,
+} from './client.js';
+import {
+  InviteServerTransaction,
+  NonInviteServerTransaction,
+  type ServerTransaction,
+  type ServerTransactionEnv,
+} from './server.js';
+
+/** The transaction user: the UA core or proxy core above the layer. */
+export interface TransactionUser {
+  /** A request that matched no transaction: its new server transaction (RFC 3261 17.2). Not called for CANCEL
+   * when `onCancel` is given, nor for ACK. */
+  onRequest(request: SipRequest, tx: ServerTransaction, context: SipInboundContext): void;
+  /** An ACK that matched no transaction, i.e. the ACK of a 2xx (17.2.3, 13.3.1.4), or one matched while Accepted. */
+  onAck?(ack: SipRequest, context: SipInboundContext): void;
+  /**
+   * A CANCEL in its own server transaction, with the INVITE server transaction it matches (RFC 3261 9.2), if any.
+   * The TU answers 200 (481 without a match) on `cancelTx`, and 487 on the INVITE if it is still proceeding.
+   * Without this callback the layer does exactly that itself.
+   */
+  onCancel?(cancel: SipRequest, cancelTx: ServerTransaction, inviteTx: InviteServerTransaction | undefined): void;
+  /** A response that matched no client transaction: 2xx retransmissions for the UA core (13.2.2.4), or strays. */
+  onStrayResponse?(response: SipResponse, context: SipInboundContext): void;
+}
+
+export interface TransactionLayerOptions {
+  readonly transport: SipTransportPort;
+  readonly user: TransactionUser;
+  readonly clock?: Clock;
+  readonly timers?: Partial<TransactionTimerSettings>;
+  /**
+   * sent-by of this element per destination: when set, a request without a Via gets one with a fresh branch
+   * (RFC 3261 8.1.1.7, 18.1.1). Without it, requests must carry their Via.
+   */
+  readonly sentBy?: (destination: SipEndpoint) => { readonly host: string; readonly port?: number };
+  readonly random?: RandomSource;
+}
+
+export interface TransactionLayerCounters {
+  /** Requests and responses dropped because the headers matching needs were missing or malformed. */
+  droppedMalformed: number;
+  strayResponses: number;
+  strayAcks: number;
+  retransmissionsAbsorbed: number;
+}
+
+function sentByOf(via: Via): string {
+  return `${via.host.toLowerCase()}:${via.port ?? ''}`;
+}
+
+/** RFC 3261 17.1.3: branch of the top Via and the CSeq method. */
+function clientKey(branch: string, method: string): string {
+  return `${branch}\n${method}`;
+}
+
+/**
+ * RFC 3261 17.2.3: with a magic-cookie branch, branch + sent-by + method (ACK matches INVITE); otherwise the
+ * RFC 2543 rule on Request-URI, tags, Call-ID, CSeq and the top Via. `toTag` lets an RFC 2543 ACK be matched by
+ * the tag of the response (the caller passes it).
+ */
+function serverKey(request: SipRequest, method: string, toTag: string | undefined): string {
+  const via = request.via();
+  const branch = via.branch;
+  if (isRfc3261Branch(branch)) return `${branch}\n${sentByOf(via)}\n${method}`;
+  const cseq = request.cseq();
+  return [
+    'rfc2543',
+    request.uri,
+    toTag ?? '',
+    request.from().tag ?? '',
+    request.callId(),
+    cseq.seq,
+    method,
+    via.transport,
+    sentByOf(via),
+    branch ?? '',
+  ].join('\n');
+}
+
+/** Owns every transaction of one SIP element. */
+export class TransactionLayer {
+  readonly counters: TransactionLayerCounters = {
+    droppedMalformed: 0,
+    strayResponses: 0,
+    strayAcks: 0,
+    retransmissionsAbsorbed: 0,
+  };
+  readonly clock: Clock;
+  readonly timers: TransactionTimerSettings;
+  private readonly clientTable = new Map<string, ClientTransaction>();
+  private readonly serverTable = new Map<string, ServerTransaction>();
+  /** Every server transaction with the keys it is filed under (RFC 2543 ACKs add one). */
+  private readonly serverKeys = new Map<ServerTransaction, string[]>();
+  private readonly clientEnv: ClientTransactionEnv;
+  private readonly serverEnv: ServerTransactionEnv;
+
+  constructor(private readonly options: TransactionLayerOptions) {
+    this.clock = options.clock ?? systemClock;
+    const t = options.timers ?? {};
+    const d = DEFAULT_TRANSACTION_TIMERS;
+    this.timers = {
+      t1: t.t1 ?? d.t1,
+      t2: t.t2 ?? d.t2,
+      t4: t.t4 ?? d.t4,
+      timerD: t.timerD ?? d.timerD,
+      trying: t.trying ?? d.trying,
+    };
+    const base = {
+      clock: this.clock,
+      timers: this.timers,
+      port: options.transport,
+    };
+    this.clientEnv = {
+      ...base,
+      terminated: (tx: TransactionBase) => {
+        if (this.clientTable.get(tx.key) === tx) this.clientTable.delete(tx.key);
+      },
+      startCancel: (cancel, destination, events) => this.sendRequest(cancel, destination, events),
+    };
+    this.serverEnv = {
+      ...base,
+      terminated: (tx: TransactionBase) => this.forgetServer(tx as ServerTransaction),
+      finalSent: (tx, response) => this.fileRfc2543Ack(tx, response),
+    };
+  }
+
+  /** Client transactions alive. */
+  get clientTransactionCount(): number {
+    return this.clientTable.size;
+  }
+
+  /** Server transactions alive. */
+  get serverTransactionCount(): number {
+    return this.serverKeys.size;
+  }
+
+  /**
+   * Starts a client transaction for `request` (not ACK: the ACK of a 2xx is sent with `sendStateless`, the ACK of
+   * a non-2xx by the INVITE transaction itself).
+   */
+  sendRequest(request: SipRequest, destination: SipEndpoint, events: ClientTransactionEvents = {}): ClientTransaction {
+    if (request.method === 'ACK') throw new TransactionError('bad-method', 'ACK is not sent in a client transaction');
+    if (!request.hasHeader('Via')) {
+      const sentBy = this.options.sentBy;
+      if (sentBy === undefined) throw new TransactionError('no-via', 'the request has no Via');
+      const at = sentBy(destination);
+      request.prependHeader(
+        'Via',
+        formatVia({
+          transport: destination.protocol.toUpperCase(),
+          host: at.host,
+          port: at.port,
+          branch: generateBranch(this.options.random),
+          rport: destination.protocol === 'udp',
+        }),
+      );
+    }
+    const branch = request.via().branch;
+    // RFC 3261 8.1.1.7: our branches carry the magic cookie, so peers can match by branch.
+    if (!isRfc3261Branch(branch)) throw new TransactionError('bad-branch', 'the top Via needs a z9hG4bK branch');
+    const key = clientKey(branch as string, request.method);
+    if (this.clientTable.has(key)) throw new TransactionError('duplicate-branch', `branch ${branch} is in use`);
+    const tx =
+      request.method === 'INVITE'
+        ? new InviteClientTransaction(request, key, destination, events, this.clientEnv)
+        : new NonInviteClientTransaction(request, key, destination, events, this.clientEnv);
+    this.clientTable.set(key, tx);
+    tx.start();
+    return tx;
+  }
+
+  /** Sends outside any transaction: the ACK of a 2xx (13.2.2.4), a stateless proxy's forward. */
+  sendStateless(message: SipRequest | SipResponse, destination: SipEndpoint): unknown {
+    return this.options.transport.send(message, destination);
+  }
+
+  /** Feeds a message from the transport (fits SipTransportLayer.onMessage). Never throws on malformed input. */
+  receive(message: SipRequest | SipResponse, context: SipInboundContext): void {
+    if (message.isResponse) this.receiveResponse(message, context);
+    else this.receiveRequest(message, context);
+  }
+
+  private receiveResponse(response: SipResponse, context: SipInboundContext): void {
+    let key: string;
+    try {
+      const branch = response.via().branch;
+      const method = response.cseq().method;
+      key = branch === undefined ? '' : clientKey(branch, method);
+    } catch {
+      this.counters.droppedMalformed++;
+      return;
+    }
+    const tx = key === '' ? undefined : this.clientTable.get(key);
+    if (tx !== undefined) {
+      tx.receiveResponse(response);
+      return;
+    }
+    this.counters.strayResponses++;
+    this.options.user.onStrayResponse?.(response, context);
+  }
+
+  private receiveRequest(request: SipRequest, context: SipInboundContext): void {
+    const method = request.method;
+    let key: string;
+    let cancelKey: string | undefined;
+    try {
+      if (request.cseq().method !== method) throw new Error('CSeq method mismatch');
+      const toTag = request.to().tag;
+      key = serverKey(request, method === 'ACK' ? 'INVITE' : method, toTag);
+      // RFC 3261 9.2: the CANCEL matches the INVITE's transaction by the same rule with the method ignored.
+      if (method === 'CANCEL') cancelKey = serverKey(request, 'INVITE', toTag);
+    } catch {
+      this.counters.droppedMalformed++;
+      return;
+    }
+    const existing = this.serverTable.get(key);
+    if (existing !== undefined) {
+      if (method === 'ACK' && existing.kind === 'invite-server' && existing.state === 'accepted') {
+        // RFC 6026 7.1: an ACK matched in the Accepted state goes to the TU.
+        this.options.user.onAck?.(request, context);
+        return;
+      }
+      if (method !== 'ACK') this.counters.retransmissionsAbsorbed++;
+      existing.receiveRequest(request);
+      return;
+    }
+    if (method === 'ACK') {
+      this.counters.strayAcks++;
+      this.options.user.onAck?.(request, context);
+      return;
+    }
+    const tx =
+      method === 'INVITE'
+        ? new InviteServerTransaction(request, key, context, this.serverEnv)
+        : new NonInviteServerTransaction(request, key, context, this.serverEnv);
+    this.serverTable.set(key, tx);
+    this.serverKeys.set(tx, [key]);
+    if (tx.kind === 'invite-server') tx.start();
+    if (cancelKey !== undefined) {
+      const target = this.serverTable.get(cancelKey);
+      const inviteTx = target?.kind === 'invite-server' ? target : undefined;
+      this.dispatchCancel(request, tx, inviteTx);
+      return;
+    }
+    this.options.user.onRequest(request, tx, context);
+  }
+
+  private dispatchCancel(cancel: SipRequest, cancelTx: ServerTransaction, inviteTx?: InviteServerTransaction): void {
+    const onCancel = this.options.user.onCancel;
+    if (onCancel !== undefined) {
+      onCancel(cancel, cancelTx, inviteTx);
+      return;
+    }
+    if (inviteTx === undefined) {
+      cancelTx.reply(481);
+      return;
+    }
+    // RFC 3261 9.2: 200 to the CANCEL; 487 to the INVITE when no final response was sent yet.
+    cancelTx.reply(200);
+    if (inviteTx.state === 'proceeding') inviteTx.reply(487);
+  }
+
+  /** RFC 3261 17.2.3: an RFC 2543 ACK carries the To tag of the final response; file the transaction under it. */
+  private fileRfc2543Ack(tx: ServerTransaction, response: SipResponse): void {
+    if (tx.kind !== 'invite-server' || isRfc3261Branch(tx.request.via().branch)) return;
+    let tag: string | undefined;
+    try {
+      tag = response.to().tag;
+    } catch {
+      return;
+    }
+    if (tag === undefined || tag === tx.request.to().tag) return;
+    const alias = serverKey(tx.request, 'INVITE', tag);
+    const keys = this.serverKeys.get(tx);
+    if (keys === undefined || this.serverTable.has(alias)) return;
+    this.serverTable.set(alias, tx);
+    keys.push(alias);
+  }
+
+  private forgetServer(tx: ServerTransaction): void {
+    const keys = this.serverKeys.get(tx);
+    if (keys === undefined) return;
+    for (const k of keys) if (this.serverTable.get(k) === tx) this.serverTable.delete(k);
+    this.serverKeys.delete(tx);
+  }
+
+  /** The server transaction a request would match, for a TU that needs to look (e.g. a proxy's CANCEL). */
+  findServerTransaction(request: SipRequest): ServerTransaction | undefined {
+    try {
+      return this.serverTable.get(
+        serverKey(request, request.method === 'ACK' ? 'INVITE' : request.method, request.to().tag),
+      );
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Ends every transaction (their timers stopped, users told with cause 'closed'). */
+  close(): void {
+    for (const tx of [...this.clientTable.values()]) tx.terminate('closed');
+    for (const tx of [...this.serverKeys.keys()]) tx.terminate('closed');
+  }
+}

@@ -1,0 +1,214 @@
+// Server transactions: INVITE (RFC 3261 17.2.1 with RFC 6026 Accepted state and Timer L) and non-INVITE (17.2.2).
+// They absorb retransmitted requests by sending the last response again, and retransmit INVITE finals (Timer G).
+
+import { createResponse, type SipRequest, type SipResponse } from '../message/index.js';
+import type { SipInboundContext } from '../transport/index.js';
+import { sendResponseThrough, TransactionBase, type TransactionEnv, TransactionError } from './base.js';
+
+export interface ServerTransactionEvents {
+  /** The ACK of a non-2xx final arrived (Completed -> Confirmed, 17.2.1). */
+  onAck?(ack: SipRequest, tx: ServerTransaction): void;
+  /** Timer H fired: no ACK for the non-2xx final (17.2.1). */
+  onTimeout?(tx: ServerTransaction): void;
+  /** A response could not be sent (17.2.4). */
+  onTransportError?(error: unknown, tx: ServerTransaction): void;
+  onTerminated?(tx: ServerTransaction): void;
+}
+
+/** @internal */
+export interface ServerTransactionEnv extends TransactionEnv {
+  /** A final response with this To tag was sent: RFC 2543 ACKs carry it (17.2.3). */
+  finalSent(tx: ServerTransaction, response: SipResponse): void;
+}
+
+export type InviteServerState = 'proceeding' | 'completed' | 'confirmed' | 'accepted' | 'terminated';
+export type NonInviteServerState = 'trying' | 'proceeding' | 'completed' | 'terminated';
+
+abstract class ServerTransactionBase extends TransactionBase {
+  events: ServerTransactionEvents = {};
+  /** The last response sent, the one a retransmitted request gets again. */
+  lastResponse: SipResponse | undefined = undefined;
+
+  constructor(
+    request: SipRequest,
+    key: string,
+    /** Where the request came from: responses go back by RFC 3261 18.2.2. */
+    readonly context: SipInboundContext,
+    protected override readonly env: ServerTransactionEnv,
+  ) {
+    super(request, key, context.source.protocol !== 'udp', env);
+  }
+
+  /** Sends a response from the TU; throws TransactionError when the state does not allow it. */
+  abstract respond(response: SipResponse): void;
+  /** @internal a retransmission of the request (or the ACK) matched to this transaction */
+  abstract receiveRequest(request: SipRequest): void;
+
+  /** Builds the response to this transaction's request (RFC 3261 8.2.6) and sends it. */
+  reply(status: number, reason?: string, headers?: Iterable<readonly [string, string]>): SipResponse {
+    const toTag = this.lastResponse?.status === 100 ? undefined : this.lastResponse?.to().tag;
+    const response = createResponse(this.request, status, reason, { headers, toTag });
+    this.respond(response);
+    return response;
+  }
+
+  protected checkStatus(response: SipResponse): void {
+    const s = response.status;
+    if (!Number.isInteger(s) || s < 100 || s > 699) throw new TransactionError('bad-status', `bad status ${s}`);
+  }
+
+  protected sendResponse(response: SipResponse): void {
+    this.lastResponse = response;
+    this.transmit(() => sendResponseThrough(this.env.port, response, this.context));
+  }
+
+  protected resendLast(): void {
+    const last = this.lastResponse;
+    if (last !== undefined) this.transmit(() => sendResponseThrough(this.env.port, last, this.context));
+  }
+
+  protected notifyTransportError(error: unknown): void {
+    this.events.onTransportError?.(error, this as unknown as ServerTransaction);
+  }
+
+  protected notifyTerminated(): void {
+    this.events.onTerminated?.(this as unknown as ServerTransaction);
+  }
+}
+
+/** RFC 3261 17.2.1 (Figure 7) with RFC 6026 (Figure 5: Accepted state, Timer L). */
+export class InviteServerTransaction extends ServerTransactionBase {
+  readonly kind = 'invite-server' as const;
+  private current: InviteServerState = 'proceeding';
+
+  get state(): InviteServerState {
+    return this.current;
+  }
+
+  /** @internal starts the 100 Trying timer: sent unless the TU answers within 200 ms (17.2.1). */
+  start(): void {
+    const delay = this.env.timers.trying;
+    // A TU that always answers at once (a proxy core sending its own 100) may switch this off with Infinity.
+    if (!Number.isFinite(delay)) return;
+    this.startTimer('Trying', delay, () => {
+      if (this.current === 'proceeding' && this.lastResponse === undefined) {
+        this.sendResponse(createResponse(this.request, 100));
+      }
+    });
+  }
+
+  respond(response: SipResponse): void {
+    this.checkStatus(response);
+    const status = response.status;
+    const s = this.current;
+    if (s === 'accepted' && status >= 200 && status < 300) {
+      // RFC 6026 8.5: the TU's 2xx retransmissions (and other 2xx) go out through the transaction.
+      this.sendResponse(response);
+      return;
+    }
+    if (s !== 'proceeding') throw new TransactionError('bad-state', `cannot send ${status} in state ${s}`);
+    this.stopTimer('Trying');
+    if (status < 200) {
+      this.sendResponse(response);
+      return;
+    }
+    const t1 = this.env.timers.t1;
+    if (status < 300) {
+      this.current = 'accepted';
+      this.env.finalSent(this, response);
+      this.sendResponse(response);
+      // RFC 6026 7.1: Timer L = 64*T1 keeps the transaction to absorb INVITE retransmissions.
+      if (!this.isTerminated) this.startTimer('L', 64 * t1, () => this.terminate('normal'));
+      return;
+    }
+    this.current = 'completed';
+    this.env.finalSent(this, response);
+    this.sendResponse(response);
+    if (this.isTerminated) return;
+    if (!this.reliable) this.armG(t1);
+    this.startTimer('H', 64 * t1, () => {
+      if (this.current !== 'completed') return;
+      this.events.onTimeout?.(this);
+      this.terminate('timeout');
+    });
+  }
+
+  private armG(interval: number): void {
+    this.startTimer('G', interval, () => {
+      if (this.current !== 'completed') return;
+      this.resendLast();
+      if (!this.isTerminated) this.armG(Math.min(interval * 2, this.env.timers.t2));
+    });
+  }
+
+  /**
+   * A 2xx that could not be sent (the TU retransmits it) leaves the transaction Accepted until Timer L, so that
+   * retransmitted INVITEs are still absorbed and never seen as new requests (RFC 6026 7.1).
+   */
+  protected override survivesTransportError(): boolean {
+    return this.current === 'accepted';
+  }
+
+  /** @internal */
+  receiveRequest(request: SipRequest): void {
+    const s = this.current;
+    if (request.method === 'ACK') {
+      if (s !== 'completed') return; // Confirmed absorbs ACKs; Accepted ones go to the TU (the layer sees to it)
+      this.current = 'confirmed';
+      this.stopTimer('G');
+      this.stopTimer('H');
+      this.events.onAck?.(request, this);
+      if (this.isTerminated) return;
+      // Timer I = T4 absorbs ACK retransmissions on unreliable transports; zero on reliable ones.
+      this.waitThenTerminate('I', this.reliable ? 0 : this.env.timers.t4);
+      return;
+    }
+    // A retransmitted INVITE: the last provisional or final again; Accepted absorbs it (RFC 6026 7.1).
+    if (s === 'proceeding' || s === 'completed') this.resendLast();
+  }
+
+  protected setTerminatedState(): void {
+    this.current = 'terminated';
+  }
+}
+
+/** RFC 3261 17.2.2 (Figure 8). */
+export class NonInviteServerTransaction extends ServerTransactionBase {
+  readonly kind = 'non-invite-server' as const;
+  private current: NonInviteServerState = 'trying';
+
+  get state(): NonInviteServerState {
+    return this.current;
+  }
+
+  respond(response: SipResponse): void {
+    this.checkStatus(response);
+    const s = this.current;
+    if (s === 'completed' || s === 'terminated') {
+      throw new TransactionError('bad-state', `cannot send ${response.status} in state ${s}`);
+    }
+    if (response.status < 200) {
+      this.current = 'proceeding';
+      this.sendResponse(response);
+      return;
+    }
+    this.current = 'completed';
+    this.env.finalSent(this, response);
+    this.sendResponse(response);
+    if (this.isTerminated) return;
+    // Timer J = 64*T1 absorbs request retransmissions on unreliable transports; zero on reliable ones.
+    this.waitThenTerminate('J', this.reliable ? 0 : 64 * this.env.timers.t1);
+  }
+
+  /** @internal */
+  receiveRequest(_request: SipRequest): void {
+    // Trying discards retransmissions; Proceeding and Completed send the last response again.
+    if (this.current === 'proceeding' || this.current === 'completed') this.resendLast();
+  }
+
+  protected setTerminatedState(): void {
+    this.current = 'terminated';
+  }
+}
+
+export type ServerTransaction = InviteServerTransaction | NonInviteServerTransaction;

@@ -1,0 +1,259 @@
+// Property tests (fast-check): round trips, robustness against mutated torture messages, and stream framing that
+// does not depend on where reads are split.
+
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  parseMessage,
+  type SipParseError,
+  SipRequest,
+  SipResponse,
+  type SipStreamFrame,
+  SipStreamFramer,
+  serializeMessage,
+} from '../../src/message/index.js';
+
+type Msg = SipRequest | SipResponse;
+
+const tokenChar = fc.constantFrom(..."abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~");
+const token = fc.string({ unit: tokenChar, minLength: 1, maxLength: 12 });
+const hostLabel = fc.string({
+  unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789'),
+  minLength: 1,
+  maxLength: 10,
+});
+const host = fc.array(hostLabel, { minLength: 1, maxLength: 3 }).map((l) => l.join('.'));
+const user = fc.string({
+  unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789-_.!~*'),
+  minLength: 1,
+  maxLength: 10,
+});
+const sipUri = fc
+  .record({
+    scheme: fc.constantFrom('sip', 'sips'),
+    user: fc.option(user, { nil: undefined }),
+    host,
+    port: fc.option(fc.integer({ min: 1, max: 65535 }), { nil: undefined }),
+    lr: fc.boolean(),
+  })
+  .map(
+    (u) =>
+      `${u.scheme}:${u.user === undefined ? '' : `${u.user}@`}${u.host}${u.port === undefined ? '' : `:${u.port}`}${u.lr ? ';lr' : ''}`,
+  );
+// printable values (no CR/LF), with UTF-8, no leading/trailing whitespace (values are returned trimmed)
+const valueChar = fc.oneof(
+  fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`\'~;:,"<>/?=@[]{}()\\\t'),
+  fc.constantFrom('é', '日', 'ж', '€'),
+);
+const headerValue = fc
+  .string({ unit: valueChar, maxLength: 40 })
+  .map((v) => v.trim())
+  .filter((v) => v.length > 0);
+const extraHeader = fc.tuple(
+  token.map((n) => `X-${n}`),
+  headerValue,
+);
+const body = fc.uint8Array({ maxLength: 200 });
+
+const message = fc.record({
+  request: fc.boolean(),
+  method: token,
+  uri: sipUri,
+  status: fc.integer({ min: 100, max: 699 }),
+  reason: fc.string({ unit: valueChar, maxLength: 20 }).map((r) => r.trim()),
+  branch: token,
+  fromTag: token,
+  callId: token,
+  seq: fc.integer({ min: 0, max: 4294967295 }),
+  extra: fc.array(extraHeader, { maxLength: 8 }),
+  body,
+});
+
+type Generated = typeof message extends fc.Arbitrary<infer T> ? T : never;
+
+function build(g: Generated): Msg {
+  const headers: Array<[string, string]> = [
+    ['Via', `SIP/2.0/UDP ${'h.example.com'};branch=z9hG4bK${g.branch}`],
+    ['From', `<${g.uri}>;tag=${g.fromTag}`],
+    ['To', `<${g.uri}>`],
+    ['Call-ID', g.callId],
+    ['CSeq', `${g.seq} ${g.method}`],
+    ...g.extra,
+    ['Content-Length', String(g.body.length)],
+  ];
+  return g.request
+    ? new SipRequest(g.method, g.uri, headers, g.body)
+    : new SipResponse(g.status, g.reason, headers, g.body);
+}
+
+function same(a: Msg, b: Msg): void {
+  expect(b.isRequest).toBe(a.isRequest);
+  if (a instanceof SipRequest && b instanceof SipRequest) {
+    expect(b.method).toBe(a.method);
+    expect(b.uri).toBe(a.uri);
+  }
+  if (a instanceof SipResponse && b instanceof SipResponse) {
+    expect(b.status).toBe(a.status);
+    expect(b.reason).toBe(a.reason);
+  }
+  expect(b.headerEntries()).toEqual(a.headerEntries());
+  expect(Buffer.compare(Buffer.from(b.body), Buffer.from(a.body))).toBe(0);
+}
+
+describe('round trip', () => {
+  it('parseMessage(serializeMessage(m)) equals m', () => {
+    fc.assert(
+      fc.property(message, (g) => {
+        const m = build(g);
+        const parsed = parseMessage(serializeMessage(m)) as Msg;
+        same(m, parsed);
+        // and again from the parsed form (raw bytes path)
+        same(parsed, parseMessage(serializeMessage(parsed)) as Msg);
+        for (const [name, value] of g.extra) expect(parsed.headers(name)).toContain(value);
+      }),
+      { numRuns: 300, seed: 20261122 },
+    );
+  });
+});
+
+const ROOT = process.env.SWITCHYARD_CONFORMANCE ?? '/work/shared/conformance';
+const corpus: Buffer[] = [];
+for (const dir of ['rfc4475/valid', 'rfc4475/invalid', 'rfc5118/valid', 'rfc5118/invalid']) {
+  const path = join(ROOT, dir);
+  if (!existsSync(path)) continue;
+  for (const f of readdirSync(path)) if (f.endsWith('.dat')) corpus.push(readFileSync(join(path, f)));
+}
+
+/** Parses and reads every typed accessor; anything thrown must be a SipParseError. */
+function exercise(bytes: Uint8Array): void {
+  let m: Msg;
+  try {
+    m = parseMessage(bytes, { limits: { maxMessageSize: 4096, maxHeaders: 64, maxLineLength: 1024 } }) as Msg;
+  } catch (e) {
+    expect((e as SipParseError).name).toBe('SipParseError');
+    expect(typeof (e as SipParseError).code).toBe('string');
+    return;
+  }
+  for (const read of [
+    () => m.vias(),
+    () => m.contacts(),
+    () => m.routes(),
+    () => m.recordRoutes(),
+    () => m.contentType(),
+    () => m.expires(),
+    () => m.authorizations(),
+    () => m.wwwAuthenticates(),
+    () => m.allow(),
+    () => m.require(),
+    () => m.event(),
+    () => m.subscriptionState(),
+    () => m.referTo(),
+    () => m.replaces(),
+    () => m.sessionExpires(),
+    () => m.date(),
+    () => (m instanceof SipRequest ? m.requestUri : undefined),
+  ]) {
+    try {
+      read();
+    } catch (e) {
+      expect((e as Error).name).toBe('SipParseError');
+    }
+  }
+  // serializing a parsed message and changing it never throws
+  m.appendHeader('X-Fuzz', '1');
+  parseMessage(serializeMessage(m));
+}
+
+describe.skipIf(corpus.length === 0)('robustness against mutated torture messages', () => {
+  const mutation = fc.record({
+    file: fc.nat({ max: corpus.length - 1 }),
+    edits: fc.array(
+      fc.record({
+        kind: fc.constantFrom('flip', 'insert', 'delete', 'truncate', 'dup'),
+        at: fc.nat(),
+        byte: fc.constantFrom(0, 9, 10, 13, 32, 34, 44, 58, 59, 60, 62, 92, 0x80, 0xff, 65),
+        len: fc.integer({ min: 1, max: 40 }),
+      }),
+      { minLength: 1, maxLength: 6 },
+    ),
+  });
+
+  it('only SipParseError ever escapes', () => {
+    fc.assert(
+      fc.property(mutation, ({ file, edits }) => {
+        let b = Buffer.from(corpus[file]);
+        for (const e of edits) {
+          const at = b.length === 0 ? 0 : e.at % b.length;
+          if (e.kind === 'flip') b[at] = e.byte;
+          else if (e.kind === 'insert')
+            b = Buffer.concat([b.subarray(0, at), Buffer.alloc(e.len, e.byte), b.subarray(at)]);
+          else if (e.kind === 'delete') b = Buffer.concat([b.subarray(0, at), b.subarray(at + e.len)]);
+          else if (e.kind === 'truncate') b = b.subarray(0, at);
+          else b = Buffer.concat([b.subarray(0, at), b.subarray(at, at + e.len * 10), b.subarray(at)]);
+        }
+        exercise(b);
+      }),
+      { numRuns: 400, seed: 20261122 },
+    );
+  });
+
+  it('every truncation of every message', () => {
+    for (const bytes of corpus) for (let n = 0; n <= bytes.length; n += 7) exercise(bytes.subarray(0, n));
+  });
+});
+
+describe('stream framing is independent of read boundaries', () => {
+  it('the same messages whatever the split points', () => {
+    const wellFormed = corpus.filter((b) => {
+      try {
+        const m = parseMessage(b);
+        return m.contentLength() === m.body.length;
+      } catch {
+        return false;
+      }
+    });
+    fc.assert(
+      fc.property(
+        fc.array(fc.nat({ max: Math.max(0, wellFormed.length - 1) }), { minLength: 1, maxLength: 5 }),
+        fc.array(fc.nat(), { maxLength: 12 }),
+        fc.boolean(),
+        (picks, cuts, pings) => {
+          const parts: Buffer[] = [];
+          for (const p of picks) {
+            if (pings) parts.push(Buffer.from('\r\n\r\n'));
+            // a stream carries exactly Content-Length octets of body
+            const m = parseMessage(wellFormed[p]);
+            parts.push(Buffer.from(serializeMessage(m)));
+          }
+          const stream = Buffer.concat(parts);
+          const whole = frames(new SipStreamFramer(), [stream]);
+          const points = [...new Set(cuts.map((c) => c % (stream.length + 1)))].sort((a, b) => a - b);
+          const chunks: Buffer[] = [];
+          let last = 0;
+          for (const p of points) {
+            chunks.push(stream.subarray(last, p));
+            last = p;
+          }
+          chunks.push(stream.subarray(last));
+          const framer = new SipStreamFramer();
+          expect(frames(framer, chunks)).toEqual(whole);
+          expect(whole.filter((f) => f !== 'ping')).toHaveLength(picks.length);
+          expect(framer.buffered).toBe(0);
+        },
+      ),
+      { numRuns: 200, seed: 20261122 },
+    );
+  });
+});
+
+function frames(framer: SipStreamFramer, chunks: Buffer[]): string[] {
+  const out: string[] = [];
+  for (const c of chunks) {
+    for (const f of framer.push(c) as Iterable<SipStreamFrame>) {
+      out.push(f === 'keepalive' ? 'ping' : `${f.callId()}|${f.headerCount}|${Buffer.from(f.body).toString('hex')}`);
+    }
+  }
+  return out;
+}
