@@ -4,6 +4,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { CONFORMANCE_ROOT } from '../../../../tests/support/conformance.js';
 import {
   createErrorResponse,
   isRfc3261Branch,
@@ -21,7 +22,7 @@ import {
 
 type Msg = SipRequest | SipResponse;
 
-const ROOT = process.env.SWITCHYARD_CONFORMANCE ?? '/work/shared/conformance';
+const ROOT = CONFORMANCE_ROOT;
 const T4475 = join(ROOT, 'rfc4475');
 const T5118 = join(ROOT, 'rfc5118');
 const present = existsSync(join(T4475, 'INDEX.md')) && existsSync(join(T5118, 'INDEX.md'));

@@ -5,6 +5,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { CONFORMANCE_ROOT } from '../../../../tests/support/conformance.js';
 import {
   parseMessage,
   type SipParseError,
@@ -118,7 +119,7 @@ describe('round trip', () => {
   });
 });
 
-const ROOT = process.env.SWITCHYARD_CONFORMANCE ?? '/work/shared/conformance';
+const ROOT = CONFORMANCE_ROOT;
 const corpus: Buffer[] = [];
 for (const dir of ['rfc4475/valid', 'rfc4475/invalid', 'rfc5118/valid', 'rfc5118/invalid']) {
   const path = join(ROOT, dir);
