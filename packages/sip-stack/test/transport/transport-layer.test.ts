@@ -5,8 +5,8 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseMessage, type SipRequest, SipResponse } from '../../src/message/index.js';
-import { type SipInboundContext, type SipMessage, SipTransportLayer } from '../../src/transport/transport-layer.js';
+import { parseMessage, type SipMessage, type SipRequest, SipResponse } from '../../src/message/index.js';
+import { type SipInboundContext, SipTransportLayer } from '../../src/transport/transport-layer.js';
 import type { SipEndpoint } from '../../src/transport/types.js';
 
 const layers: SipTransportLayer[] = [];
