@@ -1,2 +1,3 @@
-// @switchyard/pbx-core: the call model (B2BUA), registrar, routing and features.
-export const PBX_CORE_VERSION = '0.1.0';
+// @switchyard/pbx-core: the call model (B2BUA), registrar, routing and features, over repository interfaces.
+export * from './registrar/index.js';
+export * from './storage/index.js';

@@ -1,0 +1,1 @@
+export { extensionCredentials, Registrar, type RegistrarOptions } from './registrar.js';
