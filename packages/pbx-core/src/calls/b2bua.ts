@@ -1,0 +1,407 @@
+// The call model: every call is a back-to-back user agent (B2BUA). The caller's INVITE is one leg; the PBX places
+// one outbound leg per device of the callee (all ring together), connects the first that answers, cancels the
+// rest, carries BYE and CANCEL across, maps failures between legs, and writes the call record when it ends.
+import { randomUUID } from 'node:crypto';
+import type { Clock, IncomingCall, OutgoingCall, SipSession, TimerHandle, UserAgent } from '@switchyard/sip-stack';
+import type { Registrar } from '../registrar/index.js';
+import type { CdrRepository, ExtensionRepository } from '../storage/repositories.js';
+import type { CallLeg, CallRecord, CallStatus, HangupSide, LegStatus } from '../storage/types.js';
+
+export type CallState = 'routing' | 'ringing' | 'answered' | 'ended';
+
+/** Where a dialled number leads. Later issues add groups, queues, IVRs, voicemail and trunks. */
+export type DialTarget = { readonly kind: 'extension'; readonly number: string } | { readonly kind: 'none' };
+
+/** Maps what a caller dialled to a target. */
+export class DialPlan {
+  constructor(private readonly extensions: ExtensionRepository) {}
+
+  async resolve(dialled: string): Promise<DialTarget> {
+    const ext = await this.extensions.get(dialled);
+    return ext?.enabled ? { kind: 'extension', number: ext.number } : { kind: 'none' };
+  }
+}
+
+/** What happens to calls, for live views, the admin socket's event stream and metrics. */
+export type CallEvent =
+  | { readonly type: 'call.started'; readonly call: CallSnapshot }
+  | { readonly type: 'call.ringing'; readonly call: CallSnapshot }
+  | { readonly type: 'call.answered'; readonly call: CallSnapshot }
+  | { readonly type: 'call.ended'; readonly call: CallSnapshot; readonly record: CallRecord };
+
+/** A call as the admin interface shows it. */
+export interface CallSnapshot {
+  readonly id: string;
+  readonly state: CallState;
+  readonly callerExtension: string | null;
+  readonly callerNumber: string;
+  readonly dialled: string;
+  readonly calleeExtension: string | null;
+  readonly startedAt: number;
+  readonly answeredAt: number | null;
+}
+
+export interface CallManagerOptions {
+  readonly ua: UserAgent;
+  readonly registrar: Registrar;
+  readonly extensions: ExtensionRepository;
+  readonly cdrs: CdrRepository;
+  readonly clock: Clock;
+  readonly domain: string;
+  readonly dialPlan?: DialPlan;
+  /** How long devices ring before the caller gets 480 (no answer). Default 60 s. */
+  readonly ringTimeoutMs?: number;
+  readonly onEvent?: (event: CallEvent) => void;
+  /** Told when a call record could not be stored (it is never silently dropped). */
+  readonly onStorageError?: (error: unknown, record: CallRecord) => void;
+  readonly newId?: () => string;
+}
+
+interface OutboundLeg {
+  readonly legId: string;
+  readonly contact: string;
+  readonly call: OutgoingCall;
+  readonly startedAt: number;
+  ringingAt: number | null;
+  answeredAt: number | null;
+  endedAt: number | null;
+  status: LegStatus | null;
+  sipStatus: number | null;
+  session: SipSession | undefined;
+}
+
+/** A call in progress (or just ended). */
+export class PbxCall {
+  state: CallState = 'routing';
+  ringingAt: number | null = null;
+  answeredAt: number | null = null;
+  calleeExtension: string | null = null;
+  readonly outbound: OutboundLeg[] = [];
+  inboundSession: SipSession | undefined;
+  ringTimer: TimerHandle | undefined;
+  private finished = false;
+
+  constructor(
+    private readonly manager: CallManager,
+    readonly id: string,
+    readonly inbound: IncomingCall,
+    readonly callerExtension: string | null,
+    readonly callerNumber: string,
+    readonly callerName: string | null,
+    readonly dialled: string,
+    readonly startedAt: number,
+  ) {}
+
+  snapshot(): CallSnapshot {
+    return {
+      id: this.id,
+      state: this.state,
+      callerExtension: this.callerExtension,
+      callerNumber: this.callerNumber,
+      dialled: this.dialled,
+      calleeExtension: this.calleeExtension,
+      startedAt: this.startedAt,
+      answeredAt: this.answeredAt,
+    };
+  }
+
+  /** Ends the call from the PBX side (admin hang-up, shutdown). */
+  async hangup(): Promise<void> {
+    if (this.state === 'answered') {
+      const answered = this.outbound.find((l) => l.session);
+      await Promise.all([this.inboundSession?.bye(), answered?.session?.bye()]);
+      this.finish('answered', 'system', null, 'hung up by the PBX');
+      return;
+    }
+    for (const leg of this.outbound) leg.call.cancel();
+    this.inbound.reject(480, 'Temporarily Unavailable');
+    this.finish('failed', 'system', 480, 'hung up by the PBX');
+  }
+
+  /** @internal writes the record once, whatever ends the call. */
+  finish(status: CallStatus, side: HangupSide | null, sipStatus: number | null, reason: string | null): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.state = 'ended';
+    if (this.ringTimer !== undefined) this.manager.clock.clearTimeout(this.ringTimer);
+    this.manager.ended(this, status, side, sipStatus, reason);
+  }
+}
+
+/** RFC 3261 16.7 step 6 style choice of the one failure to pass to the caller, and what the call log calls it. */
+export function mapLegFailures(statuses: readonly number[]): { status: number; callStatus: CallStatus } {
+  if (statuses.some((s) => s === 486 || s === 600)) return { status: 486, callStatus: 'busy' };
+  if (statuses.some((s) => s === 603)) return { status: 603, callStatus: 'rejected' };
+  if (statuses.length === 0 || statuses.every((s) => s === 408 || s === 480 || s === 487))
+    return { status: 480, callStatus: 'no-answer' };
+  // Otherwise the lowest class wins: a 4xx over a 5xx (16.7: prefer the most useful answer).
+  const sorted = [...statuses].sort((a, b) => a - b);
+  return { status: sorted[0] >= 500 ? 503 : sorted[0], callStatus: 'failed' };
+}
+
+function inboundLegStatus(status: CallStatus): LegStatus {
+  switch (status) {
+    case 'answered':
+    case 'busy':
+    case 'rejected':
+    case 'cancelled':
+    case 'no-answer':
+      return status;
+    default:
+      return 'failed';
+  }
+}
+
+function legStatusOf(status: number): LegStatus {
+  if (status === 486 || status === 600) return 'busy';
+  if (status === 603) return 'rejected';
+  if (status === 487) return 'cancelled';
+  if (status === 408 || status === 480) return 'no-answer';
+  return 'failed';
+}
+
+/** The B2BUA: turns INVITEs to the PBX into calls between extensions. */
+export class CallManager {
+  readonly clock: Clock;
+  private readonly calls = new Map<string, PbxCall>();
+  private readonly dialPlan: DialPlan;
+  private readonly newId: () => string;
+
+  constructor(private readonly options: CallManagerOptions) {
+    this.clock = options.clock;
+    this.dialPlan = options.dialPlan ?? new DialPlan(options.extensions);
+    this.newId = options.newId ?? randomUUID;
+  }
+
+  get activeCalls(): PbxCall[] {
+    return [...this.calls.values()];
+  }
+
+  call(id: string): PbxCall | undefined {
+    return this.calls.get(id);
+  }
+
+  private emit(event: CallEvent): void {
+    this.options.onEvent?.(event);
+  }
+
+  /** Takes an INVITE the UA has authenticated (its Authorization names the caller's extension). */
+  async handleInvite(incoming: IncomingCall): Promise<void> {
+    const request = incoming.request;
+    const now = this.clock.now();
+    const auth = request.authorizations()[0];
+    const callerExtension = auth?.params.get('username') ?? null;
+    const from = request.from();
+    const uri = request.requestUri;
+    const dialled = 'user' in uri && uri.user ? uri.user : '';
+    const call = new PbxCall(
+      this,
+      this.newId(),
+      incoming,
+      callerExtension,
+      callerExtension ?? from.uri,
+      from.displayName ?? null,
+      dialled,
+      now,
+    );
+    this.calls.set(call.id, call);
+    this.emit({ type: 'call.started', call: call.snapshot() });
+
+    const target = await this.dialPlan.resolve(dialled);
+    if (target.kind === 'none') {
+      incoming.reject(404);
+      call.finish('wrong-number', 'system', 404, 'Not Found');
+      return;
+    }
+    call.calleeExtension = target.number;
+    const contacts = await this.options.registrar.contactsOf(target.number);
+    if (contacts.length === 0) {
+      // Not registered anywhere: "unreachable" (forwarding on unreachable comes with the features issue).
+      incoming.reject(480);
+      call.finish('failed', 'system', 480, 'Temporarily Unavailable');
+      return;
+    }
+    incoming.onCancel = () => {
+      for (const leg of call.outbound) leg.call.cancel();
+      call.finish('cancelled', 'caller', 487, 'Request Terminated');
+    };
+    if (incoming.cancelled) {
+      call.finish('cancelled', 'caller', 487, 'Request Terminated');
+      return;
+    }
+    const caller = callerExtension ?? from.uri;
+    const identity = `${from.displayName ? `"${from.displayName.replace(/["\\]/g, '')}" ` : ''}<sip:${caller}@${this.options.domain}>`;
+    const body = request.body.length > 0 ? request.body : undefined;
+    for (const binding of contacts) {
+      const leg: OutboundLeg = {
+        legId: this.newId(),
+        contact: binding.contactUri,
+        startedAt: this.clock.now(),
+        ringingAt: null,
+        answeredAt: null,
+        endedAt: null,
+        status: null,
+        sipStatus: null,
+        session: undefined,
+        call: this.options.ua.call(binding.contactUri, {
+          body,
+          contentType: request.header('content-type') ?? undefined,
+          // RFC 3325: who is calling, for the phone's display.
+          headers: [['P-Asserted-Identity', identity]],
+          onProgress: (response) => this.progress(call, leg, response.status, response.body),
+        }),
+      };
+      call.outbound.push(leg);
+      leg.call.answered.then(
+        (session) => void this.answered(call, leg, session),
+        (err: { status?: number }) => this.legFailed(call, leg, err.status ?? 500),
+      );
+    }
+    const ringTimeout = this.options.ringTimeoutMs ?? 60_000;
+    call.ringTimer = this.clock.setTimeout(() => {
+      if (call.state !== 'routing' && call.state !== 'ringing') return;
+      for (const leg of call.outbound) leg.call.cancel();
+      incoming.reject(480);
+      call.finish('no-answer', 'system', 480, 'no answer');
+    }, ringTimeout);
+  }
+
+  private progress(call: PbxCall, leg: OutboundLeg, status: number, body: Uint8Array): void {
+    if (call.state === 'ended' || call.state === 'answered') return;
+    const now = this.clock.now();
+    leg.ringingAt ??= now;
+    if (status === 183 && body.length > 0) {
+      call.inbound.progress({ body, contentType: 'application/sdp' });
+    } else if (status === 180) {
+      call.inbound.ring();
+    }
+    if (call.state === 'routing') {
+      call.state = 'ringing';
+      call.ringingAt = now;
+      this.emit({ type: 'call.ringing', call: call.snapshot() });
+    }
+  }
+
+  private async answered(call: PbxCall, leg: OutboundLeg, session: SipSession): Promise<void> {
+    leg.session = session;
+    if (call.state === 'answered' || call.state === 'ended') {
+      // Another device answered first, or the caller gave up: this one is let go at once.
+      leg.status = 'cancelled';
+      leg.endedAt = this.clock.now();
+      await session.bye();
+      return;
+    }
+    const now = this.clock.now();
+    leg.answeredAt = now;
+    leg.status = 'answered';
+    leg.sipStatus = 200;
+    call.state = 'answered';
+    call.answeredAt = now;
+    if (call.ringTimer !== undefined) this.clock.clearTimeout(call.ringTimer);
+    for (const other of call.outbound) if (other !== leg) other.call.cancel();
+    let inbound: SipSession;
+    try {
+      inbound = await call.inbound.accept({ body: session.remoteBody, contentType: 'application/sdp' });
+    } catch {
+      // The caller vanished between our 200 and its ACK (or cancelled just then).
+      await session.bye();
+      call.finish('cancelled', 'caller', null, 'no ACK from the caller');
+      return;
+    }
+    call.inboundSession = inbound;
+    this.emit({ type: 'call.answered', call: call.snapshot() });
+    // BYE from either side ends the other (RFC 3261 15): the record says who hung up.
+    // The record is settled before the other side's BYE, whose own end event then changes nothing.
+    inbound.events.onEnded = (by) => {
+      leg.endedAt = this.clock.now();
+      call.finish('answered', by === 'remote' ? 'caller' : 'system', null, null);
+      if (by === 'remote') void session.bye();
+    };
+    session.events.onEnded = (by) => {
+      leg.endedAt = this.clock.now();
+      call.finish('answered', by === 'remote' ? 'callee' : 'system', null, null);
+      if (by === 'remote') void inbound.bye();
+    };
+  }
+
+  private legFailed(call: PbxCall, leg: OutboundLeg, status: number): void {
+    leg.endedAt = this.clock.now();
+    leg.sipStatus = status;
+    leg.status = leg.status ?? legStatusOf(status);
+    if (call.state === 'answered' || call.state === 'ended') return;
+    if (call.outbound.some((l) => l.endedAt === null)) return;
+    // Every device failed: the caller gets the most telling answer.
+    const verdict = mapLegFailures(call.outbound.map((l) => l.sipStatus ?? 500));
+    call.inbound.reject(verdict.status);
+    call.finish(verdict.callStatus, 'callee', verdict.status, null);
+  }
+
+  /** @internal */
+  ended(call: PbxCall, status: CallStatus, side: HangupSide | null, sipStatus: number | null, reason: string | null) {
+    this.calls.delete(call.id);
+    const endedAt = this.clock.now();
+    const inboundLeg: CallLeg = {
+      legId: `${call.id}-in`,
+      peerKind: 'extension',
+      peer: call.callerExtension ?? call.callerNumber,
+      direction: 'inbound',
+      sipCallId: call.inbound.request.callId(),
+      contactUri: null,
+      startedAt: call.startedAt,
+      ringingAt: call.ringingAt,
+      answeredAt: call.answeredAt,
+      endedAt,
+      status: inboundLegStatus(status),
+      sipStatus: call.answeredAt !== null ? 200 : sipStatus,
+      codec: null,
+    };
+    const legs: CallLeg[] = [inboundLeg];
+    for (const leg of call.outbound) {
+      legs.push({
+        legId: leg.legId,
+        peerKind: 'extension',
+        peer: call.calleeExtension ?? '',
+        direction: 'outbound',
+        sipCallId: leg.call.callId,
+        contactUri: leg.contact,
+        startedAt: leg.startedAt,
+        ringingAt: leg.ringingAt,
+        answeredAt: leg.answeredAt,
+        endedAt: Math.max(leg.endedAt ?? endedAt, leg.startedAt),
+        status: leg.status ?? (status === 'cancelled' ? 'cancelled' : 'no-answer'),
+        sipStatus: leg.sipStatus,
+        codec: null,
+      });
+    }
+    const record: CallRecord = {
+      callId: call.id,
+      direction: 'internal',
+      callerNumber: call.callerNumber,
+      callerName: call.callerName,
+      calleeNumber: call.calleeExtension ?? call.dialled,
+      calleeName: null,
+      dialledNumber: call.dialled,
+      callerExtension: call.callerExtension,
+      calleeExtension: call.calleeExtension,
+      did: null,
+      trunk: null,
+      status,
+      startedAt: call.startedAt,
+      ringingAt: call.ringingAt,
+      answeredAt: call.answeredAt,
+      endedAt,
+      hangupSide: side,
+      hangupSipStatus: sipStatus,
+      hangupReason: reason,
+      callType: null,
+      cost: null,
+      recordingPath: null,
+      legs,
+      steps: [],
+    };
+    this.options.cdrs.insert(record).then(
+      () => this.emit({ type: 'call.ended', call: call.snapshot(), record }),
+      (err) => this.options.onStorageError?.(err, record),
+    );
+  }
+}

@@ -1,0 +1,11 @@
+export {
+  type CallEvent,
+  CallManager,
+  type CallManagerOptions,
+  type CallSnapshot,
+  type CallState,
+  DialPlan,
+  type DialTarget,
+  mapLegFailures,
+  PbxCall,
+} from './b2bua.js';

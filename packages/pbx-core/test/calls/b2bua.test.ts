@@ -1,0 +1,199 @@
+import { type IncomingCall, type SipResponse, SipTransportLayer, systemClock, UserAgent } from '@switchyard/sip-stack';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type CallEvent, CallManager, mapLegFailures } from '../../src/calls/index.js';
+import { Registrar } from '../../src/registrar/index.js';
+import { InMemoryStorage } from '../../src/storage/index.js';
+
+const cleanup: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+const OFFER = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n';
+const ANSWER = 'v=0\r\no=- 2 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n';
+
+async function pbx() {
+  const storage = new InMemoryStorage();
+  for (const [number, name] of [
+    ['1000', 'Alice'],
+    ['1001', 'Bob'],
+  ])
+    await storage.extensions.create({ number, displayName: name, sipPassword: `pw-${number}` });
+  const registrar = new Registrar({
+    domain: 'pbx.test',
+    extensions: storage.extensions,
+    registrations: storage.registrations,
+    clock: systemClock,
+    minExpires: 1,
+  });
+  const transport = new SipTransportLayer();
+  const local = await transport.listen('udp://127.0.0.1:0');
+  const ua = new UserAgent({
+    transport,
+    aor: 'sip:pbx@pbx.test',
+    authenticator: { server: registrar.digest, methods: ['INVITE'] },
+  });
+  const events: CallEvent[] = [];
+  const calls = new CallManager({
+    ua,
+    registrar,
+    extensions: storage.extensions,
+    cdrs: storage.cdrs,
+    clock: systemClock,
+    domain: 'pbx.test',
+    onEvent: (e) => events.push(e),
+  });
+  ua.onRequest = (request, tx, context) => {
+    if (request.method === 'REGISTER') void registrar.handle(request, tx, context);
+    else tx.reply(405);
+  };
+  ua.onInvite = (incoming) => void calls.handleInvite(incoming);
+  cleanup.push(async () => {
+    ua.close();
+    await transport.close();
+  });
+  return { storage, calls, events, address: `127.0.0.1:${local.port}` };
+}
+
+async function phone(pbxAddress: string, number: string) {
+  const transport = new SipTransportLayer();
+  await transport.listen('udp://127.0.0.1:0');
+  const ua = new UserAgent({
+    transport,
+    aor: `sip:${number}@pbx.test`,
+    credentials: { username: number, password: `pw-${number}` },
+  });
+  const reg = ua.registration({ registrar: `sip:${pbxAddress}`, aor: `sip:${number}@pbx.test`, expires: 300 });
+  await reg.register();
+  cleanup.push(async () => {
+    reg.stop();
+    ua.close();
+    await transport.close();
+  });
+  return ua;
+}
+
+function until<T>(check: () => T | undefined, ms = 5000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const poll = () => {
+      const value = check();
+      if (value !== undefined) return resolve(value);
+      if (Date.now() - started > ms) return reject(new Error('timed out'));
+      setTimeout(poll, 10);
+    };
+    poll();
+  });
+}
+
+describe('CallManager (B2BUA) between registered extensions', () => {
+  it('connects 1000 to 1001, carries SDP both ways and BYE across, and records who hung up', async () => {
+    const { calls, storage, events, address } = await pbx();
+    const alice = await phone(address, '1000');
+    const bob = await phone(address, '1001');
+    let bobCall: IncomingCall | undefined;
+    bob.onInvite = (call) => {
+      bobCall = call;
+      call.ring();
+      setTimeout(() => void call.accept({ body: ANSWER, contentType: 'application/sdp' }), 50);
+    };
+    const progress: number[] = [];
+    const session = await alice.call(`sip:1001@${address}`, {
+      body: OFFER,
+      onProgress: (r: SipResponse) => progress.push(r.status),
+    }).answered;
+    expect(Buffer.from(session.remoteBody).toString()).toBe(ANSWER);
+    expect(Buffer.from(bobCall!.body).toString()).toBe(OFFER);
+    expect(bobCall!.request.header('p-asserted-identity')).toContain('sip:1000@pbx.test');
+    expect(progress).toContain(180);
+    expect(calls.activeCalls).toHaveLength(1);
+    expect(calls.activeCalls[0].snapshot()).toMatchObject({
+      state: 'answered',
+      callerExtension: '1000',
+      dialled: '1001',
+    });
+    const bobSession = await until(() => bob.activeSessions[0]);
+    const bobEnded = new Promise<string>((resolve) => {
+      bobSession.events.onEnded = resolve;
+    });
+    await new Promise((r) => setTimeout(r, 30));
+    await session.bye();
+    expect(await bobEnded).toBe('remote');
+    const ended = await until(() => events.find((e) => e.type === 'call.ended'));
+    expect(ended.type === 'call.ended' && ended.record).toMatchObject({
+      status: 'answered',
+      hangupSide: 'caller',
+      callerExtension: '1000',
+      calleeExtension: '1001',
+    });
+    const page = await storage.cdrs.query({ extension: '1001' });
+    expect(page.records).toHaveLength(1);
+    const record = page.records[0];
+    expect(record.answeredAt! - record.startedAt).toBeGreaterThanOrEqual(40);
+    expect(record.endedAt - record.answeredAt!).toBeGreaterThanOrEqual(25);
+    expect(record.legs.map((l) => [l.direction, l.status])).toEqual([
+      ['inbound', 'answered'],
+      ['outbound', 'answered'],
+    ]);
+    expect(events.map((e) => e.type)).toEqual(['call.started', 'call.ringing', 'call.answered', 'call.ended']);
+  });
+
+  it('passes busy, unknown numbers and cancellations through, each with its record', async () => {
+    const { storage, address } = await pbx();
+    const alice = await phone(address, '1000');
+    const bob = await phone(address, '1001');
+    bob.onInvite = (call) => call.reject(486);
+    await expect(alice.call(`sip:1001@${address}`, { body: OFFER }).answered).rejects.toMatchObject({ status: 486 });
+    await expect(alice.call(`sip:1999@${address}`, { body: OFFER }).answered).rejects.toMatchObject({ status: 404 });
+    bob.onInvite = (call) => call.ring();
+    const ringing = alice.call(`sip:1001@${address}`, {
+      body: OFFER,
+      onProgress: (r) => {
+        if (r.status === 180) ringing.cancel();
+      },
+    });
+    await expect(ringing.answered).rejects.toMatchObject({ status: 487 });
+    const statuses = await (async () => {
+      for (let i = 0; i < 100; i++) {
+        const page = await storage.cdrs.query({ extension: '1000' });
+        if (page.records.length === 3) return page.records.map((r) => r.status).sort();
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return [];
+    })();
+    expect(statuses).toEqual(['busy', 'cancelled', 'wrong-number']);
+  });
+
+  it('rings every device of the callee and connects the first to answer', async () => {
+    const { address } = await pbx();
+    const alice = await phone(address, '1000');
+    const desk = await phone(address, '1001');
+    const mobile = await phone(address, '1001');
+    let deskCancelled = false;
+    desk.onInvite = (call) => {
+      call.ring();
+      call.onCancel = () => {
+        deskCancelled = true;
+      };
+    };
+    mobile.onInvite = (call) => {
+      call.ring();
+      setTimeout(() => void call.accept({ body: ANSWER, contentType: 'application/sdp' }), 50);
+    };
+    const session = await alice.call(`sip:1001@${address}`, { body: OFFER }).answered;
+    await until(() => (deskCancelled ? true : undefined));
+    expect(mobile.activeSessions).toHaveLength(1);
+    expect(desk.activeSessions).toHaveLength(0);
+    await session.bye();
+  });
+});
+
+describe('mapLegFailures', () => {
+  it('prefers busy, then decline, then no answer', () => {
+    expect(mapLegFailures([480, 486])).toEqual({ status: 486, callStatus: 'busy' });
+    expect(mapLegFailures([603, 408])).toEqual({ status: 603, callStatus: 'rejected' });
+    expect(mapLegFailures([408, 487])).toEqual({ status: 480, callStatus: 'no-answer' });
+    expect(mapLegFailures([500, 404])).toEqual({ status: 404, callStatus: 'failed' });
+    expect(mapLegFailures([502, 503])).toEqual({ status: 503, callStatus: 'failed' });
+  });
+});
