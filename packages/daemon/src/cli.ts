@@ -2,7 +2,8 @@
 // The `switchyard` command: start, ctl, check-config.
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, type SwitchyardConfig } from './config.js';
+import { Daemon, demoConfig, jsonLog } from './daemon.js';
 import { callAdminSocket } from './rpc/socket-server.js';
 
 const USAGE = `usage:
@@ -79,18 +80,68 @@ function checkConfig(args: string[], io: CliIo): number {
   }
 }
 
+async function start(args: string[], io: CliIo): Promise<number> {
+  const file = option(args, '--config');
+  let config: SwitchyardConfig;
+  if (file !== undefined) {
+    try {
+      config = loadConfig(file);
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        io.err(`${err.message}\n`);
+        return 1;
+      }
+      throw err;
+    }
+  } else {
+    const demo = demoConfig();
+    config = demo.config;
+    io.err(
+      `switchyard: no --config given, starting the built-in demo on ${config.sip.listen.join(', ')} (loopback only).\n` +
+        'Register a phone as sip:NUMBER@127.0.0.1 with digest user NUMBER and these passwords (shown once):\n' +
+        Object.entries(demo.passwords)
+          .map(([n, p]) => `  ${n}  ${p}\n`)
+          .join('') +
+        `Admin: switchyard ctl --socket ${config.admin.socket} status\n`,
+    );
+  }
+  const daemon = new Daemon({ config, log: jsonLog((line) => io.out(line)) });
+  try {
+    await daemon.start();
+  } catch (err) {
+    io.err(`switchyard: cannot start: ${(err as Error).message}\n`);
+    await daemon.stop().catch(() => {});
+    return 1;
+  }
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      daemon.log('info', 'stopping', { signal });
+      await daemon.drain(signal === 'SIGINT' ? 0 : 30_000);
+      await daemon.stop();
+      resolve(0);
+    };
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+    process.once('SIGINT', () => void stop('SIGINT'));
+    process.on('SIGHUP', () => {
+      if (file === undefined) return;
+      try {
+        void daemon.reload(loadConfig(file));
+      } catch (err) {
+        daemon.log('error', 'config not reloaded', { error: (err as Error).message });
+      }
+    });
+  });
+}
+
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   const args = [...argv];
   const command = args.shift() ?? 'start';
   switch (command) {
-    case 'start': {
-      const file = option(args, '--config');
-      if (file !== undefined && checkConfig([file], { out: () => {}, err: io.err }) !== 0) return 1;
-      io.out(
-        'switchyard: the call-handling daemon is not built yet; the SIP stack, SDP and media engine are available as libraries.\n',
-      );
-      return 0;
-    }
+    case 'start':
+      return start(args, io);
     case 'ctl':
       return ctl(args, io);
     case 'check-config':

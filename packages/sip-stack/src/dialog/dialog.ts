@@ -202,7 +202,8 @@ export class SipDialog {
   receiveResponse(response: SipResponse): void {
     const method = response.cseq().method;
     if (response.status >= 200 && response.status < 300) {
-      if (this.state === 'early') this.state = 'confirmed';
+      // Only the INVITE's 2xx confirms an early dialog; a 2xx to PRACK or UPDATE in it does not (RFC 3262, 3311).
+      if (this.state === 'early' && method === 'INVITE') this.state = 'confirmed';
       if (TARGET_REFRESH.has(method) && response.hasHeader('contact')) {
         try {
           this.remoteTarget = contactUri(response);

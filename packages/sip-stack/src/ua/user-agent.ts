@@ -31,17 +31,23 @@ import {
   type SipTransportProtocol,
 } from '../transport/index.js';
 import { RegistrationClient, type RegistrationClientOptions } from './registration.js';
+import { IncomingSubscription, parseSipFrag, type SubscribeOptions, Subscription } from './subscription.js';
+
+/** Something that lives in a dialog and takes its in-dialog requests (a subscription, either side). */
+interface DialogUsage {
+  receive(request: SipRequest, tx: ServerTransaction): void;
+}
+
+function pendingKey(request: SipRequest): string {
+  return `${request.callId()}\n${request.from().tag ?? ''}`;
+}
 
 /** Methods this UA answers; sent in Allow (RFC 3261 20.5). */
-const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, INFO, UPDATE, NOTIFY, REFER';
+const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, INFO, UPDATE, NOTIFY, REFER, PRACK, SUBSCRIBE';
+/** Extensions we implement (RFC 3262, 4028, 3891), sent in Supported. */
+const SUPPORTED = '100rel, timer, replaces';
 /** Methods some SIP element implements: a request with another method gets 501, these 405 (RFC 3261 8.2.1). */
-const KNOWN_ELSEWHERE: ReadonlySet<string> = new Set([
-  ...ALLOW.split(', '),
-  'REGISTER',
-  'SUBSCRIBE',
-  'PRACK',
-  'PUBLISH',
-]);
+const KNOWN_ELSEWHERE: ReadonlySet<string> = new Set([...ALLOW.split(', '), 'REGISTER', 'PUBLISH']);
 
 export interface UserAgentOptions {
   /** A transport layer that is already listening. */
@@ -61,6 +67,13 @@ export interface UserAgentOptions {
   readonly locator?: SipLocator;
   /** Challenge incoming requests of these methods (default INVITE, MESSAGE, SUBSCRIBE, REFER, REGISTER). */
   readonly authenticator?: { readonly server: DigestServer; readonly methods?: readonly string[] };
+  /**
+   * Session timers (RFC 4028): the smallest interval we accept (Min-SE, default 90 s), and the interval we ask for
+   * when answering a call whose INVITE named none (default: none, no timer).
+   */
+  readonly sessionTimer?: { readonly minSE?: number; readonly interval?: number };
+  /** Uniform random numbers in [0, 1) for the glare back-off (RFC 3261 14.1); default Math.random. */
+  readonly random?: () => number;
 }
 
 /** A request that failed: the final status (408 for a timeout, 503 for a transport error, RFC 3261 8.1.3.1). */
@@ -84,12 +97,54 @@ export interface RequestOptions {
 export interface CallOptions extends RequestOptions {
   /** Provisional responses as they arrive (180, 183 with early media SDP). */
   readonly onProgress?: (response: SipResponse) => void;
+  /** Ask for a session timer of this many seconds (RFC 4028 7.1); raised on 422 to the peer's Min-SE. */
+  readonly sessionExpires?: number;
+  /** Replace this session at the peer (RFC 3891): the INVITE carries its dialog in Replaces. */
+  readonly replaces?: SipSession;
+}
+
+/** What we did with an offer: the answer body and its type. */
+export interface OfferAnswer {
+  readonly body: Uint8Array | string;
+  readonly contentType: string;
+}
+
+/** Progress of a REFER we sent, from the NOTIFY sipfrag bodies (RFC 3515 2.4.5). */
+export interface ReferProgress {
+  readonly status: number;
+  readonly reason: string;
+}
+
+/** A REFER we sent: `accepted` is its final response, `done` the final status the referred call reached. */
+export interface OutgoingRefer {
+  readonly accepted: Promise<SipResponse>;
+  readonly done: Promise<ReferProgress>;
+  readonly progress: ReferProgress[];
+}
+
+/** A REFER the peer sent us (RFC 3515 2.4.2): accept to get a reporter for the new call's progress. */
+export interface IncomingRefer {
+  /** The Refer-To URI (with any embedded headers such as Replaces, RFC 3515 2.1). */
+  readonly referTo: string;
+  readonly request: SipRequest;
+  /** 202 Accepted and the first NOTIFY (100 Trying); the reporter sends one NOTIFY per status (RFC 3515 2.4.4). */
+  accept(): ReferReporter;
+  reject(status?: number): void;
+}
+
+export interface ReferReporter {
+  /** Reports a status of the referred call; a final status (>= 200) ends the implicit subscription. */
+  notify(status: number, reason?: string): Promise<void>;
 }
 
 /** Something the other side did in an established call. */
 export interface SessionEvents {
-  /** The call ended: by BYE from the peer, our bye(), or a failure. */
-  onEnded?(by: 'local' | 'remote' | 'failure'): void;
+  /** The call ended: by BYE from the peer, our bye(), a failure, or a session timer that ran out (RFC 4028 10). */
+  onEnded?(by: 'local' | 'remote' | 'failure' | 'expired'): void;
+  /** A REFER from the peer (RFC 3515). Without a handler it is declined with 603. */
+  onRefer?(refer: IncomingRefer): void;
+  /** The session timer was refreshed (by either side, RFC 4028 10). */
+  onRefreshed?(interval: number): void;
   /**
    * A re-INVITE or UPDATE with an offer: return the answer body (or undefined to answer without a body). Throwing
    * answers 488 Not Acceptable Here.
@@ -99,12 +154,34 @@ export interface SessionEvents {
   onRequest?(request: SipRequest): number | undefined;
 }
 
+/** Session timer state (RFC 4028): the interval in seconds and who refreshes. */
+export interface SessionTimerState {
+  readonly interval: number;
+  readonly refresher: 'local' | 'remote';
+}
+
+interface ReferWatch {
+  readonly id: number;
+  readonly progress: ReferProgress[];
+  resolve(p: ReferProgress): void;
+}
+
 /** An INVITE dialog that has been answered and ACKed. */
 export class SipSession {
   events: SessionEvents = {};
   ended = false;
   /** The last offer/answer body the peer sent. */
   remoteBody: Uint8Array;
+  /** The last offer/answer body we sent (reused by re-INVITE session refreshes). */
+  localBody: Uint8Array = new Uint8Array(0);
+  /** The methods the peer said it allows (Allow of its INVITE or 2xx). */
+  remoteAllow: readonly string[] = [];
+  /** The running session timer, if any. */
+  sessionTimer: SessionTimerState | undefined;
+  private timerHandle: TimerHandle | undefined;
+  /** An offer of ours awaits its answer: an INVITE or UPDATE from the peer now gets 491 (RFC 3261 14.2, 3311 5.2). */
+  private offerPending = false;
+  private readonly refers: ReferWatch[] = [];
 
   constructor(
     private readonly ua: UserAgent,
@@ -126,8 +203,12 @@ export class SipSession {
 
   /** Ends the call (RFC 3261 15.1.1). */
   async bye(): Promise<void> {
+    await this.hangUp('local');
+  }
+
+  private async hangUp(by: 'local' | 'expired'): Promise<void> {
     if (this.ended) return;
-    this.end('local');
+    this.end(by);
     const bye = this.dialog.createRequest('BYE');
     try {
       await this.ua.sendInDialog(this.dialog, bye);
@@ -136,22 +217,180 @@ export class SipSession {
     }
   }
 
-  /** A re-INVITE with a new offer; resolves with the answer (RFC 3261 14.1; ACK sent). */
+  /** Headers that keep the session timer going on a refresh we send (RFC 4028 7.4). */
+  private timerHeaders(): [string, string][] {
+    const timer = this.sessionTimer;
+    if (!timer) return [['Supported', SUPPORTED]];
+    // Whoever refreshes now keeps doing so; on this transaction we are the UAC.
+    const refresher = timer.refresher === 'local' ? 'uac' : 'uas';
+    return [
+      ['Supported', SUPPORTED],
+      ['Session-Expires', `${timer.interval};refresher=${refresher}`],
+    ];
+  }
+
+  /**
+   * A re-INVITE with a new offer; resolves with the final response (RFC 3261 14.1; ACK sent). A 491 (glare) is
+   * retried after the random back-off of 14.1, twice at most.
+   */
   async reinvite(body: Uint8Array | string, contentType = 'application/sdp'): Promise<SipResponse> {
-    const invite = this.dialog.createRequest('INVITE', { body, contentType });
-    const response = await this.ua.sendInDialog(this.dialog, invite);
-    if (response.status >= 200 && response.status < 300) {
+    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    for (let attempt = 0; ; attempt++) {
+      const invite = this.dialog.createRequest('INVITE', { body: bytes, contentType, headers: this.timerHeaders() });
+      this.offerPending = true;
+      let response: SipResponse;
+      try {
+        response = await this.ua.sendInDialog(this.dialog, invite);
+      } finally {
+        this.offerPending = false;
+      }
+      if (response.status >= 200 && response.status < 300) {
+        this.dialog.receiveResponse(response);
+        this.remoteBody = response.body;
+        this.localBody = bytes;
+        this.ua.sendAck(this.dialog, response.cseq().seq);
+        this.timerFromOwnRefresh(response);
+        return response;
+      }
+      if (response.status === 491 && attempt < 2 && !this.ended) {
+        await this.ua.glareBackOff(this.role === 'uac');
+        if (this.ended) return response;
+        continue;
+      }
       this.dialog.receiveResponse(response);
-      this.remoteBody = response.body;
-      this.ua.sendAck(this.dialog, invite.cseq().seq);
+      if (this.dialog.state === 'terminated' && !this.ended) this.end('failure');
+      return response;
+    }
+  }
+
+  /**
+   * UPDATE (RFC 3311): a new offer without re-INVITE (or a bare session refresh without a body); resolves with the
+   * final response, the answer in `remoteBody`.
+   */
+  async update(body?: Uint8Array | string, contentType = 'application/sdp'): Promise<SipResponse> {
+    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    this.offerPending = bytes !== undefined;
+    let response: SipResponse;
+    try {
+      response = await this.request('UPDATE', {
+        body: bytes,
+        contentType: bytes ? contentType : undefined,
+        headers: this.timerHeaders(),
+      });
+    } finally {
+      this.offerPending = false;
+    }
+    if (response.status >= 200 && response.status < 300) {
+      if (bytes) {
+        this.localBody = bytes;
+        this.remoteBody = response.body;
+      }
+      this.timerFromOwnRefresh(response);
     }
     return response;
   }
 
+  /**
+   * REFER (RFC 3515): asks the peer to call `target`; its progress comes back as NOTIFY sipfrag bodies. With
+   * `replaces`, the Refer-To carries that session's dialog so the new call replaces it (RFC 3891 attended transfer).
+   */
+  refer(target: string, options: { replaces?: SipSession } = {}): OutgoingRefer {
+    let referTo = target;
+    if (options.replaces) {
+      const d = options.replaces.dialog;
+      referTo += `${target.includes('?') ? '&' : '?'}Replaces=${encodeURIComponent(replacesValue(d))}`;
+    }
+    const request = this.dialog.createRequest('REFER', { headers: [['Refer-To', `<${referTo}>`]] });
+    const progress: ReferProgress[] = [];
+    let resolveDone!: (p: ReferProgress) => void;
+    const done = new Promise<ReferProgress>((resolve) => {
+      resolveDone = resolve;
+    });
+    const watch: ReferWatch = { id: request.cseq().seq, progress, resolve: resolveDone };
+    this.refers.push(watch);
+    const accepted = this.ua.sendInDialog(this.dialog, request).then((response) => {
+      this.dialog.receiveResponse(response);
+      if (response.status >= 300) {
+        this.dropRefer(watch);
+        resolveDone({ status: response.status, reason: response.reason });
+      }
+      return response;
+    });
+    accepted.catch((e: { status?: number; message?: string }) => {
+      this.dropRefer(watch);
+      resolveDone({ status: e.status ?? 503, reason: e.message ?? 'Service Unavailable' });
+    });
+    return { accepted, done, progress };
+  }
+
+  private dropRefer(watch: ReferWatch): void {
+    const i = this.refers.indexOf(watch);
+    if (i >= 0) this.refers.splice(i, 1);
+  }
+
+  /** @internal starts (or restarts) the session timer (RFC 4028 10). */
+  startSessionTimer(interval: number, refresher: 'local' | 'remote'): void {
+    this.stopSessionTimer();
+    if (this.ended) return;
+    this.sessionTimer = { interval, refresher };
+    // 10: the refresher refreshes at half the interval; the other side sends BYE if nothing came by the end minus
+    // a margin of a third of the interval, at most 32 s.
+    const seconds = refresher === 'local' ? interval / 2 : interval - Math.min(32, interval / 3);
+    this.timerHandle = this.ua.clock.setTimeout(() => {
+      this.timerHandle = undefined;
+      if (refresher === 'local') void this.refreshSession();
+      else void this.hangUp('expired');
+    }, seconds * 1000);
+  }
+
+  private stopSessionTimer(): void {
+    if (this.timerHandle) this.ua.clock.clearTimeout(this.timerHandle);
+    this.timerHandle = undefined;
+    this.sessionTimer = undefined;
+  }
+
+  /** Our turn to refresh: UPDATE when the peer allows it, else a re-INVITE with our last body (RFC 4028 7.4). */
+  private async refreshSession(): Promise<void> {
+    const timer = this.sessionTimer;
+    if (!timer || this.ended) return;
+    let response: SipResponse | undefined;
+    try {
+      response = this.remoteAllow.includes('UPDATE')
+        ? await this.update()
+        : await this.reinvite(this.localBody, this.localBody.length > 0 ? 'application/sdp' : undefined);
+    } catch {
+      response = undefined;
+    }
+    if (this.ended) return;
+    if (response && response.status >= 200 && response.status < 300) return;
+    // 10: a refresh that fails with 408 or 481 (or not at all) ends the session; otherwise let the timer run out.
+    if (!response || response.status === 408 || response.status === 481) void this.hangUp('expired');
+    else this.startSessionTimer(timer.interval / 2, 'remote');
+  }
+
+  /** The 2xx to a refresh we sent says what the timer is now (RFC 4028 7.2). */
+  private timerFromOwnRefresh(response: SipResponse): void {
+    let se: ReturnType<SipResponse['sessionExpires']>;
+    try {
+      se = response.sessionExpires();
+    } catch {
+      se = undefined;
+    }
+    if (!se) {
+      if (this.sessionTimer) this.stopSessionTimer();
+      return;
+    }
+    this.startSessionTimer(se.delta, se.refresher === 'uas' ? 'remote' : 'local');
+    this.events.onRefreshed?.(se.delta);
+  }
+
   /** @internal */
-  end(by: 'local' | 'remote' | 'failure'): void {
+  end(by: 'local' | 'remote' | 'failure' | 'expired'): void {
     if (this.ended) return;
     this.ended = true;
+    this.stopSessionTimer();
+    // REFERs still waiting for their outcome will not hear of it now.
+    for (const watch of this.refers.splice(0)) watch.resolve({ status: 481, reason: 'Session Ended' });
     this.dialog.terminate();
     this.ua.forgetSession(this);
     this.events.onEnded?.(by);
@@ -159,6 +398,11 @@ export class SipSession {
 
   /** @internal an in-dialog request from the peer */
   receive(request: SipRequest, tx: ServerTransaction): void {
+    // 14.2 / RFC 3311 5.2: an offer while ours is outstanding is glare (checked before the CSeq is absorbed).
+    if (this.offerPending && (request.method === 'INVITE' || (request.method === 'UPDATE' && request.body.length))) {
+      tx.reply(491);
+      return;
+    }
     const verdict = this.dialog.receiveRequest(request);
     if (!verdict.ok) {
       tx.reply(verdict.status, verdict.reason);
@@ -171,34 +415,166 @@ export class SipSession {
         this.end('remote');
         return;
       case 'INVITE':
-      case 'UPDATE': {
-        if (request.body.length === 0) {
-          tx.respond(createResponse(request, 200, undefined, { headers: contact }));
-          return;
-        }
-        this.remoteBody = request.body;
-        let answer: { body: Uint8Array | string; contentType: string } | undefined;
-        try {
-          answer = this.events.onOffer?.(request.body, request);
-        } catch {
-          tx.reply(488);
-          return;
-        }
-        tx.respond(
-          createResponse(request, 200, undefined, {
-            headers: contact,
-            body: answer?.body,
-            contentType: answer?.contentType,
-          }),
-        );
+      case 'UPDATE':
+        this.receiveOffer(request, tx, contact);
         return;
-      }
+      case 'REFER':
+        this.receiveRefer(request, tx);
+        return;
+      case 'NOTIFY':
+        if (this.receiveReferNotify(request, tx)) return;
+        tx.reply(this.events.onRequest?.(request) ?? 200);
+        return;
       default: {
         const status = this.events.onRequest?.(request) ?? 200;
         tx.reply(status);
       }
     }
   }
+
+  private receiveOffer(request: SipRequest, tx: ServerTransaction, headers: [string, string][]): void {
+    // RFC 4028 9: a refresh names the interval; answer with it and the refresher, and restart the timer.
+    let se: ReturnType<SipRequest['sessionExpires']>;
+    try {
+      se = request.sessionExpires();
+    } catch {
+      tx.reply(400, 'Bad Request (Session-Expires)');
+      return;
+    }
+    let timer: { interval: number; refresher: 'uac' | 'uas' } | undefined;
+    if (se) {
+      const minSE = this.ua.minSE;
+      if (se.delta < minSE) {
+        tx.reply(422, undefined, [['Min-SE', String(minSE)]]);
+        return;
+      }
+      // 9: without a refresher parameter the UAS picks: the requester if it supports timers, else itself.
+      timer = {
+        interval: se.delta,
+        refresher: se.refresher ?? (request.supported().includes('timer') ? 'uac' : 'uas'),
+      };
+      headers.push(['Session-Expires', `${timer.interval};refresher=${timer.refresher}`]);
+      if (request.supported().includes('timer')) headers.push(['Require', 'timer']);
+    }
+    let answer: OfferAnswer | undefined;
+    if (request.body.length > 0) {
+      this.remoteBody = request.body;
+      try {
+        answer = this.events.onOffer?.(request.body, request);
+      } catch {
+        tx.reply(488);
+        return;
+      }
+      if (answer) this.localBody = typeof answer.body === 'string' ? Buffer.from(answer.body, 'utf8') : answer.body;
+    } else if (request.method === 'INVITE' && this.localBody.length > 0) {
+      // A re-INVITE without an offer: our 2xx carries one, the last we sent (RFC 3261 14.2).
+      answer = { body: this.localBody, contentType: 'application/sdp' };
+    }
+    tx.respond(
+      createResponse(request, 200, undefined, {
+        headers,
+        body: answer?.body,
+        contentType: answer?.contentType,
+      }),
+    );
+    if (timer) {
+      this.startSessionTimer(timer.interval, timer.refresher === 'uac' ? 'remote' : 'local');
+      this.events.onRefreshed?.(timer.interval);
+    }
+  }
+
+  private receiveRefer(request: SipRequest, tx: ServerTransaction): void {
+    let referTo: string | undefined;
+    try {
+      referTo = request.referTo()?.uri;
+    } catch {
+      referTo = undefined;
+    }
+    // RFC 3515 2.4.1: exactly one Refer-To.
+    if (referTo === undefined || request.headers('refer-to').length !== 1) {
+      tx.reply(400, 'Bad Request (Refer-To)');
+      return;
+    }
+    const handler = this.events.onRefer;
+    if (!handler) {
+      tx.reply(603);
+      return;
+    }
+    const id = request.cseq().seq;
+    let answered = false;
+    const session = this;
+    handler({
+      referTo,
+      request,
+      accept(): ReferReporter {
+        if (!answered) tx.reply(202);
+        answered = true;
+        let finished = false;
+        const reporter: ReferReporter = {
+          async notify(status: number, reason?: string): Promise<void> {
+            if (finished || session.ended) return;
+            finished = status >= 200;
+            const state = finished ? 'terminated;reason=noresource' : 'active;expires=60';
+            const request = session.dialog.createRequest('NOTIFY', {
+              headers: [
+                ['Event', `refer;id=${id}`],
+                ['Subscription-State', state],
+              ],
+              body: `SIP/2.0 ${status} ${reason ?? reasonPhrase(status)}\r\n`,
+              contentType: 'message/sipfrag;version=2.0',
+            });
+            try {
+              const response = await session.ua.sendInDialog(session.dialog, request);
+              session.dialog.receiveResponse(response);
+            } catch {
+              // The referrer went away; the referred call goes on.
+            }
+          },
+        };
+        // 2.4.4: the first NOTIFY follows the 202 at once.
+        void reporter.notify(100, 'Trying');
+        return reporter;
+      },
+      reject(status = 603): void {
+        if (!answered) tx.reply(status);
+        answered = true;
+      },
+    });
+  }
+
+  /** A NOTIFY of a REFER we sent (RFC 3515 2.4.5); false when it is not one. */
+  private receiveReferNotify(request: SipRequest, tx: ServerTransaction): boolean {
+    let event: ReturnType<SipRequest['event']>;
+    let substate: ReturnType<SipRequest['subscriptionState']>;
+    try {
+      event = request.event();
+      substate = request.subscriptionState();
+    } catch {
+      return false;
+    }
+    if (event?.event.toLowerCase() !== 'refer') return false;
+    const idParam = event.params.get('id');
+    const id = idParam ? Number(idParam) : undefined;
+    const watch = id === undefined ? this.refers[0] : this.refers.find((w) => w.id === id);
+    if (!watch) {
+      tx.reply(481);
+      return true;
+    }
+    tx.reply(200);
+    const frag = parseSipFrag(request.body);
+    if (frag) watch.progress.push(frag);
+    const terminated = substate?.state.toLowerCase() === 'terminated';
+    if (terminated || (frag && frag.status >= 200)) {
+      this.dropRefer(watch);
+      watch.resolve(frag ?? { status: 500, reason: substate?.reason ?? 'terminated' });
+    }
+    return true;
+  }
+}
+
+/** The Replaces value naming `dialog` at its peer (RFC 3891 6.1: to-tag is the peer's local tag). */
+function replacesValue(dialog: SipDialog): string {
+  return `${dialog.callId};to-tag=${dialog.remoteTag};from-tag=${dialog.localTag}`;
 }
 
 /** A call we placed; `answered` resolves with the session once a 2xx arrived and was ACKed. */
@@ -207,12 +583,17 @@ export class OutgoingCall {
   private tx: ClientTransaction | undefined;
   private settle!: { resolve(s: SipSession): void; reject(e: SipRequestError): void };
   private cancelled = false;
+  /** The INVITE of the current attempt (a challenge or a 422 makes a new one). */
+  private current: SipRequest;
+  /** Early dialogs from reliable provisionals, by To tag, with the last RSeq we PRACKed (RFC 3262 4). */
+  private readonly early = new Map<string, { dialog: SipDialog; rseq: number }>();
 
   constructor(
     private readonly ua: UserAgent,
     readonly invite: SipRequest,
     private readonly options: CallOptions,
   ) {
+    this.current = invite;
     this.answered = new Promise((resolve, reject) => {
       this.settle = { resolve, reject };
     });
@@ -228,14 +609,15 @@ export class OutgoingCall {
   async start(): Promise<void> {
     let invite = this.invite;
     const digest = this.ua.digestClient();
-    for (let attempt = 0; attempt < 3; attempt++) {
+    for (let attempt = 0; attempt < 4; attempt++) {
+      this.current = invite;
       const response = await this.ua.transact(
         invite,
         (tx) => {
           this.tx = tx;
           if (this.cancelled) (tx as { cancel?: () => unknown }).cancel?.();
         },
-        (provisional) => this.options.onProgress?.(provisional),
+        (provisional) => this.onProvisional(provisional),
         (ok) => this.on2xx(ok),
       );
       if (response.status >= 200 && response.status < 300) return; // on2xx settled it
@@ -248,9 +630,54 @@ export class OutgoingCall {
           continue;
         }
       }
+      let minSE: number | undefined;
+      try {
+        minSE = response.status === 422 ? response.minSE() : undefined;
+      } catch {
+        minSE = undefined;
+      }
+      if (minSE !== undefined && invite.hasHeader('session-expires') && !this.cancelled) {
+        // RFC 4028 7.3: retry with the interval raised to the peer's Min-SE, and say so in Min-SE.
+        const retry = this.ua.retryWithNewCSeq(invite);
+        const asked = this.options.sessionExpires ?? 0;
+        retry.setHeader('Session-Expires', String(Math.max(asked, minSE)));
+        retry.setHeader('Min-SE', String(minSE));
+        invite = retry;
+        continue;
+      }
       this.settle.reject(new SipRequestError(response.status, response.reason, response));
       return;
     }
+  }
+
+  /** A 1xx: PRACK it when it is reliable (RFC 3262 4), then tell the embedder. */
+  private onProvisional(response: SipResponse): void {
+    const rseqValue = response.header('rseq');
+    const tag = response.to().tag;
+    if (rseqValue !== undefined && tag !== undefined && response.require().includes('100rel')) {
+      const rseq = /^\d{1,10}$/.test(rseqValue.trim()) ? Number(rseqValue.trim()) : Number.NaN;
+      if (!Number.isFinite(rseq)) return;
+      let early = this.early.get(tag);
+      if (early === undefined) {
+        let dialog: SipDialog;
+        try {
+          dialog = SipDialog.asUac(this.current, response, this.ua.localContact(this.current));
+        } catch {
+          return;
+        }
+        early = { dialog, rseq: rseq - 1 };
+        this.early.set(tag, early);
+      }
+      // 4: a retransmission (RSeq already seen) is not PRACKed again, nor passed on; one out of order waits.
+      if (rseq !== early.rseq + 1) return;
+      early.rseq = rseq;
+      early.dialog.updateFromResponse(response);
+      const prack = early.dialog.createRequest('PRACK', {
+        headers: [['RAck', `${rseq} ${response.cseq().seq} ${response.cseq().method}`]],
+      });
+      void this.ua.sendInDialog(early.dialog, prack).catch(() => {});
+    }
+    this.options.onProgress?.(response);
   }
 
   private session: SipSession | undefined;
@@ -263,10 +690,17 @@ export class OutgoingCall {
       return;
     }
     let dialog: SipDialog;
-    try {
-      dialog = SipDialog.asUac(this.invite, response, this.ua.localContact(this.invite));
-    } catch {
-      return;
+    const early = tag === undefined ? undefined : this.early.get(tag);
+    if (early) {
+      // The early dialog of a reliable 1xx becomes the session: its CSeq already counts the PRACKs.
+      dialog = early.dialog;
+      dialog.updateFromResponse(response);
+    } else {
+      try {
+        dialog = SipDialog.asUac(this.current, response, this.ua.localContact(this.current));
+      } catch {
+        return;
+      }
     }
     this.ua.sendAck(dialog, response.cseq().seq);
     if (this.session || this.cancelled) {
@@ -274,8 +708,31 @@ export class OutgoingCall {
       void this.ua.sendInDialog(dialog, dialog.createRequest('BYE')).catch(() => {});
       return;
     }
-    this.session = this.ua.adoptSession(dialog, 'uac', response.body);
-    this.settle.resolve(this.session);
+    const session = this.ua.adoptSession(dialog, 'uac', response.body);
+    session.localBody = this.invite.body;
+    session.remoteAllow = response.allow();
+    let se: ReturnType<SipResponse['sessionExpires']>;
+    try {
+      se = response.sessionExpires();
+    } catch {
+      se = undefined;
+    }
+    // RFC 4028 7.2: the 2xx says the interval and who refreshes; without Session-Expires there is no timer.
+    if (se) session.startSessionTimer(se.delta, se.refresher === 'uas' ? 'remote' : 'local');
+    this.session = session;
+    this.settle.resolve(session);
+  }
+
+  /**
+   * UPDATE in the early dialog of the last reliable provisional (RFC 3311 5.1): a new offer before the answer;
+   * resolves with the final response (the answer is its body). Rejects with 481 when there is no early dialog.
+   */
+  async update(body: Uint8Array | string, contentType = 'application/sdp'): Promise<SipResponse> {
+    const early = [...this.early.values()].pop();
+    if (!early || this.session) throw new SipRequestError(481, 'no early dialog');
+    const request = early.dialog.createRequest('UPDATE', { body, contentType });
+    // Not dialog.receiveResponse: a 2xx to UPDATE must not confirm the early dialog (only the INVITE's 2xx does).
+    return this.ua.sendInDialog(early.dialog, request);
   }
 
   /** Cancels the call if it has not been answered (RFC 3261 9.1). */
@@ -286,20 +743,40 @@ export class OutgoingCall {
   }
 }
 
+export interface ProgressOptions extends RequestOptions {
+  /** Send it reliably (RFC 3262): Require: 100rel and RSeq, retransmitted until PRACKed. */
+  readonly reliable?: boolean;
+}
+
 /** A call offered to us; answer it with ring/progress/accept or reject it. */
 export class IncomingCall {
-  readonly toTag = generateTag();
+  readonly toTag: string;
   cancelled = false;
   /** Called when the caller cancels before we answer. */
   onCancel: (() => void) | undefined;
+  /**
+   * With a Replaces header (RFC 3891): the session of ours this call is to replace. Accepting the call ends that
+   * session with BYE once the new one is confirmed; rejecting it leaves the session alone.
+   */
+  replaces: SipSession | undefined;
+  /** An offer in an UPDATE on the early dialog (RFC 3311): return the answer. */
+  onEarlyOffer: ((offer: Uint8Array, request: SipRequest) => OfferAnswer | undefined) | undefined;
+  /** The early dialog, made by the first reliable provisional. */
+  dialog: SipDialog | undefined;
   private session: SipSession | undefined;
+  private rseq: number | undefined;
+  /** The reliable provisional awaiting its PRACK (RFC 3262 3: one at a time here). */
+  private unacked: { rseq: number; done(ok: boolean): void } | undefined;
+  private unackedPromise: Promise<void> | undefined;
 
   constructor(
     private readonly ua: UserAgent,
     readonly request: SipRequest,
     readonly tx: InviteServerTransaction,
     readonly context: SipInboundContext,
-  ) {}
+  ) {
+    this.toTag = ua.newTag();
+  }
 
   get from(): string {
     return this.request.header('from') ?? '';
@@ -312,7 +789,7 @@ export class IncomingCall {
 
   private respond(status: number, reason?: string, options: RequestOptions = {}): SipResponse {
     const headers: [string, string][] = [['Contact', this.ua.localContact(this.request, this.context)]];
-    if (status >= 200 && status < 300) headers.push(['Allow', ALLOW]);
+    if (status >= 200 && status < 300) headers.push(['Allow', ALLOW], ['Supported', SUPPORTED]);
     for (const h of options.headers ?? []) headers.push([h[0], h[1]]);
     const response = createResponse(this.request, status, reason, {
       toTag: this.toTag,
@@ -329,34 +806,179 @@ export class IncomingCall {
     if (this.tx.state === 'proceeding') this.respond(180);
   }
 
-  /** 183 Session Progress with early media. */
-  progress(options: RequestOptions = {}): void {
-    if (this.tx.state === 'proceeding') this.respond(183, undefined, options);
+  /**
+   * 183 Session Progress with early media. With `reliable` (and a caller that supports 100rel) the 183 carries
+   * Require: 100rel and RSeq and is retransmitted (T1, doubling) until PRACKed; the promise settles then, or fails
+   * after 64*T1 when the call is rejected with 504 (RFC 3262 3).
+   */
+  progress(options: ProgressOptions = {}): Promise<void> {
+    if (this.tx.state !== 'proceeding') return Promise.resolve();
+    const supported = [...this.request.supported(), ...this.request.require()];
+    if (!options.reliable || !supported.includes('100rel')) {
+      this.respond(183, undefined, options);
+      return Promise.resolve();
+    }
+    if (this.unackedPromise) return this.unackedPromise.then(() => this.progress(options));
+    // 3: the first RSeq is random in 1..2^31-1, each next one is one more.
+    this.rseq = this.rseq === undefined ? 1 + Math.floor(this.ua.randomUnit() * 0x7ffffffe) : this.rseq + 1;
+    const rseq = this.rseq;
+    const headers: [string, string][] = [
+      ['Require', '100rel'],
+      ['RSeq', String(rseq)],
+    ];
+    for (const h of options.headers ?? []) headers.push([h[0], h[1]]);
+    const response = this.respond(183, undefined, { ...options, headers });
+    if (!this.dialog) {
+      this.dialog = SipDialog.asUas(this.request, this.toTag, this.ua.localContact(this.request, this.context), true);
+      this.ua.registerEarly(this.dialog.key, this);
+    }
+    const { t1 } = this.ua.transactions.timers;
+    const clock = this.ua.clock;
+    const promise = new Promise<void>((resolve, reject) => {
+      let retransmit: TimerHandle | undefined;
+      const giveUp = clock.setTimeout(() => {
+        finish(false);
+        try {
+          this.reject(504, 'Server Time-out (no PRACK)');
+        } catch {
+          // the transaction went away meanwhile (UA closed)
+        }
+      }, 64 * t1);
+      const finish = (ok: boolean) => {
+        if (retransmit) clock.clearTimeout(retransmit);
+        clock.clearTimeout(giveUp);
+        this.unacked = undefined;
+        this.unackedPromise = undefined;
+        if (ok) resolve();
+        else reject(new SipRequestError(504, 'no PRACK for the reliable provisional'));
+      };
+      const again = (interval: number) => {
+        retransmit = clock.setTimeout(() => {
+          if (this.tx.state !== 'proceeding') return finish(false);
+          try {
+            this.tx.respond(response);
+          } catch {
+            return finish(false);
+          }
+          again(interval * 2);
+        }, interval);
+      };
+      again(t1);
+      this.unacked = { rseq, done: finish };
+    });
+    promise.catch(() => {});
+    this.unackedPromise = promise;
+    return promise;
   }
 
   /**
    * Answers 200 with our body; retransmits it until the ACK (RFC 3261 13.3.1.4) and resolves with the session then.
-   * Rejects when the caller cancelled first, or no ACK came within 64*T1 (the call is then ended with BYE).
+   * Waits first for the PRACK of an outstanding reliable provisional (RFC 3262 3). Rejects when the caller
+   * cancelled first, or no ACK came within 64*T1 (the call is then ended with BYE).
    */
-  accept(options: RequestOptions = {}): Promise<SipSession> {
-    if (this.cancelled || this.tx.state !== 'proceeding')
-      return Promise.reject(new SipRequestError(487, 'Request Terminated'));
-    const response = this.respond(200, undefined, options);
-    const dialog = SipDialog.asUas(this.request, this.toTag, this.ua.localContact(this.request, this.context), false);
+  async accept(options: RequestOptions = {}): Promise<SipSession> {
+    if (this.unackedPromise) await this.unackedPromise;
+    if (this.cancelled || this.tx.state !== 'proceeding') throw new SipRequestError(487, 'Request Terminated');
+    const timer = this.negotiateTimer();
+    const headers = [...(options.headers ?? []), ...(timer?.headers ?? [])];
+    const response = this.respond(200, undefined, { ...options, headers });
+    const contact = this.ua.localContact(this.request, this.context);
+    const dialog = this.dialog ?? SipDialog.asUas(this.request, this.toTag, contact, false);
+    dialog.state = 'confirmed';
+    this.ua.forgetEarly(dialog.key);
     const session = this.ua.adoptSession(dialog, 'uas', this.request.body);
+    if (options.body !== undefined)
+      session.localBody = typeof options.body === 'string' ? Buffer.from(options.body, 'utf8') : options.body;
+    session.remoteAllow = this.request.allow();
+    if (timer) session.startSessionTimer(timer.interval, timer.refresher === 'uas' ? 'local' : 'remote');
     this.session = session;
-    return this.ua.awaitAck(session, this.tx, response, this.context);
+    const confirmed = this.ua.awaitAck(session, this.tx, response, this.context);
+    const replaced = this.replaces;
+    if (replaced) {
+      // RFC 3891 3: once the new dialog is confirmed, the replaced one is ended with BYE.
+      void confirmed.then(
+        () => replaced.bye(),
+        () => {},
+      );
+    }
+    return confirmed;
+  }
+
+  /** RFC 4028 9: the interval and refresher our 2xx names, or none. */
+  private negotiateTimer(): { interval: number; refresher: 'uac' | 'uas'; headers: [string, string][] } | undefined {
+    let se: ReturnType<SipRequest['sessionExpires']>;
+    try {
+      se = this.request.sessionExpires();
+    } catch {
+      se = undefined;
+    }
+    const interval = se?.delta ?? this.ua.sessionInterval;
+    if (interval === undefined) return undefined;
+    const uacSupports = this.request.supported().includes('timer');
+    // A UAC that does not support timers cannot refresh; we do (9).
+    const refresher = uacSupports ? (se?.refresher ?? 'uac') : 'uas';
+    const headers: [string, string][] = [['Session-Expires', `${interval};refresher=${refresher}`]];
+    if (uacSupports) headers.push(['Require', 'timer']);
+    return { interval, refresher, headers };
   }
 
   /** A final non-2xx answer (486 Busy Here, 603 Decline, ...). */
   reject(status = 486, reason?: string, headers?: Iterable<readonly [string, string]>): void {
     if (this.tx.state === 'proceeding') this.respond(status, reason, { headers });
+    this.unacked?.done(false);
+    if (this.dialog) this.ua.forgetEarly(this.dialog.key);
+  }
+
+  /** @internal a request in the early dialog: PRACK (RFC 3262 3) or UPDATE (RFC 3311 5.2). */
+  receiveEarly(request: SipRequest, tx: ServerTransaction): void {
+    const dialog = this.dialog;
+    if (!dialog) return void tx.reply(481);
+    const verdict = dialog.receiveRequest(request);
+    if (!verdict.ok) return void tx.reply(verdict.status, verdict.reason);
+    if (request.method === 'PRACK') {
+      // RAck = response-num CSeq-num Method; it must name the outstanding reliable provisional, else 481.
+      const rack = (request.header('rack') ?? '').trim().split(/\s+/);
+      const invite = this.request.cseq();
+      const unacked = this.unacked;
+      if (
+        unacked &&
+        rack.length === 3 &&
+        rack[0] === String(unacked.rseq) &&
+        rack[1] === String(invite.seq) &&
+        rack[2].toUpperCase() === 'INVITE'
+      ) {
+        tx.reply(200);
+        unacked.done(true);
+      } else tx.reply(481);
+      return;
+    }
+    if (request.method === 'UPDATE') {
+      let answer: OfferAnswer | undefined;
+      if (request.body.length > 0) {
+        try {
+          answer = this.onEarlyOffer?.(request.body, request);
+        } catch {
+          return void tx.reply(488);
+        }
+      }
+      tx.respond(
+        createResponse(request, 200, undefined, {
+          headers: [['Contact', dialog.localContact]],
+          body: answer?.body,
+          contentType: answer?.contentType,
+        }),
+      );
+      return;
+    }
+    tx.reply(request.method === 'BYE' ? 481 : 405, undefined, [['Allow', ALLOW]]);
   }
 
   /** @internal */
   cancel(): void {
     if (this.session) return;
     this.cancelled = true;
+    this.unacked?.done(false);
+    if (this.dialog) this.ua.forgetEarly(this.dialog.key);
     this.onCancel?.();
   }
 }
@@ -374,9 +996,20 @@ export class UserAgent {
    * handler: 405 Method Not Allowed with Allow, or 501 for methods nobody knows.
    */
   onRequest: ((request: SipRequest, tx: ServerTransaction, context: SipInboundContext) => void) | undefined;
+  /**
+   * New subscriptions to us as notifier (RFC 6665 4.2): accept or reject them. Without a handler SUBSCRIBE goes
+   * to `onRequest` (or 489 Bad Event).
+   */
+  onSubscribe: ((subscription: IncomingSubscription) => void) | undefined;
 
   private readonly locator: SipLocator;
   private readonly sessions = new Map<string, SipSession>();
+  /** Incoming calls with an early dialog (after a reliable 1xx), for PRACK and UPDATE. */
+  private readonly earlyCalls = new Map<string, IncomingCall>();
+  /** Subscription dialogs, either side, by dialog key. */
+  private readonly usages = new Map<string, DialogUsage>();
+  /** Our SUBSCRIBEs awaiting a dialog, by Call-ID and From tag (a NOTIFY may come before the 2xx). */
+  private readonly pendingSubscriptions = new Map<string, Subscription>();
   private readonly incoming = new Map<InviteServerTransaction, IncomingCall>();
   private readonly awaitingAck = new Map<string, () => void>();
 
@@ -400,6 +1033,92 @@ export class UserAgent {
       },
     });
     transport.onMessage((message, context) => this.transactions.receive(message, context));
+  }
+
+  /** @internal */
+  newTag(): string {
+    return generateTag();
+  }
+
+  /** @internal a uniform random number in [0, 1). */
+  randomUnit(): number {
+    return (this.options.random ?? Math.random)();
+  }
+
+  /** @internal the smallest session interval we accept (RFC 4028 5; at least 90 s by default). */
+  get minSE(): number {
+    return this.options.sessionTimer?.minSE ?? 90;
+  }
+
+  /** @internal the interval we ask for when the caller named none. */
+  get sessionInterval(): number | undefined {
+    return this.options.sessionTimer?.interval;
+  }
+
+  /**
+   * @internal waits out the glare back-off of RFC 3261 14.1: 2.1..4 s for the owner of the Call-ID (who generated
+   * it), else 0..2 s, on the UA's clock.
+   */
+  glareBackOff(owner: boolean): Promise<void> {
+    const r = this.randomUnit();
+    // In units of 10 ms, bounds included.
+    const ms = owner ? 2100 + 10 * Math.floor(r * 191) : 10 * Math.floor(r * 201);
+    return new Promise((resolve) => {
+      this.clock.setTimeout(resolve, ms);
+    });
+  }
+
+  /** @internal */
+  registerEarly(key: string, call: IncomingCall): void {
+    this.earlyCalls.set(key, call);
+  }
+
+  /** @internal */
+  forgetEarly(key: string): void {
+    this.earlyCalls.delete(key);
+  }
+
+  /** @internal */
+  registerUsage(key: string, usage: DialogUsage): void {
+    this.usages.set(key, usage);
+    if (usage instanceof Subscription) this.pendingSubscriptions.delete(pendingKey(usage.request));
+  }
+
+  /** @internal */
+  forgetUsage(usage: DialogUsage): void {
+    for (const [key, u] of this.usages) if (u === usage) this.usages.delete(key);
+  }
+
+  /** @internal */
+  forgetSubscription(subscription: Subscription): void {
+    this.pendingSubscriptions.delete(pendingKey(subscription.request));
+    this.forgetUsage(subscription);
+  }
+
+  /**
+   * Subscribes to `event` at `target` (RFC 6665 4.1): the SUBSCRIBE goes out at once; `accepted` settles with its
+   * answer, NOTIFYs arrive through `options.onNotify`, and the subscription refreshes itself before it expires.
+   */
+  subscribe(target: string, event: string, options: SubscribeOptions = {}): Subscription {
+    const headers: [string, string][] = [
+      ['Event', event],
+      ['Expires', String(options.expires ?? 3600)],
+    ];
+    if (options.accept) headers.push(['Accept', options.accept]);
+    for (const h of options.headers ?? []) headers.push([h[0], h[1]]);
+    const request = this.buildRequest('SUBSCRIBE', target, { ...options, headers });
+    request.setHeader('Content-Length', String(request.body.length));
+    const eventName = event.split(';')[0].trim();
+    const subscription = new Subscription(
+      this,
+      request,
+      eventName,
+      options,
+      (status, reason, response) => new SipRequestError(status, reason, response),
+    );
+    this.pendingSubscriptions.set(pendingKey(request), subscription);
+    void subscription.start().catch(() => subscription.terminate('failure'));
+    return subscription;
   }
 
   /** @internal */
@@ -563,8 +1282,24 @@ export class UserAgent {
   /** Places a call to `target` (a SIP URI) with our offer in `options.body`. */
   call(target: string, options: CallOptions = {}): OutgoingCall {
     const headers: [string, string][] = [];
+    // RFC 3261 19.1.5: headers embedded in the URI (a Refer-To with ?Replaces=..., RFC 3891 7) go on the request.
+    const question = target.indexOf('?');
+    if (question >= 0) {
+      for (const pair of target.slice(question + 1).split('&')) {
+        const eq = pair.indexOf('=');
+        if (eq <= 0) continue;
+        try {
+          headers.push([decodeURIComponent(pair.slice(0, eq)), decodeURIComponent(pair.slice(eq + 1))]);
+        } catch {
+          // a malformed escape: leave that header out
+        }
+      }
+      target = target.slice(0, question);
+    }
     if (this.options.outboundProxy) headers.push(['Route', `<${this.options.outboundProxy};lr>`]);
-    headers.push(['Allow', ALLOW]);
+    headers.push(['Allow', ALLOW], ['Supported', SUPPORTED]);
+    if (options.sessionExpires !== undefined) headers.push(['Session-Expires', String(options.sessionExpires)]);
+    if (options.replaces) headers.push(['Replaces', replacesValue(options.replaces.dialog)]);
     if (this.options.userAgent) headers.push(['User-Agent', this.options.userAgent]);
     for (const h of options.headers ?? []) headers.push([h[0], h[1]]);
     const invite = new SipRequest('INVITE', target);
@@ -593,6 +1328,10 @@ export class UserAgent {
 
   /** A request outside any dialog (OPTIONS, MESSAGE, ...) to `target`; resolves with the final response. */
   request(method: string, target: string, options: RequestOptions = {}): Promise<SipResponse> {
+    return this.send(this.buildRequest(method, target, options));
+  }
+
+  private buildRequest(method: string, target: string, options: RequestOptions): SipRequest {
     const request = new SipRequest(method, target);
     request.appendHeader('Max-Forwards', '70');
     request.appendHeader('From', this.fromValue());
@@ -606,8 +1345,9 @@ export class UserAgent {
       request.body = typeof options.body === 'string' ? Buffer.from(options.body, 'utf8') : options.body;
       request.appendHeader('Content-Type', options.contentType ?? 'text/plain');
     }
+    if (method === 'SUBSCRIBE') request.appendHeader('Contact', this.localContact(request));
     request.appendHeader('Content-Length', String(request.body.length));
-    return this.send(request);
+    return request;
   }
 
   /** A registration client bound to this UA's transactions (refreshes on the UA's clock). */
@@ -731,9 +1471,17 @@ export class UserAgent {
     const toTag = request.to().tag;
     if (toTag !== undefined) {
       // In a dialog (RFC 3261 12.2.2): find it, or 481.
-      const session = this.sessions.get(dialogKey(request.callId(), toTag, request.from().tag ?? ''));
-      if (session) session.receive(request, tx);
-      else tx.reply(481);
+      const key = dialogKey(request.callId(), toTag, request.from().tag ?? '');
+      const session = this.sessions.get(key);
+      if (session) return session.receive(request, tx);
+      const usage = this.usages.get(key);
+      if (usage) return usage.receive(request, tx);
+      const early = this.earlyCalls.get(key);
+      if (early) return early.receiveEarly(request, tx);
+      // RFC 6665 4.1.2.4: the first NOTIFY may beat the 2xx to our SUBSCRIBE.
+      const pending = method === 'NOTIFY' ? this.pendingSubscriptions.get(`${request.callId()}\n${toTag}`) : undefined;
+      if (pending) return pending.receiveFirstNotify(request, tx);
+      tx.reply(481);
       return;
     }
     const auth = this.options.authenticator;
@@ -748,9 +1496,36 @@ export class UserAgent {
     switch (method) {
       case 'INVITE': {
         const inviteTx = tx as InviteServerTransaction;
+        let se: ReturnType<SipRequest['sessionExpires']>;
+        let replacing: ReturnType<SipRequest['replaces']>;
+        try {
+          se = request.sessionExpires();
+          replacing = request.replaces();
+        } catch {
+          tx.reply(400, 'Bad Request (Session-Expires or Replaces)');
+          return;
+        }
+        if (se && se.delta < this.minSE) {
+          // RFC 4028 8.1: too short an interval gets 422 with our Min-SE.
+          tx.reply(422, undefined, [['Min-SE', String(this.minSE)]]);
+          return;
+        }
+        let replaces: SipSession | undefined;
+        if (replacing) {
+          // RFC 3891 3: to-tag names our local tag, from-tag the peer's; no such confirmed dialog is 481, and
+          // early-only against a confirmed dialog is 486.
+          replaces = this.sessions.get(dialogKey(replacing.callId, replacing.toTag ?? '', replacing.fromTag ?? ''));
+          if (!replaces || replaces.ended) return void tx.reply(481);
+          if (replacing.earlyOnly) return void tx.reply(486);
+        }
         const call = new IncomingCall(this, request, inviteTx, context);
+        call.replaces = replaces;
         this.incoming.set(inviteTx, call);
-        inviteTx.events.onTerminated = () => this.incoming.delete(inviteTx);
+        inviteTx.events.onTerminated = () => {
+          this.incoming.delete(inviteTx);
+          const early = call.dialog?.key;
+          if (early !== undefined && this.earlyCalls.get(early) === call) this.earlyCalls.delete(early);
+        };
         if (this.onInvite) this.onInvite(call);
         else call.reject(480);
         return;
@@ -762,7 +1537,7 @@ export class UserAgent {
             headers: [
               ['Allow', ALLOW],
               ['Accept', 'application/sdp'],
-              ['Supported', 'replaces, timer'],
+              ['Supported', SUPPORTED],
             ],
           }),
         );
@@ -773,18 +1548,38 @@ export class UserAgent {
       case 'BYE':
         tx.reply(481);
         return;
-      default:
-        if (this.onRequest) {
-          this.onRequest(request, tx, context);
-          return;
+      case 'SUBSCRIBE': {
+        if (!this.onSubscribe) break;
+        let event: ReturnType<SipRequest['event']>;
+        try {
+          event = request.event();
+        } catch {
+          event = undefined;
         }
-        tx.reply(KNOWN_ELSEWHERE.has(method) ? 405 : 501, undefined, [['Allow', ALLOW]]);
+        // RFC 6665 8.2.1 / 3.1.2: no Event header is 489 Bad Event.
+        if (!event) return void tx.reply(489);
+        this.onSubscribe(new IncomingSubscription(this, request, tx, context, event.event));
+        return;
+      }
+      default:
+        break;
     }
+    if (this.onRequest) {
+      this.onRequest(request, tx, context);
+      return;
+    }
+    if (method === 'SUBSCRIBE') return void tx.reply(489);
+    tx.reply(KNOWN_ELSEWHERE.has(method) ? 405 : 501, undefined, [['Allow', ALLOW]]);
   }
 
   /** Stops every transaction; the transport stays the caller's. */
   close(): void {
     for (const s of [...this.sessions.values()]) s.end('failure');
+    for (const u of [...this.usages.values(), ...this.pendingSubscriptions.values()]) {
+      if (u instanceof Subscription) u.terminate('closed');
+      else if (u instanceof IncomingSubscription) u.abandon();
+    }
+    this.usages.clear();
     this.transactions.close();
   }
 }

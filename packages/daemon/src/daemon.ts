@@ -1,0 +1,214 @@
+// The daemon: storage, SIP transports, the registrar and the B2BUA, and the admin socket, started from a config
+// and stopped cleanly. `switchyard start` runs one of these in the foreground.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type CallEvent, CallManager, Registrar, type Registration } from '@switchyard/pbx-core';
+import { type Clock, parseListenUrl, SipTransportLayer, systemClock, UserAgent } from '@switchyard/sip-stack';
+import type { SwitchyardConfig } from './config.js';
+import { registerAdminMethods } from './rpc/admin-methods.js';
+import { JsonRpcServer } from './rpc/json-rpc.js';
+import { AdminSocketServer } from './rpc/socket-server.js';
+import { openSqliteStorage, type SqliteStorage } from './storage/index.js';
+
+/** One structured log line (one JSON object a line). */
+export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+
+export const jsonLog =
+  (write: (line: string) => void = (l) => process.stdout.write(l)): LogFn =>
+  (level, msg, fields = {}) =>
+    write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
+
+/** Everything that happens, for `events.subscribe`: call events and extension (registration) changes. */
+export type DaemonEvent =
+  | CallEvent
+  | { readonly type: 'extension.registrations'; readonly extension: string; readonly devices: number };
+
+export interface DaemonOptions {
+  readonly config: SwitchyardConfig;
+  readonly clock?: Clock;
+  readonly log?: LogFn;
+}
+
+/**
+ * A built-in demo: three extensions with passwords generated now, loopback only, data in a temp directory.
+ * `npm start` on a fresh machine runs this.
+ */
+export function demoConfig(): { config: SwitchyardConfig; passwords: Record<string, string> } {
+  const data = join(tmpdir(), `switchyard-demo-${process.getuid?.() ?? 'user'}`);
+  const passwords: Record<string, string> = {};
+  const extensions = ['1000', '1001', '1002'].map((number, i) => {
+    passwords[number] = randomBytes(9).toString('base64url');
+    return { number, name: ['Alice', 'Bob', 'Carol'][i], password: passwords[number] };
+  });
+  return {
+    config: {
+      sip: { listen: ['udp://127.0.0.1:5060', 'tcp://127.0.0.1:5060'], domain: '127.0.0.1' },
+      admin: { socket: join(data, 'admin.sock') },
+      data,
+      extensions,
+    },
+    passwords,
+  };
+}
+
+export class Daemon {
+  readonly clock: Clock;
+  readonly log: LogFn;
+  storage!: SqliteStorage;
+  transport!: SipTransportLayer;
+  ua!: UserAgent;
+  registrar!: Registrar;
+  calls!: CallManager;
+  admin!: AdminSocketServer;
+  readonly rpc = new JsonRpcServer();
+  readonly startedAt: number;
+  private readonly listeners = new Set<(event: DaemonEvent) => void>();
+  private purgeTimer: ReturnType<Clock['setTimeout']> | undefined;
+  private draining = false;
+  config: SwitchyardConfig;
+
+  constructor(options: DaemonOptions) {
+    this.config = options.config;
+    this.clock = options.clock ?? systemClock;
+    this.log = options.log ?? jsonLog();
+    this.startedAt = this.clock.now();
+  }
+
+  /** Subscribes to live events; returns the unsubscribe function. */
+  subscribe(listener: (event: DaemonEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private publish(event: DaemonEvent): void {
+    for (const l of this.listeners) l(event);
+  }
+
+  async start(): Promise<void> {
+    const config = this.config;
+    mkdirSync(config.data, { recursive: true, mode: 0o700 });
+    this.storage = openSqliteStorage(config.data, { clock: this.clock });
+    await this.syncExtensions();
+
+    this.transport = new SipTransportLayer({ now: () => this.clock.now() });
+    for (const url of config.sip.listen) {
+      const local = await this.transport.listen(
+        config.sip.tls && (url.startsWith('tls:') || url.startsWith('wss:'))
+          ? {
+              ...parseListenUrl(url),
+              tls: { certFile: config.sip.tls.cert, keyFile: config.sip.tls.key, caFile: config.sip.tls.ca },
+            }
+          : url,
+      );
+      this.log('info', 'sip listening', { listen: `${local.protocol}://${local.address}:${local.port}` });
+    }
+    this.registrar = new Registrar({
+      domain: config.sip.domain,
+      extensions: this.storage.extensions,
+      registrations: this.storage.registrations,
+      clock: this.clock,
+      onChange: (extension: string, bindings: readonly Registration[]) =>
+        this.publish({ type: 'extension.registrations', extension, devices: bindings.length }),
+    });
+    this.ua = new UserAgent({
+      transport: this.transport,
+      clock: this.clock,
+      aor: `sip:pbx@${config.sip.domain}`,
+      userAgent: config.sip.userAgent ?? 'Switchyard',
+      authenticator: { server: this.registrar.digest, methods: ['INVITE', 'MESSAGE', 'SUBSCRIBE', 'REFER'] },
+    });
+    this.calls = new CallManager({
+      ua: this.ua,
+      registrar: this.registrar,
+      extensions: this.storage.extensions,
+      cdrs: this.storage.cdrs,
+      clock: this.clock,
+      domain: config.sip.domain,
+      onEvent: (event) => {
+        this.log('info', event.type, {
+          call: event.call.id,
+          caller: event.call.callerNumber,
+          dialled: event.call.dialled,
+        });
+        this.publish(event);
+      },
+      onStorageError: (err, record) =>
+        this.log('error', 'call record not stored', { call: record.callId, error: (err as Error).message }),
+    });
+    this.ua.onRequest = (request, tx, context) => {
+      if (request.method === 'REGISTER') void this.registrar.handle(request, tx, context);
+      else tx.reply(405, undefined, [['Allow', 'INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER']]);
+    };
+    this.ua.onInvite = (incoming) => {
+      // SIGTERM: no new calls while the current ones finish (RFC 3261 21.5.4 503 with Retry-After).
+      if (this.draining) {
+        incoming.reject(503, 'Service Unavailable', [['Retry-After', '30']]);
+        return;
+      }
+      void this.calls.handleInvite(incoming).catch((err) => {
+        this.log('error', 'call failed', { error: (err as Error).message });
+        incoming.reject(500);
+      });
+    };
+    this.schedulePurge();
+
+    registerAdminMethods(this);
+    this.admin = new AdminSocketServer(this.rpc, config.admin.socket);
+    await this.admin.listen();
+    this.log('info', 'admin socket listening', { socket: config.admin.socket });
+  }
+
+  /** Config extensions are created or updated in storage; ones made over JSON-RPC are kept. */
+  private async syncExtensions(): Promise<void> {
+    for (const ext of this.config.extensions) {
+      const existing = await this.storage.extensions.get(ext.number);
+      const fields = {
+        displayName: ext.name ?? ext.number,
+        sipPassword: ext.password,
+        email: ext.email ?? null,
+        mobile: ext.mobile ?? null,
+        role: ext.role ?? 'user',
+      };
+      if (existing) await this.storage.extensions.update(ext.number, fields);
+      else await this.storage.extensions.create({ number: ext.number, ...fields });
+    }
+  }
+
+  private schedulePurge(): void {
+    this.purgeTimer = this.clock.setTimeout(() => {
+      void this.registrar
+        .purgeExpired()
+        .catch(() => [])
+        .finally(() => this.schedulePurge());
+    }, 10_000);
+  }
+
+  /** SIGHUP: re-read the config's extensions (listen addresses need a restart). */
+  async reload(config: SwitchyardConfig): Promise<void> {
+    this.config = config;
+    await this.syncExtensions();
+    this.log('info', 'config reloaded', { extensions: config.extensions.length });
+  }
+
+  /** SIGTERM: refuse new calls, let current ones finish up to `graceMs`, then hang up the rest and stop. */
+  async drain(graceMs = 30_000): Promise<void> {
+    this.draining = true;
+    const deadline = this.clock.now() + graceMs;
+    while (this.calls.activeCalls.length > 0 && this.clock.now() < deadline) {
+      await new Promise<void>((resolve) => this.clock.setTimeout(resolve, 200));
+    }
+    await Promise.all(this.calls.activeCalls.map((c) => c.hangup().catch(() => {})));
+  }
+
+  async stop(): Promise<void> {
+    if (this.purgeTimer !== undefined) this.clock.clearTimeout(this.purgeTimer);
+    await this.admin?.close();
+    this.ua?.close();
+    await this.transport?.close();
+    // Call records are written asynchronously at call end: give the last ones a moment before closing the file.
+    await new Promise<void>((resolve) => setTimeout(resolve, 50));
+    await this.storage?.close();
+  }
+}

@@ -1,0 +1,201 @@
+// The admin surface over JSON-RPC: extensions, registrations, calls, call records, status and live events.
+// Each method's params are a JSON Schema, so `rpc.discover` documents them and bad calls get -32602.
+import { type Extension, isStorageError } from '@switchyard/pbx-core';
+import type { Daemon } from '../daemon.js';
+import { JsonRpcError, JsonRpcErrorCode } from './json-rpc.js';
+
+const numberParam = { type: 'string', pattern: '^[0-9*#+]{1,32}$' } as const;
+
+/** What the admin interface shows of an extension: never its secrets. */
+function publicExtension(e: Extension) {
+  const { sipPassword, ha1Md5, ha1Sha256, ha1Sha512_256, voicemailPin, ...rest } = e;
+  return { ...rest, hasPassword: sipPassword !== null || ha1Md5 !== null || ha1Sha256 !== null };
+}
+
+async function storage<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (isStorageError(err)) {
+      const code =
+        err.code === 'not-found'
+          ? JsonRpcErrorCode.NotFound
+          : err.code === 'conflict'
+            ? JsonRpcErrorCode.Conflict
+            : err.code === 'invalid'
+              ? JsonRpcErrorCode.InvalidParams
+              : JsonRpcErrorCode.InternalError;
+      throw new JsonRpcError(code, err.message);
+    }
+    throw err;
+  }
+}
+
+export function registerAdminMethods(daemon: Daemon): void {
+  const rpc = daemon.rpc;
+  const extensionFields = {
+    displayName: { type: 'string', maxLength: 128 },
+    password: { type: 'string', minLength: 4, maxLength: 128 },
+    email: { type: ['string', 'null'] },
+    mobile: { type: ['string', 'null'] },
+    role: { enum: ['admin', 'supervisor', 'user', 'report-viewer'] },
+    enabled: { type: 'boolean' },
+  } as const;
+
+  rpc.register('rpc.discover', {
+    description: 'Every method with its description and params schema.',
+    handler: () => rpc.describe(),
+  });
+
+  rpc.register('status', {
+    description: 'Server status: version, uptime, listen addresses, counts of extensions, devices and calls.',
+    handler: async () => ({
+      version: '0.1.0',
+      uptimeSeconds: Math.round((daemon.clock.now() - daemon.startedAt) / 1000),
+      listen: daemon.transport.localEndpoints.map((e) => `${e.protocol}://${e.address}:${e.port}`),
+      domain: daemon.config.sip.domain,
+      extensions: (await daemon.storage.extensions.list()).length,
+      registrations: (await daemon.storage.registrations.listAll(daemon.clock.now())).length,
+      activeCalls: daemon.calls.activeCalls.length,
+      sip: { ...daemon.transport.counters },
+    }),
+  });
+
+  rpc.register('extensions.list', {
+    description: 'Every extension, by number (secrets omitted).',
+    handler: async () => (await daemon.storage.extensions.list()).map(publicExtension),
+  });
+
+  rpc.register<{ number: string }, unknown>('extensions.get', {
+    description: 'One extension by number.',
+    params: { type: 'object', additionalProperties: false, required: ['number'], properties: { number: numberParam } },
+    handler: async ({ number }) => {
+      const e = await daemon.storage.extensions.get(number);
+      if (!e) throw new JsonRpcError(JsonRpcErrorCode.NotFound, `no extension ${number}`);
+      return publicExtension(e);
+    },
+  });
+
+  rpc.register<
+    {
+      number: string;
+      displayName?: string;
+      password: string;
+      email?: string;
+      mobile?: string;
+      role?: Extension['role'];
+    },
+    unknown
+  >('extensions.create', {
+    description: 'Creates an extension with its SIP password.',
+    params: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['number', 'password'],
+      properties: { number: numberParam, ...extensionFields },
+    },
+    handler: async (p) =>
+      publicExtension(
+        await storage(() =>
+          daemon.storage.extensions.create({
+            number: p.number,
+            displayName: p.displayName ?? p.number,
+            sipPassword: p.password,
+            email: p.email ?? null,
+            mobile: p.mobile ?? null,
+            role: p.role ?? 'user',
+          }),
+        ),
+      ),
+  });
+
+  rpc.register<{ number: string; password?: string } & Record<string, unknown>, unknown>('extensions.update', {
+    description: 'Changes an extension (any of its fields but the number).',
+    params: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['number'],
+      properties: { number: numberParam, ...extensionFields },
+    },
+    handler: async ({ number, password, ...rest }) =>
+      publicExtension(
+        await storage(() =>
+          daemon.storage.extensions.update(number, {
+            ...(rest as Partial<Extension>),
+            ...(password !== undefined ? { sipPassword: password } : {}),
+          }),
+        ),
+      ),
+  });
+
+  rpc.register<{ number: string }, { deleted: boolean }>('extensions.delete', {
+    description: 'Deletes an extension and its registrations; its call records are kept.',
+    params: { type: 'object', additionalProperties: false, required: ['number'], properties: { number: numberParam } },
+    handler: async ({ number }) => ({ deleted: await storage(() => daemon.storage.extensions.delete(number)) }),
+  });
+
+  rpc.register<{ extension?: string }, unknown>('registrations.list', {
+    description: 'Registered devices, of one extension or of all.',
+    params: { type: 'object', additionalProperties: false, properties: { extension: numberParam } },
+    handler: async ({ extension }) => {
+      const now = daemon.clock.now();
+      const rows = extension
+        ? await daemon.storage.registrations.list(extension, now)
+        : await daemon.storage.registrations.listAll(now);
+      return rows.map((r) => ({
+        extension: r.extension,
+        contact: r.contactUri,
+        transport: r.transport,
+        source: `${r.sourceAddress}:${r.sourcePort}`,
+        userAgent: r.userAgent,
+        expiresInSeconds: Math.max(0, Math.round((r.expiresAt - now) / 1000)),
+      }));
+    },
+  });
+
+  rpc.register('calls.list', {
+    description: 'Calls in progress.',
+    handler: () => daemon.calls.activeCalls.map((c) => c.snapshot()),
+  });
+
+  rpc.register<{ id: string }, { hungUp: boolean }>('calls.hangup', {
+    description: 'Hangs up a call in progress.',
+    params: { type: 'object', additionalProperties: false, required: ['id'], properties: { id: { type: 'string' } } },
+    handler: async ({ id }) => {
+      const call = daemon.calls.call(id);
+      if (!call) throw new JsonRpcError(JsonRpcErrorCode.NotFound, `no call ${id}`);
+      await call.hangup();
+      return { hungUp: true };
+    },
+  });
+
+  rpc.register<
+    { from?: number; to?: number; extension?: string; limit?: number; cursor?: string; order?: 'asc' | 'desc' },
+    unknown
+  >('cdrs.query', {
+    description: 'Call records by time range (epoch ms, from inclusive, to exclusive) and extension, paged.',
+    params: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        from: { type: 'integer', minimum: 0 },
+        to: { type: 'integer', minimum: 0 },
+        extension: numberParam,
+        limit: { type: 'integer', minimum: 1, maximum: 10000 },
+        cursor: { type: 'string' },
+        order: { enum: ['asc', 'desc'] },
+      },
+    },
+    handler: (q) => storage(() => daemon.storage.cdrs.query(q)),
+  });
+
+  rpc.register('events.subscribe', {
+    description:
+      'Streams live events on this connection as `event` notifications: call.started, call.ringing, call.answered, call.ended, extension.registrations.',
+    handler: (_params, session) => {
+      const unsubscribe = daemon.subscribe((event) => session.notify('event', event));
+      session.onClose(unsubscribe);
+      return { subscribed: true };
+    },
+  });
+}
