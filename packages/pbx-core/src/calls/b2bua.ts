@@ -229,8 +229,12 @@ export class CallManager {
       call.finish('cancelled', 'caller', 487, 'Request Terminated');
       return;
     }
+    // The caller's name as the PBX knows it (the extension's), else what the phone sent.
+    const callerName =
+      (callerExtension && (await this.options.extensions.get(callerExtension))?.displayName) || from.displayName;
     const caller = callerExtension ?? from.uri;
-    const identity = `${from.displayName ? `"${from.displayName.replace(/["\\]/g, '')}" ` : ''}<sip:${caller}@${this.options.domain}>`;
+    const shown = callerName ? `"${callerName.replace(/["\\]/g, '')}" ` : '';
+    const identity = `${shown}<sip:${caller}@${this.options.domain}>`;
     const body = request.body.length > 0 ? request.body : undefined;
     for (const binding of contacts) {
       const leg: OutboundLeg = {
