@@ -1,0 +1,729 @@
+// ITU-T G.722 7 kHz audio coding within 64 kbit/s: sub-band ADPCM (clause 3 / 4 of the Recommendation).
+// The transmit/receive QMF (clause 3.1 / 4.4), the 6-bit lower-band and 2-bit higher-band ADPCM coders with their
+// log-domain scale factor adaptation (blocks 1-3) and the shared pole/zero predictor (block 4), and the 56/48 kbit/s
+// lower-band inverse quantizers of the decoder (clause 4.2). State lives in preallocated integer fields and
+// typed arrays: no allocation per sample.
+import type { AudioDecoder, AudioEncoder } from './codec.js';
+import { CodecBufferError, UnsupportedCodecError } from './errors.js';
+
+// The QMF coefficients h0..h11 of Table 11/G.722 (symmetric, scaled by 2^13: 3, -11, 12, 32, -210, 951, 3876,
+// -805, 362, -156, 53, -11) are written out as constants in the polyphase sums below.
+
+// Lower-band 6-bit quantizer decision levels (Table 6, times 2^12 / det) and the code for each interval.
+const Q6 = Int32Array.of(
+  0,
+  35,
+  72,
+  110,
+  150,
+  190,
+  233,
+  276,
+  323,
+  370,
+  422,
+  473,
+  530,
+  587,
+  650,
+  714,
+  786,
+  858,
+  940,
+  1023,
+  1121,
+  1219,
+  1339,
+  1458,
+  1612,
+  1765,
+  1980,
+  2195,
+  2557,
+  2919,
+  0,
+  0,
+);
+const ILN = Int32Array.of(
+  0,
+  63,
+  62,
+  31,
+  30,
+  29,
+  28,
+  27,
+  26,
+  25,
+  24,
+  23,
+  22,
+  21,
+  20,
+  19,
+  18,
+  17,
+  16,
+  15,
+  14,
+  13,
+  12,
+  11,
+  10,
+  9,
+  8,
+  7,
+  6,
+  5,
+  4,
+  0,
+);
+const ILP = Int32Array.of(
+  0,
+  61,
+  60,
+  59,
+  58,
+  57,
+  56,
+  55,
+  54,
+  53,
+  52,
+  51,
+  50,
+  49,
+  48,
+  47,
+  46,
+  45,
+  44,
+  43,
+  42,
+  41,
+  40,
+  39,
+  38,
+  37,
+  36,
+  35,
+  34,
+  33,
+  32,
+  0,
+);
+// Inverse quantizer outputs for 4, 5 and 6 bits (Table 7), 2^15 scale.
+const QM4 = Int32Array.of(
+  0,
+  -20456,
+  -12896,
+  -8968,
+  -6288,
+  -4240,
+  -2584,
+  -1200,
+  20456,
+  12896,
+  8968,
+  6288,
+  4240,
+  2584,
+  1200,
+  0,
+);
+const QM5 = Int32Array.of(
+  -280,
+  -280,
+  -23352,
+  -17560,
+  -14120,
+  -11664,
+  -9752,
+  -8184,
+  -6864,
+  -5712,
+  -4696,
+  -3784,
+  -2960,
+  -2208,
+  -1520,
+  -880,
+  23352,
+  17560,
+  14120,
+  11664,
+  9752,
+  8184,
+  6864,
+  5712,
+  4696,
+  3784,
+  2960,
+  2208,
+  1520,
+  880,
+  280,
+  -280,
+);
+const QM6 = Int32Array.of(
+  -136,
+  -136,
+  -136,
+  -136,
+  -24808,
+  -21904,
+  -19008,
+  -16704,
+  -14984,
+  -13512,
+  -12280,
+  -11192,
+  -10232,
+  -9360,
+  -8576,
+  -7856,
+  -7192,
+  -6576,
+  -6000,
+  -5456,
+  -4944,
+  -4464,
+  -4008,
+  -3576,
+  -3168,
+  -2776,
+  -2400,
+  -2032,
+  -1688,
+  -1360,
+  -1040,
+  -728,
+  24808,
+  21904,
+  19008,
+  16704,
+  14984,
+  13512,
+  12280,
+  11192,
+  10232,
+  9360,
+  8576,
+  7856,
+  7192,
+  6576,
+  6000,
+  5456,
+  4944,
+  4464,
+  4008,
+  3576,
+  3168,
+  2776,
+  2400,
+  2032,
+  1688,
+  1360,
+  1040,
+  728,
+  432,
+  136,
+  -432,
+  -136,
+);
+// Log scale factor multipliers (Table 8 lower band via RIL -> IL4, Table 10 higher band).
+const RL42 = Int32Array.of(0, 7, 6, 5, 4, 3, 2, 1, 7, 6, 5, 4, 3, 2, 1, 0);
+const WL = Int32Array.of(-60, -30, 58, 172, 334, 538, 1198, 3042);
+const WL_BY_RIL = Int32Array.from(RL42, (il4) => WL[il4]);
+// Inverse log2 table for the scale factor (Table 9).
+const ILB = Int32Array.of(
+  2048,
+  2093,
+  2139,
+  2186,
+  2233,
+  2282,
+  2332,
+  2383,
+  2435,
+  2489,
+  2543,
+  2599,
+  2656,
+  2714,
+  2774,
+  2834,
+  2896,
+  2960,
+  3025,
+  3091,
+  3158,
+  3228,
+  3298,
+  3371,
+  3444,
+  3520,
+  3597,
+  3676,
+  3756,
+  3838,
+  3922,
+  4008,
+);
+// Higher band: 2-bit quantizer codes, inverse quantizer (Table 5), scale factor multipliers.
+const IHN = Int32Array.of(0, 1, 0);
+const IHP = Int32Array.of(0, 3, 2);
+const QM2 = Int32Array.of(-7408, -1616, 7408, 1616);
+const RH2 = Int32Array.of(2, 1, 2, 1);
+const WH = Int32Array.of(0, -214, 798);
+const WH_BY_IH = Int32Array.from(RH2, (ih2) => WH[ih2]);
+
+/**
+ * One sub-band's ADPCM state (G.722 clause 3.6 variables). Plain integer fields rather than a typed array: V8 keeps
+ * them as small integers in the object, with no bounds checks on the hot path.
+ */
+class SubbandState {
+  s = 0; // predicted signal
+  sz = 0; // zero-section prediction
+  r1 = 0; // reconstructed signal r(n-1)
+  r2 = 0; // r(n-2)
+  a1 = 0; // pole coefficients
+  a2 = 0;
+  p1 = 0; // partial reconstructed p(n-1), p(n-2)
+  p2 = 0;
+  d1 = 0; // quantized differences d(n-1)..d(n-6)
+  d2 = 0;
+  d3 = 0;
+  d4 = 0;
+  d5 = 0;
+  d6 = 0;
+  b1 = 0; // zero coefficients
+  b2 = 0;
+  b3 = 0;
+  b4 = 0;
+  b5 = 0;
+  b6 = 0;
+  nb = 0; // log scale factor
+  det: number;
+  private readonly initialDet: number;
+
+  constructor(initialDet: number) {
+    this.initialDet = initialDet;
+    this.det = initialDet;
+  }
+
+  reset(): void {
+    this.s = this.sz = this.r1 = this.r2 = this.a1 = this.a2 = this.p1 = this.p2 = 0;
+    this.d1 = this.d2 = this.d3 = this.d4 = this.d5 = this.d6 = 0;
+    this.b1 = this.b2 = this.b3 = this.b4 = this.b5 = this.b6 = 0;
+    this.nb = 0;
+    this.det = this.initialDet;
+  }
+}
+
+function sat16(x: number): number {
+  if (x > 32767) return 32767;
+  if (x < -32768) return -32768;
+  return x;
+}
+
+/**
+ * Block 4 (clause 3.6): reconstruction, pole/zero coefficient adaptation and the next prediction of one band.
+ * Negations are written `0 - x` so a zero never becomes -0, which would push V8 off its integer fast path.
+ */
+function adaptPredictor(st: SubbandState, d: number): void {
+  // RECONS and PARREC
+  const r0 = sat16(st.s + d);
+  const p0 = sat16(st.sz + d);
+  const p1 = st.p1;
+  const sg0 = p0 >> 15;
+  const sg1 = p1 >> 15;
+  const sg2 = st.p2 >> 15;
+  const a1 = st.a1;
+  const a2 = st.a2;
+  // UPPOL2
+  const w1 = sat16(a1 << 2);
+  let w2 = sg0 === sg1 ? 0 - w1 : w1;
+  if (w2 > 32767) w2 = 32767;
+  let ap2 = (w2 >> 7) + (sg0 === sg2 ? 128 : -128) + ((a2 * 32512) >> 15);
+  if (ap2 > 12288) ap2 = 12288;
+  else if (ap2 < -12288) ap2 = -12288;
+  // UPPOL1
+  // |a1| <= 27648 and |a2| <= 12288 after the limits below, so these two sums cannot leave 16 bits.
+  let ap1 = (sg0 === sg1 ? 192 : -192) + ((a1 * 32640) >> 15);
+  const lim = 15360 - ap2;
+  if (ap1 > lim) ap1 = lim;
+  else if (ap1 < 0 - lim) ap1 = 0 - lim;
+  // UPZERO (no limiting needed: the 32640/32768 leak keeps |b| <= 32767 with steps of 128), then DELAYA shifts d so that FILTEZ sums b_i * d(n+1-i) with d(n) first.
+  const step = d === 0 ? 0 : 128;
+  const nstep = 0 - step;
+  const sgd = d >> 15;
+  const d1 = st.d1;
+  const d2 = st.d2;
+  const d3 = st.d3;
+  const d4 = st.d4;
+  const d5 = st.d5;
+  const b1 = (d1 >> 15 === sgd ? step : nstep) + ((st.b1 * 32640) >> 15);
+  const b2 = (d2 >> 15 === sgd ? step : nstep) + ((st.b2 * 32640) >> 15);
+  const b3 = (d3 >> 15 === sgd ? step : nstep) + ((st.b3 * 32640) >> 15);
+  const b4 = (d4 >> 15 === sgd ? step : nstep) + ((st.b4 * 32640) >> 15);
+  const b5 = (d5 >> 15 === sgd ? step : nstep) + ((st.b5 * 32640) >> 15);
+  const b6 = (st.d6 >> 15 === sgd ? step : nstep) + ((st.b6 * 32640) >> 15);
+  st.b1 = b1;
+  st.b2 = b2;
+  st.b3 = b3;
+  st.b4 = b4;
+  st.b5 = b5;
+  st.b6 = b6;
+  st.d1 = d;
+  st.d2 = d1;
+  st.d3 = d2;
+  st.d4 = d3;
+  st.d5 = d4;
+  st.d6 = d5;
+  const sz = sat16(
+    ((b1 * sat16(d + d)) >> 15) +
+      ((b2 * sat16(d1 + d1)) >> 15) +
+      ((b3 * sat16(d2 + d2)) >> 15) +
+      ((b4 * sat16(d3 + d3)) >> 15) +
+      ((b5 * sat16(d4 + d4)) >> 15) +
+      ((b6 * sat16(d5 + d5)) >> 15),
+  );
+  // DELAYA for the pole section
+  const r1 = st.r1;
+  st.r2 = r1;
+  st.r1 = r0;
+  st.p2 = p1;
+  st.p1 = p0;
+  st.a1 = ap1;
+  st.a2 = ap2;
+  // FILTEP and PREDIC
+  const sp = sat16(((ap1 * sat16(r0 + r0)) >> 15) + ((ap2 * sat16(r1 + r1)) >> 15));
+  st.sz = sz;
+  st.s = sat16(sp + sz);
+}
+
+/** Blocks 3L (LOGSCL, SCALEL): lower-band scale factor adaptation from the 4-bit code. */
+function adaptLowScale(st: SubbandState, ril: number): void {
+  let nb = ((st.nb * 127) >> 7) + WL_BY_RIL[ril];
+  if (nb < 0) nb = 0;
+  else if (nb > 18432) nb = 18432;
+  st.nb = nb;
+  const shift = 8 - (nb >> 11);
+  const v = ILB[(nb >> 6) & 31];
+  st.det = (shift < 0 ? v << (0 - shift) : v >> shift) << 2;
+}
+
+/** Blocks 3H (LOGSCH, SCALEH): higher-band scale factor adaptation. */
+function adaptHighScale(st: SubbandState, ih: number): void {
+  let nb = ((st.nb * 127) >> 7) + WH_BY_IH[ih];
+  if (nb < 0) nb = 0;
+  else if (nb > 22528) nb = 22528;
+  st.nb = nb;
+  const shift = 10 - (nb >> 11);
+  const v = ILB[(nb >> 6) & 31];
+  st.det = (shift < 0 ? v << (0 - shift) : v >> shift) << 2;
+}
+
+/** Lower-band encoder (blocks 1L-4L) on one sub-band sample; returns I_L. */
+function encodeLowBand(st: SubbandState, xl: number): number {
+  const el = sat16(xl - st.s);
+  const wd = el >= 0 ? el : -1 - el;
+  const det = st.det;
+  // QUANTL: the first interval i (1..29) whose upper decision level exceeds |el|, else 30. Levels are monotone,
+  // so a binary search finds the same interval as the linear scan of the Recommendation.
+  let lo = 1;
+  let hi = 30;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (wd < (Q6[mid] * det) >> 12) hi = mid;
+    else lo = mid + 1;
+  }
+  const il = el < 0 ? ILN[lo] : ILP[lo];
+  const ril = il >> 2;
+  const dl = (det * QM4[ril]) >> 15;
+  adaptLowScale(st, ril);
+  adaptPredictor(st, dl);
+  return il;
+}
+
+/** Higher-band encoder (blocks 1H-4H); returns I_H. */
+function encodeHighBand(st: SubbandState, xh: number): number {
+  const eh = sat16(xh - st.s);
+  const wd = eh >= 0 ? eh : -1 - eh;
+  const det = st.det;
+  const mih = wd >= (564 * det) >> 12 ? 2 : 1;
+  const ih = eh < 0 ? IHN[mih] : IHP[mih];
+  const dh = (det * QM2[ih]) >> 15;
+  adaptHighScale(st, ih);
+  adaptPredictor(st, dh);
+  return ih;
+}
+
+/**
+ * Lower-band decoder (blocks 5L, 6L, 2L-4L) for a 6-bit I_L; the mode's inverse quantizer is `table` indexed by
+ * I_L >> shift (QM6/0, QM5/1, QM4/2). Returns r_L.
+ */
+function decodeLowBand(st: SubbandState, il: number, table: Int32Array, shift: number): number {
+  const det = st.det;
+  // Clause 4.2: mode 2 drops the LSB of I_L, mode 3 the two LSBs, before the inverse quantizer.
+  const q = table[il >> shift];
+  let rl = st.s + ((det * q) >> 15);
+  if (rl > 16383) rl = 16383;
+  else if (rl < -16384) rl = -16384;
+  const ril = il >> 2;
+  const dl = (det * QM4[ril]) >> 15;
+  adaptLowScale(st, ril);
+  adaptPredictor(st, dl);
+  return rl;
+}
+
+/** Higher-band decoder; returns r_H. */
+function decodeHighBand(st: SubbandState, ih: number): number {
+  const dh = (st.det * QM2[ih]) >> 15;
+  let rh = st.s + dh;
+  if (rh > 16383) rh = 16383;
+  else if (rh < -16384) rh = -16384;
+  adaptHighScale(st, ih);
+  adaptPredictor(st, dh);
+  return rh;
+}
+
+// QMF delay lines are written linearly into a longer buffer and moved back when full, instead of shifting
+// 22 words for every sample pair.
+const QMF_TAPS = 24;
+const QMF_RUN = 512;
+
+export type G722Bitrate = 64000 | 56000 | 48000;
+
+export interface G722DecoderOptions {
+  /** Decoder mode (G.722 clause 1.3): 64000 (mode 1, default), 56000 (mode 2) or 48000 (mode 3). */
+  bitrate?: G722Bitrate;
+}
+
+/** G.722 encoder at 64 kbit/s: 16 kHz PCM in, one octet (I_H << 6 | I_L) per two samples out (RFC 3551 4.5.2). */
+export class G722Encoder implements AudioEncoder {
+  readonly encoding = 'G722';
+  readonly sampleRate = 16000;
+  private readonly low = new SubbandState(32);
+  private readonly high = new SubbandState(8);
+  private readonly x = new Int32Array(QMF_TAPS + QMF_RUN);
+  private pos = 0; // index where the next pair goes minus 22: the window is x[pos .. pos+23]
+  // An odd trailing sample of one call is held until the next call, so frame boundaries never change the output.
+  private pending = 0;
+  private hasPending = false;
+
+  constructor() {
+    this.reset();
+  }
+
+  reset(): void {
+    this.low.reset();
+    this.high.reset();
+    this.x.fill(0);
+    this.pos = 0;
+    this.hasPending = false;
+    this.pending = 0;
+  }
+
+  /** Encodes samples into out; returns octets written (one per sample pair, counting a held odd sample). */
+  encodeInto(pcm: Int16Array, out: Uint8Array): number {
+    const total = pcm.length + (this.hasPending ? 1 : 0);
+    const need = total >> 1;
+    if (out.length < need) throw new CodecBufferError(`output holds ${out.length} octets, needs ${need}`);
+    let i = 0;
+    let n = 0;
+    if (this.hasPending && pcm.length > 0) {
+      out[n++] = this.encodePair(this.pending, pcm[0]);
+      this.hasPending = false;
+      i = 1;
+    }
+    const end = pcm.length - 1;
+    for (; i < end; i += 2) out[n++] = this.encodePair(pcm[i], pcm[i + 1]);
+    if (i < pcm.length) {
+      this.pending = pcm[i];
+      this.hasPending = true;
+    }
+    return n;
+  }
+
+  /** Allocating convenience form of encodeInto. */
+  encode(pcm: Int16Array): Uint8Array {
+    const out = new Uint8Array((pcm.length + (this.hasPending ? 1 : 0)) >> 1);
+    this.encodeInto(pcm, out);
+    return out;
+  }
+
+  /**
+   * Encodes one sub-band sample pair with the QMF by-passed (G.722 Appendix II "configuration 1"); returns the
+   * codeword. Used by the digital test sequences.
+   */
+  encodeSubbands(xLow: number, xHigh: number): number {
+    const il = encodeLowBand(this.low, xLow);
+    return (encodeHighBand(this.high, xHigh) << 6) | il;
+  }
+
+  private encodePair(s0: number, s1: number): number {
+    const x = this.x;
+    let p = this.pos;
+    if (p + QMF_TAPS > x.length) {
+      x.copyWithin(0, p, p + QMF_TAPS - 2);
+      p = 0;
+    }
+    x[p + 22] = s0;
+    x[p + 23] = s1;
+    // Transmit QMF (clause 3.1): even and odd polyphase sums, one output pair per input pair.
+    const sumOdd =
+      x[p] * 3 -
+      x[p + 2] * 11 +
+      x[p + 4] * 12 +
+      x[p + 6] * 32 -
+      x[p + 8] * 210 +
+      x[p + 10] * 951 +
+      x[p + 12] * 3876 -
+      x[p + 14] * 805 +
+      x[p + 16] * 362 -
+      x[p + 18] * 156 +
+      x[p + 20] * 53 -
+      x[p + 22] * 11;
+    const sumEven =
+      x[p + 3] * 53 -
+      x[p + 1] * 11 -
+      x[p + 5] * 156 +
+      x[p + 7] * 362 -
+      x[p + 9] * 805 +
+      x[p + 11] * 3876 +
+      x[p + 13] * 951 -
+      x[p + 15] * 210 +
+      x[p + 17] * 32 +
+      x[p + 19] * 12 -
+      x[p + 21] * 11 +
+      x[p + 23] * 3;
+    this.pos = p + 2;
+    let xl = (sumEven + sumOdd) >> 14;
+    let xh = (sumEven - sumOdd) >> 14;
+    // Clause 5.2.1: the QMF outputs are limited to the 15-bit range of the sub-band coders.
+    if (xl > 16383) xl = 16383;
+    else if (xl < -16384) xl = -16384;
+    if (xh > 16383) xh = 16383;
+    else if (xh < -16384) xh = -16384;
+    const il = encodeLowBand(this.low, xl);
+    return (encodeHighBand(this.high, xh) << 6) | il;
+  }
+}
+
+/** G.722 decoder: one octet in, two 16 kHz samples out; 64/56/48 kbit/s modes for the lower band. */
+export class G722Decoder implements AudioDecoder {
+  readonly encoding = 'G722';
+  readonly sampleRate = 16000;
+  readonly bitrate: G722Bitrate;
+  private readonly table: Int32Array;
+  private readonly shift: number;
+  private readonly low = new SubbandState(32);
+  private readonly high = new SubbandState(8);
+  private readonly x = new Int32Array(QMF_TAPS + QMF_RUN);
+  private pos = 0;
+  private concealed = 0;
+
+  constructor(options: G722DecoderOptions = {}) {
+    const bitrate = options.bitrate ?? 64000;
+    if (bitrate !== 64000 && bitrate !== 56000 && bitrate !== 48000) {
+      throw new UnsupportedCodecError('G722', `bitrate ${String(bitrate)}`);
+    }
+    this.bitrate = bitrate;
+    this.table = bitrate === 64000 ? QM6 : bitrate === 56000 ? QM5 : QM4;
+    this.shift = bitrate === 64000 ? 0 : bitrate === 56000 ? 1 : 2;
+    this.reset();
+  }
+
+  reset(): void {
+    this.low.reset();
+    this.high.reset();
+    this.x.fill(0);
+    this.pos = 0;
+    this.concealed = 0;
+  }
+
+  decodeInto(payload: Uint8Array, out: Int16Array): number {
+    const n = payload.length;
+    if (out.length < 2 * n) throw new CodecBufferError(`output holds ${out.length} samples, needs ${2 * n}`);
+    for (let i = 0; i < n; i++) this.decodeCode(payload[i], out, 2 * i);
+    this.concealed = 0;
+    return 2 * n;
+  }
+
+  decode(data: Uint8Array): Int16Array {
+    const out = new Int16Array(2 * data.length);
+    this.decodeInto(data, out);
+    return out;
+  }
+
+  /**
+   * Concealment without a G.722 Appendix III/IV implementation: the decoder is driven with a zero-difference
+   * codeword so its predictors decay the signal smoothly, then the output fades to silence after 60 ms of loss.
+   */
+  conceal(out: Int16Array, samples: number): number {
+    const n = Math.min(samples, out.length) & ~1;
+    for (let k = 0; k < n; k += 2) {
+      this.decodeCode(0xff, out, k); // I_H = 3 and I_L = 63: the smallest magnitude differences
+      const gain = this.concealed >= 960 ? 0 : 1 - this.concealed / 960;
+      out[k] = Math.round(out[k] * gain);
+      out[k + 1] = Math.round(out[k + 1] * gain);
+      this.concealed += 2;
+    }
+    if (n < Math.min(samples, out.length)) out[n] = 0;
+    return Math.min(samples, out.length);
+  }
+
+  /**
+   * Decodes one codeword with the receive QMF by-passed (G.722 Appendix II "configuration 2"): writes r_L to
+   * out[0] and r_H to out[1].
+   */
+  decodeSubbands(code: number, out: Int16Array | Int32Array): void {
+    out[0] = decodeLowBand(this.low, code & 0x3f, this.table, this.shift);
+    out[1] = decodeHighBand(this.high, (code >> 6) & 3);
+  }
+
+  private decodeCode(code: number, out: Int16Array, k: number): void {
+    const rl = decodeLowBand(this.low, code & 0x3f, this.table, this.shift);
+    const rh = decodeHighBand(this.high, (code >> 6) & 3);
+    const x = this.x;
+    let p = this.pos;
+    if (p + QMF_TAPS > x.length) {
+      x.copyWithin(0, p, p + QMF_TAPS - 2);
+      p = 0;
+    }
+    // Receive QMF (clause 4.4): sum and difference of the sub-bands feed the two polyphase branches.
+    x[p + 22] = rl + rh;
+    x[p + 23] = rl - rh;
+    const out2 =
+      x[p] * 3 -
+      x[p + 2] * 11 +
+      x[p + 4] * 12 +
+      x[p + 6] * 32 -
+      x[p + 8] * 210 +
+      x[p + 10] * 951 +
+      x[p + 12] * 3876 -
+      x[p + 14] * 805 +
+      x[p + 16] * 362 -
+      x[p + 18] * 156 +
+      x[p + 20] * 53 -
+      x[p + 22] * 11;
+    const out1 =
+      x[p + 3] * 53 -
+      x[p + 1] * 11 -
+      x[p + 5] * 156 +
+      x[p + 7] * 362 -
+      x[p + 9] * 805 +
+      x[p + 11] * 3876 +
+      x[p + 13] * 951 -
+      x[p + 15] * 210 +
+      x[p + 17] * 32 +
+      x[p + 19] * 12 -
+      x[p + 21] * 11 +
+      x[p + 23] * 3;
+    this.pos = p + 2;
+    out[k] = sat16(out1 >> 11);
+    out[k + 1] = sat16(out2 >> 11);
+  }
+}

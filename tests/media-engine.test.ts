@@ -1,0 +1,217 @@
+// End-to-end audio through the media engine: test sockets on 127.0.0.1 act as phones, the engine's workers bridge
+// and mix them, and what comes out is decoded and measured. The engine runs on its manual clock, so a minute of
+// audio takes as long as the machine needs, not a minute.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDecoder, createEncoder } from '../packages/media/src/codecs/index.js';
+import { type CodecDescription, MediaEngine } from '../packages/media/src/engine/index.js';
+import { concat, Phone, type ReceivedPacket, Sine, toneAmplitude, until } from '../packages/media/test/engine/phone.js';
+
+const PCMU: CodecDescription = { payloadType: 0, encoding: 'PCMU', clockRate: 8000 };
+const G722: CodecDescription = { payloadType: 9, encoding: 'G722', clockRate: 8000 };
+
+let engine: MediaEngine;
+
+beforeAll(async () => {
+  engine = await MediaEngine.start({
+    workers: 2,
+    clock: 'manual',
+    portRange: { min: 41000, max: 41999 },
+    statisticsIntervalMs: 0,
+  });
+});
+
+afterAll(async () => {
+  await engine?.shutdown();
+});
+
+/** Encodes one 20 ms frame of `sine` for the codec. */
+function encoderFor(codec: CodecDescription) {
+  const enc = createEncoder(codec.encoding);
+  const out = new Uint8Array(1500);
+  const samples = (enc.sampleRate * 20) / 1000;
+  return {
+    sampleRate: enc.sampleRate,
+    samples,
+    frame(sine: Sine): Uint8Array {
+      const n = enc.encodeInto(sine.next(samples), out);
+      return out.slice(0, n);
+    },
+  };
+}
+
+function decodeAll(codec: CodecDescription, packets: ReceivedPacket[]): Int16Array {
+  const dec = createDecoder(codec.encoding);
+  const frames: Int16Array[] = [];
+  const buf = new Int16Array(4096);
+  for (const p of packets) {
+    const n = dec.decodeInto(p.payload, buf);
+    frames.push(buf.slice(0, n));
+  }
+  return concat(frames);
+}
+
+function expectContiguous(packets: ReceivedPacket[], tsStep: number, payloadType: number): void {
+  const ssrc = packets[0].ssrc;
+  for (let i = 1; i < packets.length; i++) {
+    const a = packets[i - 1];
+    const b = packets[i];
+    if (b.seq !== ((a.seq + 1) & 0xffff) || b.timestamp !== (a.timestamp + tsStep) >>> 0) {
+      throw new Error(
+        `gap between packets ${i - 1} and ${i}: seq ${a.seq}->${b.seq}, ts ${a.timestamp}->${b.timestamp}`,
+      );
+    }
+    expect(b.ssrc).toBe(ssrc);
+    expect(b.payloadType).toBe(payloadType);
+  }
+}
+
+async function receivedBy(sessionId: string, count: number): Promise<void> {
+  await until(async () => (await engine.getStatistics(sessionId)).packetsReceived >= count, 5000, `${sessionId} rx`);
+}
+
+describe('media engine end to end', () => {
+  it('transcodes a PCMU tone to G.722 and back through a bridge for a simulated minute, without gaps or drift', async () => {
+    const phoneA = await Phone.open();
+    const phoneB = await Phone.open();
+    try {
+      const a = await engine.createEndpoint({ address: '127.0.0.1', codecs: [PCMU] });
+      const b = await engine.createEndpoint({ address: '127.0.0.1', codecs: [G722] });
+      await engine.setRemote(a.sessionId, { address: '127.0.0.1', port: phoneA.port, payloadType: 0 });
+      await engine.setRemote(b.sessionId, { address: '127.0.0.1', port: phoneB.port, payloadType: 9 });
+      expect(await engine.bridge(a.sessionId, b.sessionId)).toEqual({ mode: 'transcode' });
+      expect(engine.workerOf(b.sessionId)).toBe(engine.workerOf(a.sessionId));
+
+      const encA = encoderFor(PCMU);
+      const encB = encoderFor(G722);
+      const toneA = new Sine(1000, 10000, 8000);
+      const toneB = new Sine(440, 8000, 16000);
+      const total = 3000; // 60 s of 20 ms packets
+      const burst = 50;
+      for (let sent = 0; sent < total; sent += burst) {
+        for (let i = 0; i < burst; i++) {
+          phoneA.send(a.port, 0, encA.frame(toneA), 160);
+          phoneB.send(b.port, 9, encB.frame(toneB), 160);
+        }
+        await receivedBy(a.sessionId, sent + burst);
+        await receivedBy(b.sessionId, sent + burst);
+        await engine.advanceClock(burst * 20);
+        await phoneB.waitFor(sent + burst);
+        await phoneA.waitFor(sent + burst);
+      }
+      // One packet out per packet in, each direction: no drift, nothing dropped or invented.
+      expect(phoneB.received).toHaveLength(total);
+      expect(phoneA.received).toHaveLength(total);
+      expectContiguous(phoneB.received, 160, 9);
+      expectContiguous(phoneA.received, 160, 0);
+
+      const heardByB = decodeAll(G722, phoneB.received);
+      expect(heardByB.length).toBe(total * 320);
+      const tail = heardByB.subarray(heardByB.length - 16000); // last second at 16 kHz
+      expect(toneAmplitude(tail, 1000, 16000)).toBeGreaterThan(10000 * 0.8);
+      expect(toneAmplitude(tail, 1000, 16000)).toBeLessThan(10000 * 1.2);
+      expect(toneAmplitude(tail, 440, 16000)).toBeLessThan(500);
+      const first = heardByB.subarray(16000, 32000);
+      expect(toneAmplitude(first, 1000, 16000)).toBeGreaterThan(10000 * 0.8);
+
+      const heardByA = decodeAll(PCMU, phoneA.received);
+      const tailA = heardByA.subarray(heardByA.length - 8000);
+      expect(toneAmplitude(tailA, 440, 8000)).toBeGreaterThan(8000 * 0.8);
+      expect(toneAmplitude(tailA, 440, 8000)).toBeLessThan(8000 * 1.2);
+      expect(toneAmplitude(tailA, 1000, 8000)).toBeLessThan(400);
+
+      const stats = await engine.getStatistics(a.sessionId);
+      expect(stats.packetsLost).toBe(0);
+      expect(stats.packetsSent).toBe(total);
+      await engine.close(a.sessionId);
+      await engine.close(b.sessionId);
+    } finally {
+      phoneA.close();
+      phoneB.close();
+    }
+  });
+
+  it('relays matching codecs on arrival with consistent SSRC, sequence and timestamp rewriting', async () => {
+    const phoneA = await Phone.open();
+    const phoneB = await Phone.open();
+    try {
+      const a = await engine.createEndpoint({ address: '127.0.0.1', codecs: [PCMU], group: 'relay-call' });
+      const b = await engine.createEndpoint({
+        address: '127.0.0.1',
+        codecs: [{ ...PCMU, payloadType: 0 }],
+        group: 'relay-call',
+      });
+      await engine.setRemote(a.sessionId, { address: '127.0.0.1', port: phoneA.port });
+      await engine.setRemote(b.sessionId, { address: '127.0.0.1', port: phoneB.port });
+      expect(await engine.bridge(a.sessionId, b.sessionId)).toEqual({ mode: 'relay' });
+      const payload = new Uint8Array(160).fill(0x55);
+      for (let i = 0; i < 100; i++) phoneA.send(a.port, 0, payload, 160);
+      await phoneB.waitFor(100); // no clock advance: relay does not wait for ticks
+      // The far end restarts its stream (new SSRC, sequence and timestamp bases): B's stream carries on seamlessly.
+      phoneA.restartStream(0x77777777, 65500, 0xfffff000);
+      for (let i = 0; i < 100; i++) phoneA.send(a.port, 0, payload, 160);
+      await phoneB.waitFor(200);
+      expectContiguous(phoneB.received, 160, 0);
+      expect(phoneB.received[0].ssrc).toBe(b.ssrc);
+      expect(phoneB.received.every((p) => p.payload.every((x) => x === 0x55))).toBe(true);
+      await engine.close(a.sessionId);
+      await engine.close(b.sessionId);
+    } finally {
+      phoneA.close();
+      phoneB.close();
+    }
+  });
+
+  it('mixes a 5-party conference: everyone hears the others at their frequencies, never itself', async () => {
+    const freqs = [350, 620, 910, 1330, 1770];
+    const codecs = [PCMU, G722, PCMU, G722, PCMU];
+    const amps = [2000, 3000, 4500, 6000, 7500]; // any four sum below full scale; the top three stand apart
+    const phones = await Promise.all(freqs.map(() => Phone.open()));
+    try {
+      const conf = await engine.createConference({ group: 'conf-e2e', talkerWindowMs: 200 });
+      const talkers: string[][] = [];
+      engine.on('talkers', (e) => {
+        if (e.conference === conf) talkers.push(e.talkers.map((t) => t.session));
+      });
+      const eps = [];
+      for (let i = 0; i < 5; i++) {
+        const ep = await engine.createEndpoint({ address: '127.0.0.1', codecs: [codecs[i]], group: 'conf-e2e' });
+        await engine.setRemote(ep.sessionId, { address: '127.0.0.1', port: phones[i].port });
+        await engine.addToConference(conf, ep.sessionId);
+        eps.push(ep);
+      }
+      const encs = codecs.map((c) => encoderFor(c));
+      const sines = freqs.map((f, i) => new Sine(f, amps[i], encs[i].sampleRate));
+      const total = 150; // 3 s
+      const burst = 25;
+      for (let sent = 0; sent < total; sent += burst) {
+        for (let k = 0; k < burst; k++) {
+          for (let i = 0; i < 5; i++) phones[i].send(eps[i].port, codecs[i].payloadType, encs[i].frame(sines[i]), 160);
+        }
+        for (const ep of eps) await receivedBy(ep.sessionId, sent + burst);
+        await engine.advanceClock(burst * 20);
+        for (const p of phones) await p.waitFor(sent + burst);
+      }
+      for (let i = 0; i < 5; i++) {
+        expectContiguous(phones[i].received, 160, codecs[i].payloadType);
+        const rate = encs[i].sampleRate;
+        const pcm = decodeAll(codecs[i], phones[i].received);
+        const tail = pcm.subarray(pcm.length - rate); // the last second
+        for (let j = 0; j < 5; j++) {
+          const level = toneAmplitude(tail, freqs[j], rate);
+          if (j === i) expect(level, `party ${i} hears itself at ${freqs[j]} Hz`).toBeLessThan(300);
+          else {
+            expect(level, `party ${i} hears ${j}`).toBeGreaterThan(amps[j] * 0.75);
+            expect(level, `party ${i} hears ${j}`).toBeLessThan(amps[j] * 1.25);
+          }
+        }
+      }
+      // The loudest talkers are the three with the largest amplitudes.
+      expect(talkers.length).toBeGreaterThan(0);
+      expect(talkers[talkers.length - 1]).toEqual([eps[4].sessionId, eps[3].sessionId, eps[2].sessionId]);
+      await engine.destroyConference(conf);
+      for (const ep of eps) await engine.close(ep.sessionId);
+    } finally {
+      for (const p of phones) p.close();
+    }
+  });
+});
