@@ -23,12 +23,8 @@ export interface SwitchyardConfig {
   };
   admin: {
     socket: string;
-    tcp?: { listen: string; token: string };
   };
   data: string;
-  media?: { rtpPorts?: string; workers?: number; address?: string };
-  log?: { level?: 'debug' | 'info' | 'warn' | 'error' };
-  metrics?: { listen?: string };
   extensions: ExtensionConfig[];
 }
 
@@ -64,30 +60,9 @@ export const configSchema = {
       required: ['socket'],
       properties: {
         socket: { type: 'string', minLength: 1 },
-        tcp: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['listen', 'token'],
-          properties: { listen: { type: 'string' }, token: { type: 'string', minLength: 16 } },
-        },
       },
     },
     data: { type: 'string', minLength: 1 },
-    media: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        rtpPorts: { type: 'string', pattern: '^[0-9]{1,5}-[0-9]{1,5}$' },
-        workers: { type: 'integer', minimum: 1, maximum: 64 },
-        address: { type: 'string' },
-      },
-    },
-    log: {
-      type: 'object',
-      additionalProperties: false,
-      properties: { level: { enum: ['debug', 'info', 'warn', 'error'] } },
-    },
-    metrics: { type: 'object', additionalProperties: false, properties: { listen: { type: 'string' } } },
     extensions: {
       type: 'array',
       items: {
