@@ -207,8 +207,8 @@ export class Daemon {
     await this.admin?.close();
     this.ua?.close();
     await this.transport?.close();
-    // Call records are written asynchronously at call end: give the last ones a moment before closing the file.
-    await new Promise<void>((resolve) => setTimeout(resolve, 50));
+    // Call records are written as calls end: the last ones land before the file closes.
+    await this.calls?.recordsWritten();
     await this.storage?.close();
   }
 }

@@ -164,6 +164,8 @@ function legStatusOf(status: number): LegStatus {
 export class CallManager {
   readonly clock: Clock;
   private readonly calls = new Map<string, PbxCall>();
+  /** Call records being written, so a shutdown can wait for them. */
+  private readonly writing = new Set<Promise<void>>();
   private readonly dialPlan: DialPlan;
   private readonly newId: () => string;
 
@@ -403,9 +405,16 @@ export class CallManager {
       legs,
       steps: [],
     };
-    this.options.cdrs.insert(record).then(
+    const write = this.options.cdrs.insert(record).then(
       () => this.emit({ type: 'call.ended', call: call.snapshot(), record }),
       (err) => this.options.onStorageError?.(err, record),
     );
+    this.writing.add(write);
+    void write.finally(() => this.writing.delete(write));
+  }
+
+  /** Resolves once every call record already handed to storage is written (or has failed and been reported). */
+  async recordsWritten(): Promise<void> {
+    await Promise.allSettled([...this.writing]);
   }
 }
