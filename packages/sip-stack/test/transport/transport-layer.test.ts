@@ -1,13 +1,11 @@
-import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseMessage, type SipMessage, type SipRequest, SipResponse } from '../../src/message/index.js';
 import { type SipInboundContext, SipTransportLayer } from '../../src/transport/transport-layer.js';
 import type { SipEndpoint } from '../../src/transport/types.js';
+import { haveOpenssl, selfSignedCertificate } from '../support/tls.js';
 
 const layers: SipTransportLayer[] = [];
 afterEach(async () => {
@@ -211,39 +209,12 @@ describe('SipTransportLayer over TCP', () => {
   });
 });
 
-const haveOpenssl = (() => {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
 describe.skipIf(!haveOpenssl)('SipTransportLayer over TLS and WebSocket', () => {
   if (!haveOpenssl) console.warn('openssl not found: run `bash scripts/install-system-deps.sh` for the TLS tests');
-  function selfSigned(): { dir: string; certFile: string; keyFile: string } {
-    const dir = mkdtempSync(join(tmpdir(), 'sip-tls-'));
-    const certFile = join(dir, 'cert.pem');
-    const keyFile = join(dir, 'key.pem');
-    execFileSync(
-      'openssl',
-      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1'].concat([
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        keyFile,
-        '-out',
-        certFile,
-      ]),
-      { stdio: 'ignore' },
-    );
-    return { dir, certFile, keyFile };
-  }
 
   for (const protocol of ['tls', 'wss', 'ws'] as const) {
     it(`carries a request and its response over ${protocol}`, async () => {
-      const files = selfSigned();
+      const files = selfSignedCertificate();
       try {
         const server = layer();
         const client = layer({ tls: { certFile: files.certFile, keyFile: files.keyFile, caFile: files.certFile } });

@@ -1,42 +1,18 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DigestServer } from '../../src/auth/index.js';
 import { createResponse } from '../../src/message/index.js';
 import { SipTransportLayer, type SipTransportProtocol } from '../../src/transport/index.js';
 import { type IncomingCall, UserAgent } from '../../src/ua/index.js';
-
-const haveOpenssl = (() => {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+import { haveOpenssl, selfSignedCertificate } from '../support/tls.js';
 
 let certDir = '';
 let tls: { certFile: string; keyFile: string; caFile: string } | undefined;
 beforeAll(() => {
   if (!haveOpenssl) return;
-  certDir = mkdtempSync(join(tmpdir(), 'ua-tls-'));
-  const certFile = join(certDir, 'cert.pem');
-  const keyFile = join(certDir, 'key.pem');
-  execFileSync(
-    'openssl',
-    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1'].concat([
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-    ]),
-    { stdio: 'ignore' },
-  );
-  tls = { certFile, keyFile, caFile: certFile };
+  const files = selfSignedCertificate();
+  certDir = files.dir;
+  tls = files;
 });
 afterAll(() => {
   if (certDir) rmSync(certDir, { recursive: true, force: true });
