@@ -171,11 +171,31 @@ describe('the daemon with two phones on our stack', () => {
     expect((await ctl('no.such.method')).stderr).toContain('-32601');
   });
 
+  it('reloads extensions on SIGHUP', async () => {
+    const { readFileSync } = await import('node:fs');
+    const text = readFileSync(configFile, 'utf8');
+    writeFileSync(configFile, `${text}  - number: "1002"\n    name: Carol\n    password: "s3cret-c"\n`);
+    daemon?.kill('SIGHUP');
+    const numbers = await eventually(async () => {
+      const list = (await ctl('extensions.list')).result as Array<{ number: string }>;
+      return list.length === 3 ? list.map((e) => e.number) : undefined;
+    });
+    expect(numbers).toEqual(['1000', '1001', '1002']);
+  });
+
   it('loses no stored call record when killed with SIGKILL', async () => {
     daemon?.kill('SIGKILL');
     await new Promise((r) => daemon?.once('exit', r));
     daemon = await startDaemon();
     const r = (await ctl('cdrs.query', { extension: '1000' })).result as { records: unknown[] };
     expect(r.records).toHaveLength(3);
+  });
+
+  it('stops cleanly on SIGTERM when no call is up', async () => {
+    const child = daemon;
+    const exited = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));
+    child?.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    daemon = undefined;
   });
 });
