@@ -502,6 +502,44 @@ export interface G722DecoderOptions {
 }
 
 /** G.722 encoder at 64 kbit/s: 16 kHz PCM in, one octet (I_H << 6 | I_L) per two samples out (RFC 3551 4.5.2). */
+/**
+ * The 24-tap QMF of G.722 (clause 3.1 transmit, 4.4 receive) split into its two polyphase branches over the delay
+ * line x[p .. p+23]; encoder and decoder share them.
+ */
+function qmfEvenTaps(x: Int32Array, p: number): number {
+  return (
+    x[p] * 3 -
+    x[p + 2] * 11 +
+    x[p + 4] * 12 +
+    x[p + 6] * 32 -
+    x[p + 8] * 210 +
+    x[p + 10] * 951 +
+    x[p + 12] * 3876 -
+    x[p + 14] * 805 +
+    x[p + 16] * 362 -
+    x[p + 18] * 156 +
+    x[p + 20] * 53 -
+    x[p + 22] * 11
+  );
+}
+
+function qmfOddTaps(x: Int32Array, p: number): number {
+  return (
+    x[p + 3] * 53 -
+    x[p + 1] * 11 -
+    x[p + 5] * 156 +
+    x[p + 7] * 362 -
+    x[p + 9] * 805 +
+    x[p + 11] * 3876 +
+    x[p + 13] * 951 -
+    x[p + 15] * 210 +
+    x[p + 17] * 32 +
+    x[p + 19] * 12 -
+    x[p + 21] * 11 +
+    x[p + 23] * 3
+  );
+}
+
 export class G722Encoder implements AudioEncoder {
   readonly encoding = 'G722';
   readonly sampleRate = 16000;
@@ -573,32 +611,8 @@ export class G722Encoder implements AudioEncoder {
     x[p + 22] = s0;
     x[p + 23] = s1;
     // Transmit QMF (clause 3.1): even and odd polyphase sums, one output pair per input pair.
-    const sumOdd =
-      x[p] * 3 -
-      x[p + 2] * 11 +
-      x[p + 4] * 12 +
-      x[p + 6] * 32 -
-      x[p + 8] * 210 +
-      x[p + 10] * 951 +
-      x[p + 12] * 3876 -
-      x[p + 14] * 805 +
-      x[p + 16] * 362 -
-      x[p + 18] * 156 +
-      x[p + 20] * 53 -
-      x[p + 22] * 11;
-    const sumEven =
-      x[p + 3] * 53 -
-      x[p + 1] * 11 -
-      x[p + 5] * 156 +
-      x[p + 7] * 362 -
-      x[p + 9] * 805 +
-      x[p + 11] * 3876 +
-      x[p + 13] * 951 -
-      x[p + 15] * 210 +
-      x[p + 17] * 32 +
-      x[p + 19] * 12 -
-      x[p + 21] * 11 +
-      x[p + 23] * 3;
+    const sumOdd = qmfEvenTaps(x, p);
+    const sumEven = qmfOddTaps(x, p);
     this.pos = p + 2;
     let xl = (sumEven + sumOdd) >> 14;
     let xh = (sumEven - sumOdd) >> 14;
@@ -696,32 +710,8 @@ export class G722Decoder implements AudioDecoder {
     // Receive QMF (clause 4.4): sum and difference of the sub-bands feed the two polyphase branches.
     x[p + 22] = rl + rh;
     x[p + 23] = rl - rh;
-    const out2 =
-      x[p] * 3 -
-      x[p + 2] * 11 +
-      x[p + 4] * 12 +
-      x[p + 6] * 32 -
-      x[p + 8] * 210 +
-      x[p + 10] * 951 +
-      x[p + 12] * 3876 -
-      x[p + 14] * 805 +
-      x[p + 16] * 362 -
-      x[p + 18] * 156 +
-      x[p + 20] * 53 -
-      x[p + 22] * 11;
-    const out1 =
-      x[p + 3] * 53 -
-      x[p + 1] * 11 -
-      x[p + 5] * 156 +
-      x[p + 7] * 362 -
-      x[p + 9] * 805 +
-      x[p + 11] * 3876 +
-      x[p + 13] * 951 -
-      x[p + 15] * 210 +
-      x[p + 17] * 32 +
-      x[p + 19] * 12 -
-      x[p + 21] * 11 +
-      x[p + 23] * 3;
+    const out2 = qmfEvenTaps(x, p);
+    const out1 = qmfOddTaps(x, p);
     this.pos = p + 2;
     out[k] = sat16(out1 >> 11);
     out[k + 1] = sat16(out2 >> 11);
