@@ -416,62 +416,69 @@ function inRange(at: number, query: { readonly from?: number; readonly to?: numb
   return (query.from === undefined || at >= query.from) && (query.to === undefined || at < query.to);
 }
 
-export class InMemoryQueueLogRepository implements QueueLogRepository {
-  readonly #entries: QueueLogEntry[] = [];
-  constructor(private readonly gate: StorageGate = new StorageGate()) {}
+/** An append-only event log in memory, queried by id cursor, time range and the log's own filter. */
+class InMemoryEventLog<E extends { readonly id: number; readonly at: number }, Q extends EventLogQueryBase> {
+  readonly #entries: E[] = [];
+  constructor(
+    private readonly gate: StorageGate,
+    private readonly validate: (entry: Omit<E, 'id'>) => void,
+    private readonly matches: (entry: E, query: Q) => boolean,
+  ) {}
 
-  async append(entry: Omit<QueueLogEntry, 'id'>): Promise<QueueLogEntry> {
+  async append(entry: Omit<E, 'id'>): Promise<E> {
     this.gate.assertOpen();
-    validateQueueLogEntry(entry);
-    const stored: QueueLogEntry = { ...copy(entry), id: this.#entries.length + 1 };
+    this.validate(entry);
+    const stored = { ...copy(entry), id: this.#entries.length + 1 } as E;
     this.#entries.push(stored);
     return copy(stored);
   }
 
-  async query(query: QueueLogQuery): Promise<QueueLogEntry[]> {
+  async query(query: Q): Promise<E[]> {
     this.gate.assertOpen();
     const limit = eventLogLimit(query.limit);
     const afterId = query.afterId ?? 0;
     return this.#entries
-      .filter(
-        (e) =>
-          e.id > afterId &&
-          inRange(e.at, query) &&
-          (query.queueId === undefined || e.queueId === query.queueId) &&
-          (query.callId === undefined || e.callId === query.callId) &&
-          (query.agent === undefined || e.agent === query.agent),
-      )
+      .filter((e) => e.id > afterId && inRange(e.at, query) && this.matches(e, query))
       .slice(0, limit)
       .map(copy);
   }
 }
 
-export class InMemoryAgentLogRepository implements AgentLogRepository {
-  readonly #entries: AgentLogEntry[] = [];
-  constructor(private readonly gate: StorageGate = new StorageGate()) {}
+interface EventLogQueryBase {
+  readonly afterId?: number;
+  readonly limit?: number;
+  readonly from?: number;
+  readonly to?: number;
+}
 
-  async append(entry: Omit<AgentLogEntry, 'id'>): Promise<AgentLogEntry> {
-    this.gate.assertOpen();
-    validateAgentLogEntry(entry);
-    const stored: AgentLogEntry = { ...copy(entry), id: this.#entries.length + 1 };
-    this.#entries.push(stored);
-    return copy(stored);
+export class InMemoryQueueLogRepository
+  extends InMemoryEventLog<QueueLogEntry, QueueLogQuery>
+  implements QueueLogRepository
+{
+  constructor(gate: StorageGate = new StorageGate()) {
+    super(
+      gate,
+      validateQueueLogEntry,
+      (e, q) =>
+        (q.queueId === undefined || e.queueId === q.queueId) &&
+        (q.callId === undefined || e.callId === q.callId) &&
+        (q.agent === undefined || e.agent === q.agent),
+    );
   }
+}
 
-  async query(query: AgentLogQuery): Promise<AgentLogEntry[]> {
-    this.gate.assertOpen();
-    const limit = eventLogLimit(query.limit);
-    const afterId = query.afterId ?? 0;
-    return this.#entries
-      .filter(
-        (e) =>
-          e.id > afterId &&
-          inRange(e.at, query) &&
-          (query.extension === undefined || e.extension === query.extension) &&
-          (query.queueId === undefined || e.queueId === query.queueId),
-      )
-      .slice(0, limit)
-      .map(copy);
+export class InMemoryAgentLogRepository
+  extends InMemoryEventLog<AgentLogEntry, AgentLogQuery>
+  implements AgentLogRepository
+{
+  constructor(gate: StorageGate = new StorageGate()) {
+    super(
+      gate,
+      validateAgentLogEntry,
+      (e, q) =>
+        (q.extension === undefined || e.extension === q.extension) &&
+        (q.queueId === undefined || e.queueId === q.queueId),
+    );
   }
 }
 
