@@ -61,8 +61,12 @@ function fakeTransport() {
   };
   return {
     transport: transport as unknown as SipTransportLayer,
-    receive: (m: SipMessage) => received.forEach((h) => h(m)),
-    send: (m: SipMessage) => sent.forEach((h) => h(m)),
+    receive: (m: SipMessage) => {
+      for (const h of received) h(m);
+    },
+    send: (m: SipMessage) => {
+      for (const h of sent) h(m);
+    },
   };
 }
 
