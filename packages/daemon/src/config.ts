@@ -19,6 +19,8 @@ export interface ExtensionConfig {
 export interface MediaConfig {
   /** The address RTP endpoints bind to and SDP names (default: the host of the first listen address). */
   address: string;
+  /** The address SDP names when it differs from the bound one (a public address behind 1:1 NAT). */
+  announce?: string;
   /** RTP ports (even ones, RTCP on the next, RFC 3550 11); default 10000-20000. */
   rtpPorts: { min: number; max: number };
   /** Media worker threads (default: one per core). */
@@ -80,6 +82,11 @@ export const configSchema = {
       additionalProperties: false,
       properties: {
         address: { type: 'string', minLength: 1, description: 'IP address for RTP; SDP names it to the phones' },
+        announce: {
+          type: 'string',
+          minLength: 1,
+          description: 'address SDP names instead (public address behind NAT)',
+        },
         rtpPorts: {
           type: 'object',
           additionalProperties: false,
@@ -214,6 +221,8 @@ export function parseConfig(text: string, file: string): SwitchyardConfig {
   });
   const media = value.media;
   if (media?.address !== undefined && isIP(media.address) === 0) report(['media', 'address'], 'is not an IP address');
+  if (media?.announce !== undefined && isIP(media.announce) === 0)
+    report(['media', 'announce'], 'is not an IP address');
   if (media?.rtpPorts && media.rtpPorts.max - media.rtpPorts.min < 2) {
     report(['media', 'rtpPorts', 'max'], 'must be above min (at least one RTP/RTCP port pair)');
   }
@@ -241,6 +250,7 @@ export function mediaDefaults(config: Pick<SwitchyardConfig, 'sip' | 'media'>): 
   }
   const out: MediaConfig = { address, rtpPorts: config.media?.rtpPorts ?? { min: 10000, max: 20000 } };
   if (config.media?.workers !== undefined) out.workers = config.media.workers;
+  if (config.media?.announce !== undefined) out.announce = config.media.announce;
   return out;
 }
 

@@ -105,6 +105,7 @@ export class Daemon {
     this.media = new MediaAnchor({
       engine: this.engine,
       address: media.address,
+      ...(media.announce !== undefined ? { announceAddress: media.announce } : {}),
       onMediaLost: (callId) => {
         this.log('warn', 'call media lost (media worker restarted)', { call: callId });
         void this.calls?.call(callId)?.hangup();
@@ -112,6 +113,7 @@ export class Daemon {
     });
     this.log('info', 'media engine started', {
       address: media.address,
+      announce: media.announce ?? media.address,
       rtpPorts: `${media.rtpPorts.min}-${media.rtpPorts.max}`,
       workers: this.engine.workerCount,
     });

@@ -34,8 +34,10 @@ export type AnchorEngine = Pick<
 
 export interface MediaAnchorOptions {
   readonly engine: AnchorEngine;
-  /** The PBX's media address: the c= line of every description it sends. */
+  /** The address the endpoints bind to; also the c= line of every description the PBX sends, unless announced. */
   readonly address: string;
+  /** The address SDP names instead (a public address behind 1:1 NAT); same IP family as `address`. */
+  readonly announceAddress?: string;
   /** RTP ports for the endpoints (default: the engine's range). */
   readonly portRange?: { min: number; max: number };
   /** Codecs offered to callees, in preference order (default: G.722, PCMU, PCMA, and Opus when the engine has it). */
@@ -64,6 +66,8 @@ export function engineHasOpus(): boolean {
 /** Creates and tracks every anchored call; one per PBX. */
 export class MediaAnchor {
   readonly address: string;
+  /** What SDP names. */
+  readonly announced: string;
   readonly family: 4 | 6;
   readonly codecs: readonly CodecDescription[];
   private readonly calls = new Map<string, AnchoredCall>();
@@ -80,6 +84,10 @@ export class MediaAnchor {
     const family = addressFamily(options.address);
     if (family === 0) throw new MediaAnchorError(500, `media address ${options.address} is not an IP address`);
     this.address = options.address;
+    this.announced = options.announceAddress ?? options.address;
+    if (addressFamily(this.announced) !== family) {
+      throw new MediaAnchorError(500, `announced address ${this.announced} is not an IPv${family} address`);
+    }
     this.family = family;
     this.codecs = options.codecs ?? defaultEngineCodecs(engineHasOpus());
     if (this.codecs.length === 0) throw new MediaAnchorError(500, 'no codec to offer');
@@ -442,7 +450,7 @@ export class AnchoredCall {
   }
 
   private localOf(info: EndpointInfo): { address: string; port: number; sessionId: string } {
-    return { address: this.anchor.address, port: info.port, sessionId: this.sdpSessionId(info) };
+    return { address: this.anchor.announced, port: info.port, sessionId: this.sdpSessionId(info) };
   }
 
   private readonly sdpSessions = new Map<string, string>();
