@@ -406,6 +406,11 @@ export class AnchoredCall {
     return sdpBytes(answer);
   }
 
+  /** Resolves once every engine command queued so far has run (re-offers apply in the background). */
+  idle(): Promise<void> {
+    return this.chain.then(() => {});
+  }
+
   /** Ends the call's media: every endpoint closed. Safe to call more than once and while commands are running. */
   close(): Promise<void> {
     if (this.closing) return this.closed;
