@@ -278,6 +278,26 @@ describe('MediaAnchor', () => {
     expect(await engineSessions()).toBe(0);
   });
 
+  it('switches codec on a re-offer that drops the one in use: relay becomes transcode', async () => {
+    const anchor = newAnchor();
+    const a = await openPhone();
+    const b = await openPhone();
+    const call = await anchor.open('switch', offerFrom(a, '0 9 101'));
+    const offer = await call.offerTo('leg');
+    await call.answered('leg', answerFrom(b, offer, 'PCMU'));
+    expect(modes).toEqual(['relay']);
+    const answer = parseSdp(call.reoffer('caller', offerFrom(a, '9 101')));
+    expect(answer.media[0].formats).toEqual(['9', '101']);
+    await call.idle();
+    expect(modes).toEqual(['relay', 'transcode']);
+    expect(call.codecOf('caller')).toBe('G722');
+    await talk([{ from: a, toPort: answer.media[0].port, pt: 9, encoding: 'G722', hz: 1000 }], 20);
+    await b.waitFor(10);
+    const atB = heard(b, 0, 'PCMU');
+    expect(toneAmplitude(atB.pcm.subarray(atB.pcm.length - 1600), 1000, 8000)).toBeGreaterThan(8000 * 0.8);
+    await call.close();
+  });
+
   it('offers ours to a late-offer caller in the 200 and bridges the answer from its ACK', async () => {
     const anchor = newAnchor();
     const a = await openPhone();
