@@ -34,7 +34,7 @@ function mediaOf(body: Uint8Array | string): { address: string; port: number } {
 const OFFER = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n';
 const ANSWER = 'v=0\r\no=- 2 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n';
 
-async function pbx() {
+async function pbx(options: { ringbackTone?: boolean } = {}) {
   const storage = new InMemoryStorage();
   for (const [number, name] of [
     ['1000', 'Alice'],
@@ -56,7 +56,7 @@ async function pbx() {
     authenticator: { server: registrar.digest, methods: ['INVITE'] },
   });
   const events: CallEvent[] = [];
-  const media = new MediaAnchor({ engine, address: '127.0.0.1' });
+  const media = new MediaAnchor({ engine, address: '127.0.0.1', ...options });
   const calls = new CallManager({
     media,
     ua,
@@ -195,6 +195,24 @@ describe('CallManager (B2BUA) between registered extensions', () => {
     })();
     expect(statuses).toEqual(['busy', 'cancelled', 'wrong-number']);
     await until(() => (media.endpointCount === 0 ? true : undefined));
+  });
+
+  it('relays the 180 when ringback from the PBX is off', async () => {
+    const { address } = await pbx({ ringbackTone: false });
+    const alice = await phone(address, '1000');
+    const bob = await phone(address, '1001');
+    bob.onInvite = (call) => {
+      call.ring();
+      setTimeout(() => void call.accept({ body: ANSWER, contentType: 'application/sdp' }), 30);
+    };
+    const progress: number[] = [];
+    const session = await alice.call(`sip:1001@${address}`, {
+      body: OFFER,
+      onProgress: (r: SipResponse) => progress.push(r.status),
+    }).answered;
+    expect(progress).toContain(180);
+    expect(progress).not.toContain(183);
+    await session.bye();
   });
 
   it('refuses an offer with no codec the engine carries with 488 and records a failed call', async () => {
