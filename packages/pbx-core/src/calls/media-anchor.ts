@@ -399,6 +399,9 @@ export class AnchoredCall {
     ep.local = answer;
     void this.serial(async () => {
       const changedCodec = !current || !sameEncoding(current, codec);
+      // A session refresh (RFC 4028) re-offers the same: leave the endpoint latched where it is.
+      const sameRemote = ep.remote?.address === offer.remote.address && ep.remote?.port === offer.remote.port;
+      if (!changedCodec && sameRemote) return;
       const peer = this.peerOf(side);
       if (changedCodec && peer) await this.anchor.options.engine.unbridge(ep.info.sessionId);
       await this.setRemote(ep, this.endpointCodec(ep, codec), offer.remote);
