@@ -77,7 +77,8 @@ export class MediaAnchor {
   private readonly onSessionClosed = (e: Extract<MediaEngineEvent, { type: 'sessionClosed' }>) => {
     const call = this.sessions.get(e.session);
     this.sessions.delete(e.session);
-    if (call && e.reason !== 'closed') call.lost();
+    // A worker that died (or a failed move between workers) took the call's audio; a shutdown ends calls anyway.
+    if (call && (e.reason === 'worker-crashed' || e.reason === 'migrated-failed')) call.lost();
   };
 
   constructor(readonly options: MediaAnchorOptions) {
