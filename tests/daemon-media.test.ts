@@ -241,6 +241,7 @@ interface Case {
   name: string;
   calleeCodec: { encodingName: string; clockRate: number; pt: number; decoder: string };
   legCodecs: [string, string];
+  mode: 'relay' | 'transcode';
 }
 
 const cases: Case[] = [
@@ -248,11 +249,13 @@ const cases: Case[] = [
     name: 'transcodes a PCMU caller to a G.722 callee',
     calleeCodec: { encodingName: 'G722', clockRate: 8000, pt: 9, decoder: 'G722' },
     legCodecs: ['PCMU', 'G722'],
+    mode: 'transcode',
   },
   {
     name: 'relays between two PCMU phones',
     calleeCodec: { encodingName: 'PCMU', clockRate: 8000, pt: 0, decoder: 'PCMU' },
     legCodecs: ['PCMU', 'PCMU'],
+    mode: 'relay',
   },
 ];
 
@@ -318,7 +321,13 @@ describe('calls through the daemon carry real audio both ways', () => {
       expect(toBob.formats.slice(0, 3)).toEqual(['0', '9', '8']);
 
       const live = (await ctl('calls.list')) as Array<{ state: string; callerExtension: string }>;
-      expect(live).toEqual([expect.objectContaining({ state: 'answered', callerExtension: '1000' })]);
+      expect(live).toEqual([
+        expect.objectContaining({
+          state: 'answered',
+          callerExtension: '1000',
+          media: { callerCodec: 'PCMU', calleeCodec: c.legCodecs[1], mode: c.mode },
+        }),
+      ]);
 
       // 1.5 s of tone each way, at the same time, then a DTMF digit from Alice.
       const frames = 75;

@@ -212,6 +212,13 @@ export class AnchoredCall {
     return this.bridged;
   }
 
+  /** How the bridge carries audio: 'relay' (same codec both sides), 'transcode', or null while not bridged. */
+  get bridgeMode(): 'relay' | 'transcode' | null {
+    return this.bridged === undefined ? null : this.mode;
+  }
+
+  private mode: 'relay' | 'transcode' | null = null;
+
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.chain.then(() => {
       if (this.closing) throw new MediaAnchorError(500, 'the call has ended');
@@ -406,7 +413,7 @@ export class AnchoredCall {
       const peer = this.peerOf(side);
       if (changedCodec && peer) await this.anchor.options.engine.unbridge(ep.info.sessionId);
       await this.setRemote(ep, this.endpointCodec(ep, codec), offer.remote);
-      if (changedCodec && peer) await this.anchor.options.engine.bridge(ep.info.sessionId, peer);
+      if (changedCodec && peer) this.mode = (await this.anchor.options.engine.bridge(ep.info.sessionId, peer)).mode;
     }).catch(() => {});
     return sdpBytes(answer);
   }
@@ -549,7 +556,7 @@ export class AnchoredCall {
       await engine.unbridge(caller.info.sessionId);
       this.bridged = undefined;
     }
-    await engine.bridge(caller.info.sessionId, leg.info.sessionId);
+    this.mode = (await engine.bridge(caller.info.sessionId, leg.info.sessionId)).mode;
     this.bridged = legId;
   }
 }
