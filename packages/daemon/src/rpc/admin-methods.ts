@@ -38,6 +38,14 @@ const callResult = {
     calleeExtension: nullable('string'),
     startedAt: { type: 'integer', description: 'epoch ms' },
     answeredAt: { type: ['integer', 'null'], description: 'epoch ms' },
+    media: {
+      type: 'object',
+      properties: {
+        callerCodec: nullable('string'),
+        calleeCodec: nullable('string'),
+        mode: { enum: ['relay', 'transcode', null] },
+      },
+    },
   },
 } as const;
 
@@ -95,7 +103,8 @@ export function registerAdminMethods(daemon: Daemon): void {
   });
 
   rpc.register('status', {
-    description: 'Server status: version, uptime, listen addresses, counts of extensions, devices and calls.',
+    description:
+      'Server status: version, uptime, listen addresses, counts of extensions, devices and calls, media endpoints.',
     result: {
       type: 'object',
       properties: {
@@ -107,6 +116,14 @@ export function registerAdminMethods(daemon: Daemon): void {
         registrations: { type: 'integer' },
         activeCalls: { type: 'integer' },
         sip: { type: 'object', description: 'the transport layer counters (received, sent, malformed, dropped...)' },
+        media: {
+          type: 'object',
+          properties: {
+            address: { type: 'string', description: 'the address SDP names for RTP' },
+            workers: { type: 'integer' },
+            endpoints: { type: 'integer', description: 'RTP endpoints open' },
+          },
+        },
       },
     },
     handler: async () => ({
@@ -118,6 +135,11 @@ export function registerAdminMethods(daemon: Daemon): void {
       registrations: (await daemon.storage.registrations.listAll(daemon.clock.now())).length,
       activeCalls: daemon.calls.activeCalls.length,
       sip: { ...daemon.transport.counters },
+      media: {
+        address: daemon.media.address,
+        workers: daemon.engine.workerCount,
+        endpoints: daemon.media.endpointCount,
+      },
     }),
   });
 
@@ -233,7 +255,7 @@ export function registerAdminMethods(daemon: Daemon): void {
   });
 
   rpc.register('calls.list', {
-    description: 'Calls in progress.',
+    description: 'Calls in progress, with their anchored media (both codecs, relay or transcode).',
     result: { type: 'array', items: callResult },
     handler: () => daemon.calls.activeCalls.map((c) => c.snapshot()),
   });
