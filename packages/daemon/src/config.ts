@@ -20,6 +20,7 @@ export interface SwitchyardConfig {
     domain: string;
     tls?: { cert: string; key: string; ca?: string };
     userAgent?: string;
+    digestAlgorithms?: Array<'MD5' | 'SHA-256' | 'SHA-512-256'>;
   };
   admin: {
     socket: string;
@@ -52,6 +53,7 @@ export const configSchema = {
           properties: { cert: { type: 'string' }, key: { type: 'string' }, ca: { type: 'string' } },
         },
         userAgent: { type: 'string' },
+        digestAlgorithms: { type: 'array', minItems: 1, items: { enum: ['MD5', 'SHA-256', 'SHA-512-256'] } },
       },
     },
     admin: {

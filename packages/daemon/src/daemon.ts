@@ -106,6 +106,7 @@ export class Daemon {
     }
     this.registrar = new Registrar({
       domain: config.sip.domain,
+      algorithms: config.sip.digestAlgorithms,
       extensions: this.storage.extensions,
       registrations: this.storage.registrations,
       clock: this.clock,
