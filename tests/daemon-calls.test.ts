@@ -164,6 +164,32 @@ describe('the daemon with two phones on our stack', () => {
     expect(statuses).toEqual(['answered', 'busy', 'wrong-number']);
   });
 
+  it('refuses a call with the wrong password and keeps the attempt in the call log as failed', async () => {
+    const status = (await ctl('status')).result as { listen: string[] };
+    const port = Number(status.listen[0].split(':').at(-1));
+    const transport = new SipTransportLayer();
+    await transport.listen('udp://127.0.0.1:0');
+    const ua = new UserAgent({
+      transport,
+      aor: 'sip:1000@pbx.example.test',
+      credentials: { username: '1000', password: 'not-alices' },
+    });
+    cleanup.push(async () => {
+      ua.close();
+      await transport.close();
+    });
+    await expect(ua.call(`sip:1001@127.0.0.1:${port}`, { body: OFFER }).answered).rejects.toMatchObject({
+      status: 401,
+    });
+    const failed = await eventually(async () => {
+      const r = (await ctl('cdrs.query', {})).result as { records: Array<Record<string, unknown>> };
+      return r.records.find((x) => x.status === 'failed');
+    });
+    // Not trusted to be 1000: the record names the From URI, not the extension.
+    expect(failed).toMatchObject({ callerExtension: null, dialledNumber: '1001', hangupSipStatus: 401 });
+    expect(failed.hangupReason).toMatch(/authentication failed/);
+  });
+
   it('answers bad admin calls with JSON-RPC errors', async () => {
     const bad = await ctl('extensions.get', { nmber: '1000' });
     expect(bad.code).toBe(1);

@@ -413,6 +413,21 @@ export class CallManager {
     void write.finally(() => this.writing.delete(write));
   }
 
+  /**
+   * Records an INVITE refused before routing, such as one whose digest credentials failed: the caller already has
+   * its answer (`sipStatus`); the call log shows the attempt as failed with `reason`. The caller is not trusted, so
+   * the record names no caller extension, only the From URI.
+   */
+  refused(incoming: IncomingCall, sipStatus: number, reason: string): void {
+    const request = incoming.request;
+    const uri = request.requestUri;
+    const from = request.from();
+    const dialled = 'user' in uri && uri.user ? uri.user : '';
+    const now = this.clock.now();
+    const call = new PbxCall(this, this.newId(), incoming, null, from.uri, from.displayName ?? null, dialled, now);
+    call.finish('failed', 'system', sipStatus, reason);
+  }
+
   /** Resolves once every call record already handed to storage is written (or has failed and been reported). */
   async recordsWritten(): Promise<void> {
     await Promise.allSettled([...this.writing]);
