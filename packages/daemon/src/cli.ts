@@ -3,13 +3,15 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig, type SwitchyardConfig } from './config.js';
-import { Daemon, demoConfig, jsonLog } from './daemon.js';
-import { callAdminSocket } from './rpc/socket-server.js';
+import { Daemon, demoConfig } from './daemon.js';
+import { jsonLog, logLevelOf } from './log.js';
+import { AdminConnectionError, callAdmin } from './rpc/admin-client.js';
 
 const USAGE = `usage:
   switchyard start [--config FILE]          run in the foreground
-  switchyard ctl [--socket PATH] METHOD [JSON-PARAMS]
-                                            call a JSON-RPC method on the admin socket
+  switchyard ctl [--socket PATH | --url tcp://HOST:PORT | --url ws://HOST:PORT] [--token TOKEN]
+                METHOD [JSON-PARAMS]        call a JSON-RPC method on the admin socket (or over TCP or
+                                            WebSocket with a bearer token; SWITCHYARD_TOKEN also gives it)
   switchyard check-config FILE              validate a config file and report every problem
 `;
 
@@ -32,7 +34,14 @@ function option(args: string[], name: string): string | undefined {
 }
 
 async function ctl(args: string[], io: CliIo): Promise<number> {
+  const url = option(args, '--url') ?? process.env.SWITCHYARD_URL;
   const socket = option(args, '--socket') ?? process.env.SWITCHYARD_SOCKET ?? '/var/lib/switchyard/admin.sock';
+  const token = option(args, '--token') ?? process.env.SWITCHYARD_TOKEN;
+  const target = url ?? socket;
+  if (url !== undefined && !url.startsWith('tcp://') && !url.startsWith('ws://')) {
+    io.err(`switchyard ctl: --url must be tcp://HOST:PORT or ws://HOST:PORT, not ${url}\n`);
+    return 2;
+  }
   const [method, json] = args;
   if (method === undefined) {
     io.err(USAGE);
@@ -48,7 +57,7 @@ async function ctl(args: string[], io: CliIo): Promise<number> {
     }
   }
   try {
-    const answer = await callAdminSocket(socket, method, params);
+    const answer = await callAdmin(target, method, params, { token });
     if (answer.error) {
       io.err(`error ${answer.error.code}: ${answer.error.message}\n`);
       return 1;
@@ -56,7 +65,11 @@ async function ctl(args: string[], io: CliIo): Promise<number> {
     io.out(`${JSON.stringify(answer.result, null, 2)}\n`);
     return 0;
   } catch (err) {
-    io.err(`switchyard ctl: cannot reach the admin socket ${socket}: ${(err as Error).message}\n`);
+    if (err instanceof AdminConnectionError && err.status === 401) {
+      io.err(`switchyard ctl: ${target} refused the token (401 Unauthorized): give --token or SWITCHYARD_TOKEN\n`);
+      return 1;
+    }
+    io.err(`switchyard ctl: cannot reach the admin interface ${target}: ${(err as Error).message}\n`);
     return 1;
   }
 }
@@ -105,7 +118,7 @@ async function start(args: string[], io: CliIo): Promise<number> {
         `Admin: switchyard ctl --socket ${config.admin.socket} status\n`,
     );
   }
-  const daemon = new Daemon({ config, log: jsonLog((line) => io.out(line)) });
+  const daemon = new Daemon({ config, log: jsonLog((line) => io.out(line), logLevelOf(config, process.env)) });
   try {
     await daemon.start();
   } catch (err) {
@@ -118,8 +131,9 @@ async function start(args: string[], io: CliIo): Promise<number> {
     const stop = async (signal: string) => {
       if (stopping) return;
       stopping = true;
-      daemon.log('info', 'stopping', { signal });
-      await daemon.drain(signal === 'SIGINT' ? 0 : 30_000);
+      const graceMs = signal === 'SIGINT' ? 0 : (daemon.config.shutdown?.drainTimeoutSeconds ?? 30) * 1000;
+      daemon.log('info', 'stopping', { signal, activeCalls: daemon.calls.activeCalls.length, graceMs });
+      await daemon.drain(graceMs);
       await daemon.stop();
       resolve(0);
     };

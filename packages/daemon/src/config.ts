@@ -1,7 +1,7 @@
 // The daemon's config file (YAML or JSON), validated against a JSON Schema; every error names the file, the line
 // and the field, because the person reading it is editing that file by hand.
 import { readFileSync } from 'node:fs';
-import { parseListenUrl } from '@switchyard/sip-stack';
+import { type DigestAlgorithm, parseListenUrl } from '@switchyard/sip-stack';
 import { Ajv, type ErrorObject } from 'ajv';
 import { isMap, isNode, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 
@@ -20,14 +20,61 @@ export interface SwitchyardConfig {
     domain: string;
     tls?: { cert: string; key: string; ca?: string };
     userAgent?: string;
-    digestAlgorithms?: Array<'MD5' | 'SHA-256' | 'SHA-512-256'>;
+    /** Digest algorithms challenged with, in this order (RFC 8760 2.4); default SHA-256 then MD5. */
+    digestAlgorithms?: DigestAlgorithm[];
   };
-  admin: {
-    socket: string;
-  };
+  admin: AdminConfig;
   data: string;
   extensions: ExtensionConfig[];
+  metrics?: MetricsConfig;
+  log?: LogConfig;
+  shutdown?: ShutdownConfig;
 }
+
+// Operational settings (admin over the network, metrics, logs, shutdown).
+export interface AdminConfig {
+  socket: string;
+  /** JSON-RPC over TCP, e.g. `127.0.0.1:7070`; needs `token` or `tokenFile`. */
+  tcp?: string;
+  /** JSON-RPC over WebSocket, e.g. `127.0.0.1:7071`; needs `token` or `tokenFile`. */
+  ws?: string;
+  token?: string;
+  tokenFile?: string;
+}
+export interface MetricsConfig {
+  /** Address:port of the Prometheus endpoint (path /metrics). */
+  listen: string;
+}
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export interface LogConfig {
+  level: LogLevel;
+}
+export interface ShutdownConfig {
+  /** SIGTERM: how long calls in progress may go on before they are hung up. Default 30. */
+  drainTimeoutSeconds: number;
+}
+
+const hostPort = { type: 'string', minLength: 3, description: 'address:port, e.g. 127.0.0.1:7070 or [::1]:7070' };
+const operationalSchema = {
+  metrics: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['listen'],
+    properties: { listen: hostPort },
+  },
+  log: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['level'],
+    properties: { level: { enum: ['debug', 'info', 'warn', 'error'] } },
+  },
+  shutdown: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['drainTimeoutSeconds'],
+    properties: { drainTimeoutSeconds: { type: 'number', minimum: 0, maximum: 86400 } },
+  },
+} as const;
 
 /** The JSON Schema of the config file; `docs` in the README is written from it. */
 export const configSchema = {
@@ -53,7 +100,12 @@ export const configSchema = {
           properties: { cert: { type: 'string' }, key: { type: 'string' }, ca: { type: 'string' } },
         },
         userAgent: { type: 'string' },
-        digestAlgorithms: { type: 'array', minItems: 1, items: { enum: ['MD5', 'SHA-256', 'SHA-512-256'] } },
+        digestAlgorithms: {
+          type: 'array',
+          minItems: 1,
+          uniqueItems: true,
+          items: { enum: ['MD5', 'MD5-sess', 'SHA-256', 'SHA-256-sess', 'SHA-512-256', 'SHA-512-256-sess'] },
+        },
       },
     },
     admin: {
@@ -62,8 +114,13 @@ export const configSchema = {
       required: ['socket'],
       properties: {
         socket: { type: 'string', minLength: 1 },
+        tcp: hostPort,
+        ws: hostPort,
+        token: { type: 'string', minLength: 16 },
+        tokenFile: { type: 'string', minLength: 1 },
       },
     },
+    ...operationalSchema,
     data: { type: 'string', minLength: 1 },
     extensions: {
       type: 'array',
@@ -184,6 +241,7 @@ export function parseConfig(text: string, file: string): SwitchyardConfig {
       report(['sip', 'listen', i], (err as Error).message);
     }
   });
+  checkOperational(value, report);
   const seen = new Map<string, number>();
   (value.extensions ?? []).forEach((ext, i) => {
     const first = seen.get(ext.number);
@@ -194,6 +252,29 @@ export function parseConfig(text: string, file: string): SwitchyardConfig {
   value.admin ??= { socket: `${value.data}/admin.sock` };
   value.extensions ??= [];
   return value;
+}
+
+/** `host:port` (IPv6 in brackets) into its parts; undefined when it is not one. */
+export function parseHostPort(text: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  if (port > 65535) return undefined;
+  return { host: m[1] ?? m[2], port };
+}
+
+function checkOperational(value: SwitchyardConfig, report: (path: (string | number)[], message: string) => void) {
+  for (const key of ['tcp', 'ws'] as const) {
+    const at = value.admin?.[key];
+    if (at === undefined) continue;
+    if (!parseHostPort(at)) report(['admin', key], 'must be address:port');
+    // A network admin interface without a token would hand the PBX to anyone who can reach the port.
+    if (value.admin.token === undefined && value.admin.tokenFile === undefined)
+      report(['admin', key], 'needs admin.token or admin.tokenFile');
+  }
+  if (value.admin?.token !== undefined && value.admin.tokenFile !== undefined)
+    report(['admin', 'tokenFile'], 'give admin.token or admin.tokenFile, not both');
+  if (value.metrics && !parseHostPort(value.metrics.listen)) report(['metrics', 'listen'], 'must be address:port');
 }
 
 export function loadConfig(file: string): SwitchyardConfig {

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { MediaEngine } from '@switchyard/media';
 import { type CallEvent, CallManager, Registrar, type Registration } from '@switchyard/pbx-core';
 import {
   type Clock,
@@ -14,18 +15,15 @@ import {
   UserAgent,
 } from '@switchyard/sip-stack';
 import type { SwitchyardConfig } from './config.js';
+import { jsonLog, type LogFn } from './log.js';
+import { DaemonMetrics } from './metrics/daemon-metrics.js';
 import { registerAdminMethods } from './rpc/admin-methods.js';
 import { JsonRpcServer } from './rpc/json-rpc.js';
+import { RemoteAdmin } from './rpc/remote-admin.js';
 import { AdminSocketServer } from './rpc/socket-server.js';
 import { openSqliteStorage, type SqliteStorage } from './storage/index.js';
 
-/** One structured log line (one JSON object a line). */
-export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
-
-export const jsonLog =
-  (write: (line: string) => void = (l) => process.stdout.write(l)): LogFn =>
-  (level, msg, fields = {}) =>
-    write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
+export { jsonLog, type LogFn, logLevelOf } from './log.js';
 
 /** Everything that happens, for `events.subscribe`: call events and extension (registration) changes. */
 export type DaemonEvent =
@@ -36,6 +34,8 @@ export interface DaemonOptions {
   readonly config: SwitchyardConfig;
   readonly clock?: Clock;
   readonly log?: LogFn;
+  /** A media engine whose figures the metrics endpoint exports (until the daemon owns its engine). */
+  readonly mediaEngineForMetrics?: MediaEngine;
 }
 
 /**
@@ -69,6 +69,9 @@ export class Daemon {
   registrar!: Registrar;
   calls!: CallManager;
   admin!: AdminSocketServer;
+  remoteAdmin: RemoteAdmin | undefined;
+  metrics: DaemonMetrics | undefined;
+  private readonly mediaEngineForMetrics: MediaEngine | undefined;
   readonly rpc = new JsonRpcServer();
   readonly startedAt: number;
   private readonly listeners = new Set<(event: DaemonEvent) => void>();
@@ -80,6 +83,7 @@ export class Daemon {
     this.config = options.config;
     this.clock = options.clock ?? systemClock;
     this.log = options.log ?? jsonLog();
+    this.mediaEngineForMetrics = options.mediaEngineForMetrics;
     this.startedAt = this.clock.now();
   }
 
@@ -113,10 +117,10 @@ export class Daemon {
     }
     this.registrar = new Registrar({
       domain: config.sip.domain,
-      algorithms: config.sip.digestAlgorithms,
       extensions: this.storage.extensions,
       registrations: this.storage.registrations,
       clock: this.clock,
+      algorithms: config.sip.digestAlgorithms,
       onChange: (extension: string, bindings: readonly Registration[]) =>
         this.publish({ type: 'extension.registrations', extension, devices: bindings.length }),
     });
@@ -162,11 +166,16 @@ export class Daemon {
       });
     };
     this.schedulePurge();
+    if (config.metrics) {
+      this.metrics = await DaemonMetrics.start(this, config.metrics.listen, this.mediaEngineForMetrics);
+      this.log('info', 'metrics listening', { url: this.metrics.url });
+    }
 
     registerAdminMethods(this);
     this.admin = new AdminSocketServer(this.rpc, config.admin.socket);
     await this.admin.listen();
     this.log('info', 'admin socket listening', { socket: config.admin.socket });
+    this.remoteAdmin = await RemoteAdmin.start(this.rpc, config.admin, (msg, fields) => this.log('info', msg, fields));
   }
 
   /**
@@ -229,6 +238,8 @@ export class Daemon {
   async stop(): Promise<void> {
     if (this.purgeTimer !== undefined) this.clock.clearTimeout(this.purgeTimer);
     await this.admin?.close();
+    await this.remoteAdmin?.close();
+    await this.metrics?.close();
     this.ua?.close();
     await this.transport?.close();
     // Call records are written as calls end: the last ones land before the file closes.

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../src/config.js';
+import { ConfigError, parseConfig, parseHostPort } from '../src/config.js';
+import { jsonLog, logLevelOf } from '../src/log.js';
 
 const good = `sip:
   listen: ["udp://127.0.0.1:5060", "tcp://127.0.0.1:5060"]
@@ -65,5 +66,74 @@ describe('parseConfig', () => {
     const e = problems('sip:\n  listen: [\n  domain: x\n', 'bad.yaml');
     expect(e.problems[0].field).toBe('(syntax)');
     expect(e.problems[0].line).toBeGreaterThan(0);
+  });
+
+  it('reads the operational keys: network admin with a token, metrics, log level, drain timeout, digest order', () => {
+    const c = parseConfig(
+      good
+        .replace('  domain: pbx.example.test\n', '  domain: pbx.example.test\n  digestAlgorithms: ["MD5", "SHA-256"]\n')
+        .replace(
+          'admin:\n  socket: /var/lib/switchyard/admin.sock\n',
+          'admin:\n  socket: /a.sock\n  tcp: "127.0.0.1:7070"\n  ws: "[::1]:7071"\n  token: "0123456789abcdef0123"\n',
+        ) + 'metrics:\n  listen: "127.0.0.1:9090"\nlog:\n  level: debug\nshutdown:\n  drainTimeoutSeconds: 5\n',
+      'pbx.yaml',
+    );
+    expect(c.sip.digestAlgorithms).toEqual(['MD5', 'SHA-256']);
+    expect(c.admin).toMatchObject({ tcp: '127.0.0.1:7070', ws: '[::1]:7071' });
+    expect(c.metrics?.listen).toBe('127.0.0.1:9090');
+    expect(c.log?.level).toBe('debug');
+    expect(c.shutdown?.drainTimeoutSeconds).toBe(5);
+  });
+
+  it('refuses a network admin interface without a token, and bad addresses, levels and algorithms', () => {
+    const e = problems(
+      good
+        .replace(
+          'admin:\n  socket: /var/lib/switchyard/admin.sock\n',
+          'admin:\n  socket: /a.sock\n  tcp: "127.0.0.1:7070"\n',
+        )
+        .replace('  domain: pbx.example.test\n', '  domain: pbx.example.test\n  digestAlgorithms: ["SHA-1"]\n') +
+        'metrics:\n  listen: "localhost"\nlog:\n  level: chatty\n',
+    );
+    const fields = e.problems.map((p) => `${p.field}: ${p.message}`);
+    expect(fields).toContain(
+      'sip.digestAlgorithms[0]: must be one of MD5, MD5-sess, SHA-256, SHA-256-sess, SHA-512-256, SHA-512-256-sess',
+    );
+    expect(fields).toContain('log.level: must be one of debug, info, warn, error');
+    const e2 = problems(
+      good.replace(
+        'admin:\n  socket: /var/lib/switchyard/admin.sock\n',
+        'admin:\n  socket: /a.sock\n  ws: "127.0.0.1:7071"\n',
+      ) + 'metrics:\n  listen: "localhost"\n',
+    );
+    expect(e2.problems.map((p) => `${p.field}@${p.line}: ${p.message}`)).toEqual([
+      'admin.ws@6: needs admin.token or admin.tokenFile',
+      'metrics.listen@16: must be address:port',
+    ]);
+  });
+
+  it('splits address:port, with IPv6 in brackets', () => {
+    expect(parseHostPort('127.0.0.1:9090')).toEqual({ host: '127.0.0.1', port: 9090 });
+    expect(parseHostPort('[::1]:0')).toEqual({ host: '::1', port: 0 });
+    expect(parseHostPort('localhost')).toBeUndefined();
+    expect(parseHostPort('::1:80')).toBeUndefined();
+    expect(parseHostPort('h:70000')).toBeUndefined();
+  });
+});
+
+describe('log levels', () => {
+  it('writes lines at or above the level, and the environment overrides the config', () => {
+    const lines: string[] = [];
+    const log = jsonLog((l) => lines.push(l), logLevelOf({ log: { level: 'warn' } }, {}));
+    log('info', 'quiet');
+    log('warn', 'loud', { call: 'c1' });
+    log('error', 'louder');
+    expect(lines.map((l) => JSON.parse(l))).toEqual([
+      expect.objectContaining({ level: 'warn', msg: 'loud', call: 'c1' }),
+      expect.objectContaining({ level: 'error', msg: 'louder' }),
+    ]);
+    expect(logLevelOf({ log: { level: 'warn' } }, { SWITCHYARD_LOG_LEVEL: 'DEBUG' })).toBe('debug');
+    expect(logLevelOf({ log: { level: 'warn' } }, { SWITCHYARD_LOG_LEVEL: 'nonsense' })).toBe('warn');
+    expect(logLevelOf(undefined, {})).toBe('info');
   });
 });

@@ -5,6 +5,41 @@ import type { Daemon } from '../daemon.js';
 import { JsonRpcError, JsonRpcErrorCode } from './json-rpc.js';
 
 const numberParam = { type: 'string', pattern: '^[0-9*#+]{1,32}$' } as const;
+const nullable = (type: string) => ({ type: [type, 'null'] }) as const;
+
+// Result schemas: what the docs (docs/admin-api.md, `npm run docs:admin`) say each method returns.
+const extensionResult = {
+  type: 'object',
+  description: 'An extension as the admin interface shows it: never its password, hashes or voicemail PIN.',
+  properties: {
+    number: { type: 'string' },
+    displayName: { type: 'string' },
+    email: nullable('string'),
+    mobile: nullable('string'),
+    role: { enum: ['admin', 'supervisor', 'user', 'report-viewer'] },
+    presence: { type: 'string' },
+    enabled: { type: 'boolean' },
+    forwarding: { type: 'array', items: { type: 'object' } },
+    callRules: { type: 'object' },
+    restrictionProfileId: nullable('string'),
+    createdAt: { type: 'integer', description: 'epoch ms' },
+    updatedAt: { type: 'integer', description: 'epoch ms' },
+    hasPassword: { type: 'boolean', description: 'whether SIP credentials are set' },
+  },
+} as const;
+const callResult = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    state: { enum: ['routing', 'ringing', 'answered', 'ended'] },
+    callerExtension: nullable('string'),
+    callerNumber: { type: 'string' },
+    dialled: { type: 'string' },
+    calleeExtension: nullable('string'),
+    startedAt: { type: 'integer', description: 'epoch ms' },
+    answeredAt: { type: ['integer', 'null'], description: 'epoch ms' },
+  },
+} as const;
 
 /** What the admin interface shows of an extension: never its secrets. */
 function publicExtension(e: Extension) {
@@ -44,11 +79,36 @@ export function registerAdminMethods(daemon: Daemon): void {
 
   rpc.register('rpc.discover', {
     description: 'Every method with its description and params schema.',
+    result: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          name: { type: 'string' },
+          description: { type: 'string' },
+          params: { type: 'object' },
+          result: { type: 'object' },
+        },
+      },
+    },
     handler: () => rpc.describe(),
   });
 
   rpc.register('status', {
     description: 'Server status: version, uptime, listen addresses, counts of extensions, devices and calls.',
+    result: {
+      type: 'object',
+      properties: {
+        version: { type: 'string' },
+        uptimeSeconds: { type: 'integer' },
+        listen: { type: 'array', items: { type: 'string' } },
+        domain: { type: 'string' },
+        extensions: { type: 'integer' },
+        registrations: { type: 'integer' },
+        activeCalls: { type: 'integer' },
+        sip: { type: 'object', description: 'the transport layer counters (received, sent, malformed, dropped...)' },
+      },
+    },
     handler: async () => ({
       version: '0.1.0',
       uptimeSeconds: Math.round((daemon.clock.now() - daemon.startedAt) / 1000),
@@ -63,12 +123,14 @@ export function registerAdminMethods(daemon: Daemon): void {
 
   rpc.register('extensions.list', {
     description: 'Every extension, by number (secrets omitted).',
+    result: { type: 'array', items: extensionResult },
     handler: async () => (await daemon.storage.extensions.list()).map(publicExtension),
   });
 
   rpc.register<{ number: string }, unknown>('extensions.get', {
     description: 'One extension by number.',
     params: { type: 'object', additionalProperties: false, required: ['number'], properties: { number: numberParam } },
+    result: extensionResult,
     handler: async ({ number }) => {
       const e = await daemon.storage.extensions.get(number);
       if (!e) throw new JsonRpcError(JsonRpcErrorCode.NotFound, `no extension ${number}`);
@@ -94,6 +156,7 @@ export function registerAdminMethods(daemon: Daemon): void {
       required: ['number', 'password'],
       properties: { number: numberParam, ...extensionFields },
     },
+    result: extensionResult,
     handler: async (p) =>
       publicExtension(
         await storage(() =>
@@ -117,6 +180,7 @@ export function registerAdminMethods(daemon: Daemon): void {
       required: ['number'],
       properties: { number: numberParam, ...extensionFields },
     },
+    result: extensionResult,
     handler: async ({ number, password, ...rest }) =>
       publicExtension(
         await storage(() =>
@@ -131,12 +195,27 @@ export function registerAdminMethods(daemon: Daemon): void {
   rpc.register<{ number: string }, { deleted: boolean }>('extensions.delete', {
     description: 'Deletes an extension and its registrations; its call records are kept.',
     params: { type: 'object', additionalProperties: false, required: ['number'], properties: { number: numberParam } },
+    result: { type: 'object', properties: { deleted: { type: 'boolean' } } },
     handler: async ({ number }) => ({ deleted: await storage(() => daemon.storage.extensions.delete(number)) }),
   });
 
   rpc.register<{ extension?: string }, unknown>('registrations.list', {
     description: 'Registered devices, of one extension or of all.',
     params: { type: 'object', additionalProperties: false, properties: { extension: numberParam } },
+    result: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          extension: { type: 'string' },
+          contact: { type: 'string' },
+          transport: { enum: ['udp', 'tcp', 'tls', 'ws', 'wss'] },
+          source: { type: 'string', description: 'address:port the REGISTER came from' },
+          userAgent: nullable('string'),
+          expiresInSeconds: { type: 'integer' },
+        },
+      },
+    },
     handler: async ({ extension }) => {
       const now = daemon.clock.now();
       const rows = extension
@@ -155,12 +234,14 @@ export function registerAdminMethods(daemon: Daemon): void {
 
   rpc.register('calls.list', {
     description: 'Calls in progress.',
+    result: { type: 'array', items: callResult },
     handler: () => daemon.calls.activeCalls.map((c) => c.snapshot()),
   });
 
   rpc.register<{ id: string }, { hungUp: boolean }>('calls.hangup', {
     description: 'Hangs up a call in progress.',
     params: { type: 'object', additionalProperties: false, required: ['id'], properties: { id: { type: 'string' } } },
+    result: { type: 'object', properties: { hungUp: { type: 'boolean' } } },
     handler: async ({ id }) => {
       const call = daemon.calls.call(id);
       if (!call) throw new JsonRpcError(JsonRpcErrorCode.NotFound, `no call ${id}`);
@@ -186,12 +267,23 @@ export function registerAdminMethods(daemon: Daemon): void {
         order: { enum: ['asc', 'desc'] },
       },
     },
+    result: {
+      type: 'object',
+      properties: {
+        records: {
+          type: 'array',
+          items: { type: 'object', description: 'a call record with its legs (see the CDR schema)' },
+        },
+        nextCursor: { type: ['string', 'null'], description: 'pass as cursor for the next page; null on the last' },
+      },
+    },
     handler: (q) => storage(() => daemon.storage.cdrs.query(q)),
   });
 
   rpc.register('events.subscribe', {
     description:
-      'Streams live events on this connection as `event` notifications: call.started, call.ringing, call.answered, call.ended, extension.registrations.',
+      'Streams live events on this connection as `event` notifications until it closes: `call.started`, `call.ringing`, `call.answered` (params `{type, call}`, call as in calls.list), `call.ended` (`{type, call, record}`, record as in cdrs.query) and `extension.registrations` (`{type, extension, devices}`).',
+    result: { type: 'object', properties: { subscribed: { type: 'boolean' } } },
     handler: (_params, session) => {
       const unsubscribe = daemon.subscribe((event) => session.notify('event', event));
       session.onClose(unsubscribe);

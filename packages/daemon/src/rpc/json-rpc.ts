@@ -38,6 +38,8 @@ export interface JsonRpcMethod<P = unknown, R = unknown> {
   readonly description: string;
   /** JSON Schema of `params` (an object); omitted means no params. */
   readonly params?: Record<string, unknown>;
+  /** JSON Schema of the result, for the docs (not enforced). */
+  readonly result?: Record<string, unknown>;
   readonly handler: (params: P, session: JsonRpcSession) => R | Promise<R>;
 }
 
@@ -61,9 +63,19 @@ export class JsonRpcServer {
   }
 
   /** Every method with its description and params schema (what `rpc.discover` returns and the docs are made from). */
-  describe(): Array<{ name: string; description: string; params?: Record<string, unknown> }> {
+  describe(): Array<{
+    name: string;
+    description: string;
+    params?: Record<string, unknown>;
+    result?: Record<string, unknown>;
+  }> {
     return [...this.methods.entries()]
-      .map(([name, { method }]) => ({ name, description: method.description, params: method.params }))
+      .map(([name, { method }]) => ({
+        name,
+        description: method.description,
+        params: method.params,
+        result: method.result,
+      }))
       .sort((a, b) => a.name.localeCompare(b.name));
   }
 

@@ -1,10 +1,8 @@
 // The admin socket: JSON-RPC lines over a Unix socket created owner-only (file permissions are the access control).
 import { chmodSync, existsSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, Socket as NetSocket, type Server, type Socket } from 'node:net';
-import type { JsonRpcServer, JsonRpcSession } from './json-rpc.js';
-
-/** Longest request line accepted; a client that sends more without a newline is cut off. */
-const MAX_LINE_BYTES = 1024 * 1024;
+import type { JsonRpcServer } from './json-rpc.js';
+import { serveLineSession } from './line-session.js';
 
 export class AdminSocketServer {
   private server: Server | undefined;
@@ -43,43 +41,8 @@ export class AdminSocketServer {
 
   private serve(socket: Socket): void {
     this.sockets.add(socket);
-    const closers: Array<() => void> = [];
-    const session: JsonRpcSession = {
-      id: this.nextSession++,
-      notify: (method, params) => {
-        if (!socket.destroyed) socket.write(`${JSON.stringify({ jsonrpc: '2.0', method, params })}\n`);
-      },
-      onClose: (fn) => closers.push(fn),
-    };
-    let buffered = '';
-    let queue = Promise.resolve();
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      buffered += chunk;
-      if (buffered.length > MAX_LINE_BYTES && !buffered.includes('\n')) {
-        socket.end(
-          `${JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32600, message: 'Invalid Request: line too long' } })}\n`,
-        );
-        return;
-      }
-      let nl = buffered.indexOf('\n');
-      while (nl >= 0) {
-        const line = buffered.slice(0, nl).trim();
-        buffered = buffered.slice(nl + 1);
-        nl = buffered.indexOf('\n');
-        if (line === '') continue;
-        // Answers go out in request order.
-        queue = queue.then(async () => {
-          const answer = await this.rpc.handleLine(line, session);
-          if (answer !== undefined && !socket.destroyed) socket.write(`${answer}\n`);
-        });
-      }
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      this.sockets.delete(socket);
-      for (const fn of closers) fn();
-    });
+    socket.on('close', () => this.sockets.delete(socket));
+    serveLineSession(this.rpc, socket, this.nextSession++);
   }
 
   async close(): Promise<void> {

@@ -138,6 +138,7 @@ export interface WorkerStatistics {
   ticks: number;
   /** Wall time spent inside ticks (decode, mix, resample, encode, send), in ms. */
   tickBusyMs: number;
+  /** RTP packets since the worker started, closed sessions included (they only grow while the worker lives). */
   packetsReceived: number;
   packetsSent: number;
   /** Packets whose handling failed unexpectedly and were dropped. */

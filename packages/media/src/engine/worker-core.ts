@@ -1130,6 +1130,9 @@ export class WorkerCore {
   handlerErrors = 0;
   private ticks = 0;
   private tickBusyMs = 0;
+  /** Packets of sessions already closed, so the worker's totals only ever grow (what a metrics counter needs). */
+  private closedPacketsReceived = 0;
+  private closedPacketsSent = 0;
 
   constructor(config: WorkerConfig, host: WorkerHost) {
     this.config = config;
@@ -1405,6 +1408,8 @@ export class WorkerCore {
     this.leaveConference(s);
     for (const id of s.streams.keys()) this.streamOwners.delete(id);
     s.dispose();
+    this.closedPacketsReceived += s.rx.packets;
+    this.closedPacketsSent += s.txPackets;
     this.sessions.delete(s.id);
   }
 
@@ -1450,8 +1455,8 @@ export class WorkerCore {
   }
 
   workerStatistics(): WorkerStatistics {
-    let packetsReceived = 0;
-    let packetsSent = 0;
+    let packetsReceived = this.closedPacketsReceived;
+    let packetsSent = this.closedPacketsSent;
     for (const s of this.sessions.values()) {
       packetsReceived += s.rx.packets;
       packetsSent += s.txPackets;

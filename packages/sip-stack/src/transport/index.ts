@@ -23,6 +23,7 @@ export {
 export {
   type SipInboundContext,
   type SipMessageHandler,
+  type SipSentHandler,
   type SipTransportCounters,
   SipTransportLayer,
   type SipTransportLayerOptions,

@@ -48,6 +48,9 @@ export interface SipInboundContext {
 
 export type SipMessageHandler = (message: SipMessage, context: SipInboundContext) => void;
 
+/** Told of every message `send` has handed to a socket, with where it went (for metrics and tracing). */
+export type SipSentHandler = (message: SipMessage, destination: SipEndpoint) => void;
+
 export interface SipTransportCounters {
   received: number;
   sent: number;
@@ -138,6 +141,7 @@ export class SipTransportLayer {
   };
   readonly limiter: SourceLimiter;
   private readonly handlers: SipMessageHandler[] = [];
+  private readonly sentHandlers: SipSentHandler[] = [];
   private readonly listenersList: SipListener[] = [];
   private readonly udp: UdpListener[] = [];
   private readonly connections = new Map<number, SipConnection>();
@@ -157,6 +161,15 @@ export class SipTransportLayer {
 
   onMessage(handler: SipMessageHandler): void {
     this.handlers.push(handler);
+  }
+
+  /** Observes every message sent through `send` (and so `sendResponse`). */
+  onSent(handler: SipSentHandler): void {
+    this.sentHandlers.push(handler);
+  }
+
+  private notifySent(message: SipMessage, destination: SipEndpoint): void {
+    for (const h of this.sentHandlers) h(message, destination);
   }
 
   /** Starts listening; `spec` is a URL like `udp://127.0.0.1:5060` or a ListenSpec (with TLS files for tls/wss). */
@@ -345,6 +358,7 @@ export class SipTransportLayer {
       if (c && !c.closed) {
         await c.send(serializeMessage(message));
         this.counters.sent++;
+        this.notifySent(message, c.remote);
         return c.remote;
       }
       // The flow is gone: fall through to `destination` (18.2.2: a new connection to the Via address).
@@ -368,11 +382,13 @@ export class SipTransportLayer {
     }
     if (target.protocol === 'udp') {
       await this.sendDatagram(bytes, target.address, target.port);
+      this.notifySent(message, target);
       return target;
     }
     const c = await this.connectionTo(target);
     await c.send(bytes);
     this.counters.sent++;
+    this.notifySent(message, target);
     return target;
   }
 

@@ -180,6 +180,28 @@ describe('SipTransportLayer over TCP', () => {
     sock.destroy();
   });
 
+  it('tells onSent observers of each message sent, over UDP and on a connection', async () => {
+    for (const protocol of ['udp', 'tcp'] as const) {
+      const server = layer();
+      const client = layer();
+      const s = await server.listen(`${protocol}://127.0.0.1:0`);
+      await client.listen(`${protocol}://127.0.0.1:0`);
+      const serverSent: string[] = [];
+      const clientSent: SipEndpoint[] = [];
+      server.onSent((m, to) =>
+        serverSent.push(m.isRequest ? 'request' : `${(m as SipResponse).status}:${to.protocol}`),
+      );
+      client.onSent((_m, to) => clientSent.push(to));
+      echoServer(server);
+      const answer = nextMessage(client);
+      const via = `SIP/2.0/${protocol.toUpperCase()} 127.0.0.1:5999;branch=z9hG4bK-s-${protocol}`;
+      await client.send(parseMessage(options(via)) as SipRequest, s);
+      await within(answer);
+      expect(clientSent).toEqual([s]);
+      expect(serverSent).toEqual([`200:${protocol}`]);
+    }
+  });
+
   it('reuses the connection a request came on for the response, and for a new request to that peer', async () => {
     const server = layer();
     const client = layer();

@@ -1,0 +1,32 @@
+// Structured logs: one JSON object a line, with a level; lines below the configured level are not written.
+import type { LogLevel, SwitchyardConfig } from './config.js';
+
+/** One structured log line (one JSON object a line). */
+export type LogFn = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;
+
+const RANK: Readonly<Record<LogLevel, number>> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+export function isLogLevel(text: string | undefined): text is LogLevel {
+  return text !== undefined && Object.hasOwn(RANK, text);
+}
+
+/**
+ * The level in force: `SWITCHYARD_LOG_LEVEL` from the environment wins over the config's `log.level`, so an operator
+ * can turn on debug for one run without editing the file; default info.
+ */
+export function logLevelOf(config: Pick<SwitchyardConfig, 'log'> | undefined, env: NodeJS.ProcessEnv): LogLevel {
+  const fromEnv = env.SWITCHYARD_LOG_LEVEL?.toLowerCase();
+  if (isLogLevel(fromEnv)) return fromEnv;
+  return config?.log?.level ?? 'info';
+}
+
+export const jsonLog = (
+  write: (line: string) => void = (l) => process.stdout.write(l),
+  level: LogLevel = 'info',
+): LogFn => {
+  const min = RANK[level];
+  return (lineLevel, msg, fields = {}) => {
+    if (RANK[lineLevel] < min) return;
+    write(`${JSON.stringify({ time: new Date().toISOString(), level: lineLevel, msg, ...fields })}\n`);
+  };
+};
