@@ -4,8 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { MediaEngine } from '@switchyard/media';
-import { type CallEvent, CallManager, Registrar, type Registration } from '@switchyard/pbx-core';
+import { MediaEngine } from '@switchyard/media';
+import { type CallEvent, CallManager, MediaAnchor, Registrar, type Registration } from '@switchyard/pbx-core';
 import {
   type Clock,
   type IncomingCall,
@@ -14,7 +14,7 @@ import {
   systemClock,
   UserAgent,
 } from '@switchyard/sip-stack';
-import type { SwitchyardConfig } from './config.js';
+import { mediaDefaults, type SwitchyardConfig } from './config.js';
 import { jsonLog, type LogFn } from './log.js';
 import { DaemonMetrics } from './metrics/daemon-metrics.js';
 import { registerAdminMethods } from './rpc/admin-methods.js';
@@ -34,7 +34,7 @@ export interface DaemonOptions {
   readonly config: SwitchyardConfig;
   readonly clock?: Clock;
   readonly log?: LogFn;
-  /** A media engine whose figures the metrics endpoint exports (until the daemon owns its engine). */
+  /** A media engine whose figures the metrics endpoint exports instead of the daemon's own (tests). */
   readonly mediaEngineForMetrics?: MediaEngine;
 }
 
@@ -67,6 +67,9 @@ export class Daemon {
   transport!: SipTransportLayer;
   ua!: UserAgent;
   registrar!: Registrar;
+  /** The RTP side: worker threads that own every call's endpoints. */
+  engine!: MediaEngine;
+  media!: MediaAnchor;
   calls!: CallManager;
   admin!: AdminSocketServer;
   remoteAdmin: RemoteAdmin | undefined;
@@ -102,6 +105,28 @@ export class Daemon {
     mkdirSync(config.data, { recursive: true, mode: 0o700 });
     this.storage = openSqliteStorage(config.data, { clock: this.clock });
     await this.syncExtensions();
+
+    // Media first: a call that arrives as soon as SIP listens finds its engine ready.
+    const media = mediaDefaults(config);
+    this.engine = await MediaEngine.start({
+      portRange: media.rtpPorts,
+      ...(media.workers !== undefined ? { workers: media.workers } : {}),
+    });
+    this.media = new MediaAnchor({
+      engine: this.engine,
+      address: media.address,
+      ...(media.announce !== undefined ? { announceAddress: media.announce } : {}),
+      onMediaLost: (callId) => {
+        this.log('warn', 'call media lost (media worker restarted)', { call: callId });
+        void this.calls?.call(callId)?.hangup();
+      },
+    });
+    this.log('info', 'media engine started', {
+      address: media.address,
+      announce: media.announce ?? media.address,
+      rtpPorts: `${media.rtpPorts.min}-${media.rtpPorts.max}`,
+      workers: this.engine.workerCount,
+    });
 
     this.transport = new SipTransportLayer({ now: () => this.clock.now() });
     for (const url of config.sip.listen) {
@@ -139,6 +164,7 @@ export class Daemon {
       cdrs: this.storage.cdrs,
       clock: this.clock,
       domain: config.sip.domain,
+      media: this.media,
       onEvent: (event) => {
         this.log('info', event.type, {
           call: event.call.id,
@@ -167,7 +193,7 @@ export class Daemon {
     };
     this.schedulePurge();
     if (config.metrics) {
-      this.metrics = await DaemonMetrics.start(this, config.metrics.listen, this.mediaEngineForMetrics);
+      this.metrics = await DaemonMetrics.start(this, config.metrics.listen, this.mediaEngineForMetrics ?? this.engine);
       this.log('info', 'metrics listening', { url: this.metrics.url });
     }
 
@@ -244,6 +270,8 @@ export class Daemon {
     await this.transport?.close();
     // Call records are written as calls end: the last ones land before the file closes.
     await this.calls?.recordsWritten();
+    this.media?.detach();
+    await this.engine?.shutdown();
     await this.storage?.close();
   }
 }

@@ -95,7 +95,8 @@ export function registerAdminMethods(daemon: Daemon): void {
   });
 
   rpc.register('status', {
-    description: 'Server status: version, uptime, listen addresses, counts of extensions, devices and calls.',
+    description:
+      'Server status: version, uptime, listen addresses, counts of extensions, devices and calls, media endpoints.',
     result: {
       type: 'object',
       properties: {
@@ -107,6 +108,14 @@ export function registerAdminMethods(daemon: Daemon): void {
         registrations: { type: 'integer' },
         activeCalls: { type: 'integer' },
         sip: { type: 'object', description: 'the transport layer counters (received, sent, malformed, dropped...)' },
+        media: {
+          type: 'object',
+          properties: {
+            address: { type: 'string' },
+            workers: { type: 'integer' },
+            endpoints: { type: 'integer' },
+          },
+        },
       },
     },
     handler: async () => ({
@@ -118,6 +127,11 @@ export function registerAdminMethods(daemon: Daemon): void {
       registrations: (await daemon.storage.registrations.listAll(daemon.clock.now())).length,
       activeCalls: daemon.calls.activeCalls.length,
       sip: { ...daemon.transport.counters },
+      media: {
+        address: daemon.media.address,
+        workers: daemon.engine.workerCount,
+        endpoints: daemon.media.endpointCount,
+      },
     }),
   });
 
