@@ -50,6 +50,7 @@ interface CallRecord {
   hangupReason: string | null;
   answeredAt: number | null;
   endedAt: number;
+  legs: Array<{ direction: 'inbound' | 'outbound'; status: string; codec: string | null }>;
 }
 
 /** sox's rough frequency and RMS level of one second from the middle of a recording (`stat` reports on stderr). */
@@ -211,6 +212,11 @@ describe.skipIf(missing.length > 0)('the daemon with baresip phones in a private
       calleeExtension: '1001',
     });
     expect(record.endedAt - (record.answeredAt ?? record.endedAt)).toBeGreaterThanOrEqual(2000);
+    // Each leg's own codec: the daemon transcoded between them.
+    expect(record.legs.map((l) => [l.direction, l.status, l.codec])).toEqual([
+      ['inbound', 'answered', 'PCMU'],
+      ['outbound', 'answered', 'G722'],
+    ]);
 
     // Last: what each phone decoded is the other one's tone (transcoded between G.711 and G.722 by the daemon).
     const heardByAlice = toneOf(alice.decodedRecordings().at(-1));
@@ -219,7 +225,7 @@ describe.skipIf(missing.length > 0)('the daemon with baresip phones in a private
     expect(heardByBob.rms).toBeGreaterThan(0.05);
     expect(Math.abs(heardByAlice.hz - BOB_TONE)).toBeLessThan(BOB_TONE * 0.05);
     expect(Math.abs(heardByBob.hz - ALICE_TONE)).toBeLessThan(ALICE_TONE * 0.05);
-  }, 20_000);
+  }, 30_000);
   it('records a call to an unknown number, a busy callee, a call given up while ringing, and a wrong password', async () => {
     let known = (await records()).length;
     // A number nobody has: 404 (RFC 3261 21.4.5), "wrong number" in the call log.
@@ -285,7 +291,7 @@ describe.skipIf(missing.length > 0)('the daemon with baresip phones in a private
     expect(record.hangupReason).toMatch(/authentication failed/);
     expect(bob.output.slice(b)).not.toMatch(/Call established|Incoming call/);
     await mallory.stop();
-  }, 20_000);
+  }, 30_000);
 
   it('loses no finished call record when killed with SIGKILL mid-call, and works again after a restart', async () => {
     const before = await records();
@@ -351,5 +357,5 @@ describe.skipIf(missing.length > 0)('the daemon with baresip phones in a private
       calleeExtension: '1000',
       hangupSide: 'caller',
     });
-  }, 25_000);
+  }, 30_000);
 });

@@ -127,7 +127,7 @@ export class BaresipPhone {
    */
   waitFor(
     pattern: RegExp,
-    { since = 0, timeoutMs = 5000, unless }: { since?: number; timeoutMs?: number; unless?: RegExp } = {},
+    { since = 0, timeoutMs = 8000, unless }: { since?: number; timeoutMs?: number; unless?: RegExp } = {},
   ): Promise<string> {
     return new Promise((resolve, reject) => {
       const check = () => {
