@@ -70,12 +70,12 @@ describe('parseConfig', () => {
 
   it('reads the operational keys: network admin with a token, metrics, log level, drain timeout, digest order', () => {
     const c = parseConfig(
-      good
+      `${good
         .replace('  domain: pbx.example.test\n', '  domain: pbx.example.test\n  digestAlgorithms: ["MD5", "SHA-256"]\n')
         .replace(
           'admin:\n  socket: /var/lib/switchyard/admin.sock\n',
           'admin:\n  socket: /a.sock\n  tcp: "127.0.0.1:7070"\n  ws: "[::1]:7071"\n  token: "0123456789abcdef0123"\n',
-        ) + 'metrics:\n  listen: "127.0.0.1:9090"\nlog:\n  level: debug\nshutdown:\n  drainTimeoutSeconds: 5\n',
+        )}metrics:\n  listen: "127.0.0.1:9090"\nlog:\n  level: debug\nshutdown:\n  drainTimeoutSeconds: 5\n`,
       'pbx.yaml',
     );
     expect(c.sip.digestAlgorithms).toEqual(['MD5', 'SHA-256']);
@@ -101,10 +101,10 @@ describe('parseConfig', () => {
     );
     expect(fields).toContain('log.level: must be one of debug, info, warn, error');
     const e2 = problems(
-      good.replace(
+      `${good.replace(
         'admin:\n  socket: /var/lib/switchyard/admin.sock\n',
         'admin:\n  socket: /a.sock\n  ws: "127.0.0.1:7071"\n',
-      ) + 'metrics:\n  listen: "localhost"\n',
+      )}metrics:\n  listen: "localhost"\n`,
     );
     expect(e2.problems.map((p) => `${p.field}@${p.line}: ${p.message}`)).toEqual([
       'admin.ws@6: needs admin.token or admin.tokenFile',

@@ -50,13 +50,38 @@ export interface PbxMetricsSources {
   readonly processMetrics?: boolean;
 }
 
+type Direction = 'received' | 'sent';
+
+/**
+ * SIP message counts kept in plain maps on the message path (no label hashing, no allocation once a method and
+ * status have been seen), copied into the Prometheus counter only when it is scraped.
+ */
+class SipMessageTally {
+  readonly requests: Record<Direction, Map<string, number>> = { received: new Map(), sent: new Map() };
+  readonly responses: Record<Direction, Map<string, Map<number, number>>> = { received: new Map(), sent: new Map() };
+
+  request(direction: Direction, method: string): void {
+    const m = this.requests[direction];
+    m.set(method, (m.get(method) ?? 0) + 1);
+  }
+
+  response(direction: Direction, method: string, status: number): void {
+    let byStatus = this.responses[direction].get(method);
+    if (byStatus === undefined) {
+      byStatus = new Map();
+      this.responses[direction].set(method, byStatus);
+    }
+    byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
+  }
+}
+
 export class PbxMetrics {
   readonly registry = new Registry();
   private readonly callsStarted: Counter;
   private readonly callsAnswered: Counter;
   private readonly callsEnded: Counter<'status'>;
   private readonly registerAttempts: Counter<'result' | 'status'>;
-  private readonly messages: Counter<'direction' | 'kind' | 'method' | 'status'>;
+  private readonly tally = new SipMessageTally();
   private readonly authFailures: Counter<'reason'>;
 
   constructor(sources: PbxMetricsSources) {
@@ -88,11 +113,21 @@ export class PbxMetrics {
       labelNames: ['result', 'status'],
       registers,
     });
-    this.messages = new Counter({
+    const messages: Counter<'direction' | 'kind' | 'method' | 'status'> = new Counter({
       name: 'switchyard_sip_messages_total',
       help: 'SIP messages received and sent, by kind (request, response), method, and status for responses.',
       labelNames: ['direction', 'kind', 'method', 'status'],
       registers,
+      collect: () => {
+        messages.reset();
+        for (const direction of ['received', 'sent'] as const) {
+          for (const [method, n] of this.tally.requests[direction])
+            messages.inc({ direction, kind: 'request', method, status: '' }, n);
+          for (const [method, byStatus] of this.tally.responses[direction])
+            for (const [status, n] of byStatus)
+              messages.inc({ direction, kind: 'response', method, status: String(status) }, n);
+        }
+      },
     });
     this.authFailures = new Counter({
       name: 'switchyard_auth_failures_total',
@@ -153,18 +188,9 @@ export class PbxMetrics {
     };
   }
 
-  private message(direction: 'received' | 'sent', message: SipMessage): void {
-    if (message instanceof SipRequest) {
-      this.messages.inc({ direction, kind: 'request', method: methodLabel(message.method), status: '' });
-    } else {
-      const response = message as SipResponse;
-      this.messages.inc({
-        direction,
-        kind: 'response',
-        method: responseMethod(response),
-        status: String(response.status),
-      });
-    }
+  private message(direction: Direction, message: SipMessage): void {
+    if (message instanceof SipRequest) this.tally.request(direction, methodLabel(message.method));
+    else this.tally.response(direction, responseMethod(message as SipResponse), (message as SipResponse).status);
   }
 
   /** The exposition text for a scrape. */
