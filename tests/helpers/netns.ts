@@ -16,6 +16,7 @@ export function namespaceUnavailable(): string | undefined {
   if (!has('unshare', ['-n', 'true'])) return 'unshare -n is not available (util-linux, and root)';
   if (!has('nsenter', ['--version'])) return 'nsenter is not available (util-linux)';
   if (!has('ip', ['-V'])) return 'ip is not available (iproute2)';
+  if (!has('setpriv', ['--pdeathsig', 'KILL', 'true'])) return 'setpriv --pdeathsig is not available (util-linux)';
   return undefined;
 }
 
@@ -27,7 +28,9 @@ export class NetworkNamespace {
   /** Sets up loopback and a default route that stays on it (baresip will not start without a default route). */
   static async open(lifetimeSeconds = 120): Promise<NetworkNamespace> {
     const script = `ip link set lo up && ip route add default dev lo src 127.0.0.1 && echo up && exec sleep ${lifetimeSeconds}`;
-    const holder = spawn('unshare', ['-n', 'bash', '-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const holder = spawn('unshare', ['-n', 'setpriv', '--pdeathsig', 'KILL', '--', 'bash', '-c', script], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     await new Promise<void>((resolve, reject) => {
       let out = '';
       const timer = setTimeout(() => reject(new Error(`namespace not ready: ${out}`)), 10_000);
@@ -51,9 +54,16 @@ export class NetworkNamespace {
     return new NetworkNamespace(holder);
   }
 
-  /** Starts a program inside the namespace; nsenter execs it, so the child's pid is the program's. */
+  /**
+   * Starts a program inside the namespace; nsenter and setpriv exec it, so the child's pid is the program's, and
+   * it is killed if the test process dies without cleaning up (parent-death signal).
+   */
   spawn(command: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
-    const child = spawn('nsenter', [`--net=/proc/${this.holder.pid}/ns/net`, '--', command, ...args], options);
+    const child = spawn(
+      'nsenter',
+      [`--net=/proc/${this.holder.pid}/ns/net`, '--', 'setpriv', '--pdeathsig', 'KILL', '--', command, ...args],
+      options,
+    );
     this.children.add(child);
     child.on('exit', () => this.children.delete(child));
     return child;
