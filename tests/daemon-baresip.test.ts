@@ -42,6 +42,8 @@ interface CallRecord {
   callId: string;
   status: string;
   callerNumber: string;
+  callerName: string | null;
+  calleeName: string | null;
   callerExtension: string | null;
   calleeExtension: string | null;
   dialledNumber: string;
@@ -210,6 +212,8 @@ describe.skipIf(missing.length > 0)('the daemon with baresip phones in a private
       hangupSide: 'caller',
       callerExtension: '1000',
       calleeExtension: '1001',
+      callerName: 'Alice',
+      calleeName: 'Bob',
     });
     expect(record.endedAt - (record.answeredAt ?? record.endedAt)).toBeGreaterThanOrEqual(2000);
     // Each leg's own codec: the daemon transcoded between them.

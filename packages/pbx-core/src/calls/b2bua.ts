@@ -81,6 +81,8 @@ export class PbxCall {
   ringingAt: number | null = null;
   answeredAt: number | null = null;
   calleeExtension: string | null = null;
+  /** The callee extension's name, for the call record. */
+  calleeName: string | null = null;
   readonly outbound: OutboundLeg[] = [];
   inboundSession: SipSession | undefined;
   ringTimer: TimerHandle | undefined;
@@ -94,7 +96,8 @@ export class PbxCall {
     readonly inbound: IncomingCall,
     readonly callerExtension: string | null,
     readonly callerNumber: string,
-    readonly callerName: string | null,
+    /** What the phone sent, replaced by the caller extension's name once routing knows it. */
+    public callerName: string | null,
     readonly dialled: string,
     readonly startedAt: number,
   ) {}
@@ -230,6 +233,7 @@ export class CallManager {
       return;
     }
     call.calleeExtension = target.number;
+    call.calleeName = (await this.options.extensions.get(target.number))?.displayName ?? null;
     const contacts = await this.options.registrar.contactsOf(target.number);
     if (contacts.length === 0) {
       // Not registered anywhere: "unreachable" (forwarding on unreachable comes with the features issue).
@@ -274,6 +278,7 @@ export class CallManager {
     const caller = callerExtension ?? from.uri;
     const shown = callerName ? `"${callerName.replace(/["\\]/g, '')}" ` : '';
     const identity = `${shown}<sip:${caller}@${this.options.domain}>`;
+    call.callerName = callerName ?? null;
     contacts.forEach((binding, i) => {
       const leg: OutboundLeg = {
         legId: legIds[i],
@@ -457,7 +462,7 @@ export class CallManager {
       callerNumber: call.callerNumber,
       callerName: call.callerName,
       calleeNumber: call.calleeExtension ?? call.dialled,
-      calleeName: null,
+      calleeName: call.calleeName,
       dialledNumber: call.dialled,
       callerExtension: call.callerExtension,
       calleeExtension: call.calleeExtension,
