@@ -113,7 +113,7 @@ describe.skipIf(missing.length > 0)('the daemon with baresip phones in a private
   const records = async () => (await ctl<{ records: CallRecord[] }>('cdrs.query', { limit: 1000 })).records;
 
   /** Waits (bounded) for call records beyond the first `known` and returns the new ones. */
-  async function newRecords(known: number, count = 1, timeoutMs = 5000): Promise<CallRecord[]> {
+  async function newRecords(known: number, count = 1, timeoutMs = 8000): Promise<CallRecord[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const all = await records();
