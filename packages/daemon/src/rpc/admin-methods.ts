@@ -38,6 +38,15 @@ const callResult = {
     calleeExtension: nullable('string'),
     startedAt: { type: 'integer', description: 'epoch ms' },
     answeredAt: { type: ['integer', 'null'], description: 'epoch ms' },
+    media: {
+      type: 'object',
+      description: "each side's codec and how the PBX bridges them (null until known)",
+      properties: {
+        callerCodec: nullable('string'),
+        calleeCodec: nullable('string'),
+        mode: { enum: ['relay', 'transcode', null] },
+      },
+    },
   },
 } as const;
 
@@ -247,7 +256,7 @@ export function registerAdminMethods(daemon: Daemon): void {
   });
 
   rpc.register('calls.list', {
-    description: 'Calls in progress.',
+    description: 'Calls in progress, with their anchored media (both codecs, relay or transcode).',
     result: { type: 'array', items: callResult },
     handler: () => daemon.calls.activeCalls.map((c) => c.snapshot()),
   });
