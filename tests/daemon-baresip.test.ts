@@ -200,8 +200,15 @@ describe.skipIf(missing.length > 0)('the daemon with baresip phones in a private
     // Each phone speaks its own codec (baresip prints its audio pipelines).
     expect(alice.output.slice(a)).toContain('---> PCMU');
     expect(bob.output.slice(b)).toContain(`---> ${BOB_CODEC.split('/')[0]}`);
-    const live = await ctl<Array<{ state: string; callerExtension: string; dialled: string }>>('calls.list');
-    expect(live).toEqual([expect.objectContaining({ state: 'answered', callerExtension: '1000', dialled: '1001' })]);
+    const live = await ctl<Array<Record<string, unknown>>>('calls.list');
+    expect(live).toEqual([
+      expect.objectContaining({
+        state: 'answered',
+        callerExtension: '1000',
+        dialled: '1001',
+        media: { callerCodec: 'PCMU', calleeCodec: 'G722', mode: 'transcode' },
+      }),
+    ]);
     // Long enough for a second of steady tone after the jitter buffers fill.
     await new Promise((r) => setTimeout(r, 2500));
     alice.send('/hangup');
