@@ -1,12 +1,13 @@
 // End to end: the daemon started from a config file by its CLI; two user agents on our stack register with digest
 // and call each other through it over loopback UDP; `switchyard ctl` sees the call and the call records; a SIGKILL
-// loses nothing stored.
+// during a call loses nothing stored and leaves a consistent database.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type IncomingCall, SipTransportLayer, UserAgent } from '@switchyard/sip-stack';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'packages', 'daemon', 'dist', 'cli.js');
@@ -167,6 +168,32 @@ describe('the daemon with two phones on our stack', () => {
     expect(statuses).toEqual(['answered', 'busy', 'wrong-number']);
   });
 
+  it('refuses a call with the wrong password and keeps the attempt in the call log as failed', async () => {
+    const status = (await ctl('status')).result as { listen: string[] };
+    const port = Number(status.listen[0].split(':').at(-1));
+    const transport = new SipTransportLayer();
+    await transport.listen('udp://127.0.0.1:0');
+    const ua = new UserAgent({
+      transport,
+      aor: 'sip:1000@pbx.example.test',
+      credentials: { username: '1000', password: 'not-alices' },
+    });
+    cleanup.push(async () => {
+      ua.close();
+      await transport.close();
+    });
+    await expect(ua.call(`sip:1001@127.0.0.1:${port}`, { body: OFFER }).answered).rejects.toMatchObject({
+      status: 401,
+    });
+    const failed = await eventually(async () => {
+      const r = (await ctl('cdrs.query', {})).result as { records: Array<Record<string, unknown>> };
+      return r.records.find((x) => x.status === 'failed');
+    });
+    // Not trusted to be 1000: the record names the From URI, not the extension.
+    expect(failed).toMatchObject({ callerExtension: null, dialledNumber: '1001', hangupSipStatus: 401 });
+    expect(failed.hangupReason).toMatch(/authentication failed/);
+  });
+
   it('answers bad admin calls with JSON-RPC errors', async () => {
     const bad = await ctl('extensions.get', { nmber: '1000' });
     expect(bad.code).toBe(1);
@@ -186,12 +213,45 @@ describe('the daemon with two phones on our stack', () => {
     expect(numbers).toEqual(['1000', '1001', '1002']);
   });
 
-  it('loses no stored call record when killed with SIGKILL', async () => {
-    daemon?.kill('SIGKILL');
-    await new Promise((r) => daemon?.once('exit', r));
+  it('loses no stored call record when killed with SIGKILL during a call, and works again after a restart', async () => {
+    const sipPort = async () =>
+      Number(((await ctl('status')).result as { listen: string[] }).listen[0].split(':').at(-1));
+    let port = await sipPort();
+    const alice = await phone('1000', 's3cret-a', port);
+    const bob = await phone('1001', 's3cret-b', port);
+    bob.onInvite = (call) => void call.accept({ body: ANSWER, contentType: 'application/sdp' });
+    await alice.call(`sip:1001@127.0.0.1:${port}`, { body: OFFER }).answered;
+    const before = ((await ctl('cdrs.query', {})).result as { records: unknown[] }).records;
+    expect(before.length).toBeGreaterThanOrEqual(4);
+
+    const killed = daemon;
+    await new Promise((r) => {
+      killed?.once('exit', r);
+      killed?.kill('SIGKILL');
+    });
+    // The file as the crash left it is consistent (the WAL is replayed on open).
+    const db = new Database(join(dir, 'data', 'switchyard.db'));
+    try {
+      expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    } finally {
+      db.close();
+    }
     daemon = await startDaemon();
-    const r = (await ctl('cdrs.query', { extension: '1000' })).result as { records: unknown[] };
-    expect(r.records).toHaveLength(3);
+    const after = ((await ctl('cdrs.query', {})).result as { records: unknown[] }).records;
+    expect(after).toEqual(before);
+
+    // A new registration (the port changed: the config listens on port 0) and a call go through.
+    port = await sipPort();
+    const carol = await phone('1002', 's3cret-c', port);
+    const alice2 = await phone('1000', 's3cret-a', port);
+    carol.onInvite = (call) => void call.accept({ body: ANSWER, contentType: 'application/sdp' });
+    const session = await alice2.call(`sip:1002@127.0.0.1:${port}`, { body: OFFER }).answered;
+    await session.bye();
+    const records = await eventually(async () => {
+      const r = (await ctl('cdrs.query', {})).result as { records: Array<{ status: string; calleeExtension: string }> };
+      return r.records.length === before.length + 1 ? r.records : undefined;
+    });
+    expect(records.at(-1)).toMatchObject({ status: 'answered', calleeExtension: '1002' });
   });
 
   it('stops cleanly on SIGTERM when no call is up', async () => {

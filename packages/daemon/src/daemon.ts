@@ -6,7 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MediaEngine } from '@switchyard/media';
 import { type CallEvent, CallManager, MediaAnchor, Registrar, type Registration } from '@switchyard/pbx-core';
-import { type Clock, parseListenUrl, SipTransportLayer, systemClock, UserAgent } from '@switchyard/sip-stack';
+import {
+  type Clock,
+  type IncomingCall,
+  parseListenUrl,
+  SipTransportLayer,
+  systemClock,
+  UserAgent,
+} from '@switchyard/sip-stack';
 import { mediaDefaults, type SwitchyardConfig } from './config.js';
 import { jsonLog, type LogFn } from './log.js';
 import { DaemonMetrics } from './metrics/daemon-metrics.js';
@@ -146,7 +153,8 @@ export class Daemon {
       clock: this.clock,
       aor: `sip:pbx@${config.sip.domain}`,
       userAgent: config.sip.userAgent ?? 'Switchyard',
-      authenticator: { server: this.registrar.digest, methods: ['INVITE', 'MESSAGE', 'SUBSCRIBE', 'REFER'] },
+      // INVITE is authenticated in admitInvite, so that a refused call leaves a record.
+      authenticator: { server: this.registrar.digest, methods: ['MESSAGE', 'SUBSCRIBE', 'REFER'] },
     });
     this.calls = new CallManager({
       ua: this.ua,
@@ -177,7 +185,7 @@ export class Daemon {
         incoming.reject(503, 'Service Unavailable', [['Retry-After', '30']]);
         return;
       }
-      void this.calls.handleInvite(incoming).catch((err) => {
+      void this.admitInvite(incoming).catch((err) => {
         this.log('error', 'call failed', { error: (err as Error).message });
         incoming.reject(500);
       });
@@ -193,6 +201,21 @@ export class Daemon {
     await this.admin.listen();
     this.log('info', 'admin socket listening', { socket: config.admin.socket });
     this.remoteAdmin = await RemoteAdmin.start(this.rpc, config.admin, (msg, fields) => this.log('info', msg, fields));
+  }
+
+  /**
+   * Digest on the INVITE (RFC 3261 22.2), then the B2BUA. Credentials that were given and failed are a failed call
+   * in the call log; a first INVITE without credentials, or with a stale nonce, only gets its challenge.
+   */
+  private async admitInvite(incoming: IncomingCall): Promise<void> {
+    const verdict = await this.registrar.digest.authenticate(incoming.request, {
+      source: incoming.context.source.address,
+    });
+    if (verdict.ok) return this.calls.handleInvite(incoming);
+    incoming.reject(verdict.status, undefined, verdict.headers);
+    if (verdict.reason === 'no-credentials' || verdict.reason === 'stale') return;
+    this.log('warn', 'call refused', { reason: verdict.reason, from: incoming.request.from().uri });
+    this.calls.refused(incoming, verdict.status, `authentication failed: ${verdict.reason}`);
   }
 
   /** Config extensions are created or updated in storage; ones made over JSON-RPC are kept. */

@@ -119,23 +119,6 @@ describe('parseConfig', () => {
     expect(parseHostPort('::1:80')).toBeUndefined();
     expect(parseHostPort('h:70000')).toBeUndefined();
   });
-});
-
-describe('log levels', () => {
-  it('writes lines at or above the level, and the environment overrides the config', () => {
-    const lines: string[] = [];
-    const log = jsonLog((l) => lines.push(l), logLevelOf({ log: { level: 'warn' } }, {}));
-    log('info', 'quiet');
-    log('warn', 'loud', { call: 'c1' });
-    log('error', 'louder');
-    expect(lines.map((l) => JSON.parse(l))).toEqual([
-      expect.objectContaining({ level: 'warn', msg: 'loud', call: 'c1' }),
-      expect.objectContaining({ level: 'error', msg: 'louder' }),
-    ]);
-    expect(logLevelOf({ log: { level: 'warn' } }, { SWITCHYARD_LOG_LEVEL: 'DEBUG' })).toBe('debug');
-    expect(logLevelOf({ log: { level: 'warn' } }, { SWITCHYARD_LOG_LEVEL: 'nonsense' })).toBe('warn');
-    expect(logLevelOf(undefined, {})).toBe('info');
-  });
 
   it('reads the media section, and defaults it from the first listen address', () => {
     const c = parseConfig(
@@ -158,5 +141,22 @@ describe('log levels', () => {
     expect(e.problems.map((p) => `${p.field}@${p.line}`)).toEqual(['media.address@7', 'media.rtpPorts.max@8']);
     const low = problems(good.replace('data:', 'media:\n  rtpPorts: { min: 80, max: 30000 }\ndata:'));
     expect(low.problems[0].field).toBe('media.rtpPorts.min');
+  });
+});
+
+describe('log levels', () => {
+  it('writes lines at or above the level, and the environment overrides the config', () => {
+    const lines: string[] = [];
+    const log = jsonLog((l) => lines.push(l), logLevelOf({ log: { level: 'warn' } }, {}));
+    log('info', 'quiet');
+    log('warn', 'loud', { call: 'c1' });
+    log('error', 'louder');
+    expect(lines.map((l) => JSON.parse(l))).toEqual([
+      expect.objectContaining({ level: 'warn', msg: 'loud', call: 'c1' }),
+      expect.objectContaining({ level: 'error', msg: 'louder' }),
+    ]);
+    expect(logLevelOf({ log: { level: 'warn' } }, { SWITCHYARD_LOG_LEVEL: 'DEBUG' })).toBe('debug');
+    expect(logLevelOf({ log: { level: 'warn' } }, { SWITCHYARD_LOG_LEVEL: 'nonsense' })).toBe('warn');
+    expect(logLevelOf(undefined, {})).toBe('info');
   });
 });

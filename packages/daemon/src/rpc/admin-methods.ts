@@ -40,6 +40,7 @@ const callResult = {
     answeredAt: { type: ['integer', 'null'], description: 'epoch ms' },
     media: {
       type: 'object',
+      description: "each side's codec and how the PBX bridges them (null until known)",
       properties: {
         callerCodec: nullable('string'),
         calleeCodec: nullable('string'),

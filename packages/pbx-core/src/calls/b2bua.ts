@@ -87,6 +87,8 @@ export class PbxCall {
   ringingAt: number | null = null;
   answeredAt: number | null = null;
   calleeExtension: string | null = null;
+  /** The callee extension's name, for the call record. */
+  calleeName: string | null = null;
   readonly outbound: OutboundLeg[] = [];
   inboundSession: SipSession | undefined;
   ringTimer: TimerHandle | undefined;
@@ -100,7 +102,8 @@ export class PbxCall {
     readonly inbound: IncomingCall,
     readonly callerExtension: string | null,
     readonly callerNumber: string,
-    readonly callerName: string | null,
+    /** What the phone sent, replaced by the caller extension's name once routing knows it. */
+    public callerName: string | null,
     readonly dialled: string,
     readonly startedAt: number,
   ) {}
@@ -242,6 +245,7 @@ export class CallManager {
       return;
     }
     call.calleeExtension = target.number;
+    call.calleeName = (await this.options.extensions.get(target.number))?.displayName ?? null;
     const contacts = await this.options.registrar.contactsOf(target.number);
     if (contacts.length === 0) {
       // Not registered anywhere: "unreachable" (forwarding on unreachable comes with the features issue).
@@ -286,6 +290,7 @@ export class CallManager {
     const caller = callerExtension ?? from.uri;
     const shown = callerName ? `"${callerName.replace(/["\\]/g, '')}" ` : '';
     const identity = `${shown}<sip:${caller}@${this.options.domain}>`;
+    call.callerName = callerName ?? null;
     contacts.forEach((binding, i) => {
       const leg: OutboundLeg = {
         legId: legIds[i],
@@ -469,7 +474,7 @@ export class CallManager {
       callerNumber: call.callerNumber,
       callerName: call.callerName,
       calleeNumber: call.calleeExtension ?? call.dialled,
-      calleeName: null,
+      calleeName: call.calleeName,
       dialledNumber: call.dialled,
       callerExtension: call.callerExtension,
       calleeExtension: call.calleeExtension,
@@ -495,6 +500,21 @@ export class CallManager {
     );
     this.writing.add(write);
     void write.finally(() => this.writing.delete(write));
+  }
+
+  /**
+   * Records an INVITE refused before routing, such as one whose digest credentials failed: the caller already has
+   * its answer (`sipStatus`); the call log shows the attempt as failed with `reason`. The caller is not trusted, so
+   * the record names no caller extension, only the From URI.
+   */
+  refused(incoming: IncomingCall, sipStatus: number, reason: string): void {
+    const request = incoming.request;
+    const uri = request.requestUri;
+    const from = request.from();
+    const dialled = 'user' in uri && uri.user ? uri.user : '';
+    const now = this.clock.now();
+    const call = new PbxCall(this, this.newId(), incoming, null, from.uri, from.displayName ?? null, dialled, now);
+    call.finish('failed', 'system', sipStatus, reason);
   }
 
   /** Resolves once every call record already handed to storage is written (or has failed and been reported). */

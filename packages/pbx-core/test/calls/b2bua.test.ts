@@ -155,6 +155,9 @@ describe('CallManager (B2BUA) between registered extensions', () => {
       hangupSide: 'caller',
       callerExtension: '1000',
       calleeExtension: '1001',
+      // The extensions' names, not what the phone put in From (nothing here).
+      callerName: 'Alice',
+      calleeName: 'Bob',
     });
     const page = await storage.cdrs.query({ extension: '1001' });
     expect(page.records).toHaveLength(1);
