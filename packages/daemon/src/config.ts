@@ -44,6 +44,7 @@ export interface SwitchyardConfig {
   metrics?: MetricsConfig;
   log?: LogConfig;
   shutdown?: ShutdownConfig;
+  security?: SecurityConfig;
 }
 
 // Operational settings (admin over the network, metrics, logs, shutdown).
@@ -69,6 +70,11 @@ export interface ShutdownConfig {
   drainTimeoutSeconds: number;
 }
 
+export interface SecurityConfig {
+  /** Brute-force guard: this many failed digest attempts from one address within the window block it. */
+  authFailures: { maxFailures: number; windowSeconds: number; blockSeconds: number };
+}
+
 const hostPort = { type: 'string', minLength: 3, description: 'address:port, e.g. 127.0.0.1:7070 or [::1]:7070' };
 const operationalSchema = {
   metrics: {
@@ -88,6 +94,22 @@ const operationalSchema = {
     additionalProperties: false,
     required: ['drainTimeoutSeconds'],
     properties: { drainTimeoutSeconds: { type: 'number', minimum: 0, maximum: 86400 } },
+  },
+  security: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      authFailures: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['maxFailures', 'windowSeconds', 'blockSeconds'],
+        properties: {
+          maxFailures: { type: 'integer', minimum: 1, maximum: 100000 },
+          windowSeconds: { type: 'number', minimum: 1, maximum: 86400 },
+          blockSeconds: { type: 'number', minimum: 0, maximum: 604800 },
+        },
+      },
+    },
   },
 } as const;
 

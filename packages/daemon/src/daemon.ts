@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { MediaEngine } from '@switchyard/media';
 import { type CallEvent, CallManager, MediaAnchor, Registrar, type Registration } from '@switchyard/pbx-core';
 import {
+  AuthFailureLimiter,
   type Clock,
   type IncomingCall,
   parseListenUrl,
@@ -145,6 +146,7 @@ export class Daemon {
       registrations: this.storage.registrations,
       clock: this.clock,
       algorithms: config.sip.digestAlgorithms,
+      authFailures: authFailureLimiter(config, this.clock),
       onChange: (extension: string, bindings: readonly Registration[]) =>
         this.publish({ type: 'extension.registrations', extension, devices: bindings.length }),
     });
@@ -213,7 +215,8 @@ export class Daemon {
     });
     if (verdict.ok) return this.calls.handleInvite(incoming);
     incoming.reject(verdict.status, undefined, verdict.headers);
-    if (verdict.reason === 'no-credentials' || verdict.reason === 'stale') return;
+    // A blocked source is refused before its credentials are checked: no row each, or a flood would fill the log.
+    if (verdict.reason === 'no-credentials' || verdict.reason === 'stale' || verdict.reason === 'blocked') return;
     this.log('warn', 'call refused', { reason: verdict.reason, from: incoming.request.from().uri });
     this.calls.refused(incoming, verdict.status, `authentication failed: ${verdict.reason}`);
   }
@@ -273,4 +276,15 @@ export class Daemon {
     await this.engine?.shutdown();
     await this.storage?.close();
   }
+}
+
+/** Brute-force guard on digest (default: 5 failures from one address in 60 s block it for 5 minutes). */
+function authFailureLimiter(config: SwitchyardConfig, clock: Clock): AuthFailureLimiter {
+  const f = config.security?.authFailures ?? { maxFailures: 5, windowSeconds: 60, blockSeconds: 300 };
+  return new AuthFailureLimiter({
+    maxFailures: f.maxFailures,
+    windowMs: f.windowSeconds * 1000,
+    blockMs: f.blockSeconds * 1000,
+    clock,
+  });
 }

@@ -83,6 +83,14 @@ describe('parseConfig', () => {
     expect(c.metrics?.listen).toBe('127.0.0.1:9090');
     expect(c.log?.level).toBe('debug');
     expect(c.shutdown?.drainTimeoutSeconds).toBe(5);
+    const guard = parseConfig(
+      `${good}security:\n  authFailures: { maxFailures: 3, windowSeconds: 60, blockSeconds: 600 }\n`,
+      'pbx.yaml',
+    );
+    expect(guard.security?.authFailures).toEqual({ maxFailures: 3, windowSeconds: 60, blockSeconds: 600 });
+    expect(problems(`${good}security:\n  authFailures: { maxFailures: 0, windowSeconds: 60 }\n`).problems.length).toBe(
+      2,
+    );
   });
 
   it('refuses a network admin interface without a token, and bad addresses, levels and algorithms', () => {

@@ -3,6 +3,7 @@
 // with `*`. Where the REGISTER came from (RFC 3581) and its connection are kept, so a device behind NAT or on TCP,
 // TLS or WebSocket is reached the way it reached us.
 import {
+  type AuthFailureLimiter,
   type Clock,
   type CredentialStore,
   createResponse,
@@ -27,6 +28,8 @@ export interface RegistrarOptions {
   readonly clock: Clock;
   /** Digest algorithms offered, most preferred first (default SHA-256 then MD5; old phones may need MD5 alone). */
   readonly algorithms?: readonly DigestAlgorithm[];
+  /** Blocks a source address after repeated failed digest attempts (REGISTER and everything else authenticated). */
+  readonly authFailures?: AuthFailureLimiter;
   /** RFC 3261 10.3 step 7: shortest binding accepted (423 below it). Default 60 s. */
   readonly minExpires?: number;
   /** Longest binding granted; longer requests are shortened. Default 3600 s. */
@@ -56,6 +59,7 @@ export class Registrar {
       clock: options.clock,
       algorithms: options.algorithms,
       credentials: extensionCredentials(options.extensions),
+      limiter: options.authFailures,
     });
   }
 

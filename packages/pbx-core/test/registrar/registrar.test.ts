@@ -1,4 +1,5 @@
 import {
+  AuthFailureLimiter,
   createRequest,
   type SipRequest,
   SipTransportLayer,
@@ -16,7 +17,7 @@ afterEach(async () => {
 });
 
 /** A registrar on real UDP sockets; storage time comes from a virtual clock the test moves. */
-async function pbx() {
+async function pbx(extra: { authFailures?: (clock: VirtualClock) => AuthFailureLimiter } = {}) {
   const clock = new VirtualClock(1_700_000_000_000);
   const storage = new InMemoryStorage({ clock });
   await storage.extensions.create({ number: '1000', displayName: 'Alice', sipPassword: 's3cret' });
@@ -27,6 +28,7 @@ async function pbx() {
     extensions: storage.extensions,
     registrations: storage.registrations,
     clock,
+    authFailures: extra.authFailures?.(clock),
     onChange: (ext, bindings) => changes.push([ext, bindings.length]),
   });
   const transport = new SipTransportLayer();
@@ -108,6 +110,21 @@ describe('Registrar (RFC 3261 10.3)', () => {
     expect(short.status).toBe(423);
     expect(short.minExpires()).toBe(60);
     expect((await register(alice, uri, '1000', ['<sip:x@127.0.0.1:6001>;q=1.5'], 600)).status).toBe(400);
+  });
+
+  it('blocks an address after repeated wrong passwords, even with the right one, until the block ends', async () => {
+    const { uri, clock } = await pbx({
+      authFailures: (c) => new AuthFailureLimiter({ maxFailures: 3, windowMs: 60_000, blockMs: 300_000, clock: c }),
+    });
+    const guesser = await phone('1000', 'guess');
+    const statuses = [];
+    for (let i = 0; i < 3; i++)
+      statuses.push((await register(guesser, uri, '1000', ['<sip:x@127.0.0.1:6001>'])).status);
+    expect(statuses).toEqual([401, 401, 403]);
+    const alice = await phone('1000', 's3cret');
+    expect((await register(alice, uri, '1000', ['<sip:x@127.0.0.1:6001>'], 600)).status).toBe(403);
+    clock.advance(300_001);
+    expect((await register(alice, uri, '1000', ['<sip:x@127.0.0.1:6001>'], 600)).status).toBe(200);
   });
 
   it('removes one binding with expires=0 and all with *, and forgets expired ones', async () => {
