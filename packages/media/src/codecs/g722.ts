@@ -44,6 +44,13 @@ const Q6 = Int32Array.of(
   0,
   0,
 );
+// For each value v below Q6[29], the first interval i (1..29) with Q6[i] > v: the quantizer's starting guess.
+const Q6_FLOOR_LIMIT = 2919;
+const Q6_FLOOR = new Uint8Array(Q6_FLOOR_LIMIT);
+for (let v = 0, i = 1; v < Q6_FLOOR_LIMIT; v++) {
+  while (Q6[i] <= v) i++;
+  Q6_FLOOR[v] = i;
+}
 const ILN = Int32Array.of(
   0,
   63,
@@ -430,15 +437,12 @@ function encodeLowBand(st: SubbandState, xl: number): number {
   const el = sat16(xl - st.s);
   const wd = el >= 0 ? el : -1 - el;
   const det = st.det;
-  // QUANTL: the first interval i (1..29) whose upper decision level exceeds |el|, else 30. Levels are monotone,
-  // so a binary search finds the same interval as the linear scan of the Recommendation.
-  let lo = 1;
-  let hi = 30;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (wd < (Q6[mid] * det) >> 12) hi = mid;
-    else lo = mid + 1;
-  }
+  // QUANTL: the first interval i (1..29) whose upper decision level exceeds |el|, else 30. If wd < (Q6[i] * det)
+  // >> 12 then Q6[i] > wd * 4096 / det, so the first level above that ratio is a lower bound on i; a step or two of
+  // the Recommendation's exact test from there finds the same interval as its linear scan.
+  const ratio = ((wd * 4096) / det) | 0;
+  let lo = ratio >= Q6_FLOOR_LIMIT ? 30 : Q6_FLOOR[ratio];
+  while (lo < 30 && wd >= (Q6[lo] * det) >> 12) lo++;
   const il = el < 0 ? ILN[lo] : ILP[lo];
   const ril = il >> 2;
   const dl = (det * QM4[ril]) >> 15;
