@@ -45,6 +45,7 @@ import {
   makeDecoder,
   makeEncoder,
   makeInbandDtmfDetector,
+  makeLiveResampler,
   makeResampler,
   makeToneSource,
   type PcmDecoder,
@@ -83,7 +84,7 @@ const CONCEAL_TICKS = 5; // after this many ticks without packets, stop conceali
 class RateBridge {
   private readonly resampler: PcmResampler | undefined;
   constructor(from: number, to: number) {
-    this.resampler = from === to ? undefined : makeResampler(from, to);
+    this.resampler = from === to ? undefined : makeLiveResampler(from, to);
   }
   run(input: Int16Array, output: Int16Array): void {
     if (!this.resampler) {
