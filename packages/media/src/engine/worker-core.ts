@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import {
   createSrtpSession,
@@ -287,8 +288,10 @@ class Session {
   private ringIndex = 0;
   private readonly srtpRing: Uint8Array[];
   private srtpIndex = 0;
-  private readonly encodeOut = new Uint8Array(MAX_PACKET - 12);
-  private readonly payloadBuf = new Uint8Array(MAX_PACKET);
+  /** The ring slot nextSendBuffer gave last, each slot's payload (after the 12-octet header) and exact views. */
+  private ringSlot = 0;
+  private readonly ringPayloads: Uint8Array[];
+  private readonly ringViews: Buffer[];
   inPcm: Int16Array;
   inActive = false;
   outPcm: Int16Array;
@@ -351,6 +354,8 @@ class Session {
     this.inPcm = new Int16Array(this.frameSamples);
     this.outPcm = new Int16Array(this.frameSamples);
     this.sendRing = Array.from({ length: SEND_RING }, () => new Uint8Array(MAX_PACKET));
+    this.ringPayloads = this.sendRing.map((b) => b.subarray(12));
+    this.ringViews = this.sendRing.map((b) => Buffer.from(b.buffer, b.byteOffset, 0));
     this.srtpRing = args.srtp ? Array.from({ length: SEND_RING }, () => new Uint8Array(MAX_PACKET + 64)) : [];
     this.queue = new PlayoutQueue(64, maxPayloadBytes(args.codecs, args.ptime));
     const snap = args.snapshot;
@@ -634,6 +639,7 @@ class Session {
   }
 
   get streamsWriting(): boolean {
+    if (this.streams.size === 0) return false; // the relay asks per packet: no iterator when there is nothing
     for (const s of this.streams.values()) if (s.queued > 0) return true;
     return false;
   }
@@ -758,10 +764,10 @@ class Session {
       this.inActive = false;
       return;
     }
-    const n = this.queue.pop(this.payloadBuf);
+    const n = this.queue.take();
     if (n >= 0) {
       const dec = this.decoderFor(this.queue.payloadType);
-      const got = dec ? dec.decodeInto(this.payloadBuf.subarray(0, n), this.inPcm) : 0;
+      const got = dec ? dec.decodeInto(this.queue.payload, this.inPcm) : 0;
       if (got < this.frameSamples) this.inPcm.fill(0, Math.max(0, got));
       this.lastDecoder = dec;
       this.silentTicks = 0;
@@ -958,19 +964,30 @@ class Session {
 
   /** A send buffer from the ring; reused only after SEND_RING later sends, by which time the kernel has it. */
   nextSendBuffer(): Uint8Array {
-    const pkt = this.sendRing[this.ringIndex];
+    this.ringSlot = this.ringIndex;
     this.ringIndex = (this.ringIndex + 1) % SEND_RING;
-    return pkt;
+    return this.sendRing[this.ringSlot];
+  }
+
+  /** The first `len` bytes of ring slot `slot` as a Buffer: dgram sends a whole Buffer without slicing it. */
+  private ringView(slot: number, len: number): Buffer {
+    let view = this.ringViews[slot];
+    if (view.length !== len) {
+      const pkt = this.sendRing[slot];
+      view = Buffer.from(pkt.buffer, pkt.byteOffset, len);
+      this.ringViews[slot] = view;
+    }
+    return view;
   }
 
   private sendPcm(pcm: Int16Array): void {
     const pkt = this.nextSendBuffer();
-    const n = this.encoder.encodeInto(pcm, this.encodeOut);
+    // Encoded straight after the header (the payload view of this ring slot): no copy.
+    const n = this.encoder.encodeInto(pcm, this.ringPayloads[this.ringSlot]);
     if (n <= 0) return;
     // RFC 3551 4.1: the marker bit flags the first packet of a talk spurt
     this.writeHeader(pkt, this.sendCodec.payloadType, !this.talking, this.seq, this.timestamp);
     this.talking = true;
-    pkt.set(this.encodeOut.subarray(0, n), 12);
     this.seq = (this.seq + 1) & 0xffff;
     this.timestamp = (this.timestamp + this.tsStep) >>> 0;
     this.txPayloadBytes += n;
@@ -1000,8 +1017,12 @@ class Session {
     }
     this.txPackets++;
     this.txBytes += n;
-    if (this.connected) this.socket.send(out, 0, n);
-    else this.socket.send(reused ? out.slice(0, n) : out, 0, n, port, address);
+    // A whole Buffer (a relayed packet) goes as it is: with an offset and length dgram makes a slice per send.
+    if (this.connected) {
+      if (n === out.length) this.socket.send(out);
+      else if (out === this.sendRing[this.ringSlot]) this.socket.send(this.ringView(this.ringSlot, n));
+      else this.socket.send(out, 0, n);
+    } else this.socket.send(reused ? out.slice(0, n) : out, 0, n, port, address);
   }
 
   private checkTimeout(now: number): void {
@@ -1345,7 +1366,7 @@ export class WorkerCore {
         if (!args.rtcpMux) rtcp = await bindUdp(args.address, args.port + 1);
         const session = new Session(this, args, socket, rtcp);
         this.sessions.set(session.id, session);
-        socket.on('message', (m, r) => this.safely(() => session.onRtp(m, r)));
+        socket.on('message', (m, r) => this.onRtp(session, m, r));
         rtcp?.on('message', (m) => this.safely(() => session.onRtcp(m)));
         return session.info();
       } catch (err) {
@@ -1354,6 +1375,15 @@ export class WorkerCore {
         throw err;
       }
     });
+  }
+
+  /** Every RTP packet, so without a closure per packet; like `safely`, a failure is counted and the packet dropped. */
+  private onRtp(session: Session, msg: Buffer, rinfo: RemoteInfo): void {
+    try {
+      session.onRtp(msg, rinfo);
+    } catch {
+      this.handlerErrors++;
+    }
   }
 
   /** A packet handler must never take the worker down: a failure on one packet is counted and dropped. */
@@ -1466,6 +1496,7 @@ export class WorkerCore {
       packetsReceived,
       packetsSent,
       handlerErrors: this.handlerErrors,
+      ...threadCpu(),
     };
   }
 
@@ -1483,6 +1514,17 @@ export class WorkerCore {
 }
 
 const MAX_PLAY_MS = 24 * 3600 * 1000;
+
+/** This thread's CPU time: Linux's /proc/thread-self/schedstat starts with the ns it has run (user and system). */
+function threadCpu(): { cpuMs?: number } {
+  try {
+    const text = readFileSync('/proc/thread-self/schedstat', 'latin1');
+    const ns = Number(text.slice(0, text.indexOf(' ')));
+    return Number.isFinite(ns) ? { cpuMs: ns / 1e6 } : {};
+  } catch {
+    return {};
+  }
+}
 
 /** SRTP context from the endpoint's keys (RFC 4568 inline key-params); bad keys fail the create command. */
 function openSrtp(d: SrtpDescription): SrtpSession {
