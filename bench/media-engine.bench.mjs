@@ -49,16 +49,22 @@ s.bind(0, host, () => {
 
 // Where the engine's output goes: a process that binds a UDP port and then blocks forever without reading, so the
 // kernel queues and drops what arrives there at almost no cost (no ICMP, no receiving code on the measured cores).
-// First it sends one RTP packet to each port it is given, as a phone would, so those endpoints latch onto it.
+// First it sends three RTP packets in sequence to each port it is given, as a phone would, so those endpoints latch
+// onto it (an unsignalled source must show a valid stream first: RtpLatch).
 const SINK_SOURCE = `
 const s = require('node:dgram').createSocket('udp4');
 const ports = JSON.parse(process.argv[1] || '[]');
 s.bind(0, '${HOST}', () => {
   const pkt = Buffer.alloc(172); pkt[0] = 0x80; pkt.writeUInt32BE(0x5151, 8);
-  let left = ports.length;
+  let left = 3 * ports.length;
   const ready = () => process.stdout.write(String(s.address().port) + '\\n', () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0));
   if (left === 0) ready();
-  for (const p of ports) s.send(pkt, p, '${HOST}', () => { if (--left === 0) ready(); });
+  for (let seq = 0; seq < 3; seq++) {
+    for (const p of ports) {
+      const b = Buffer.from(pkt); b.writeUInt16BE(seq, 2);
+      s.send(b, p, '${HOST}', () => { if (--left === 0) ready(); });
+    }
+  }
 });
 `;
 
@@ -164,66 +170,79 @@ export async function relayBench(pairs, durationMs) {
   };
 }
 
-/** Fills every endpoint's playout queue with `frames` packets from one socket, then runs the clock over them. */
-// The phones of the tick benchmarks: another process that sends each endpoint its packets on command and reads
-// (and drops) what the engine sends back, so neither its sending nor its receiving is counted as the engine's CPU.
+// The phones of the tick benchmarks: a thread with one socket per endpoint (connected to it, so each endpoint
+// latches onto its own phone) that sends each endpoint its packets on command. Between commands it blocks in
+// Atomics.wait and it never returns to its event loop, so it never reads what the engine sends back: like the
+// relay's sink, the kernel queues and then drops that, with no wake-up of a reader charged to the engine's sends
+// (a real network card has none) and no receiving code running while the ticks are timed. It is idle (blocked)
+// while the ticks run, so the process CPU time measured then is the engine's.
 const PHONES_SOURCE = `
-const s = require('node:dgram').createSocket('udp4');
-const rl = require('node:readline').createInterface({ input: process.stdin });
-let received = 0;
-s.on('message', () => { received++; });
-s.bind(0, '${HOST}', () => process.stdout.write('ready\\n'));
-rl.on('line', (line) => {
-  const { targets, from, count } = JSON.parse(line);
-  let left = targets.length * count;
-  for (let seq = from; seq < from + count; seq++) {
-    for (const t of targets) {
-      const p = Buffer.alloc(172, t.payloadType === 0 ? 0x55 : 0x3a);
-      p[0] = 0x80; p[1] = t.payloadType;
-      p.writeUInt16BE(seq & 0xffff, 2); p.writeUInt32BE((seq * 160) >>> 0, 4); p.writeUInt32BE(0xabc, 8);
-      s.send(p, t.port, '${HOST}', () => { if (--left === 0) process.stdout.write('sent ' + received + '\\n'); });
-    }
+const { parentPort, workerData } = require('node:worker_threads');
+const dgram = require('node:dgram');
+const { targets, host, control } = workerData;
+const cmd = new Int32Array(control);
+(async () => {
+  const socks = [];
+  for (const t of targets) {
+    const s = dgram.createSocket('udp4');
+    s.on('error', () => {});
+    await new Promise((r) => s.bind(0, host, r));
+    await new Promise((r) => s.connect(t.port, host, r));
+    socks.push(s);
   }
-});
+  parentPort.postMessage('ready');
+  const pkts = targets.map((t) => { const p = Buffer.alloc(172, t.payloadType === 0 ? 0x55 : 0x3a); p[0] = 0x80; p[1] = t.payloadType; p.writeUInt32BE(0xabc, 8); return p; });
+  for (;;) {
+    Atomics.wait(cmd, 0, 0);
+    if (cmd[0] === 2) break;
+    const from = cmd[1], count = cmd[2];
+    for (let seq = from; seq < from + count; seq++) {
+      for (let i = 0; i < socks.length; i++) {
+        const p = pkts[i];
+        p.writeUInt16BE(seq & 0xffff, 2); p.writeUInt32BE((seq * 160) >>> 0, 4);
+        socks[i].send(p); // connected: sent (copied into the kernel) before send returns
+      }
+    }
+    Atomics.store(cmd, 0, 0);
+    Atomics.notify(cmd, 0);
+  }
+  process.exit(0);
+})();
 `;
 
-async function startPhones() {
-  const child = spawn(process.execPath, ['-e', PHONES_SOURCE], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = [];
-  let waiting;
-  let buffered = '';
-  child.stdout.on('data', (d) => {
-    buffered += d;
-    for (let i = buffered.indexOf('\n'); i >= 0; i = buffered.indexOf('\n')) {
-      lines.push(buffered.slice(0, i));
-      buffered = buffered.slice(i + 1);
-    }
-    if (waiting && lines.length > 0) waiting(lines.shift());
+async function startPhones(targets) {
+  const control = new SharedArrayBuffer(12);
+  const cmd = new Int32Array(control);
+  const w = new Worker(PHONES_SOURCE, { eval: true, workerData: { targets, host: HOST, control } });
+  await new Promise((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', reject);
   });
-  const nextLine = () =>
-    new Promise((resolve) => {
-      if (lines.length > 0) resolve(lines.shift());
-      else waiting = resolve;
-    });
-  await nextLine();
   return {
-    send: async (targets, from, count) => {
-      child.stdin.write(`${JSON.stringify({ targets, from, count })}\n`);
-      await nextLine();
+    send: async (from, count) => {
+      cmd[1] = from;
+      cmd[2] = count;
+      Atomics.store(cmd, 0, 1);
+      Atomics.notify(cmd, 0);
+      while (Atomics.load(cmd, 0) !== 0) await new Promise((r) => setTimeout(r, 1));
     },
-    stop: () => child.kill('SIGKILL'),
+    stop: () => {
+      Atomics.store(cmd, 0, 2);
+      Atomics.notify(cmd, 0);
+      return w.terminate();
+    },
   };
 }
 
 async function tickBench(engine, targets, frames) {
-  const phones = await startPhones();
+  const phones = await startPhones(targets);
   const burst = 10;
   const before = (await engine.getWorkerStatistics())[0];
   let busy = 0;
   let cpu = 0;
   let ticks = 0;
   for (let f = 0; f < frames; f += burst) {
-    await phones.send(targets, f, burst);
+    await phones.send(f, burst);
     const want = targets.length * (f + burst);
     for (let i = 0; i < 2000; i++) {
       const s = (await engine.getWorkerStatistics())[0];
@@ -239,7 +258,7 @@ async function tickBench(engine, targets, frames) {
     cpu += (c.user + c.system) / 1000;
     ticks += s1.ticks - s0.ticks;
   }
-  phones.stop();
+  await phones.stop();
   // Per 20 ms tick: wall time inside the worker's ticks, and the process's CPU time while only the ticks ran (the
   // main thread just waits for the reply), which is what one core must supply and is less inflated by other load.
   return { wallMs: busy / ticks, cpuMs: cpu / ticks };

@@ -10,6 +10,8 @@ import {
   RtcpPacketType,
   RtcpReportBlock,
   RtpHeader,
+  RtpLatch,
+  RtpLatchResult,
   RtpParseStatus,
   RtpSourceStatistics,
   RtpTimeoutMonitor,
@@ -272,6 +274,8 @@ class Session {
   /** Where RTP really comes from (symmetric RTP, RFC 4961): sent to once media arrives. */
   latchedAddress: string | undefined;
   latchedPort = 0;
+  /** Decides which source may take the latch (RFC 4961 with the rtp module's hijack guard). */
+  private readonly latchGuard = new RtpLatch();
   private connected = false;
   private connectGeneration = 0;
   sendCodec: CodecDescription;
@@ -363,7 +367,11 @@ class Session {
     this.seq = snap?.seq ?? randomInt(0, 65536);
     this.timestamp = snap?.timestamp ?? randomInt(0, 2 ** 32);
     this.remote = snap?.remote;
-    if (snap?.latchedAddress !== undefined) this.latch(snap.latchedAddress, snap.latchedPort ?? 0);
+    if (this.remote) this.latchGuard.setRemote(this.remote.address, this.remote.port);
+    if (snap?.latchedAddress !== undefined) {
+      this.latchGuard.restore(snap.latchedAddress, snap.latchedPort ?? 0);
+      this.latch(snap.latchedAddress, snap.latchedPort ?? 0);
+    }
     this.dtmf = snap?.dtmf ?? { rfc4733: args.telephoneEventPayloadType !== undefined, inband: false };
     if (this.dtmf.inband) this.inband = makeInbandDtmfDetector(this.pcmRate, (d, ms) => this.onDigit(d, ms, 'inband'));
     this.teReceiver = new TelephoneEventReceiver((digit, ms) => this.onDigit(digit, ms, 'rfc4733'), {
@@ -414,6 +422,8 @@ class Session {
     }
     if (remote.payloadType !== undefined) this.chooseSendCodec(remote.payloadType);
     this.remote = { ...remote };
+    this.latchGuard.setRemote(remote.address, remote.port);
+    this.latchGuard.reset();
     this.unlatch();
   }
 
@@ -512,7 +522,7 @@ class Session {
       this.rx.discarded++;
       return;
     }
-    if (!this.acceptSource(rinfo)) {
+    if (!this.acceptSource(rinfo, v)) {
       this.rx.discarded++;
       return;
     }
@@ -539,15 +549,18 @@ class Session {
   }
 
   /**
-   * Symmetric RTP (RFC 4961) with a hijack guard: the first well-formed packet latches the send address (behind NAT
-   * it differs from what SDP said); afterwards only that source is accepted, until signalling sets a new remote.
+   * Symmetric RTP (RFC 4961) with the rtp module's hijack guard (RtpLatch): the send address latches onto the
+   * signalled address at its first packet, or onto another source (behind NAT it differs from what SDP said) once it
+   * has sent a valid stream (three in-sequence packets of one SSRC); until then its packets are dropped. The socket
+   * is then connected to the latched source, so the kernel drops everyone else's datagrams at no cost per packet;
+   * moving the latch elsewhere takes signalling (setRemote), which disconnects it.
    */
-  private acceptSource(rinfo: RemoteInfo): boolean {
-    if (this.latchedAddress === undefined) {
-      this.latch(rinfo.address, rinfo.port);
-      return true;
-    }
-    return this.latchedAddress === rinfo.address && this.latchedPort === rinfo.port;
+  private acceptSource(rinfo: RemoteInfo, v: RtpHeader): boolean {
+    const r = this.latchGuard.check(rinfo.address, rinfo.port, v.ssrc, v.sequenceNumber);
+    if (r === RtpLatchResult.Accepted) return true;
+    if (r !== RtpLatchResult.Latched) return false;
+    this.latch(rinfo.address, rinfo.port);
+    return true;
   }
 
   /**
