@@ -121,6 +121,54 @@ function runBlaster(exe, ports, durationMs) {
   });
 }
 
+// The floor under any relay written on node:dgram: a bare thread whose A sockets hand every datagram to their B
+// socket (connected to the sink) and nothing else, no parsing, no state. Measured like the engine (same load, same
+// sink, its thread's CPU per packet), it says how much of the per-packet cost is Node's and the kernel's.
+const BARE_RELAY_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const dgram = require('node:dgram');
+const { readFileSync } = require('node:fs');
+const { pairs, host, sinkPort } = workerData;
+const cpuMs = () => { const t = readFileSync('/proc/thread-self/schedstat', 'latin1'); return Number(t.slice(0, t.indexOf(' '))) / 1e6; };
+let relayed = 0;
+(async () => {
+  const ports = [];
+  for (let i = 0; i < pairs; i++) {
+    const a = dgram.createSocket('udp4');
+    const b = dgram.createSocket('udp4');
+    b.on('error', () => {});
+    await new Promise((r) => a.bind(0, host, r));
+    await new Promise((r) => b.bind(0, host, r));
+    await new Promise((r) => b.connect(sinkPort, host, r));
+    a.on('message', (m) => { relayed++; b.send(m); });
+    ports.push(a.address().port);
+  }
+  const c0 = cpuMs();
+  parentPort.postMessage(ports);
+  parentPort.once('message', () => parentPort.postMessage({ relayed, cpuMs: cpuMs() - c0 }));
+})();
+`;
+
+export async function bareRelayBench(pairs, durationMs) {
+  const exe = blaster();
+  if (!exe || process.platform !== 'linux') return undefined;
+  const sink = await startSink();
+  const w = new Worker(BARE_RELAY_SOURCE, { eval: true, workerData: { pairs, host: HOST, sinkPort: sink.port } });
+  const ports = await new Promise((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
+  const t0 = performance.now();
+  const offered = await runBlaster(exe, ports, durationMs);
+  const seconds = (performance.now() - t0) / 1000;
+  w.postMessage('stop');
+  const { relayed, cpuMs } = await new Promise((resolve) => w.once('message', resolve));
+  await w.terminate();
+  sink.stop();
+  const cpuUsPerPacket = (cpuMs * 1000) / relayed;
+  return { offeredPps: offered / seconds, pps: relayed / seconds, cpuUsPerPacket, perCore: 1e6 / cpuUsPerPacket };
+}
+
 export async function relayBench(pairs, durationMs) {
   const engine = await MediaEngine.start({
     workers: 1,
@@ -335,6 +383,7 @@ async function attempt(fn) {
 
 export default async function () {
   const relay = await attempt(() => relayBench(16, 3000));
+  const bare = await attempt(() => bareRelayBench(16, 3000));
   const tc = await attempt(() => transcodeBench(100, 100));
   const conf = await attempt(() => conferenceBench(200, 100));
   const na = (r) => `not measured: ${r.error}`;
@@ -352,6 +401,17 @@ export default async function () {
               : ''),
         relay.error ? '-' : Math.round(relay.perCore ?? relay.pps),
         '>= 150,000',
+      ],
+      [
+        'ref: bare node:dgram relay (receive, send, nothing else)',
+        !bare || bare.error
+          ? `not measured: ${bare?.error ?? 'needs gcc and Linux'}`
+          : `same load and sink; relayed ${Math.round(bare.pps)} pps wall, CPU ${bare.cpuUsPerPacket.toFixed(2)} us per packet` +
+            (relay.cpuUsPerPacket
+              ? `; the engine costs ${(relay.cpuUsPerPacket / bare.cpuUsPerPacket).toFixed(2)}x this`
+              : ''),
+        !bare || bare.error ? '-' : Math.round(bare.perCore),
+        'the ceiling in Node',
       ],
       [
         'G.711 <-> G.722 transcoding, calls per core',
