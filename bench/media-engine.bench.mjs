@@ -442,7 +442,7 @@ export default async function () {
     ],
     notes: [
       'Relay: a C sender (bench/c/rtp_blaster.c, sendmmsg; a JS thread without gcc) offers PCMU RTP to the A side of each pair for 3 s at up to 300,000 pps; the engine rewrites each packet in place and sends it from its B side (latched to a sink process that never reads). The result is 1 / (worker thread CPU time per relayed packet, from /proc/thread-self/schedstat, its receive and send system calls included): what one core sustains. The wall rate beside it is lower when other processes share the core (a 2-core machine, the load generator on one of them).',
-      'Transcoding and conference: the worker runs on its manual clock over queued packets; the capacity is derived from the CPU time of the 20 ms ticks (decode, resample, mix, encode, send), wall time shown beside it.',
+      'Transcoding and conference: phones (a thread with one connected socket per endpoint, blocked and never reading while the ticks run) queue 10 packets per endpoint, then the worker runs 10 ticks of its manual clock over them; the capacity is 20 ms / (process CPU time of those ticks per call or participant: decode, 8 <-> 16 kHz resampling, mix, encode, send), wall time inside the ticks shown beside it. Process CPU includes the main thread and V8 helper threads, so it errs high.',
     ],
   };
 }
