@@ -803,6 +803,7 @@ class Session {
         p.hasInput = true;
       }
     }
+    if (this.streams.size === 0) return; // no iterator per session per tick when nobody streams
     for (const s of this.streams.values()) {
       s.toStream.run(this.inPcm, s.streamBuf);
       const frame = s.streamBuf.slice(0, s.frame);
