@@ -534,11 +534,14 @@ class Session {
     }
     this.rx.packets++;
     this.rx.bytes += len;
-    this.source.update(v.ssrc, v.sequenceNumber, v.timestamp, this.core.arrivalMs());
-    this.timeout.onPacket(this.core.clock.now());
+    const arrival = this.core.arrivalMs();
+    // On the real clock arrival time is clock time: one reading per packet, not two.
+    const now = this.core.realTime ? arrival : this.core.clock.now();
+    this.source.update(v.ssrc, v.sequenceNumber, v.timestamp, arrival);
+    this.timeout.onPacket(now);
     if (isEvent) {
       if (this.dtmf.rfc4733) {
-        this.teReceiver.receive(buf, v.payloadOffset, v.payloadLength, v.timestamp, v.marker, this.core.clock.now());
+        this.teReceiver.receive(buf, v.payloadOffset, v.payloadLength, v.timestamp, v.marker, now);
       }
       if (this.bridgeMode === 'relay') this.relay(msg, len, v, true);
       else if (this.bridgeMode === 'transcode') this.forwardEvent(buf, v);
@@ -1150,6 +1153,8 @@ class Session {
 export class WorkerCore {
   readonly config: WorkerConfig;
   readonly clock: TickClock;
+  /** The clock is RealTickClock, whose now() is arrivalMs()'s performance.now(). */
+  readonly realTime: boolean;
   /** Reused for every packet this worker parses. */
   readonly header = new RtpHeader();
   readonly rtcp = new RtcpCompoundReader();
@@ -1171,6 +1176,7 @@ export class WorkerCore {
     this.config = config;
     this.host = host;
     this.clock = config.clock === 'manual' ? new ManualTickClock() : new RealTickClock();
+    this.realTime = config.clock !== 'manual';
     this.statisticsTicks =
       config.statisticsIntervalMs > 0 ? Math.round(config.statisticsIntervalMs / config.tickMs) : 0;
     this.clock.start(config.tickMs, (now) => this.tick(now));
