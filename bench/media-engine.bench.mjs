@@ -1,12 +1,17 @@
 // Media engine capacity: RTP packets relayed per second by one worker, G.711<->G.722 transcoded calls and 16 kHz
 // conference participants one core sustains in real time. Uses the built package (npx tsc -b first).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { MediaEngine } from '@switchyard/media';
 
 const PCMU = { payloadType: 0, encoding: 'PCMU', clockRate: 8000 };
 const G722 = { payloadType: 9, encoding: 'G722', clockRate: 8000 };
 const HOST = '127.0.0.1';
+const here = dirname(fileURLToPath(import.meta.url));
 
 // A load generator in its own thread: one socket sends RTP to every target port round-robin, as fast as it can
 // (in bounded batches), for `durationMs`. It reports how many it sent.
@@ -44,16 +49,22 @@ s.bind(0, host, () => {
 
 // Where the engine's output goes: a process that binds a UDP port and then blocks forever without reading, so the
 // kernel queues and drops what arrives there at almost no cost (no ICMP, no receiving code on the measured cores).
-// First it sends one RTP packet to each port it is given, as a phone would, so those endpoints latch onto it.
+// First it sends three RTP packets in sequence to each port it is given, as a phone would, so those endpoints latch
+// onto it (an unsignalled source must show a valid stream first: RtpLatch).
 const SINK_SOURCE = `
 const s = require('node:dgram').createSocket('udp4');
 const ports = JSON.parse(process.argv[1] || '[]');
 s.bind(0, '${HOST}', () => {
   const pkt = Buffer.alloc(172); pkt[0] = 0x80; pkt.writeUInt32BE(0x5151, 8);
-  let left = ports.length;
+  let left = 3 * ports.length;
   const ready = () => process.stdout.write(String(s.address().port) + '\\n', () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0));
   if (left === 0) ready();
-  for (const p of ports) s.send(pkt, p, '${HOST}', () => { if (--left === 0) ready(); });
+  for (let seq = 0; seq < 3; seq++) {
+    for (const p of ports) {
+      const b = Buffer.from(pkt); b.writeUInt16BE(seq, 2);
+      s.send(b, p, '${HOST}', () => { if (--left === 0) ready(); });
+    }
+  }
 });
 `;
 
@@ -74,6 +85,88 @@ function runLoad(ports, durationMs) {
     w.once('message', resolve);
     w.once('error', reject);
   });
+}
+
+// The C load generator (bench/c/rtp_blaster.c, sendmmsg in batches of 64), built once per run; undefined without
+// gcc, and the JS load thread above stands in (it offers less than the goal on two cores).
+const BLASTER_RATE = 300_000; // twice the goal: enough to saturate the worker, without a whole core spinning
+let blasterPath;
+function blaster() {
+  if (blasterPath !== undefined) return blasterPath || undefined;
+  blasterPath = '';
+  if (spawnSync('gcc', ['--version']).status !== 0) return undefined;
+  const exe = join(mkdtempSync(join(tmpdir(), 'relay-bench-')), 'rtp_blaster');
+  try {
+    execFileSync('gcc', ['-O2', '-o', exe, join(here, 'c', 'rtp_blaster.c')]);
+    blasterPath = exe;
+  } catch {
+    return undefined;
+  }
+  return exe;
+}
+
+function runBlaster(exe, ports, durationMs) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(exe, [HOST, String(durationMs), String(BLASTER_RATE), ...ports.map(String)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.once('error', reject);
+    child.once('close', (code) =>
+      code === 0 ? resolve(Number(out.trim())) : reject(new Error(`rtp_blaster ${code}`)),
+    );
+  });
+}
+
+// The floor under any relay written on node:dgram: a bare thread whose A sockets hand every datagram to their B
+// socket (connected to the sink) and nothing else, no parsing, no state. Measured like the engine (same load, same
+// sink, its thread's CPU per packet), it says how much of the per-packet cost is Node's and the kernel's.
+const BARE_RELAY_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const dgram = require('node:dgram');
+const { readFileSync } = require('node:fs');
+const { pairs, host, sinkPort } = workerData;
+const cpuMs = () => { const t = readFileSync('/proc/thread-self/schedstat', 'latin1'); return Number(t.slice(0, t.indexOf(' '))) / 1e6; };
+let relayed = 0;
+(async () => {
+  const ports = [];
+  for (let i = 0; i < pairs; i++) {
+    const a = dgram.createSocket('udp4');
+    const b = dgram.createSocket('udp4');
+    b.on('error', () => {});
+    await new Promise((r) => a.bind(0, host, r));
+    await new Promise((r) => b.bind(0, host, r));
+    await new Promise((r) => b.connect(sinkPort, host, r));
+    a.on('message', (m) => { relayed++; b.send(m); });
+    ports.push(a.address().port);
+  }
+  const c0 = cpuMs();
+  parentPort.postMessage(ports);
+  parentPort.once('message', () => parentPort.postMessage({ relayed, cpuMs: cpuMs() - c0 }));
+})();
+`;
+
+export async function bareRelayBench(pairs, durationMs) {
+  const exe = blaster();
+  if (!exe || process.platform !== 'linux') return undefined;
+  const sink = await startSink();
+  const w = new Worker(BARE_RELAY_SOURCE, { eval: true, workerData: { pairs, host: HOST, sinkPort: sink.port } });
+  const ports = await new Promise((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
+  const t0 = performance.now();
+  const offered = await runBlaster(exe, ports, durationMs);
+  const seconds = (performance.now() - t0) / 1000;
+  w.postMessage('stop');
+  const { relayed, cpuMs } = await new Promise((resolve) => w.once('message', resolve));
+  await w.terminate();
+  sink.stop();
+  const cpuUsPerPacket = (cpuMs * 1000) / relayed;
+  return { offeredPps: offered / seconds, pps: relayed / seconds, cpuUsPerPacket, perCore: 1e6 / cpuUsPerPacket };
 }
 
 export async function relayBench(pairs, durationMs) {
@@ -98,80 +191,117 @@ export async function relayBench(pairs, durationMs) {
     if (stats.every((st) => st.packetsReceived > 0)) break;
     await new Promise((r) => setTimeout(r, 5));
   }
+  const exe = blaster();
   const before = (await engine.getWorkerStatistics())[0];
   const t0 = performance.now();
-  const offered = await runLoad(
-    a.map((e) => e.port),
-    durationMs,
-  );
+  const ports = a.map((e) => e.port);
+  const offered = exe ? await runBlaster(exe, ports, durationMs) : await runLoad(ports, durationMs);
   const seconds = (performance.now() - t0) / 1000;
   const after = (await engine.getWorkerStatistics())[0];
   await engine.shutdown();
   sink.stop();
   const relayed = after.packetsSent - before.packetsSent;
-  return { pairs, offered, relayed, pps: relayed / seconds, offeredPps: offered / seconds };
+  // The worker thread's own CPU time (Linux schedstat, user + system: its recvmsg and sendmsg included) per
+  // relayed packet gives what one core sustains; the wall rate is lower when other load takes part of the core.
+  const cpuMs = after.cpuMs !== undefined && before.cpuMs !== undefined ? after.cpuMs - before.cpuMs : undefined;
+  const cpuUsPerPacket = cpuMs !== undefined && relayed > 0 ? (cpuMs * 1000) / relayed : undefined;
+  return {
+    pairs,
+    load: exe ? 'C sendmmsg' : 'JS thread',
+    offered,
+    relayed,
+    pps: relayed / seconds,
+    offeredPps: offered / seconds,
+    workerBusy: cpuMs !== undefined ? cpuMs / 1000 / seconds : undefined,
+    cpuUsPerPacket,
+    perCore: cpuUsPerPacket ? 1e6 / cpuUsPerPacket : undefined,
+  };
 }
 
-/** Fills every endpoint's playout queue with `frames` packets from one socket, then runs the clock over them. */
-// The phones of the tick benchmarks: another process that sends each endpoint its packets on command and reads
-// (and drops) what the engine sends back, so neither its sending nor its receiving is counted as the engine's CPU.
+// The phones of the tick benchmarks: a thread with one socket per endpoint (connected to it, so each endpoint
+// latches onto its own phone) that sends each endpoint its packets on command. Between commands it blocks in
+// Atomics.wait and it never returns to its event loop, so it never reads what the engine sends back: like the
+// relay's sink, the kernel queues and then drops that, with no wake-up of a reader charged to the engine's sends
+// (a real network card has none) and no receiving code running while the ticks are timed. It is idle (blocked)
+// while the ticks run, so the process CPU time measured then is the engine's.
 const PHONES_SOURCE = `
-const s = require('node:dgram').createSocket('udp4');
-const rl = require('node:readline').createInterface({ input: process.stdin });
-let received = 0;
-s.on('message', () => { received++; });
-s.bind(0, '${HOST}', () => process.stdout.write('ready\\n'));
-rl.on('line', (line) => {
-  const { targets, from, count } = JSON.parse(line);
-  let left = targets.length * count;
-  for (let seq = from; seq < from + count; seq++) {
-    for (const t of targets) {
-      const p = Buffer.alloc(172, t.payloadType === 0 ? 0x55 : 0x3a);
-      p[0] = 0x80; p[1] = t.payloadType;
-      p.writeUInt16BE(seq & 0xffff, 2); p.writeUInt32BE((seq * 160) >>> 0, 4); p.writeUInt32BE(0xabc, 8);
-      s.send(p, t.port, '${HOST}', () => { if (--left === 0) process.stdout.write('sent ' + received + '\\n'); });
-    }
+const { parentPort, workerData } = require('node:worker_threads');
+const dgram = require('node:dgram');
+const { targets, host, control } = workerData;
+const cmd = new Int32Array(control);
+(async () => {
+  const socks = [];
+  for (const t of targets) {
+    const s = dgram.createSocket('udp4');
+    s.on('error', () => {});
+    await new Promise((r) => s.bind(0, host, r));
+    await new Promise((r) => s.connect(t.port, host, r));
+    socks.push(s);
   }
-});
+  parentPort.postMessage('ready');
+  const pkts = targets.map((t) => { const p = Buffer.alloc(172, t.payloadType === 0 ? 0x55 : 0x3a); p[0] = 0x80; p[1] = t.payloadType; p.writeUInt32BE(0xabc, 8); return p; });
+  for (;;) {
+    Atomics.wait(cmd, 0, 0);
+    if (cmd[0] === 2) break;
+    const from = cmd[1], count = cmd[2];
+    for (let seq = from; seq < from + count; seq++) {
+      for (let i = 0; i < socks.length; i++) {
+        const p = pkts[i];
+        p.writeUInt16BE(seq & 0xffff, 2); p.writeUInt32BE((seq * 160) >>> 0, 4);
+        socks[i].send(p); // connected: sent (copied into the kernel) before send returns
+      }
+    }
+    Atomics.store(cmd, 0, 0);
+    Atomics.notify(cmd, 0);
+  }
+  process.exit(0);
+})();
 `;
 
-async function startPhones() {
-  const child = spawn(process.execPath, ['-e', PHONES_SOURCE], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = [];
-  let waiting;
-  let buffered = '';
-  child.stdout.on('data', (d) => {
-    buffered += d;
-    for (let i = buffered.indexOf('\n'); i >= 0; i = buffered.indexOf('\n')) {
-      lines.push(buffered.slice(0, i));
-      buffered = buffered.slice(i + 1);
-    }
-    if (waiting && lines.length > 0) waiting(lines.shift());
+async function startPhones(targets) {
+  const control = new SharedArrayBuffer(12);
+  const cmd = new Int32Array(control);
+  const w = new Worker(PHONES_SOURCE, { eval: true, workerData: { targets, host: HOST, control } });
+  await new Promise((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', reject);
   });
-  const nextLine = () =>
-    new Promise((resolve) => {
-      if (lines.length > 0) resolve(lines.shift());
-      else waiting = resolve;
-    });
-  await nextLine();
   return {
-    send: async (targets, from, count) => {
-      child.stdin.write(`${JSON.stringify({ targets, from, count })}\n`);
-      await nextLine();
+    send: async (from, count) => {
+      cmd[1] = from;
+      cmd[2] = count;
+      Atomics.store(cmd, 0, 1);
+      Atomics.notify(cmd, 0);
+      while (Atomics.load(cmd, 0) !== 0) await new Promise((r) => setTimeout(r, 1));
     },
-    stop: () => child.kill('SIGKILL'),
+    stop: () => {
+      Atomics.store(cmd, 0, 2);
+      Atomics.notify(cmd, 0);
+      return w.terminate();
+    },
   };
 }
 
 async function tickBench(engine, targets, frames) {
-  const phones = await startPhones();
+  const phones = await startPhones(targets);
   const burst = 10;
+  // Three packets first, so every endpoint has latched onto its phone (RtpLatch wants a valid stream) before the
+  // counting starts; the ticks below then decode a packet each.
+  const prime = 3;
+  const start = (await engine.getWorkerStatistics())[0];
+  await phones.send(0, prime);
+  for (let i = 0; i < 2000; i++) {
+    const s = (await engine.getWorkerStatistics())[0];
+    if (s.packetsReceived - start.packetsReceived >= targets.length) break;
+    await new Promise((r) => setTimeout(r, 2));
+  }
   const before = (await engine.getWorkerStatistics())[0];
   let busy = 0;
   let cpu = 0;
+  let workerCpu = 0;
   let ticks = 0;
   for (let f = 0; f < frames; f += burst) {
-    await phones.send(targets, f, burst);
+    await phones.send(prime + f, burst);
     const want = targets.length * (f + burst);
     for (let i = 0; i < 2000; i++) {
       const s = (await engine.getWorkerStatistics())[0];
@@ -185,12 +315,13 @@ async function tickBench(engine, targets, frames) {
     const s1 = (await engine.getWorkerStatistics())[0];
     busy += s1.tickBusyMs - s0.tickBusyMs;
     cpu += (c.user + c.system) / 1000;
+    if (s0.cpuMs !== undefined && s1.cpuMs !== undefined) workerCpu += s1.cpuMs - s0.cpuMs;
     ticks += s1.ticks - s0.ticks;
   }
-  phones.stop();
+  await phones.stop();
   // Per 20 ms tick: wall time inside the worker's ticks, and the process's CPU time while only the ticks ran (the
   // main thread just waits for the reply), which is what one core must supply and is less inflated by other load.
-  return { wallMs: busy / ticks, cpuMs: cpu / ticks };
+  return { wallMs: busy / ticks, cpuMs: cpu / ticks, workerCpuMs: workerCpu / ticks };
 }
 
 export async function transcodeBench(calls, frames) {
@@ -264,6 +395,7 @@ async function attempt(fn) {
 
 export default async function () {
   const relay = await attempt(() => relayBench(16, 3000));
+  const bare = await attempt(() => bareRelayBench(16, 3000));
   const tc = await attempt(() => transcodeBench(100, 100));
   const conf = await attempt(() => conferenceBench(200, 100));
   const na = (r) => `not measured: ${r.error}`;
@@ -272,16 +404,32 @@ export default async function () {
     columns: ['measure', 'load', 'result', 'goal'],
     rows: [
       [
-        'RTP relay, packets/s relayed',
-        relay.error ? na(relay) : `${relay.pairs} bridged pairs, ${Math.round(relay.offeredPps)} pps offered`,
-        relay.error ? '-' : Math.round(relay.pps),
+        'RTP relay, packets/s one worker relays (one core)',
+        relay.error
+          ? na(relay)
+          : `${relay.pairs} bridged pairs, ${relay.load} offering ${Math.round(relay.offeredPps)} pps; relayed ${Math.round(relay.pps)} pps wall` +
+            (relay.cpuUsPerPacket
+              ? ` with the worker ${Math.round(relay.workerBusy * 100)}% busy, CPU ${relay.cpuUsPerPacket.toFixed(2)} us per packet`
+              : ''),
+        relay.error ? '-' : Math.round(relay.perCore ?? relay.pps),
         '>= 150,000',
+      ],
+      [
+        'ref: bare node:dgram relay (receive, send, nothing else)',
+        !bare || bare.error
+          ? `not measured: ${bare?.error ?? 'needs gcc and Linux'}`
+          : `same load and sink; relayed ${Math.round(bare.pps)} pps wall, CPU ${bare.cpuUsPerPacket.toFixed(2)} us per packet` +
+            (relay.cpuUsPerPacket
+              ? `; the engine costs ${(relay.cpuUsPerPacket / bare.cpuUsPerPacket).toFixed(2)}x this`
+              : ''),
+        !bare || bare.error ? '-' : Math.round(bare.perCore),
+        'the ceiling in Node',
       ],
       [
         'G.711 <-> G.722 transcoding, calls per core',
         tc.error
           ? na(tc)
-          : `${tc.calls} calls, CPU ${tc.perCallUs.toFixed(1)} us (wall ${tc.wallPerCallUs.toFixed(1)} us) per call per 20 ms`,
+          : `${tc.calls} calls, CPU ${tc.perCallUs.toFixed(1)} us (worker thread alone ${((tc.workerCpuMs / tc.calls) * 1000).toFixed(1)}, wall ${tc.wallPerCallUs.toFixed(1)}) per call per 20 ms`,
         tc.error ? '-' : tc.callsPerCore,
         '>= 300',
       ],
@@ -289,14 +437,14 @@ export default async function () {
         '16 kHz conference, participants per core',
         conf.error
           ? na(conf)
-          : `${conf.participants} in one room (G.711/G.722), CPU ${conf.perParticipantUs.toFixed(1)} us (wall ${conf.wallPerParticipantUs.toFixed(1)} us) each per 20 ms`,
+          : `${conf.participants} in one room (G.711/G.722), CPU ${conf.perParticipantUs.toFixed(1)} us (worker thread alone ${((conf.workerCpuMs / conf.participants) * 1000).toFixed(1)}, wall ${conf.wallPerParticipantUs.toFixed(1)}) each per 20 ms`,
         conf.error ? '-' : conf.participantsPerCore,
         '>= 500',
       ],
     ],
     notes: [
-      'Relay: a load thread sends PCMU RTP to the A side of each pair for 3 s; the engine rewrites and sends every packet to its B side (latched to a sink process that never reads). The offered rate is bounded by the load thread on a 2-core machine.',
-      'Transcoding and conference: the worker runs on its manual clock over queued packets; the capacity is derived from the CPU time of the 20 ms ticks (decode, resample, mix, encode, send), wall time shown beside it.',
+      'Relay: a C sender (bench/c/rtp_blaster.c, sendmmsg; a JS thread without gcc) offers PCMU RTP to the A side of each pair for 3 s at up to 300,000 pps; the engine rewrites each packet in place and sends it from its B side (latched to a sink process that never reads). The result is 1 / (worker thread CPU time per relayed packet, from /proc/thread-self/schedstat, its receive and send system calls included): what one core sustains. The wall rate beside it is lower when other processes share the core (a 2-core machine, the load generator on one of them).',
+      'Transcoding and conference: phones (a thread with one connected socket per endpoint, blocked and never reading while the ticks run) queue 10 packets per endpoint, then the worker runs 10 ticks of its manual clock over them; the capacity is 20 ms / (process CPU time of those ticks per call or participant: decode, 8 <-> 16 kHz resampling, mix, encode, send), wall time inside the ticks shown beside it. Process CPU includes the main thread and V8 helper threads (GC), so it errs high; the CPU of the worker thread alone (schedstat) is shown beside it.',
     ],
   };
 }

@@ -149,7 +149,7 @@ class G711Concealer {
       h.set(pcm.subarray(n - size, n));
     } else {
       h.copyWithin(0, n);
-      h.set(pcm.subarray(0, n), size - n);
+      h.set(n === pcm.length ? pcm : pcm.subarray(0, n), size - n); // a whole frame: no view made per frame
     }
     this.filled = Math.min(size, this.filled + n);
     this.lostSamples = 0;

@@ -44,6 +44,13 @@ const Q6 = Int32Array.of(
   0,
   0,
 );
+// For each value v below Q6[29], the first interval i (1..29) with Q6[i] > v: the quantizer's starting guess.
+const Q6_FLOOR_LIMIT = 2919;
+const Q6_FLOOR = new Uint8Array(Q6_FLOOR_LIMIT);
+for (let v = 0, i = 1; v < Q6_FLOOR_LIMIT; v++) {
+  while (Q6[i] <= v) i++;
+  Q6_FLOOR[v] = i;
+}
 const ILN = Int32Array.of(
   0,
   63,
@@ -285,13 +292,14 @@ const WH_BY_IH = Int32Array.from(RH2, (ih2) => WH[ih2]);
 class SubbandState {
   s = 0; // predicted signal
   sz = 0; // zero-section prediction
-  r1 = 0; // reconstructed signal r(n-1)
-  r2 = 0; // r(n-2)
+  r1 = 0; // reconstructed signal r(n-1), doubled and saturated as FILTEP uses it
   a1 = 0; // pole coefficients
   a2 = 0;
   p1 = 0; // partial reconstructed p(n-1), p(n-2)
   p2 = 0;
-  d1 = 0; // quantized differences d(n-1)..d(n-6)
+  // Quantized differences d(n-1)..d(n-6), kept doubled and saturated as FILTEZ uses them (computed once instead
+  // of at each of the six positions); UPZERO needs only their signs, which doubling keeps.
+  d1 = 0;
   d2 = 0;
   d3 = 0;
   d4 = 0;
@@ -313,7 +321,7 @@ class SubbandState {
   }
 
   reset(): void {
-    this.s = this.sz = this.r1 = this.r2 = this.a1 = this.a2 = this.p1 = this.p2 = 0;
+    this.s = this.sz = this.r1 = this.a1 = this.a2 = this.p1 = this.p2 = 0;
     this.d1 = this.d2 = this.d3 = this.d4 = this.d5 = this.d6 = 0;
     this.b1 = this.b2 = this.b3 = this.b4 = this.b5 = this.b6 = 0;
     this.nb = 0;
@@ -375,30 +383,31 @@ function adaptPredictor(st: SubbandState, d: number): void {
   st.b4 = b4;
   st.b5 = b5;
   st.b6 = b6;
-  st.d1 = d;
+  const dd = sat16(d + d);
+  st.d1 = dd;
   st.d2 = d1;
   st.d3 = d2;
   st.d4 = d3;
   st.d5 = d4;
   st.d6 = d5;
   const sz = sat16(
-    ((b1 * sat16(d + d)) >> 15) +
-      ((b2 * sat16(d1 + d1)) >> 15) +
-      ((b3 * sat16(d2 + d2)) >> 15) +
-      ((b4 * sat16(d3 + d3)) >> 15) +
-      ((b5 * sat16(d4 + d4)) >> 15) +
-      ((b6 * sat16(d5 + d5)) >> 15),
+    ((b1 * dd) >> 15) +
+      ((b2 * d1) >> 15) +
+      ((b3 * d2) >> 15) +
+      ((b4 * d3) >> 15) +
+      ((b5 * d4) >> 15) +
+      ((b6 * d5) >> 15),
   );
   // DELAYA for the pole section
-  const r1 = st.r1;
-  st.r2 = r1;
-  st.r1 = r0;
+  const rr1 = st.r1;
+  const rr0 = sat16(r0 + r0);
+  st.r1 = rr0;
   st.p2 = p1;
   st.p1 = p0;
   st.a1 = ap1;
   st.a2 = ap2;
   // FILTEP and PREDIC
-  const sp = sat16(((ap1 * sat16(r0 + r0)) >> 15) + ((ap2 * sat16(r1 + r1)) >> 15));
+  const sp = sat16(((ap1 * rr0) >> 15) + ((ap2 * rr1) >> 15));
   st.sz = sz;
   st.s = sat16(sp + sz);
 }
@@ -430,15 +439,12 @@ function encodeLowBand(st: SubbandState, xl: number): number {
   const el = sat16(xl - st.s);
   const wd = el >= 0 ? el : -1 - el;
   const det = st.det;
-  // QUANTL: the first interval i (1..29) whose upper decision level exceeds |el|, else 30. Levels are monotone,
-  // so a binary search finds the same interval as the linear scan of the Recommendation.
-  let lo = 1;
-  let hi = 30;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (wd < (Q6[mid] * det) >> 12) hi = mid;
-    else lo = mid + 1;
-  }
+  // QUANTL: the first interval i (1..29) whose upper decision level exceeds |el|, else 30. If wd < (Q6[i] * det)
+  // >> 12 then Q6[i] > wd * 4096 / det, so the first level above that ratio is a lower bound on i; a step or two of
+  // the Recommendation's exact test from there finds the same interval as its linear scan.
+  const ratio = ((wd * 4096) / det) | 0;
+  let lo = ratio >= Q6_FLOOR_LIMIT ? 30 : Q6_FLOOR[ratio];
+  while (lo < 30 && wd >= (Q6[lo] * det) >> 12) lo++;
   const il = el < 0 ? ILN[lo] : ILP[lo];
   const ril = il >> 2;
   const dl = (det * QM4[ril]) >> 15;

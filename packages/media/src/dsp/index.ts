@@ -10,6 +10,7 @@ export {
   dtmfSamples,
 } from './dtmf.js';
 export { DspError, type DspErrorCode } from './errors.js';
+export { createHalfbandResampler, type HalfbandDesign, halfbandDesign } from './halfband.js';
 export {
   applyGain,
   blockEnergy,

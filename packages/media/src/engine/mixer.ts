@@ -61,6 +61,7 @@ export class ConferenceMixer {
   readonly frameSamples: number;
   private readonly participants: Participant[] = [];
   private readonly total: Int32Array;
+  private readonly everyone: Int16Array;
   private readonly windowTicks: number;
   private readonly maxTalkers: number;
   private readonly thresholdDb: number;
@@ -74,6 +75,7 @@ export class ConferenceMixer {
     this.maxTalkers = Math.max(1, options.maxTalkers ?? 3);
     this.thresholdDb = options.talkerThresholdDb ?? -45;
     this.total = new Int32Array(this.frameSamples);
+    this.everyone = new Int16Array(this.frameSamples);
   }
 
   get size(): number {
@@ -133,6 +135,9 @@ export class ConferenceMixer {
       }
       p.energy += energy / n;
     }
+    // Everyone who said nothing (silent, muted, gain 0) hears the same clamped total: computed once, then copied.
+    let everyoneDone = false;
+    const everyone = this.everyone;
     for (let k = 0; k < ps.length; k++) {
       const p = ps[k];
       const out = p.output;
@@ -143,10 +148,14 @@ export class ConferenceMixer {
           out[i] = v > 32767 ? 32767 : Math.max(v, -32768);
         }
       } else {
-        for (let i = 0; i < n; i++) {
-          const v = total[i];
-          out[i] = v > 32767 ? 32767 : Math.max(v, -32768);
+        if (!everyoneDone) {
+          for (let i = 0; i < n; i++) {
+            const v = total[i];
+            everyone[i] = v > 32767 ? 32767 : Math.max(v, -32768);
+          }
+          everyoneDone = true;
         }
+        out.set(everyone);
       }
     }
     this.ticksInWindow++;

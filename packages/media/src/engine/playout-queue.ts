@@ -18,6 +18,10 @@ export class PlayoutQueue {
   private playing = false;
   /** Payload type of the last popped packet. */
   payloadType = 0;
+  /** After `take`: the popped payload, a view of its slot (valid until the next push). */
+  payload: Uint8Array = new Uint8Array(0);
+  /** One view per slot, remade only when a payload's length changes (a codec's frames have one size). */
+  private readonly views: Uint8Array[];
   late = 0;
   overflow = 0;
   oversize = 0;
@@ -31,6 +35,7 @@ export class PlayoutQueue {
     this.lengths = new Int32Array(capacity);
     this.seqs = new Int32Array(capacity).fill(-1);
     this.types = new Uint8Array(capacity);
+    this.views = Array.from({ length: capacity }, () => this.payload);
   }
 
   get depth(): number {
@@ -72,6 +77,13 @@ export class PlayoutQueue {
 
   /** Copies the next packet's payload into `out` and returns its length, or EMPTY / LOST. */
   pop(out: Uint8Array): number {
+    const n = this.take();
+    if (n > 0) out.set(this.payload);
+    return n;
+  }
+
+  /** Like `pop` without the copy: the payload is left in `payload`; returns its length, or EMPTY / LOST. */
+  take(): number {
     if (this.held === 0) {
       this.playing = false;
       return PlayoutQueue.EMPTY;
@@ -87,8 +99,13 @@ export class PlayoutQueue {
     this.seqs[i] = -1;
     this.held--;
     const n = this.lengths[i];
-    const at = i * this.slotBytes;
-    out.set(this.store.subarray(at, at + n));
+    let view = this.views[i];
+    if (view.length !== n) {
+      const at = i * this.slotBytes;
+      view = this.store.subarray(at, at + n);
+      this.views[i] = view;
+    }
+    this.payload = view;
     this.payloadType = this.types[i];
     return n;
   }

@@ -3,7 +3,14 @@
 // own errors mapped to MediaEngineError codes.
 import { readFileSync } from 'node:fs';
 import { createDecoder, createEncoder } from '../codecs/index.js';
-import { createResampler, createTonePlayer, DtmfDetector, downmixToMono, readWav } from '../dsp/index.js';
+import {
+  createHalfbandResampler,
+  createResampler,
+  createTonePlayer,
+  DtmfDetector,
+  downmixToMono,
+  readWav,
+} from '../dsp/index.js';
 import { MediaEngineError } from './errors.js';
 import type { CodecDescription } from './types.js';
 
@@ -80,6 +87,18 @@ export function makeDecoder(codec: CodecDescription): PcmDecoder {
 
 export function makeResampler(from: number, to: number): PcmResampler {
   return wrap(`resampling ${from} to ${to} Hz`, 'UNSUPPORTED_CODEC', () => createResampler(from, to));
+}
+
+/**
+ * The resampler of a live path (bridge, conference seat, stream): a 2:1 ratio (8 <-> 16 kHz, what G.711 against
+ * G.722 and the 16 kHz mixer need every tick) takes the half-band filter, a quarter of the work for the telephone
+ * band (dsp/halfband.ts states its response); other ratios the general polyphase filter.
+ */
+export function makeLiveResampler(from: number, to: number): PcmResampler {
+  if (to === 2 * from || from === 2 * to) {
+    return wrap(`resampling ${from} to ${to} Hz`, 'UNSUPPORTED_CODEC', () => createHalfbandResampler(from, to));
+  }
+  return makeResampler(from, to);
 }
 
 /** In-band DTMF (ITU-T Q.24) on decoded audio; `on` gets the digit and its length in ms when it ends. */

@@ -143,4 +143,6 @@ export interface WorkerStatistics {
   packetsSent: number;
   /** Packets whose handling failed unexpectedly and were dropped. */
   handlerErrors: number;
+  /** CPU time the worker thread has used (user and system), in ms; absent where the OS does not say (non-Linux). */
+  cpuMs?: number;
 }

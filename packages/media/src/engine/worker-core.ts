@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import {
   createSrtpSession,
@@ -9,6 +10,8 @@ import {
   RtcpPacketType,
   RtcpReportBlock,
   RtpHeader,
+  RtpLatch,
+  RtpLatchResult,
   RtpParseStatus,
   RtpSourceStatistics,
   RtpTimeoutMonitor,
@@ -45,6 +48,7 @@ import {
   makeDecoder,
   makeEncoder,
   makeInbandDtmfDetector,
+  makeLiveResampler,
   makeResampler,
   makeToneSource,
   type PcmDecoder,
@@ -83,7 +87,7 @@ const CONCEAL_TICKS = 5; // after this many ticks without packets, stop conceali
 class RateBridge {
   private readonly resampler: PcmResampler | undefined;
   constructor(from: number, to: number) {
-    this.resampler = from === to ? undefined : makeResampler(from, to);
+    this.resampler = from === to ? undefined : makeLiveResampler(from, to);
   }
   run(input: Int16Array, output: Int16Array): void {
     if (!this.resampler) {
@@ -270,6 +274,8 @@ class Session {
   /** Where RTP really comes from (symmetric RTP, RFC 4961): sent to once media arrives. */
   latchedAddress: string | undefined;
   latchedPort = 0;
+  /** Decides which source may take the latch (RFC 4961 with the rtp module's hijack guard). */
+  private readonly latchGuard = new RtpLatch();
   private connected = false;
   private connectGeneration = 0;
   sendCodec: CodecDescription;
@@ -286,8 +292,10 @@ class Session {
   private ringIndex = 0;
   private readonly srtpRing: Uint8Array[];
   private srtpIndex = 0;
-  private readonly encodeOut = new Uint8Array(MAX_PACKET - 12);
-  private readonly payloadBuf = new Uint8Array(MAX_PACKET);
+  /** The ring slot nextSendBuffer gave last, each slot's payload (after the 12-octet header) and exact views. */
+  private ringSlot = 0;
+  private readonly ringPayloads: Uint8Array[];
+  private readonly ringViews: Buffer[];
   inPcm: Int16Array;
   inActive = false;
   outPcm: Int16Array;
@@ -350,6 +358,8 @@ class Session {
     this.inPcm = new Int16Array(this.frameSamples);
     this.outPcm = new Int16Array(this.frameSamples);
     this.sendRing = Array.from({ length: SEND_RING }, () => new Uint8Array(MAX_PACKET));
+    this.ringPayloads = this.sendRing.map((b) => b.subarray(12));
+    this.ringViews = this.sendRing.map((b) => Buffer.from(b.buffer, b.byteOffset, 0));
     this.srtpRing = args.srtp ? Array.from({ length: SEND_RING }, () => new Uint8Array(MAX_PACKET + 64)) : [];
     this.queue = new PlayoutQueue(64, maxPayloadBytes(args.codecs, args.ptime));
     const snap = args.snapshot;
@@ -357,7 +367,11 @@ class Session {
     this.seq = snap?.seq ?? randomInt(0, 65536);
     this.timestamp = snap?.timestamp ?? randomInt(0, 2 ** 32);
     this.remote = snap?.remote;
-    if (snap?.latchedAddress !== undefined) this.latch(snap.latchedAddress, snap.latchedPort ?? 0);
+    if (this.remote) this.latchGuard.setRemote(this.remote.address, this.remote.port);
+    if (snap?.latchedAddress !== undefined) {
+      this.latchGuard.restore(snap.latchedAddress, snap.latchedPort ?? 0);
+      this.latch(snap.latchedAddress, snap.latchedPort ?? 0);
+    }
     this.dtmf = snap?.dtmf ?? { rfc4733: args.telephoneEventPayloadType !== undefined, inband: false };
     if (this.dtmf.inband) this.inband = makeInbandDtmfDetector(this.pcmRate, (d, ms) => this.onDigit(d, ms, 'inband'));
     this.teReceiver = new TelephoneEventReceiver((digit, ms) => this.onDigit(digit, ms, 'rfc4733'), {
@@ -408,6 +422,8 @@ class Session {
     }
     if (remote.payloadType !== undefined) this.chooseSendCodec(remote.payloadType);
     this.remote = { ...remote };
+    this.latchGuard.setRemote(remote.address, remote.port);
+    this.latchGuard.reset();
     this.unlatch();
   }
 
@@ -506,7 +522,7 @@ class Session {
       this.rx.discarded++;
       return;
     }
-    if (!this.acceptSource(rinfo)) {
+    if (!this.acceptSource(rinfo, v)) {
       this.rx.discarded++;
       return;
     }
@@ -518,11 +534,14 @@ class Session {
     }
     this.rx.packets++;
     this.rx.bytes += len;
-    this.source.update(v.ssrc, v.sequenceNumber, v.timestamp, this.core.arrivalMs());
-    this.timeout.onPacket(this.core.clock.now());
+    const arrival = this.core.arrivalMs();
+    // On the real clock arrival time is clock time: one reading per packet, not two.
+    const now = this.core.realTime ? arrival : this.core.clock.now();
+    this.source.update(v.ssrc, v.sequenceNumber, v.timestamp, arrival);
+    this.timeout.onPacket(now);
     if (isEvent) {
       if (this.dtmf.rfc4733) {
-        this.teReceiver.receive(buf, v.payloadOffset, v.payloadLength, v.timestamp, v.marker, this.core.clock.now());
+        this.teReceiver.receive(buf, v.payloadOffset, v.payloadLength, v.timestamp, v.marker, now);
       }
       if (this.bridgeMode === 'relay') this.relay(msg, len, v, true);
       else if (this.bridgeMode === 'transcode') this.forwardEvent(buf, v);
@@ -533,15 +552,18 @@ class Session {
   }
 
   /**
-   * Symmetric RTP (RFC 4961) with a hijack guard: the first well-formed packet latches the send address (behind NAT
-   * it differs from what SDP said); afterwards only that source is accepted, until signalling sets a new remote.
+   * Symmetric RTP (RFC 4961) with the rtp module's hijack guard (RtpLatch): the send address latches onto the
+   * signalled address at its first packet, or onto another source (behind NAT it differs from what SDP said) once it
+   * has sent a valid stream (three in-sequence packets of one SSRC); until then its packets are dropped. The socket
+   * is then connected to the latched source, so the kernel drops everyone else's datagrams at no cost per packet;
+   * moving the latch elsewhere takes signalling (setRemote), which disconnects it.
    */
-  private acceptSource(rinfo: RemoteInfo): boolean {
-    if (this.latchedAddress === undefined) {
-      this.latch(rinfo.address, rinfo.port);
-      return true;
-    }
-    return this.latchedAddress === rinfo.address && this.latchedPort === rinfo.port;
+  private acceptSource(rinfo: RemoteInfo, v: RtpHeader): boolean {
+    const r = this.latchGuard.check(rinfo.address, rinfo.port, v.ssrc, v.sequenceNumber);
+    if (r === RtpLatchResult.Accepted) return true;
+    if (r !== RtpLatchResult.Latched) return false;
+    this.latch(rinfo.address, rinfo.port);
+    return true;
   }
 
   /**
@@ -633,6 +655,7 @@ class Session {
   }
 
   get streamsWriting(): boolean {
+    if (this.streams.size === 0) return false; // the relay asks per packet: no iterator when there is nothing
     for (const s of this.streams.values()) if (s.queued > 0) return true;
     return false;
   }
@@ -757,10 +780,10 @@ class Session {
       this.inActive = false;
       return;
     }
-    const n = this.queue.pop(this.payloadBuf);
+    const n = this.queue.take();
     if (n >= 0) {
       const dec = this.decoderFor(this.queue.payloadType);
-      const got = dec ? dec.decodeInto(this.payloadBuf.subarray(0, n), this.inPcm) : 0;
+      const got = dec ? dec.decodeInto(this.queue.payload, this.inPcm) : 0;
       if (got < this.frameSamples) this.inPcm.fill(0, Math.max(0, got));
       this.lastDecoder = dec;
       this.silentTicks = 0;
@@ -783,6 +806,7 @@ class Session {
         p.hasInput = true;
       }
     }
+    if (this.streams.size === 0) return; // no iterator per session per tick when nobody streams
     for (const s of this.streams.values()) {
       s.toStream.run(this.inPcm, s.streamBuf);
       const frame = s.streamBuf.slice(0, s.frame);
@@ -957,19 +981,30 @@ class Session {
 
   /** A send buffer from the ring; reused only after SEND_RING later sends, by which time the kernel has it. */
   nextSendBuffer(): Uint8Array {
-    const pkt = this.sendRing[this.ringIndex];
+    this.ringSlot = this.ringIndex;
     this.ringIndex = (this.ringIndex + 1) % SEND_RING;
-    return pkt;
+    return this.sendRing[this.ringSlot];
+  }
+
+  /** The first `len` bytes of ring slot `slot` as a Buffer: dgram sends a whole Buffer without slicing it. */
+  private ringView(slot: number, len: number): Buffer {
+    let view = this.ringViews[slot];
+    if (view.length !== len) {
+      const pkt = this.sendRing[slot];
+      view = Buffer.from(pkt.buffer, pkt.byteOffset, len);
+      this.ringViews[slot] = view;
+    }
+    return view;
   }
 
   private sendPcm(pcm: Int16Array): void {
     const pkt = this.nextSendBuffer();
-    const n = this.encoder.encodeInto(pcm, this.encodeOut);
+    // Encoded straight after the header (the payload view of this ring slot): no copy.
+    const n = this.encoder.encodeInto(pcm, this.ringPayloads[this.ringSlot]);
     if (n <= 0) return;
     // RFC 3551 4.1: the marker bit flags the first packet of a talk spurt
     this.writeHeader(pkt, this.sendCodec.payloadType, !this.talking, this.seq, this.timestamp);
     this.talking = true;
-    pkt.set(this.encodeOut.subarray(0, n), 12);
     this.seq = (this.seq + 1) & 0xffff;
     this.timestamp = (this.timestamp + this.tsStep) >>> 0;
     this.txPayloadBytes += n;
@@ -999,8 +1034,12 @@ class Session {
     }
     this.txPackets++;
     this.txBytes += n;
-    if (this.connected) this.socket.send(out, 0, n);
-    else this.socket.send(reused ? out.slice(0, n) : out, 0, n, port, address);
+    // A whole Buffer (a relayed packet) goes as it is: with an offset and length dgram makes a slice per send.
+    if (this.connected) {
+      if (n === out.length) this.socket.send(out);
+      else if (out === this.sendRing[this.ringSlot]) this.socket.send(this.ringView(this.ringSlot, n));
+      else this.socket.send(out, 0, n);
+    } else this.socket.send(reused ? out.slice(0, n) : out, 0, n, port, address);
   }
 
   private checkTimeout(now: number): void {
@@ -1114,6 +1153,8 @@ class Session {
 export class WorkerCore {
   readonly config: WorkerConfig;
   readonly clock: TickClock;
+  /** The clock is RealTickClock, whose now() is arrivalMs()'s performance.now(). */
+  readonly realTime: boolean;
   /** Reused for every packet this worker parses. */
   readonly header = new RtpHeader();
   readonly rtcp = new RtcpCompoundReader();
@@ -1138,6 +1179,7 @@ export class WorkerCore {
     this.config = config;
     this.host = host;
     this.clock = config.clock === 'manual' ? new ManualTickClock() : new RealTickClock();
+    this.realTime = config.clock !== 'manual';
     this.statisticsTicks =
       config.statisticsIntervalMs > 0 ? Math.round(config.statisticsIntervalMs / config.tickMs) : 0;
     this.clock.start(config.tickMs, (now) => this.tick(now));
@@ -1347,7 +1389,7 @@ export class WorkerCore {
         if (!args.rtcpMux) rtcp = await bindUdp(args.address, args.port + 1);
         const session = new Session(this, args, socket, rtcp);
         this.sessions.set(session.id, session);
-        socket.on('message', (m, r) => this.safely(() => session.onRtp(m, r)));
+        socket.on('message', (m, r) => this.onRtp(session, m, r));
         rtcp?.on('message', (m) => this.safely(() => session.onRtcp(m)));
         return session.info();
       } catch (err) {
@@ -1356,6 +1398,15 @@ export class WorkerCore {
         throw err;
       }
     });
+  }
+
+  /** Every RTP packet, so without a closure per packet; like `safely`, a failure is counted and the packet dropped. */
+  private onRtp(session: Session, msg: Buffer, rinfo: RemoteInfo): void {
+    try {
+      session.onRtp(msg, rinfo);
+    } catch {
+      this.handlerErrors++;
+    }
   }
 
   /** A packet handler must never take the worker down: a failure on one packet is counted and dropped. */
@@ -1470,6 +1521,7 @@ export class WorkerCore {
       packetsReceived,
       packetsSent,
       handlerErrors: this.handlerErrors,
+      ...threadCpu(),
     };
   }
 
@@ -1487,6 +1539,17 @@ export class WorkerCore {
 }
 
 const MAX_PLAY_MS = 24 * 3600 * 1000;
+
+/** This thread's CPU time: Linux's /proc/thread-self/schedstat starts with the ns it has run (user and system). */
+function threadCpu(): { cpuMs?: number } {
+  try {
+    const text = readFileSync('/proc/thread-self/schedstat', 'latin1');
+    const ns = Number(text.slice(0, text.indexOf(' ')));
+    return Number.isFinite(ns) ? { cpuMs: ns / 1e6 } : {};
+  } catch {
+    return {};
+  }
+}
 
 /** SRTP context from the endpoint's keys (RFC 4568 inline key-params); bad keys fail the create command. */
 function openSrtp(d: SrtpDescription): SrtpSession {

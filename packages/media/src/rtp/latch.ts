@@ -71,6 +71,14 @@ export class RtpLatch {
     this.candCount = 0;
   }
 
+  /** Takes the latch as it was decided before (a session moved to another worker keeps where its media comes from). */
+  restore(address: string, port: number): void {
+    this.latchedAddress = address;
+    this.latchedPort = port;
+    this.candAddress = undefined;
+    this.candCount = 0;
+  }
+
   /** Decides for one well-formed RTP packet from `address`:`port` with its SSRC and sequence number. */
   check(address: string, port: number, ssrc: number, seq: number): RtpLatchResult {
     if (this.latchedAddress !== undefined) {

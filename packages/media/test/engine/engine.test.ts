@@ -114,6 +114,27 @@ describe('MediaEngine', () => {
     }
   });
 
+  it('latches an unsignalled source only after a valid stream, and then refuses others (hijack guard)', async () => {
+    const phone = await Phone.open();
+    const stranger = await Phone.open();
+    try {
+      const ep = await engine.createEndpoint({ address: '127.0.0.1', codecs: [PCMU] });
+      stranger.send(ep.port, 0, new Uint8Array(160), 160); // one packet does not take the latch
+      for (let i = 0; i < 3; i++) phone.send(ep.port, 0, new Uint8Array(160), 160); // three in sequence do
+      await until(async () => (await engine.getStatistics(ep.sessionId)).packetsReceived >= 1);
+      stranger.send(ep.port, 0, new Uint8Array(160), 160);
+      phone.send(ep.port, 0, new Uint8Array(160), 160);
+      await until(async () => (await engine.getStatistics(ep.sessionId)).packetsReceived >= 2);
+      const s = await engine.getStatistics(ep.sessionId);
+      expect(s.packetsReceived).toBe(2); // the latching packet and the phone's next one
+      expect(s.packetsDiscarded).toBeGreaterThanOrEqual(3); // the stranger's first, the phone's first two
+      await engine.close(ep.sessionId);
+    } finally {
+      phone.close();
+      stranger.close();
+    }
+  });
+
   it('relays SRTP: authenticates and decrypts one leg, protects again for the other', async () => {
     const key = (fill: number): string => Buffer.alloc(30, fill).toString('base64');
     const suite = 'AES_CM_128_HMAC_SHA1_80' as const;
@@ -145,12 +166,14 @@ describe('MediaEngine', () => {
         phoneA.sendRaw(a.port, phoneASrtp.protect(pkt, pkt.length).slice());
       }
       phoneA.sendRaw(a.port, pkt); // plain RTP on an SRTP leg: refused
-      await phoneB.waitFor(20);
-      for (let i = 0; i < 20; i++) {
+      // A was given no remote: its first two packets only show the latch guard a valid stream (RtpLatch), the
+      // third latches it, and from there on everything is relayed.
+      await phoneB.waitFor(18);
+      for (let i = 0; i < 18; i++) {
         const raw = phoneB.received[i].raw.slice();
         const n = phoneBSrtp.unprotect(raw, raw.length);
         expect(n).toBe(172);
-        expect(raw[12]).toBe(i + 1);
+        expect(raw[12]).toBe(i + 3);
         expect(((raw[2] << 8) | raw[3]) - ((phoneB.received[0].raw[2] << 8) | phoneB.received[0].raw[3])).toBe(i);
       }
       await until(async () => (await engine.getStatistics(a.sessionId)).packetsDiscarded >= 1);
