@@ -86,12 +86,15 @@ const CANONICAL: readonly string[] = [
 ];
 
 /**
- * Matcher tables: the candidates of each (length, first letter) slot, and per candidate its lower-case codes and an
- * OR mask (0x20 on letters, so `c | mask` folds case only where case folding is exact).
+ * Matcher tables: each known long name is the only one with its (length, first letter, last letter) shape, so a
+ * name is identified by one table load and one comparison. Per name: lower-case codes and an OR mask (0x20 on
+ * letters, so `c | mask` folds case only where case folding is exact).
  */
-const SLOT_CANDIDATES: Array<number[] | undefined> = [];
 const CODES: Uint8Array[] = [];
 const MASKS: Uint8Array[] = [];
+const MAX_NAME = 19;
+const BY_SHAPE = new Uint8Array((MAX_NAME + 1) * 1024);
+const shapeOf = (len: number, first: number, last: number): number => len * 1024 + (first & 31) * 32 + (last & 31);
 for (let id = 1; id < CANONICAL.length; id++) {
   const lower = CANONICAL[id].toLowerCase();
   const codes = new Uint8Array(lower.length);
@@ -103,10 +106,10 @@ for (let id = 1; id < CANONICAL.length; id++) {
   }
   CODES[id] = codes;
   MASKS[id] = masks;
-  const slot = lower.length * 32 + (lower.charCodeAt(0) & 31);
-  const list = SLOT_CANDIDATES[slot] ?? [];
-  list.push(id);
-  SLOT_CANDIDATES[slot] = list;
+  const shape = shapeOf(lower.length, lower.charCodeAt(0), lower.charCodeAt(lower.length - 1));
+  if (BY_SHAPE[shape] !== 0)
+    throw new Error(`header names ${CANONICAL[BY_SHAPE[shape]]} and ${CANONICAL[id]} share a shape`);
+  BY_SHAPE[shape] = id;
 }
 
 /** RFC 3261 7.3.3 compact forms (and RFC 3265, 3515, 3892, 3841, 4028, 4474), indexed by lower-case letter. */
@@ -139,67 +142,17 @@ export function headerIdOf(s: string, start: number, end: number): number {
     const c = s.charCodeAt(start) | 0x20;
     return c < 128 ? COMPACT[c] : 0;
   }
-  const c0 = s.charCodeAt(start);
-  const l0 = c0 | 0x20;
-  if (len > 20 || l0 < 97 || l0 > 122) return 0;
-  const list = SLOT_CANDIDATES[len * 32 + (l0 & 31)];
-  if (list === undefined) return 0;
-  for (let g = 0; g < list.length; g++) {
-    const id = list[g];
-    const codes = CODES[id];
-    const masks = MASKS[id];
-    let k = 0;
-    while (k < len && (s.charCodeAt(start + k) | masks[k]) === codes[k]) k++;
-    if (k === len) return id;
-  }
-  return 0;
-}
-
-/** Id of a header line not classified yet (the parser classifies only what it validates). */
-export const UNCLASSIFIED = 0xff;
-
-const CRITICAL = new Uint8Array(64);
-for (const id of [
-  HeaderId.Via,
-  HeaderId.From,
-  HeaderId.To,
-  HeaderId.CallId,
-  HeaderId.CSeq,
-  HeaderId.MaxForwards,
-  HeaderId.ContentLength,
-]) {
-  CRITICAL[id] = 1;
-}
-
-/**
- * Like headerIdOf, but only compares against the headers parseMessage validates (Via, From, To, Call-ID, CSeq,
- * Max-Forwards, Content-Length and their compact forms); another known name may come back as UNCLASSIFIED, to be
- * classified with headerIdOf when first looked up.
- */
-export function criticalHeaderIdOf(s: string, start: number, end: number): number {
-  const len = end - start;
-  if (len === 1) {
-    const c = s.charCodeAt(start) | 0x20;
-    return c < 128 ? COMPACT[c] : 0;
-  }
+  if (len > MAX_NAME || len < 2) return 0;
   const l0 = s.charCodeAt(start) | 0x20;
-  if (len > 20 || l0 < 97 || l0 > 122) return 0;
-  const list = SLOT_CANDIDATES[len * 32 + (l0 & 31)];
-  if (list === undefined) return 0;
-  let other = false;
-  for (let g = 0; g < list.length; g++) {
-    const id = list[g];
-    if (CRITICAL[id] !== 1) {
-      other = true;
-      continue;
-    }
-    const codes = CODES[id];
-    const masks = MASKS[id];
-    let k = 1;
-    while (k < len && (s.charCodeAt(start + k) | masks[k]) === codes[k]) k++;
-    if (k === len) return id;
-  }
-  return other ? UNCLASSIFIED : 0;
+  const ln = s.charCodeAt(end - 1) | 0x20;
+  // first and last letters only: anything else cannot be a known name
+  if (l0 < 97 || l0 > 122 || ln < 97 || ln > 122) return 0;
+  const id = BY_SHAPE[shapeOf(len, l0, ln)];
+  if (id === 0) return 0;
+  const codes = CODES[id];
+  const masks = MASKS[id];
+  for (let k = 1; k < len - 1; k++) if ((s.charCodeAt(start + k) | masks[k]) !== codes[k]) return 0;
+  return id;
 }
 
 export function canonicalHeaderName(id: number): string {

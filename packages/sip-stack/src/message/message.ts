@@ -2,7 +2,7 @@
 // access, typed accessors that validate before returning, and mutation for proxies and user agents.
 
 import { SipParseError } from './errors.js';
-import { canonicalHeaderName, HeaderId, headerIdOf, isListHeader, UNCLASSIFIED } from './header-names.js';
+import { canonicalHeaderName, HeaderId, headerIdOf, isListHeader } from './header-names.js';
 import {
   parseAuth,
   parseContacts,
@@ -124,7 +124,6 @@ export abstract class SipMessageBase {
     this._pos = index.pos;
     this._ids = index.ids;
     this._offset = offset;
-    this._values = [];
   }
 
   /** @internal used by the parser: the message is src[offset, end), its body src[bodyStart, end) */
@@ -188,6 +187,7 @@ export abstract class SipMessageBase {
       const start = this._pos[4 * k + 2];
       const end = this._pos[4 * k + 3];
       v = (this._ids[k] & FOLDED) !== 0 ? unfold(s, start, end) : s.slice(start, trimEnd(s, start, end));
+      if (this._values === NO_STRINGS) this._values = [];
       this._values[k] = v;
     }
     return v;
@@ -195,8 +195,7 @@ export abstract class SipMessageBase {
 
   /** @internal whether header line k has the given id (or lower-cased name when id is 0) */
   protected _is(k: number, id: number, lower: string): boolean {
-    let hid = this._ids[k] & 0xff;
-    if (hid === UNCLASSIFIED) hid = this._classify(k);
+    const hid = this._ids[k] & 0xff;
     if (id !== 0) return hid === id;
     if (hid !== 0) return false;
     const name = this._names[k];
@@ -215,19 +214,8 @@ export abstract class SipMessageBase {
   /** @internal index of the first header line with this id, or -1 */
   _find(id: number): number {
     const ids = this._ids;
-    for (let k = 0; k < ids.length; k++) {
-      let hid = ids[k] & 0xff;
-      if (hid === UNCLASSIFIED) hid = this._classify(k);
-      if (hid === id) return k;
-    }
+    for (let k = 0; k < ids.length; k++) if ((ids[k] & 0xff) === id) return k;
     return -1;
-  }
-
-  /** @internal id of a parsed line the parser left unclassified */
-  _classify(k: number): number {
-    const id = headerIdOf(this._text, this._pos[4 * k], this._pos[4 * k + 1]);
-    this._ids[k] = (this._ids[k] & ~0xff) | id;
-    return id;
   }
 
   /** @internal decoded values of every line with this id, one string per line (lists not split) */
@@ -304,7 +292,6 @@ export abstract class SipMessageBase {
     const n = this._ids.length;
     if (this._names === NO_STRINGS) this._names = [];
     for (let k = 0; k < n; k++) {
-      if ((this._ids[k] & 0xff) === UNCLASSIFIED) this._classify(k);
       this._name(k);
       this._value(k);
       this._ids[k] &= 0xff;
