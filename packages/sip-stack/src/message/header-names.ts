@@ -155,6 +155,24 @@ export function headerIdOf(s: string, start: number, end: number): number {
   return id;
 }
 
+/** headerIdOf for the `len` ASCII bytes at b[at] (a header name in a received message). */
+export function headerIdOfBytes(b: Uint8Array, at: number, len: number): number {
+  if (len === 1) {
+    const c = b[at] | 0x20;
+    return c < 128 ? COMPACT[c] : 0;
+  }
+  if (len > MAX_NAME || len < 2) return 0;
+  const l0 = b[at] | 0x20;
+  const ln = b[at + len - 1] | 0x20;
+  if (l0 < 97 || l0 > 122 || ln < 97 || ln > 122) return 0;
+  const id = BY_SHAPE[shapeOf(len, l0, ln)];
+  if (id === 0) return 0;
+  const codes = CODES[id];
+  const masks = MASKS[id];
+  for (let k = 1; k < len - 1; k++) if ((b[at + k] | masks[k]) !== codes[k]) return 0;
+  return id;
+}
+
 export function canonicalHeaderName(id: number): string {
   return CANONICAL[id] ?? '';
 }

@@ -118,6 +118,12 @@ export abstract class SipMessageBase {
   /** @internal */
   _callId: string | undefined = undefined;
 
+  /** @internal the headers and body given to a constructor (kept out of it so parsing constructs cheaply) */
+  protected _fill(headers: Iterable<readonly [string, string]> | undefined, body: Uint8Array | undefined): void {
+    if (headers !== undefined) for (const [name, value] of headers) this.appendHeader(name, value);
+    if (body !== undefined) this.body = body;
+  }
+
   /** @internal used by the parser */
   _adopt(index: HeaderIndex, offset: number): void {
     this._text = index.text;
@@ -664,8 +670,7 @@ export class SipRequest extends SipMessageBase {
     super();
     this._method = method;
     this._uri = uri;
-    if (headers !== undefined) for (const [name, value] of headers) this.appendHeader(name, value);
-    if (body !== undefined) this.body = body;
+    if (headers !== undefined || body !== undefined) this._fill(headers, body);
   }
 
   /** The method, case-sensitive (RFC 3261 7.1); unknown methods are kept as they are. */
@@ -728,8 +733,7 @@ export class SipResponse extends SipMessageBase {
     super();
     this._status = status;
     this._reason = reason;
-    if (headers !== undefined) for (const [name, value] of headers) this.appendHeader(name, value);
-    if (body !== undefined) this.body = body;
+    if (headers !== undefined || body !== undefined) this._fill(headers, body);
   }
 
   /** Status-Code, 100..699. */

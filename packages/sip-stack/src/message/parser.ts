@@ -2,10 +2,10 @@
 // (latin1 when it is all ASCII, UTF-8 otherwise), header lines are indexed in one pass with indexOf/charCodeAt,
 // and only the headers the transaction layer relies on are parsed before returning.
 
-import { isAscii } from 'node:buffer';
+import { Buffer, isAscii } from 'node:buffer';
 import { cseqBytes, fromToBytes, viaBytes } from './byte-scan.js';
 import { SipParseError, type SipParseErrorCode, type SipParsePartial } from './errors.js';
-import { HeaderId, headerIdOf } from './header-names.js';
+import { HeaderId, headerIdOf, headerIdOfBytes } from './header-names.js';
 import { cseqAt, fromToAt, parseCSeq, parseFromTo, parseVia, viaAt } from './headers.js';
 import { DEFAULT_SIP_PARSE_LIMITS, resolveLimits } from './limits.js';
 import { type HeaderIndex, type SipMessage, type SipMessageBase, SipRequest, SipResponse } from './message.js';
@@ -69,12 +69,47 @@ function indexHeaders(
   limits: Required<SipParseLimits>,
   offset: number,
   index: HeaderIndex,
+  bytes: Uint8Array | undefined,
+  off: number,
 ): number {
   const { pos, ids } = index;
   const maxLine = limits.maxLineLength;
   const maxHeaders = limits.maxHeaders;
   let p = from;
   let count = 0;
+  if (bytes !== undefined) {
+    // the same scan on the received bytes of an ASCII message (byte off + k is text index k)
+    const last = text.length - 1;
+    for (;;) {
+      if (p >= last) break;
+      let c = bytes[off + p];
+      if (c === 13 && bytes[off + p + 1] === 10) return p + 2;
+      if (c === 10) return p + 1;
+      if (count >= maxHeaders) break;
+      let i = p;
+      while (TOKEN[c] === 1 && i < last) c = bytes[off + ++i];
+      const nameEnd = i;
+      while ((c === 32 || c === 9) && i < last) c = bytes[off + ++i];
+      if (c !== 58 || nameEnd === p) break;
+      c = bytes[off + ++i];
+      while ((c === 32 || c === 9) && i < last) c = bytes[off + ++i];
+      const eol = text.indexOf('\n', i);
+      if (eol < 0 || eol >= last) break;
+      const next = bytes[off + eol + 1];
+      if (next === 32 || next === 9) break;
+      const lineEnd = bytes[off + eol - 1] === 13 && eol - 1 >= i ? eol - 1 : eol;
+      if (lineEnd - p > maxLine) break;
+      const at = 4 * count;
+      pos[at] = p;
+      pos[at + 1] = nameEnd;
+      pos[at + 2] = i;
+      pos[at + 3] = lineEnd;
+      ids.push(headerIdOfBytes(bytes, off + p, nameEnd - p));
+      count++;
+      p = eol + 1;
+    }
+    return indexHeadersFrom(text, p, count, limits, offset, index);
+  }
   for (;;) {
     let c = text.charCodeAt(p);
     if (c === 13 && text.charCodeAt(p + 1) === 10) return p + 2;
@@ -262,12 +297,27 @@ function decimalAt(s: string, start: number, end: number, limit: number): number
   return n;
 }
 
-function decimalOf(msg: SipMessageBase, k: number, limit: number): number {
+function decimalOf(msg: SipMessageBase, k: number, limit: number, bytes: Uint8Array | undefined, off: number): number {
   if ((msg._ids[k] & FOLDED) !== 0) {
     const v = msg._value(k);
     return decimalAt(v, 0, v.length, limit);
   }
-  return decimalAt(msg._text, msg._pos[4 * k + 2], msg._pos[4 * k + 3], limit);
+  const start = msg._pos[4 * k + 2];
+  const end = msg._pos[4 * k + 3];
+  if (bytes === undefined) return decimalAt(msg._text, start, end, limit);
+  // decimalAt on the bytes of an ASCII message
+  let e = off + end;
+  const a = off + start;
+  while (e > a && (bytes[e - 1] === 32 || bytes[e - 1] === 9)) e--;
+  if (e === a) return -1;
+  let n = 0;
+  for (let i = a; i < e; i++) {
+    const d = bytes[i] - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+    if (n > limit) return -2;
+  }
+  return n;
 }
 
 /**
@@ -313,7 +363,7 @@ export function parseMessage(input: Uint8Array | string, options?: ParseOptions)
   let bodyAt = -1;
   let reDecoded = false;
   try {
-    bodyAt = indexHeaders(text, firstEol + 1, limits, start, index);
+    bodyAt = indexHeaders(text, firstEol + 1, limits, start, index, ascii ? buf : undefined, start);
   } catch (e) {
     scanError = e;
   }
@@ -326,7 +376,7 @@ export function parseMessage(input: Uint8Array | string, options?: ParseOptions)
     if (scanError === undefined) {
       const eol = text.indexOf('\n');
       try {
-        indexHeaders(text, eol + 1, limits, start, index);
+        indexHeaders(text, eol + 1, limits, start, index, undefined, 0);
       } catch (e) {
         scanError = e;
       }
@@ -485,7 +535,7 @@ function validate(
         mf = k;
         break;
       case HeaderId.ContentLength: {
-        const n = decimalOf(msg, k, maxSize);
+        const n = decimalOf(msg, k, maxSize, bytes, off);
         if (n === -2) {
           throw headerError(msg, k, 'content-length', `Content-Length above the ${maxSize} byte limit`, true);
         }
@@ -549,11 +599,14 @@ function validate(
     }
     throw relocate(msg, k, e);
   }
-  const id = msg._value(callId);
+  const folded = (ids[callId] & FOLDED) !== 0;
+  const idAt = pos[4 * callId + 2];
+  const id = folded ? msg._value(callId) : text.slice(idAt, trimEnd(text, idAt, pos[4 * callId + 3]));
   // Call-ID = word [ "@" word ] (RFC 3261 25.1): no whitespace
   if (id.length === 0) throw headerError(msg, callId, 'header-value', 'empty Call-ID');
+  const fromBytes = bytes !== undefined && !folded;
   for (let i = 0; i < id.length; i++) {
-    const c = id.charCodeAt(i);
+    const c = fromBytes ? (bytes as Uint8Array)[off + idAt + i] : id.charCodeAt(i);
     if (c === 32 || c === 9) throw headerError(msg, callId, 'header-value', 'whitespace in Call-ID');
   }
   msg._callId = id;
@@ -570,7 +623,7 @@ function validate(
   }
   if (mf >= 0) {
     // Max-Forwards = 1*DIGIT, 0..255 (RFC 3261 20.22)
-    if (decimalOf(msg, mf, 255) < 0) {
+    if (decimalOf(msg, mf, 255, bytes, off) < 0) {
       throw headerError(msg, mf, 'header-value', 'Max-Forwards is not a number in 0..255');
     }
   }
