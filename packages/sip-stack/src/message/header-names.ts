@@ -155,22 +155,35 @@ export function headerIdOf(s: string, start: number, end: number): number {
   return id;
 }
 
-/** headerIdOf for the `len` ASCII bytes at b[at] (a header name in a received message). */
-export function headerIdOfBytes(b: Uint8Array, at: number, len: number): number {
-  if (len === 1) {
-    const c = b[at] | 0x20;
-    return c < 128 ? COMPACT[c] : 0;
+/** Known long names by lower-case first letter (a = 0), in CANONICAL order: the common ones first. */
+const BY_FIRST: number[][] = [];
+for (let l = 0; l < 26; l++) BY_FIRST.push([]);
+for (let id = 1; id < CANONICAL.length; id++) BY_FIRST[(CANONICAL[id].charCodeAt(0) | 0x20) - 97].push(id);
+
+/**
+ * The known header whose name starts the ASCII bytes b[at, end) and is followed by ":", SP or HT (RFC 3261 7.3.1:
+ * field-name HCOLON), compact forms included: `length * 256 + id`, or 0 when none is (the name may still be an
+ * unknown token).
+ */
+export function knownNameAt(b: Uint8Array, at: number, end: number): number {
+  const c = b[at] | 0x20;
+  if (c < 97 || c > 122 || at + 1 >= end) return 0;
+  const next = b[at + 1];
+  if (next === 58 || next === 32 || next === 9) return COMPACT[c] === 0 ? 0 : 256 + COMPACT[c];
+  const list = BY_FIRST[c - 97];
+  for (let g = 0; g < list.length; g++) {
+    const id = list[g];
+    const codes = CODES[id];
+    const len = codes.length;
+    if (at + len >= end) continue;
+    const t = b[at + len];
+    if (t !== 58 && t !== 32 && t !== 9) continue;
+    const masks = MASKS[id];
+    let k = 1;
+    while (k < len && (b[at + k] | masks[k]) === codes[k]) k++;
+    if (k === len) return len * 256 + id;
   }
-  if (len > MAX_NAME || len < 2) return 0;
-  const l0 = b[at] | 0x20;
-  const ln = b[at + len - 1] | 0x20;
-  if (l0 < 97 || l0 > 122 || ln < 97 || ln > 122) return 0;
-  const id = BY_SHAPE[shapeOf(len, l0, ln)];
-  if (id === 0) return 0;
-  const codes = CODES[id];
-  const masks = MASKS[id];
-  for (let k = 1; k < len - 1; k++) if ((b[at + k] | masks[k]) !== codes[k]) return 0;
-  return id;
+  return 0;
 }
 
 export function canonicalHeaderName(id: number): string {

@@ -5,7 +5,7 @@
 import { Buffer, isAscii } from 'node:buffer';
 import { cseqBytes, fromToBytes, viaBytes } from './byte-scan.js';
 import { SipParseError, type SipParseErrorCode, type SipParsePartial } from './errors.js';
-import { HeaderId, headerIdOf, headerIdOfBytes } from './header-names.js';
+import { HeaderId, headerIdOf, knownNameAt } from './header-names.js';
 import { cseqAt, fromToAt, parseCSeq, parseFromTo, parseVia, viaAt } from './headers.js';
 import { DEFAULT_SIP_PARSE_LIMITS, resolveLimits } from './limits.js';
 import { type HeaderIndex, type SipMessage, type SipMessageBase, SipRequest, SipResponse } from './message.js';
@@ -87,7 +87,14 @@ function indexHeaders(
       if (c === 10) return p + 1;
       if (count >= maxHeaders) break;
       let i = p;
-      while (TOKEN[c] === 1 && i < last) c = bytes[off + ++i];
+      // a known name is matched whole; any other must be a token
+      const known = knownNameAt(bytes, off + p, off + last);
+      if (known !== 0) {
+        i = p + (known >> 8);
+        c = bytes[off + i];
+      } else {
+        while (TOKEN[c] === 1 && i < last) c = bytes[off + ++i];
+      }
       const nameEnd = i;
       while ((c === 32 || c === 9) && i < last) c = bytes[off + ++i];
       if (c !== 58 || nameEnd === p) break;
@@ -104,7 +111,7 @@ function indexHeaders(
       pos[at + 1] = nameEnd;
       pos[at + 2] = i;
       pos[at + 3] = lineEnd;
-      ids.push(headerIdOfBytes(bytes, off + p, nameEnd - p));
+      ids.push(known & 0xff);
       count++;
       p = eol + 1;
     }
