@@ -159,6 +159,15 @@ export function headerIdOf(s: string, start: number, end: number): number {
 const BY_FIRST: number[][] = [];
 for (let l = 0; l < 26; l++) BY_FIRST.push([]);
 for (let id = 1; id < CANONICAL.length; id++) BY_FIRST[(CANONICAL[id].charCodeAt(0) | 0x20) - 97].push(id);
+/** Every lower-case long name in one array: name `id` is NAME_CODES[NAME_AT[id], NAME_AT[id] + NAME_LENGTH[id]). */
+const NAME_AT = new Uint16Array(CANONICAL.length);
+const NAME_LENGTH = new Uint8Array(CANONICAL.length);
+const NAME_CODES = new Uint8Array(CANONICAL.reduce((n, name) => n + name.length, 0));
+for (let id = 1, at = 0; id < CANONICAL.length; id++) {
+  NAME_AT[id] = at;
+  NAME_LENGTH[id] = CANONICAL[id].length;
+  for (let k = 0; k < CANONICAL[id].length; k++) NAME_CODES[at++] = CANONICAL[id].toLowerCase().charCodeAt(k);
+}
 
 /**
  * The known header whose name starts the ASCII bytes b[at, end) and is followed by ":", SP or HT (RFC 3261 7.3.1:
@@ -173,15 +182,19 @@ export function knownNameAt(b: Uint8Array, at: number, end: number): number {
   const list = BY_FIRST[c - 97];
   for (let g = 0; g < list.length; g++) {
     const id = list[g];
-    const codes = CODES[id];
-    const len = codes.length;
+    const len = NAME_LENGTH[id];
     if (at + len >= end) continue;
     const t = b[at + len];
     if (t !== 58 && t !== 32 && t !== 9) continue;
-    const masks = MASKS[id];
-    let k = 1;
-    while (k < len && (b[at + k] | masks[k]) === codes[k]) k++;
-    if (k === len) return len * 256 + id;
+    // names are letters and "-": case folds (| 0x20) only where the code is a letter (has bit 0x40)
+    const base = NAME_AT[id] - at;
+    let k = at + 1;
+    const stop = at + len;
+    for (; k < stop; k++) {
+      const code = NAME_CODES[base + k];
+      if ((b[k] | ((code & 0x40) >> 1)) !== code) break;
+    }
+    if (k === stop) return len * 256 + id;
   }
   return 0;
 }
