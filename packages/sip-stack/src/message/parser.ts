@@ -217,11 +217,11 @@ function indexHeadersFrom(
 }
 
 /**
- * Room for the positions of 16 header lines, written by index (no growth on the usual message); slots past the
+ * Room for the positions of 12 header lines, written by index (no growth on the usual message); slots past the
  * indexed lines stay empty and are never read (the header count is ids.length).
  */
 function newPositions(): number[] {
-  return new Array(64);
+  return new Array(48);
 }
 
 function hasUriScheme(uri: string): boolean {
@@ -230,6 +230,19 @@ function hasUriScheme(uri: string): boolean {
   for (let i = 1; i < uri.length; i++) {
     const c = uri.charCodeAt(i);
     if (c === 0x3a) return i + 1 < uri.length;
+    const l = c | 0x20;
+    if (!((l >= 97 && l <= 122) || (c >= 48 && c <= 57) || c === 0x2b || c === 0x2d || c === 0x2e)) return false;
+  }
+  return false;
+}
+
+/** hasUriScheme for the ASCII bytes b[from, to). */
+function hasUriSchemeAt(b: Uint8Array, from: number, to: number): boolean {
+  const c0 = b[from] | 0x20;
+  if (c0 < 97 || c0 > 122) return false;
+  for (let i = from + 1; i < to; i++) {
+    const c = b[i];
+    if (c === 0x3a) return i + 1 < to;
     const l = c | 0x20;
     if (!((l >= 97 && l <= 122) || (c >= 48 && c <= 57) || c === 0x2b || c === 0x2d || c === 0x2e)) return false;
   }
@@ -430,7 +443,8 @@ export function parseMessage(input: Uint8Array | string, options?: ParseOptions)
     msg = new SipResponse(status, reason);
   } else {
     let i = 0;
-    while (i < lineEnd && TOKEN[text.charCodeAt(i)] === 1) i++;
+    if (reDecoded) while (i < lineEnd && TOKEN[text.charCodeAt(i)] === 1) i++;
+    else while (i < lineEnd && TOKEN[buf[start + i]] === 1) i++;
     method = i > 0 ? text.slice(0, i) : undefined;
     // Request-Line = Method SP Request-URI SP SIP-Version CRLF: exactly one SP between elements
     if (i === 0 || text.charCodeAt(i) !== 32) {
@@ -462,7 +476,7 @@ export function parseMessage(input: Uint8Array | string, options?: ParseOptions)
     const req = new SipRequest(method!, uri);
     // The Request-URI is parsed on first use of `requestUri` (which throws SipParseError when it is malformed);
     // here only its scheme is checked (RFC 3261 25.1 absoluteURI / SIP-URI; RFC 4475 3.1.2.7).
-    if (!hasUriScheme(uri)) {
+    if (reDecoded ? !hasUriScheme(uri) : !hasUriSchemeAt(buf, start + uriStart, start + sp2)) {
       req._adopt(index, start);
       throw withPartial(
         new SipParseError('request-uri', 'Request-URI without a scheme', { offset: start + uriStart, line: 1 }),
@@ -611,11 +625,13 @@ function validate(
   const id = folded ? msg._value(callId) : text.slice(idAt, trimEnd(text, idAt, pos[4 * callId + 3]));
   // Call-ID = word [ "@" word ] (RFC 3261 25.1): no whitespace
   if (id.length === 0) throw headerError(msg, callId, 'header-value', 'empty Call-ID');
-  const fromBytes = bytes !== undefined && !folded;
-  for (let i = 0; i < id.length; i++) {
-    const c = fromBytes ? (bytes as Uint8Array)[off + idAt + i] : id.charCodeAt(i);
-    if (c === 32 || c === 9) throw headerError(msg, callId, 'header-value', 'whitespace in Call-ID');
+  let white = false;
+  if (bytes !== undefined && !folded) {
+    for (let i = off + idAt, e = i + id.length; i < e && !white; i++) white = bytes[i] === 32 || bytes[i] === 9;
+  } else {
+    white = id.indexOf(' ') >= 0 || id.indexOf('\t') >= 0;
   }
+  if (white) throw headerError(msg, callId, 'header-value', 'whitespace in Call-ID');
   msg._callId = id;
   if (method !== undefined && msg._cseq.method !== method) {
     // RFC 4475 3.1.2.17 (400) and 3.1.2.18 (unknown method: 501 preferred)
