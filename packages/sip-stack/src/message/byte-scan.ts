@@ -25,12 +25,6 @@ function skipToken(b: Uint8Array, off: number, i: number, end: number): number {
   return i;
 }
 
-/** Whether the `len` bytes at b[at] spell the all-letter `lower`, ignoring case. */
-function sameLetters(b: Uint8Array, at: number, lower: string): boolean {
-  for (let k = 0; k < lower.length; k++) if ((b[at + k] | 0x20) !== lower.charCodeAt(k)) return false;
-  return true;
-}
-
 // Values of the parameters read here, from the last paramsAt call (undefined: absent, null: no value).
 let tag: string | null | undefined;
 let branch: string | null | undefined;
@@ -46,16 +40,55 @@ const RPORT = 4;
 const MADDR = 5;
 const TTL = 6;
 
+/** Which of the parameters read here b[at, at + len) names, ignoring case (all letters: `| 0x20` folds exactly). */
 function knownParam(b: Uint8Array, at: number, len: number): number {
   switch (len) {
-    case 3:
-      return sameLetters(b, at, 'tag') ? TAG : sameLetters(b, at, 'ttl') ? TTL : 0;
-    case 5:
-      return sameLetters(b, at, 'rport') ? RPORT : sameLetters(b, at, 'maddr') ? MADDR : 0;
+    case 3: {
+      const c0 = b[at] | 0x20;
+      const c1 = b[at + 1] | 0x20;
+      const c2 = b[at + 2] | 0x20;
+      if (c0 !== 0x74) return 0;
+      if (c1 === 0x61 && c2 === 0x67) return TAG;
+      return c1 === 0x74 && c2 === 0x6c ? TTL : 0;
+    }
+    case 5: {
+      const c0 = b[at] | 0x20;
+      if (c0 === 0x72) {
+        return (b[at + 1] | 0x20) === 0x70 &&
+          (b[at + 2] | 0x20) === 0x6f &&
+          (b[at + 3] | 0x20) === 0x72 &&
+          (b[at + 4] | 0x20) === 0x74
+          ? RPORT
+          : 0;
+      }
+      return c0 === 0x6d &&
+        (b[at + 1] | 0x20) === 0x61 &&
+        (b[at + 2] | 0x20) === 0x64 &&
+        (b[at + 3] | 0x20) === 0x64 &&
+        (b[at + 4] | 0x20) === 0x72
+        ? MADDR
+        : 0;
+    }
     case 6:
-      return sameLetters(b, at, 'branch') ? BRANCH : 0;
+      return (b[at] | 0x20) === 0x62 &&
+        (b[at + 1] | 0x20) === 0x72 &&
+        (b[at + 2] | 0x20) === 0x61 &&
+        (b[at + 3] | 0x20) === 0x6e &&
+        (b[at + 4] | 0x20) === 0x63 &&
+        (b[at + 5] | 0x20) === 0x68
+        ? BRANCH
+        : 0;
     case 8:
-      return sameLetters(b, at, 'received') ? RECEIVED : 0;
+      return (b[at] | 0x20) === 0x72 &&
+        (b[at + 1] | 0x20) === 0x65 &&
+        (b[at + 2] | 0x20) === 0x63 &&
+        (b[at + 3] | 0x20) === 0x65 &&
+        (b[at + 4] | 0x20) === 0x69 &&
+        (b[at + 5] | 0x20) === 0x76 &&
+        (b[at + 6] | 0x20) === 0x65 &&
+        (b[at + 7] | 0x20) === 0x64
+        ? RECEIVED
+        : 0;
     default:
       return 0;
   }
