@@ -29,7 +29,8 @@ function skipToken(b: Uint8Array, off: number, i: number, end: number): number {
 let tag: string | null | undefined;
 let branch: string | null | undefined;
 let received: string | null | undefined;
-let rport: string | null | undefined;
+/** rport as a number (-1 when not a port number) */
+let rport: number | null | undefined;
 let maddr: string | null | undefined;
 let ttl: string | null | undefined;
 
@@ -124,11 +125,17 @@ function paramsAt(b: Uint8Array, off: number, s: string, i: number, end: number)
       const valueStart = i;
       while (i < end) {
         c = b[off + i];
-        if (VALUE_STOP[c] === 1) break;
+        // letters pass with one comparison; the stops are all below "?"
+        if (c < 63 && VALUE_STOP[c] === 1) break;
         i++;
       }
       // a quoted value (or none) goes to the general parser
       if (i === valueStart || c === 0x22) return -1;
+      if (which === RPORT) {
+        // the port is read from the bytes: no string for it
+        if (rport === undefined || rport === null) rport = portAt(b, off + valueStart, off + i);
+        continue;
+      }
       if (which !== 0) value = s.slice(valueStart, i);
     }
     switch (which) {
@@ -142,7 +149,7 @@ function paramsAt(b: Uint8Array, off: number, s: string, i: number, end: number)
         received ??= value;
         break;
       case RPORT:
-        rport ??= value;
+        rport ??= null;
         break;
       case MADDR:
         maddr ??= value;
@@ -152,6 +159,18 @@ function paramsAt(b: Uint8Array, off: number, s: string, i: number, end: number)
         break;
     }
   }
+}
+
+/** 1*DIGIT no larger than 65535 in b[from, to); -1 when not one. */
+function portAt(b: Uint8Array, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const d = b[i] - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+    if (n > 65535) return -1;
+  }
+  return n;
 }
 
 /** 1*DIGIT no larger than `max` in s (a parameter value); -1 when not one. */
@@ -259,11 +278,7 @@ export function viaBytes(b: Uint8Array, off: number, s: string, start: number, e
   const paramsStart = i;
   if (paramsAt(b, off, s, i, end) < 0) return undefined;
   if (branch === null || received === null || maddr === null || ttl === null) return undefined;
-  let rportNumber: number | null | undefined;
-  if (rport !== undefined) {
-    rportNumber = rport === null ? null : decimal(rport, 65535);
-    if (rportNumber === -1) return undefined;
-  }
+  if (rport === -1) return undefined;
   let ttlNumber: number | undefined;
   if (ttl !== undefined) {
     ttlNumber = decimal(ttl, 255);
@@ -278,7 +293,7 @@ export function viaBytes(b: Uint8Array, off: number, s: string, start: number, e
     port,
     branch,
     received,
-    rportNumber,
+    rport,
     maddr,
     ttlNumber,
     undefined,
