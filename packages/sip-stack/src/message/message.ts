@@ -663,7 +663,10 @@ export class SipRequest extends SipMessageBase {
   readonly isRequest = true as const;
   readonly isResponse = false as const;
   private _method: string;
-  private _uri: string;
+  /** undefined while the parsed Request-URI is still only its place in the header text: _text[_uriAt, _uriEnd) */
+  private _uri: string | undefined;
+  private _uriAt = 0;
+  private _uriEnd = 0;
   private _requestUri: AnyUri | undefined = undefined;
 
   constructor(method: string, uri: string, headers?: Iterable<readonly [string, string]>, body?: Uint8Array) {
@@ -685,7 +688,25 @@ export class SipRequest extends SipMessageBase {
 
   /** The Request-URI exactly as received (or set). */
   get uri(): string {
-    return this._uri;
+    let u = this._uri;
+    if (u === undefined) {
+      u = this._text.slice(this._uriAt, this._uriEnd);
+      this._uri = u;
+    }
+    return u;
+  }
+
+  /** @internal used by the parser: the Request-URI is _text[at, end), sliced on first use */
+  _setUriAt(at: number, end: number): void {
+    this._uri = undefined;
+    this._uriAt = at;
+    this._uriEnd = end;
+  }
+
+  /** @internal the Request-URI is taken out of the header text before the text is dropped */
+  protected override _materialize(): void {
+    if (this._uri === undefined) this._uri = this.uri;
+    super._materialize();
   }
 
   set uri(value: string) {
@@ -702,7 +723,7 @@ export class SipRequest extends SipMessageBase {
     let u = this._requestUri;
     if (u === undefined) {
       try {
-        u = parseUri(this._uri);
+        u = parseUri(this.uri);
       } catch (e) {
         const detail = e instanceof SipParseError ? e.detail : String(e);
         throw new SipParseError('request-uri', `bad Request-URI: ${detail}`, { line: 1 });
@@ -717,7 +738,7 @@ export class SipRequest extends SipMessageBase {
 
   /** The start line without CRLF. */
   startLine(): string {
-    return `${this._method} ${this._uri} SIP/2.0`;
+    return `${this._method} ${this.uri} SIP/2.0`;
   }
 }
 
