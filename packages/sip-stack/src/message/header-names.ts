@@ -86,12 +86,15 @@ const CANONICAL: readonly string[] = [
 ];
 
 /**
- * Matcher tables: the candidates of each (length, first letter) slot, and per candidate its lower-case codes and an
- * OR mask (0x20 on letters, so `c | mask` folds case only where case folding is exact).
+ * Matcher tables: each known long name is the only one with its (length, first letter, last letter) shape, so a
+ * name is identified by one table load and one comparison. Per name: lower-case codes and an OR mask (0x20 on
+ * letters, so `c | mask` folds case only where case folding is exact).
  */
-const SLOT_CANDIDATES: Array<number[] | undefined> = [];
 const CODES: Uint8Array[] = [];
 const MASKS: Uint8Array[] = [];
+const MAX_NAME = 19;
+const BY_SHAPE = new Uint8Array((MAX_NAME + 1) * 1024);
+const shapeOf = (len: number, first: number, last: number): number => len * 1024 + (first & 31) * 32 + (last & 31);
 for (let id = 1; id < CANONICAL.length; id++) {
   const lower = CANONICAL[id].toLowerCase();
   const codes = new Uint8Array(lower.length);
@@ -103,10 +106,10 @@ for (let id = 1; id < CANONICAL.length; id++) {
   }
   CODES[id] = codes;
   MASKS[id] = masks;
-  const slot = lower.length * 32 + (lower.charCodeAt(0) & 31);
-  const list = SLOT_CANDIDATES[slot] ?? [];
-  list.push(id);
-  SLOT_CANDIDATES[slot] = list;
+  const shape = shapeOf(lower.length, lower.charCodeAt(0), lower.charCodeAt(lower.length - 1));
+  if (BY_SHAPE[shape] !== 0)
+    throw new Error(`header names ${CANONICAL[BY_SHAPE[shape]]} and ${CANONICAL[id]} share a shape`);
+  BY_SHAPE[shape] = id;
 }
 
 /** RFC 3261 7.3.3 compact forms (and RFC 3265, 3515, 3892, 3841, 4028, 4474), indexed by lower-case letter. */
@@ -139,67 +142,61 @@ export function headerIdOf(s: string, start: number, end: number): number {
     const c = s.charCodeAt(start) | 0x20;
     return c < 128 ? COMPACT[c] : 0;
   }
-  const c0 = s.charCodeAt(start);
-  const l0 = c0 | 0x20;
-  if (len > 20 || l0 < 97 || l0 > 122) return 0;
-  const list = SLOT_CANDIDATES[len * 32 + (l0 & 31)];
-  if (list === undefined) return 0;
-  for (let g = 0; g < list.length; g++) {
-    const id = list[g];
-    const codes = CODES[id];
-    const masks = MASKS[id];
-    let k = 0;
-    while (k < len && (s.charCodeAt(start + k) | masks[k]) === codes[k]) k++;
-    if (k === len) return id;
-  }
-  return 0;
+  if (len > MAX_NAME || len < 2) return 0;
+  const l0 = s.charCodeAt(start) | 0x20;
+  const ln = s.charCodeAt(end - 1) | 0x20;
+  // first and last letters only: anything else cannot be a known name
+  if (l0 < 97 || l0 > 122 || ln < 97 || ln > 122) return 0;
+  const id = BY_SHAPE[shapeOf(len, l0, ln)];
+  if (id === 0) return 0;
+  const codes = CODES[id];
+  const masks = MASKS[id];
+  for (let k = 1; k < len - 1; k++) if ((s.charCodeAt(start + k) | masks[k]) !== codes[k]) return 0;
+  return id;
 }
 
-/** Id of a header line not classified yet (the parser classifies only what it validates). */
-export const UNCLASSIFIED = 0xff;
-
-const CRITICAL = new Uint8Array(64);
-for (const id of [
-  HeaderId.Via,
-  HeaderId.From,
-  HeaderId.To,
-  HeaderId.CallId,
-  HeaderId.CSeq,
-  HeaderId.MaxForwards,
-  HeaderId.ContentLength,
-]) {
-  CRITICAL[id] = 1;
+/** Known long names by lower-case first letter (a = 0), in CANONICAL order: the common ones first. */
+const BY_FIRST: number[][] = [];
+for (let l = 0; l < 26; l++) BY_FIRST.push([]);
+for (let id = 1; id < CANONICAL.length; id++) BY_FIRST[(CANONICAL[id].charCodeAt(0) | 0x20) - 97].push(id);
+/** Every lower-case long name in one array: name `id` is NAME_CODES[NAME_AT[id], NAME_AT[id] + NAME_LENGTH[id]). */
+const NAME_AT = new Uint16Array(CANONICAL.length);
+const NAME_LENGTH = new Uint8Array(CANONICAL.length);
+const NAME_CODES = new Uint8Array(CANONICAL.reduce((n, name) => n + name.length, 0));
+for (let id = 1, at = 0; id < CANONICAL.length; id++) {
+  NAME_AT[id] = at;
+  NAME_LENGTH[id] = CANONICAL[id].length;
+  for (let k = 0; k < CANONICAL[id].length; k++) NAME_CODES[at++] = CANONICAL[id].toLowerCase().charCodeAt(k);
 }
 
 /**
- * Like headerIdOf, but only compares against the headers parseMessage validates (Via, From, To, Call-ID, CSeq,
- * Max-Forwards, Content-Length and their compact forms); another known name may come back as UNCLASSIFIED, to be
- * classified with headerIdOf when first looked up.
+ * The known header whose name starts the ASCII bytes b[at, end) and is followed by ":", SP or HT (RFC 3261 7.3.1:
+ * field-name HCOLON), compact forms included: `length * 256 + id`, or 0 when none is (the name may still be an
+ * unknown token).
  */
-export function criticalHeaderIdOf(s: string, start: number, end: number): number {
-  const len = end - start;
-  if (len === 1) {
-    const c = s.charCodeAt(start) | 0x20;
-    return c < 128 ? COMPACT[c] : 0;
-  }
-  const l0 = s.charCodeAt(start) | 0x20;
-  if (len > 20 || l0 < 97 || l0 > 122) return 0;
-  const list = SLOT_CANDIDATES[len * 32 + (l0 & 31)];
-  if (list === undefined) return 0;
-  let other = false;
+export function knownNameAt(b: Uint8Array, at: number, end: number): number {
+  const c = b[at] | 0x20;
+  if (c < 97 || c > 122 || at + 1 >= end) return 0;
+  const next = b[at + 1];
+  if (next === 58 || next === 32 || next === 9) return COMPACT[c] === 0 ? 0 : 256 + COMPACT[c];
+  const list = BY_FIRST[c - 97];
   for (let g = 0; g < list.length; g++) {
     const id = list[g];
-    if (CRITICAL[id] !== 1) {
-      other = true;
-      continue;
+    const len = NAME_LENGTH[id];
+    if (at + len >= end) continue;
+    const t = b[at + len];
+    if (t !== 58 && t !== 32 && t !== 9) continue;
+    // names are letters and "-": case folds (| 0x20) only where the code is a letter (has bit 0x40)
+    const base = NAME_AT[id] - at;
+    let k = at + 1;
+    const stop = at + len;
+    for (; k < stop; k++) {
+      const code = NAME_CODES[base + k];
+      if ((b[k] | ((code & 0x40) >> 1)) !== code) break;
     }
-    const codes = CODES[id];
-    const masks = MASKS[id];
-    let k = 1;
-    while (k < len && (s.charCodeAt(start + k) | masks[k]) === codes[k]) k++;
-    if (k === len) return id;
+    if (k === stop) return len * 256 + id;
   }
-  return other ? UNCLASSIFIED : 0;
+  return 0;
 }
 
 export function canonicalHeaderName(id: number): string {

@@ -42,8 +42,19 @@ let scanEnd = 0;
 // Fields are declared (not defined) and assigned once in the constructor: cheaper than class-field definitions
 // followed by parameter-property assignments on this hot path.
 
-/** A parsed name-addr / addr-spec (From, To, Contact, Route...); params are built on first access. */
-class NameAddrValue implements FromTo, ContactValue {
+/**
+ * Header params of a value, kept as where they were written: the flat [name, value, ...] list is scanned on first
+ * use when the parser did not need it (the scan succeeded once on the same text, so it cannot throw).
+ */
+function flatParams(flat: Array<string | null> | undefined, src: string, start: number, end: number) {
+  if (flat !== undefined) return flat;
+  const out: Array<string | null> = [];
+  scanParams(src, start, end, out);
+  return out;
+}
+
+/** @internal A parsed name-addr / addr-spec (From, To, Contact, Route...); params are built on first access. */
+export class NameAddrValue implements FromTo, ContactValue {
   declare readonly displayName: string | undefined;
   declare readonly uri: string;
   declare readonly bracketed: boolean;
@@ -51,7 +62,10 @@ class NameAddrValue implements FromTo, ContactValue {
   declare readonly expires: number | undefined;
   declare readonly q: number | undefined;
   declare readonly tag: string | undefined;
-  declare private readonly flat: Array<string | null>;
+  declare private readonly flat: Array<string | null> | undefined;
+  declare private readonly src: string;
+  declare private readonly paramsStart: number;
+  declare private readonly paramsEnd: number;
   declare private _params: SipParams | undefined;
 
   constructor(
@@ -62,7 +76,10 @@ class NameAddrValue implements FromTo, ContactValue {
     expires: number | undefined,
     q: number | undefined,
     tag: string | undefined,
-    flat: Array<string | null>,
+    flat: Array<string | null> | undefined,
+    src: string,
+    paramsStart: number,
+    paramsEnd: number,
   ) {
     this.displayName = displayName;
     this.uri = uri;
@@ -72,21 +89,24 @@ class NameAddrValue implements FromTo, ContactValue {
     this.q = q;
     this.tag = tag;
     this.flat = flat;
+    this.src = src;
+    this.paramsStart = paramsStart;
+    this.paramsEnd = paramsEnd;
     this._params = undefined;
   }
 
   get params(): SipParams {
     let p = this._params;
     if (p === undefined) {
-      p = paramsMap(this.flat);
+      p = paramsMap(flatParams(this.flat, this.src, this.paramsStart, this.paramsEnd));
       this._params = p;
     }
     return p;
   }
 }
 
-/** A parsed Via value; params are built on first access. */
-class ViaValue implements Via {
+/** @internal A parsed Via value; params are built on first access. */
+export class ViaValue implements Via {
   declare readonly protocol: string;
   declare readonly version: string;
   declare readonly transport: string;
@@ -98,7 +118,10 @@ class ViaValue implements Via {
   declare readonly rport: number | null | undefined;
   declare readonly maddr: string | undefined;
   declare readonly ttl: number | undefined;
-  declare private readonly flat: Array<string | null>;
+  declare private readonly flat: Array<string | null> | undefined;
+  declare private readonly src: string;
+  declare private readonly paramsStart: number;
+  declare private readonly paramsEnd: number;
   declare private _params: SipParams | undefined;
 
   constructor(
@@ -113,7 +136,10 @@ class ViaValue implements Via {
     rport: number | null | undefined,
     maddr: string | undefined,
     ttl: number | undefined,
-    flat: Array<string | null>,
+    flat: Array<string | null> | undefined,
+    src: string,
+    paramsStart: number,
+    paramsEnd: number,
   ) {
     this.protocol = protocol;
     this.version = version;
@@ -127,13 +153,16 @@ class ViaValue implements Via {
     this.maddr = maddr;
     this.ttl = ttl;
     this.flat = flat;
+    this.src = src;
+    this.paramsStart = paramsStart;
+    this.paramsEnd = paramsEnd;
     this._params = undefined;
   }
 
   get params(): SipParams {
     let p = this._params;
     if (p === undefined) {
-      p = paramsMap(this.flat);
+      p = paramsMap(flatParams(this.flat, this.src, this.paramsStart, this.paramsEnd));
       this._params = p;
     }
     return p;
@@ -222,7 +251,7 @@ function scanNameAddr(s: string, i: number, end: number, allowStar: boolean): Na
   }
   const tag = flat.length === 0 ? undefined : paramOf(flat, 'tag');
   if (tag === null) throw valueError('tag without a value', s, i);
-  return new NameAddrValue(displayName, uri, bracketed, star, expires, q, tag, flat);
+  return new NameAddrValue(displayName, uri, bracketed, star, expires, q, tag, flat, '', 0, 0);
 }
 
 function checkScheme(uri: string, s: string, at: number): void {
@@ -402,7 +431,23 @@ function scanVia(s: string, i: number, end: number): Via {
     ttl = parseDecimal(ttlValue, 0, ttlValue.length, 255);
     if (ttl < 0) throw valueError('bad ttl', s, i);
   }
-  return new ViaValue(protocol, version, transport, host, hostType, port, branch, received, rport, maddr, ttl, flat);
+  return new ViaValue(
+    protocol,
+    version,
+    transport,
+    host,
+    hostType,
+    port,
+    branch,
+    received,
+    rport,
+    maddr,
+    ttl,
+    flat,
+    '',
+    0,
+    0,
+  );
 }
 
 /** The first Via value of a header line (the rest of a comma list is not examined). */

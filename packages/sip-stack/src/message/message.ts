@@ -2,7 +2,7 @@
 // access, typed accessors that validate before returning, and mutation for proxies and user agents.
 
 import { SipParseError } from './errors.js';
-import { canonicalHeaderName, HeaderId, headerIdOf, isListHeader, UNCLASSIFIED } from './header-names.js';
+import { canonicalHeaderName, HeaderId, headerIdOf, isListHeader } from './header-names.js';
 import {
   parseAuth,
   parseContacts,
@@ -118,13 +118,18 @@ export abstract class SipMessageBase {
   /** @internal */
   _callId: string | undefined = undefined;
 
+  /** @internal the headers and body given to a constructor (kept out of it so parsing constructs cheaply) */
+  protected _fill(headers: Iterable<readonly [string, string]> | undefined, body: Uint8Array | undefined): void {
+    if (headers !== undefined) for (const [name, value] of headers) this.appendHeader(name, value);
+    if (body !== undefined) this.body = body;
+  }
+
   /** @internal used by the parser */
   _adopt(index: HeaderIndex, offset: number): void {
     this._text = index.text;
     this._pos = index.pos;
     this._ids = index.ids;
     this._offset = offset;
-    this._values = [];
   }
 
   /** @internal used by the parser: the message is src[offset, end), its body src[bodyStart, end) */
@@ -188,6 +193,7 @@ export abstract class SipMessageBase {
       const start = this._pos[4 * k + 2];
       const end = this._pos[4 * k + 3];
       v = (this._ids[k] & FOLDED) !== 0 ? unfold(s, start, end) : s.slice(start, trimEnd(s, start, end));
+      if (this._values === NO_STRINGS) this._values = [];
       this._values[k] = v;
     }
     return v;
@@ -195,8 +201,7 @@ export abstract class SipMessageBase {
 
   /** @internal whether header line k has the given id (or lower-cased name when id is 0) */
   protected _is(k: number, id: number, lower: string): boolean {
-    let hid = this._ids[k] & 0xff;
-    if (hid === UNCLASSIFIED) hid = this._classify(k);
+    const hid = this._ids[k] & 0xff;
     if (id !== 0) return hid === id;
     if (hid !== 0) return false;
     const name = this._names[k];
@@ -215,19 +220,8 @@ export abstract class SipMessageBase {
   /** @internal index of the first header line with this id, or -1 */
   _find(id: number): number {
     const ids = this._ids;
-    for (let k = 0; k < ids.length; k++) {
-      let hid = ids[k] & 0xff;
-      if (hid === UNCLASSIFIED) hid = this._classify(k);
-      if (hid === id) return k;
-    }
+    for (let k = 0; k < ids.length; k++) if ((ids[k] & 0xff) === id) return k;
     return -1;
-  }
-
-  /** @internal id of a parsed line the parser left unclassified */
-  _classify(k: number): number {
-    const id = headerIdOf(this._text, this._pos[4 * k], this._pos[4 * k + 1]);
-    this._ids[k] = (this._ids[k] & ~0xff) | id;
-    return id;
   }
 
   /** @internal decoded values of every line with this id, one string per line (lists not split) */
@@ -304,7 +298,6 @@ export abstract class SipMessageBase {
     const n = this._ids.length;
     if (this._names === NO_STRINGS) this._names = [];
     for (let k = 0; k < n; k++) {
-      if ((this._ids[k] & 0xff) === UNCLASSIFIED) this._classify(k);
       this._name(k);
       this._value(k);
       this._ids[k] &= 0xff;
@@ -670,15 +663,17 @@ export class SipRequest extends SipMessageBase {
   readonly isRequest = true as const;
   readonly isResponse = false as const;
   private _method: string;
-  private _uri: string;
+  /** undefined while the parsed Request-URI is still only its place in the header text: _text[_uriAt, _uriEnd) */
+  private _uri: string | undefined;
+  private _uriAt = 0;
+  private _uriEnd = 0;
   private _requestUri: AnyUri | undefined = undefined;
 
   constructor(method: string, uri: string, headers?: Iterable<readonly [string, string]>, body?: Uint8Array) {
     super();
     this._method = method;
     this._uri = uri;
-    if (headers !== undefined) for (const [name, value] of headers) this.appendHeader(name, value);
-    if (body !== undefined) this.body = body;
+    if (headers !== undefined || body !== undefined) this._fill(headers, body);
   }
 
   /** The method, case-sensitive (RFC 3261 7.1); unknown methods are kept as they are. */
@@ -693,7 +688,25 @@ export class SipRequest extends SipMessageBase {
 
   /** The Request-URI exactly as received (or set). */
   get uri(): string {
-    return this._uri;
+    let u = this._uri;
+    if (u === undefined) {
+      u = this._text.slice(this._uriAt, this._uriEnd);
+      this._uri = u;
+    }
+    return u;
+  }
+
+  /** @internal used by the parser: the Request-URI is _text[at, end), sliced on first use */
+  _setUriAt(at: number, end: number): void {
+    this._uri = undefined;
+    this._uriAt = at;
+    this._uriEnd = end;
+  }
+
+  /** @internal the Request-URI is taken out of the header text before the text is dropped */
+  protected override _materialize(): void {
+    if (this._uri === undefined) this._uri = this.uri;
+    super._materialize();
   }
 
   set uri(value: string) {
@@ -710,7 +723,7 @@ export class SipRequest extends SipMessageBase {
     let u = this._requestUri;
     if (u === undefined) {
       try {
-        u = parseUri(this._uri);
+        u = parseUri(this.uri);
       } catch (e) {
         const detail = e instanceof SipParseError ? e.detail : String(e);
         throw new SipParseError('request-uri', `bad Request-URI: ${detail}`, { line: 1 });
@@ -725,7 +738,7 @@ export class SipRequest extends SipMessageBase {
 
   /** The start line without CRLF. */
   startLine(): string {
-    return `${this._method} ${this._uri} SIP/2.0`;
+    return `${this._method} ${this.uri} SIP/2.0`;
   }
 }
 
@@ -741,8 +754,7 @@ export class SipResponse extends SipMessageBase {
     super();
     this._status = status;
     this._reason = reason;
-    if (headers !== undefined) for (const [name, value] of headers) this.appendHeader(name, value);
-    if (body !== undefined) this.body = body;
+    if (headers !== undefined || body !== undefined) this._fill(headers, body);
   }
 
   /** Status-Code, 100..699. */

@@ -2,9 +2,10 @@
 // (latin1 when it is all ASCII, UTF-8 otherwise), header lines are indexed in one pass with indexOf/charCodeAt,
 // and only the headers the transaction layer relies on are parsed before returning.
 
-import { isAscii } from 'node:buffer';
+import { Buffer, isAscii } from 'node:buffer';
+import { cseqBytes, fromToBytes, viaBytes } from './byte-scan.js';
 import { SipParseError, type SipParseErrorCode, type SipParsePartial } from './errors.js';
-import { criticalHeaderIdOf, HeaderId, UNCLASSIFIED } from './header-names.js';
+import { HeaderId, headerIdOf, knownNameAt } from './header-names.js';
 import { cseqAt, fromToAt, parseCSeq, parseFromTo, parseVia, viaAt } from './headers.js';
 import { DEFAULT_SIP_PARSE_LIMITS, resolveLimits } from './limits.js';
 import { type HeaderIndex, type SipMessage, type SipMessageBase, SipRequest, SipResponse } from './message.js';
@@ -57,10 +58,103 @@ function fault(code: SipParseErrorCode, message: string, offset: number, text?: 
 /**
  * Indexes the header lines after the start line (RFC 3261 7.3: field-name HCOLON value, continuation lines start
  * with SP/HT). Returns the text offset of the body (after the empty line), or -1 when the empty line is missing.
+ *
+ * The usual line (token name, optional SP/HT, colon, value on one line) is scanned forward once: the name is
+ * checked as a token on the way to the colon, and one indexOf finds the end of the line. Anything else (a folded
+ * line, a bad name, a line too long, the header limit) goes to indexHeadersFrom, which says exactly what is wrong.
  */
 function indexHeaders(
   text: string,
   from: number,
+  limits: Required<SipParseLimits>,
+  offset: number,
+  index: HeaderIndex,
+  bytes: Uint8Array | undefined,
+  off: number,
+): number {
+  const { pos, ids } = index;
+  const maxLine = limits.maxLineLength;
+  const maxHeaders = limits.maxHeaders;
+  let p = from;
+  let count = 0;
+  if (bytes !== undefined) {
+    // the same scan on the received bytes of an ASCII message (byte off + k is text index k)
+    const last = text.length - 1;
+    for (;;) {
+      if (p >= last) break;
+      let c = bytes[off + p];
+      if (c === 13 && bytes[off + p + 1] === 10) return p + 2;
+      if (c === 10) return p + 1;
+      if (count >= maxHeaders) break;
+      let i = p;
+      // a known name is matched whole; any other must be a token
+      const known = knownNameAt(bytes, off + p, off + last);
+      if (known !== 0) {
+        i = p + (known >> 8);
+        c = bytes[off + i];
+      } else {
+        while (TOKEN[c] === 1 && i < last) c = bytes[off + ++i];
+      }
+      const nameEnd = i;
+      while ((c === 32 || c === 9) && i < last) c = bytes[off + ++i];
+      if (c !== 58 || nameEnd === p) break;
+      c = bytes[off + ++i];
+      while ((c === 32 || c === 9) && i < last) c = bytes[off + ++i];
+      const eol = text.indexOf('\n', i);
+      if (eol < 0 || eol >= last) break;
+      const next = bytes[off + eol + 1];
+      if (next === 32 || next === 9) break;
+      const lineEnd = bytes[off + eol - 1] === 13 && eol - 1 >= i ? eol - 1 : eol;
+      if (lineEnd - p > maxLine) break;
+      const at = 4 * count;
+      pos[at] = p;
+      pos[at + 1] = nameEnd;
+      pos[at + 2] = i;
+      pos[at + 3] = lineEnd;
+      ids.push(known & 0xff);
+      count++;
+      p = eol + 1;
+    }
+    return indexHeadersFrom(text, p, count, limits, offset, index);
+  }
+  for (;;) {
+    let c = text.charCodeAt(p);
+    if (c === 13 && text.charCodeAt(p + 1) === 10) return p + 2;
+    if (c === 10) return p + 1;
+    if (count >= maxHeaders) break;
+    // field-name = token (RFC 3261 25.1); charCodeAt past the end is NaN and stops the loop
+    let i = p;
+    while (c < 256 && TOKEN[c] === 1) c = text.charCodeAt(++i);
+    const nameEnd = i;
+    // HCOLON = *( SP / HTAB ) ":" SWS
+    while (c === 32 || c === 9) c = text.charCodeAt(++i);
+    if (c !== 58 || nameEnd === p) break;
+    c = text.charCodeAt(++i);
+    while (c === 32 || c === 9) c = text.charCodeAt(++i);
+    const eol = text.indexOf('\n', i);
+    if (eol < 0) break;
+    // a continuation line (RFC 3261 7.3.1) makes this header a folded one
+    const next = text.charCodeAt(eol + 1);
+    if (next === 32 || next === 9) break;
+    const lineEnd = text.charCodeAt(eol - 1) === 13 && eol - 1 >= i ? eol - 1 : eol;
+    if (lineEnd - p > maxLine) break;
+    const at = 4 * count;
+    pos[at] = p;
+    pos[at + 1] = nameEnd;
+    pos[at + 2] = i;
+    pos[at + 3] = lineEnd;
+    ids.push(headerIdOf(text, p, nameEnd));
+    count++;
+    p = eol + 1;
+  }
+  return indexHeadersFrom(text, p, count, limits, offset, index);
+}
+
+/** The line-by-line indexer for the rest of the header section from `p`, after `count` indexed headers. */
+function indexHeadersFrom(
+  text: string,
+  p: number,
+  count: number,
   limits: Required<SipParseLimits>,
   offset: number,
   index: HeaderIndex,
@@ -69,8 +163,6 @@ function indexHeaders(
   const maxLine = limits.maxLineLength;
   const maxHeaders = limits.maxHeaders;
   const length = text.length;
-  let p = from;
-  let count = 0;
   for (;;) {
     if (p >= length) return -1;
     const eol = text.indexOf('\n', p);
@@ -102,13 +194,9 @@ function indexHeaders(
         nameEnd--;
       }
       if (nameEnd === p) throw fault('header-line', 'empty header name', offset + p, text, p);
-      const id = criticalHeaderIdOf(text, p, nameEnd);
-      if (id === 0 || id === UNCLASSIFIED) {
-        // the critical names matched above are tokens already
-        for (let i = p; i < nameEnd; i++) {
-          const n = text.charCodeAt(i);
-          if (n >= 256 || TOKEN[n] !== 1) throw fault('header-line', 'bad header name', offset + i, text, i);
-        }
+      for (let i = p; i < nameEnd; i++) {
+        const n = text.charCodeAt(i);
+        if (n >= 256 || TOKEN[n] !== 1) throw fault('header-line', 'bad header name', offset + i, text, i);
       }
       let vs = colon + 1;
       while (vs < lineEnd) {
@@ -116,12 +204,24 @@ function indexHeaders(
         if (w !== 32 && w !== 9) break;
         vs++;
       }
-      pos.push(p, nameEnd, vs, lineEnd);
-      ids.push(id);
+      const at = 4 * count;
+      pos[at] = p;
+      pos[at + 1] = nameEnd;
+      pos[at + 2] = vs;
+      pos[at + 3] = lineEnd;
+      ids.push(headerIdOf(text, p, nameEnd));
       count++;
     }
     p = eol + 1;
   }
+}
+
+/**
+ * Room for the positions of 12 header lines, written by index (no growth on the usual message); slots past the
+ * indexed lines stay empty and are never read (the header count is ids.length).
+ */
+function newPositions(): number[] {
+  return new Array(48);
 }
 
 function hasUriScheme(uri: string): boolean {
@@ -130,6 +230,19 @@ function hasUriScheme(uri: string): boolean {
   for (let i = 1; i < uri.length; i++) {
     const c = uri.charCodeAt(i);
     if (c === 0x3a) return i + 1 < uri.length;
+    const l = c | 0x20;
+    if (!((l >= 97 && l <= 122) || (c >= 48 && c <= 57) || c === 0x2b || c === 0x2d || c === 0x2e)) return false;
+  }
+  return false;
+}
+
+/** hasUriScheme for the ASCII bytes b[from, to). */
+function hasUriSchemeAt(b: Uint8Array, from: number, to: number): boolean {
+  const c0 = b[from] | 0x20;
+  if (c0 < 97 || c0 > 122) return false;
+  for (let i = from + 1; i < to; i++) {
+    const c = b[i];
+    if (c === 0x3a) return i + 1 < to;
     const l = c | 0x20;
     if (!((l >= 97 && l <= 122) || (c >= 48 && c <= 57) || c === 0x2b || c === 0x2d || c === 0x2e)) return false;
   }
@@ -204,12 +317,27 @@ function decimalAt(s: string, start: number, end: number, limit: number): number
   return n;
 }
 
-function decimalOf(msg: SipMessageBase, k: number, limit: number): number {
+function decimalOf(msg: SipMessageBase, k: number, limit: number, bytes: Uint8Array | undefined, off: number): number {
   if ((msg._ids[k] & FOLDED) !== 0) {
     const v = msg._value(k);
     return decimalAt(v, 0, v.length, limit);
   }
-  return decimalAt(msg._text, msg._pos[4 * k + 2], msg._pos[4 * k + 3], limit);
+  const start = msg._pos[4 * k + 2];
+  const end = msg._pos[4 * k + 3];
+  if (bytes === undefined) return decimalAt(msg._text, start, end, limit);
+  // decimalAt on the bytes of an ASCII message
+  let e = off + end;
+  const a = off + start;
+  while (e > a && (bytes[e - 1] === 32 || bytes[e - 1] === 9)) e--;
+  if (e === a) return -1;
+  let n = 0;
+  for (let i = a; i < e; i++) {
+    const d = bytes[i] - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+    if (n > limit) return -2;
+  }
+  return n;
 }
 
 /**
@@ -238,6 +366,7 @@ export function parseMessage(input: Uint8Array | string, options?: ParseOptions)
   while (start < total && (buf[start] === 13 || buf[start] === 10)) start++;
   if (start === total) throw new SipParseError('incomplete', 'empty message', { offset: start });
 
+  const ascii = isAscii(buf);
   let text = buf.latin1Slice(start, total);
   const firstEol = text.indexOf('\n');
   if (firstEol < 0 || firstEol > limits.maxLineLength + 1) {
@@ -249,25 +378,25 @@ export function parseMessage(input: Uint8Array | string, options?: ParseOptions)
       line: 1,
     });
   }
-  let index: HeaderIndex = { text, pos: [], ids: [] };
+  let index: HeaderIndex = { text, pos: newPositions(), ids: [] };
   let scanError: unknown;
   let bodyAt = -1;
   let reDecoded = false;
   try {
-    bodyAt = indexHeaders(text, firstEol + 1, limits, start, index);
+    bodyAt = indexHeaders(text, firstEol + 1, limits, start, index, ascii ? buf : undefined, start);
   } catch (e) {
     scanError = e;
   }
   const headBytes = bodyAt >= 0 ? bodyAt : firstEol + 1;
-  if (!isAscii(buf) && !isAscii(buf.subarray(start, start + headBytes))) {
+  if (!ascii && !isAscii(buf.subarray(start, start + headBytes))) {
     // Non-ASCII octets in the header section: decode it as UTF-8 (RFC 3261 7.3.1 allows UTF-8 in values).
     text = buf.utf8Slice(start, start + headBytes);
     reDecoded = true;
-    index = { text, pos: [], ids: [] };
+    index = { text, pos: newPositions(), ids: [] };
     if (scanError === undefined) {
       const eol = text.indexOf('\n');
       try {
-        indexHeaders(text, eol + 1, limits, start, index);
+        indexHeaders(text, eol + 1, limits, start, index, undefined, 0);
       } catch (e) {
         scanError = e;
       }
@@ -314,18 +443,14 @@ export function parseMessage(input: Uint8Array | string, options?: ParseOptions)
     msg = new SipResponse(status, reason);
   } else {
     let i = 0;
-    while (i < lineEnd && TOKEN[text.charCodeAt(i)] === 1) i++;
+    if (reDecoded) while (i < lineEnd && TOKEN[text.charCodeAt(i)] === 1) i++;
+    else while (i < lineEnd && TOKEN[buf[start + i]] === 1) i++;
     method = i > 0 ? text.slice(0, i) : undefined;
-    const partial0 = (): SipParsePartial => {
-      const probe = new SipRequest(method ?? '', '');
-      probe._adopt(index, start);
-      return partialOf(probe, true, method);
-    };
     // Request-Line = Method SP Request-URI SP SIP-Version CRLF: exactly one SP between elements
     if (i === 0 || text.charCodeAt(i) !== 32) {
       throw withPartial(
         startError('start-line', 'request line must start with a method token and one SP', start + i),
-        partial0(),
+        requestPartial(index, start, method),
       );
     }
     const uriStart = i + 1;
@@ -333,7 +458,7 @@ export function parseMessage(input: Uint8Array | string, options?: ParseOptions)
     if (sp2 < 0 || sp2 > lineEnd || sp2 === uriStart) {
       throw withPartial(
         startError('start-line', 'request line needs Method SP Request-URI SP SIP-Version', start + uriStart),
-        partial0(),
+        requestPartial(index, start, method),
       );
     }
     const versionStart = sp2 + 1;
@@ -344,14 +469,15 @@ export function parseMessage(input: Uint8Array | string, options?: ParseOptions)
         known
           ? startError('version', `unsupported version "${text.slice(versionStart, lineEnd)}"`, start, 505)
           : startError('start-line', 'bad SIP-Version at the end of the request line', start + versionStart),
-        partial0(),
+        requestPartial(index, start, method),
       );
     }
-    const uri = text.slice(uriStart, sp2);
-    const req = new SipRequest(method!, uri);
+    // the Request-URI string is made on first use (the transaction layer does not read it)
+    const req = new SipRequest(method!, '');
+    req._setUriAt(uriStart, sp2);
     // The Request-URI is parsed on first use of `requestUri` (which throws SipParseError when it is malformed);
     // here only its scheme is checked (RFC 3261 25.1 absoluteURI / SIP-URI; RFC 4475 3.1.2.7).
-    if (!hasUriScheme(uri)) {
+    if (reDecoded ? !hasUriScheme(text.slice(uriStart, sp2)) : !hasUriSchemeAt(buf, start + uriStart, start + sp2)) {
       req._adopt(index, start);
       throw withPartial(
         new SipParseError('request-uri', 'Request-URI without a scheme', { offset: start + uriStart, line: 1 }),
@@ -364,12 +490,19 @@ export function parseMessage(input: Uint8Array | string, options?: ParseOptions)
   if (scanError !== undefined) throw withPartial(scanError, partialOf(msg, !isResponse, method));
 
   try {
-    const end = validate(msg, method, bodyStart, total, maxSize);
+    const end = validate(msg, method, bodyStart, total, maxSize, reDecoded ? undefined : buf, start);
     msg._setSource(buf, bodyStart, end);
   } catch (e) {
     throw withPartial(e, partialOf(msg, !isResponse, method));
   }
   return msg;
+}
+
+/** What a request with a bad request line carries for a 400 answer. */
+function requestPartial(index: HeaderIndex, start: number, method: string | undefined): SipParsePartial {
+  const probe = new SipRequest(method ?? '', '');
+  probe._adopt(index, start);
+  return partialOf(probe, true, method);
 }
 
 function startError(code: SipParseErrorCode, message: string, offset: number, status?: number): SipParseError {
@@ -386,6 +519,8 @@ function validate(
   bodyStart: number,
   total: number,
   maxSize: number,
+  bytes: Uint8Array | undefined,
+  off: number,
 ): number {
   const ids = msg._ids;
   let via = -1;
@@ -422,7 +557,7 @@ function validate(
         mf = k;
         break;
       case HeaderId.ContentLength: {
-        const n = decimalOf(msg, k, maxSize);
+        const n = decimalOf(msg, k, maxSize, bytes, off);
         if (n === -2) {
           throw headerError(msg, k, 'content-length', `Content-Length above the ${maxSize} byte limit`, true);
         }
@@ -450,18 +585,31 @@ function validate(
   const pos = msg._pos;
   let k = via;
   try {
+    // the usual form straight from the bytes when the message is ASCII, else (or when unusual) from the text
     msg._topVia =
-      (ids[via] & FOLDED) === 0 ? viaAt(text, pos[4 * via + 2], pos[4 * via + 3]) : parseVia(msg._value(via));
+      (ids[via] & FOLDED) !== 0
+        ? parseVia(msg._value(via))
+        : ((bytes !== undefined ? viaBytes(bytes, off, text, pos[4 * via + 2], pos[4 * via + 3]) : undefined) ??
+          viaAt(text, pos[4 * via + 2], pos[4 * via + 3]));
     k = from;
     msg._from =
-      (ids[from] & FOLDED) === 0 ? fromToAt(text, pos[4 * from + 2], pos[4 * from + 3]) : parseFromTo(msg._value(from));
+      (ids[from] & FOLDED) !== 0
+        ? parseFromTo(msg._value(from))
+        : ((bytes !== undefined ? fromToBytes(bytes, off, text, pos[4 * from + 2], pos[4 * from + 3]) : undefined) ??
+          fromToAt(text, pos[4 * from + 2], pos[4 * from + 3]));
     k = to;
-    msg._to = (ids[to] & FOLDED) === 0 ? fromToAt(text, pos[4 * to + 2], pos[4 * to + 3]) : parseFromTo(msg._value(to));
+    msg._to =
+      (ids[to] & FOLDED) !== 0
+        ? parseFromTo(msg._value(to))
+        : ((bytes !== undefined ? fromToBytes(bytes, off, text, pos[4 * to + 2], pos[4 * to + 3]) : undefined) ??
+          fromToAt(text, pos[4 * to + 2], pos[4 * to + 3]));
     k = cseq;
     msg._cseq =
-      (ids[cseq] & FOLDED) === 0
-        ? cseqAt(text, pos[4 * cseq + 2], pos[4 * cseq + 3], method)
-        : parseCSeq(msg._value(cseq), method);
+      (ids[cseq] & FOLDED) !== 0
+        ? parseCSeq(msg._value(cseq), method)
+        : ((bytes !== undefined
+            ? cseqBytes(bytes, off, text, pos[4 * cseq + 2], pos[4 * cseq + 3], method)
+            : undefined) ?? cseqAt(text, pos[4 * cseq + 2], pos[4 * cseq + 3], method));
   } catch (e) {
     // redo on the value string for an error that quotes it
     try {
@@ -473,7 +621,9 @@ function validate(
     }
     throw relocate(msg, k, e);
   }
-  const id = msg._value(callId);
+  const folded = (ids[callId] & FOLDED) !== 0;
+  const idAt = pos[4 * callId + 2];
+  const id = folded ? msg._value(callId) : text.slice(idAt, trimEnd(text, idAt, pos[4 * callId + 3]));
   // Call-ID = word [ "@" word ] (RFC 3261 25.1): no whitespace
   if (id.length === 0) throw headerError(msg, callId, 'header-value', 'empty Call-ID');
   if (id.indexOf(' ') >= 0 || id.indexOf('\t') >= 0) {
@@ -493,7 +643,7 @@ function validate(
   }
   if (mf >= 0) {
     // Max-Forwards = 1*DIGIT, 0..255 (RFC 3261 20.22)
-    if (decimalOf(msg, mf, 255) < 0) {
+    if (decimalOf(msg, mf, 255, bytes, off) < 0) {
       throw headerError(msg, mf, 'header-value', 'Max-Forwards is not a number in 0..255');
     }
   }

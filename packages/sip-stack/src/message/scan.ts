@@ -123,7 +123,7 @@ export function firstListElement(s: string): string {
 }
 
 /** Characters that end an unquoted parameter value: ; , SP HT " < > */
-const VALUE_STOP = new Uint8Array(128);
+export const VALUE_STOP: Uint8Array = new Uint8Array(128);
 for (const ch of ';, \t"<>') VALUE_STOP[ch.charCodeAt(0)] = 1;
 
 /** The parameters of no header: shared, never mutated. */

@@ -1,9 +1,12 @@
 // serializeMessage: back to bytes (RFC 3261 7). An unmodified parsed message returns its received bytes;
 // otherwise the start line and header lines are written out and Content-Length is set to the body length.
 
+import { Buffer } from 'node:buffer';
 import { SipParseError } from './errors.js';
 import { HeaderId } from './header-names.js';
 import type { SipMessage } from './message.js';
+
+const LINE_BREAK_OR_NUL = /[\r\n\0]/;
 
 /** The wire form of a message. Content-Length always matches the body (RFC 3261 20.14) once anything changed. */
 export function serializeMessage(message: SipMessage): Uint8Array {
@@ -11,13 +14,9 @@ export function serializeMessage(message: SipMessage): Uint8Array {
   if (raw !== undefined) return raw;
   const body = message.body;
   const startLine = message.startLine();
-  for (let i = 0; i < startLine.length; i++) {
-    const c = startLine.charCodeAt(i);
-    // a method, Request-URI or reason phrase set by code must not break the framing (header injection)
-    if (c === 13 || c === 10 || c === 0) {
-      throw new SipParseError('start-line', 'line break or NUL in the start line', { offset: i, line: 1 });
-    }
-  }
+  // a method, Request-URI or reason phrase set by code must not break the framing (header injection)
+  const bad = startLine.search(LINE_BREAK_OR_NUL);
+  if (bad >= 0) throw new SipParseError('start-line', 'line break or NUL in the start line', { offset: bad, line: 1 });
   let head = `${startLine}\r\n`;
   let sawLength = false;
   const n = message.headerCount;

@@ -285,6 +285,15 @@ describe('mutation and serialization', () => {
     expect(m.via().host).toBe('proxy.example.com');
   });
 
+  it('keeps the received Request-URI through a header change made before it was read', () => {
+    const m = parseRequest(INVITE);
+    const uri = parseRequest(INVITE).uri;
+    m.setHeader('Max-Forwards', '69');
+    expect(m.uri).toBe(uri);
+    expect(parseRequest(serializeMessage(m)).uri).toBe(uri);
+    expect(serializeMessage(m).length).toBeGreaterThan(uri.length);
+  });
+
   it('removeFirstValue strips one value of a comma-joined line', () => {
     const m = parseRequest(INVITE);
     expect(m.removeFirstValue('Via')).toBe('SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bK776asdhds');

@@ -1,0 +1,164 @@
+// The byte scanners (the parser's fast path for ASCII messages) against the general text parsers: wherever a byte
+// scanner returns a value it equals the text parser's, and where the text parser refuses, the byte scanner
+// declines (returns undefined) so the caller reports the text parser's error.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { cseqBytes, fromToBytes, viaBytes } from '../../src/message/byte-scan.js';
+import { cseqAt, fromToAt, viaAt } from '../../src/message/headers.js';
+
+const FIELDS = [
+  'protocol',
+  'version',
+  'transport',
+  'host',
+  'hostType',
+  'port',
+  'branch',
+  'received',
+  'rport',
+  'maddr',
+  'ttl',
+  'displayName',
+  'uri',
+  'bracketed',
+  'star',
+  'expires',
+  'q',
+  'tag',
+  'seq',
+  'method',
+] as const;
+
+function view(v: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of FIELDS) if (k in v) out[k] = (v as Record<string, unknown>)[k];
+  if ('params' in v) out.params = [...(v as { params: Map<string, unknown> }).params];
+  return out;
+}
+
+/** Runs both on `value` placed inside a longer text (as in a message), at a byte offset in a larger buffer. */
+function compare<T extends object>(
+  value: string,
+  bytesScan: (b: Uint8Array, off: number, s: string, start: number, end: number) => T | undefined,
+  textScan: (s: string, start: number, end: number) => T,
+): void {
+  const text = `X: ${value}\r\n`;
+  const start = 3;
+  const end = 3 + value.length;
+  const buf = Buffer.alloc(text.length + 5);
+  buf.write(text, 5, 'latin1');
+  const fast = bytesScan(buf, 5, text, start, end);
+  let slow: T | undefined;
+  try {
+    slow = textScan(text, start, end);
+  } catch {
+    slow = undefined;
+  }
+  if (slow === undefined) expect(fast).toBeUndefined();
+  else if (fast !== undefined) expect(view(fast)).toEqual(view(slow));
+}
+
+const ws = fc.constantFrom('', '', ' ', '\t', '  ');
+const pname = fc.constantFrom('branch', 'BRANCH', 'tag', 'Tag', 'rport', 'received', 'maddr', 'ttl', 'lr', 'x', 'tagx');
+const pvalue = fc.constantFrom(
+  '',
+  'z9hG4bK776',
+  '5060',
+  '65536',
+  '192.0.2.1',
+  'abc',
+  '"q"',
+  '"a\\"b"',
+  '300',
+  'a"b',
+  'a<b',
+  'a>b',
+  'a,b',
+);
+const param = fc
+  .tuple(ws, pname, ws, fc.option(fc.tuple(ws, pvalue)))
+  .map(([a, n, b, v]) => `;${a}${n}${b}${v === null ? '' : `=${v[0]}${v[1]}`}`);
+const params = fc.tuple(fc.array(param, { maxLength: 4 }), fc.constantFrom('', '', ', next', ' ', 'junk'));
+const host = fc.constantFrom(
+  '192.0.2.101',
+  'pbx.example.test',
+  '[2001:db8::1]',
+  '256.1.1.1',
+  '1.2.3',
+  'a_b',
+  '',
+  '01.2.3.4',
+);
+const via = fc
+  .tuple(
+    ws,
+    fc.constantFrom('SIP/2.0/', 'sip/2.0/', 'SIP / 2.0 / '),
+    fc.constantFrom('UDP', 'udp', 'TcP', 'TLS', 'WS', 'wss', 'SCTP', 'XYZ', ''),
+    fc.constantFrom(' ', '\t', '', '  '),
+    host,
+    fc.constantFrom('', ':5060', ': 5060', ':99999', ':', ' :5060'),
+    params,
+  )
+  .map(([a, p, t, s, h, port, [ps, tail]]) => `${a}${p}${t}${s}${h}${port}${ps.join('')}${tail}`);
+const uri = fc.constantFrom('sip:1000@pbx.example.test', 'sip:a@b;transport=udp', 'sip:a b@c', 'tel:+123', '', 'x>y');
+const display = fc.constantFrom('', '"Alice Smith" ', '"Al\\"ice" ', 'Alice ', 'Alice Smith', '"open ', 'Bob\t', '"x"');
+const fromTo = fc
+  .tuple(
+    ws,
+    fc.oneof(
+      fc.tuple(display, uri).map(([d, u]) => `${d}<${u}>`),
+      uri,
+    ),
+    params,
+  )
+  .map(([a, v, [ps, tail]]) => `${a}${v}${ps.join('')}${tail}`);
+const cseq = fc
+  .tuple(
+    ws,
+    fc.constantFrom('314159', '0', '4294967295', '4294967296', '', '12a'),
+    fc.constantFrom(' ', '', '\t'),
+    fc.constantFrom('INVITE', 'invite', 'BYE', '', 'INV ITE', 'INVITE '),
+  )
+  .map((p) => p.join(''));
+
+describe('byte scanners agree with the text parsers', () => {
+  it('Via', () => {
+    fc.assert(
+      fc.property(via, (v) => compare(v, viaBytes, viaAt)),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('From / To', () => {
+    fc.assert(
+      fc.property(fromTo, (v) => compare(v, fromToBytes, fromToAt)),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('CSeq', () => {
+    for (const method of ['INVITE', undefined]) {
+      fc.assert(
+        fc.property(cseq, (v) =>
+          compare(
+            v,
+            (b, off, s, start, end) => cseqBytes(b, off, s, start, end, method),
+            (s, start, end) => cseqAt(s, start, end, method),
+          ),
+        ),
+        { numRuns: 1000 },
+      );
+    }
+  });
+
+  it('takes the usual forms itself', () => {
+    const text = 'X: SIP/2.0/UDP 192.0.2.101:5060;branch=z9hG4bK776;rport\r\n';
+    const b = Buffer.from(text, 'latin1');
+    const v = viaBytes(b, 0, text, 3, text.length - 2);
+    expect(v?.branch).toBe('z9hG4bK776');
+    expect(v?.rport).toBeNull();
+    expect(v?.port).toBe(5060);
+    const f = 'X: "Alice" <sip:a@b>;tag=1\r\n';
+    expect(fromToBytes(Buffer.from(f), 0, f, 3, f.length - 2)?.tag).toBe('1');
+  });
+});
