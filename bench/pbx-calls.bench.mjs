@@ -1,0 +1,189 @@
+// Calls through the daemon (issue 5): the load generator (bench/lib/pbx-call-load.mjs, its own process, built on
+// sip-stack) starts `switchyard start --config` with generated extensions, registers them with digest auth, then
+// steps the call rate up (each call authenticated, rung, answered, G.711 RTP both ways for a hold time, BYE) and
+// the number of calls held at once, counting RTP packets sent vs received per call.
+// Options after the bench name: --quick, --rates=50,100 --step-ms=N --hold-ms=N --levels=100,500 --level-hold-ms=N
+// --ramp-rate=N --rtp-workers=N (e.g. `npm run bench -- pbx-calls --quick`). PBX_BENCH_QUICK=1 is --quick.
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+function argument(name) {
+  const prefix = `--${name}=`;
+  return process.argv.find((a) => a.startsWith(prefix))?.slice(prefix.length);
+}
+
+const list = (v) => v?.split(',').map(Number);
+const num = (v) => (v === undefined ? undefined : Number(v));
+
+export function loadOptions(argv = process.argv) {
+  const quick = argv.includes('--quick') || process.env.PBX_BENCH_QUICK === '1';
+  const base = quick
+    ? { rates: [50, 100, 200, 300], stepMs: 2000, holdMs: 1000, levels: [100, 300], levelHoldMs: 3000 }
+    : { rates: [50, 100, 200, 300, 400, 500], stepMs: 5000, holdMs: 1000, levels: [100, 250, 500, 750, 1000] };
+  const given = {
+    rates: list(argument('rates')),
+    stepMs: num(argument('step-ms')),
+    holdMs: num(argument('hold-ms')),
+    levels: list(argument('levels')),
+    levelHoldMs: num(argument('level-hold-ms')),
+    rampRate: num(argument('ramp-rate')),
+    rtpWorkers: num(argument('rtp-workers')),
+  };
+  for (const [k, v] of Object.entries(given)) if (v !== undefined) base[k] = v;
+  return base;
+}
+
+function runGenerator(options) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(here, 'lib/pbx-call-load.mjs'), JSON.stringify(options)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.on('close', (code) => {
+      try {
+        const result = JSON.parse(out);
+        if (code !== 0 || result.error)
+          throw new Error(`load generator failed (${code}): ${result.error}\n${result.daemonLogTail ?? ''}`);
+        resolve(result);
+      } catch (err) {
+        reject(err);
+      }
+    });
+  });
+}
+
+const pct = (x) => x * 100;
+/** Failures with their final statuses, e.g. `31 (408 x 31)`. */
+const failures = (s) =>
+  s.failed === 0
+    ? 0
+    : `${s.failed} (${Object.entries(s.statuses)
+        .map(([status, n]) => `${status} x ${n}`)
+        .join(', ')})`;
+const media = (s) => (s.anchored > 0 && s.direct === 0 ? 'anchored' : s.anchored > 0 ? 'mixed' : 'direct');
+
+export default async function pbxCallsBench() {
+  const options = loadOptions();
+  const r = await runGenerator(options);
+  const allCalls = r.anchored + r.direct;
+  const anchored =
+    r.anchored === 0
+      ? `no: the daemon passes SDP through, RTP goes phone to phone (${allCalls} calls)`
+      : r.direct === 0
+        ? `yes: every answer named the daemon's media address (${allCalls} calls)`
+        : `partly: ${r.anchored} of ${allCalls} calls anchored`;
+
+  const rateRows = r.rateSteps.map((s) => [
+    s.rate,
+    s.attempted,
+    failures(s),
+    s.p50ms,
+    s.p95ms,
+    s.p99ms,
+    pct(s.rtpLoss),
+    s.daemonCpuPercent,
+    s.daemonCpuMsPerCall,
+    s.generatorCpuPercent,
+    media(s),
+  ]);
+  const levelRows = r.levelSteps.map((s) => [
+    s.level,
+    s.held,
+    failures(s),
+    pct(s.rtpLoss),
+    pct(s.worstCallLoss),
+    s.rtpLate,
+    s.daemonCpuPercent,
+    s.daemonCpuPercentPerCall,
+    s.daemonRssMiB,
+    s.daemonRssKiBPerCall,
+    s.generatorCpuPercent,
+    media(s),
+  ]);
+  const best = r.rateSteps.find((s) => s.rate === r.bestRate);
+  const bestLevel = r.levelSteps.filter((s) => s.failed === 0 && s.rtpLoss < 0.001).at(-1);
+  const summaryRows = [
+    ['calls per second without a failure', r.bestRate, '>= 300 (with media)'],
+    ['most concurrent calls, RTP loss < 0.1 %', r.bestConcurrent, '>= 1,000 (G.711, relayed)'],
+    [
+      'setup latency p50 / p95 / p99 ms (at that rate)',
+      best ? `${fmt(best.p50ms)} / ${fmt(best.p95ms)} / ${fmt(best.p99ms)}` : '-',
+      '',
+    ],
+    ['daemon CPU ms per call (set-up, media, BYE; at that rate)', best ? fmt(best.daemonCpuMsPerCall) : '-', ''],
+    [
+      'daemon set-ups per second of one core (1000 / CPU ms per call)',
+      best ? fmt(1000 / best.daemonCpuMsPerCall) : '-',
+      '',
+    ],
+    ['daemon CPU % per held call', bestLevel ? fmt(bestLevel.daemonCpuPercentPerCall) : '-', ''],
+    ['daemon RSS KiB per held call', bestLevel ? fmt(bestLevel.daemonRssKiBPerCall) : '-', ''],
+    ['registrations per second (digest)', fmt(r.registration.perSecond), ''],
+    ['media anchored in the daemon', anchored, 'yes'],
+  ];
+  const setting = `${r.users} extensions; rate steps of ${r.stepMs / 1000} s, each call held ${r.holdMs / 1000} s with G.711 RTP both ways (20 ms packets); concurrency ramps at ${r.rampRate} calls/s and holds ${r.levelHoldMs / 1000} s.`;
+  return [
+    {
+      title: 'PBX calls through the daemon: summary',
+      columns: ['measure', 'measured', 'goal (2 cores)'],
+      rows: summaryRows,
+      generator: r,
+      notes: [
+        setting,
+        'Daemon CPU is utime+stime of the daemon process from /proc/PID/stat (all its threads); RSS is VmRSS. The generator runs on the same 2 cores (its CPU % is in the tables): the numbers are for the pair, not the daemon alone.',
+      ],
+    },
+    {
+      title:
+        'PBX calls through the daemon: call rate steps (INVITE, 401, INVITE with credentials, 180, 200, ACK, RTP, BYE)',
+      columns: [
+        'calls/s',
+        'calls',
+        'failed',
+        'setup p50 ms',
+        'p95 ms',
+        'p99 ms',
+        'RTP loss %',
+        'daemon CPU %',
+        'daemon CPU ms/call',
+        'generator CPU %',
+        'media',
+      ],
+      rows: rateRows,
+      notes: [
+        'Setup latency: INVITE sent -> 200 received, the 401 challenge round trip included. The steps stop at the first one with a failure (a non-2xx final response, a timeout, or a failed BYE).',
+      ],
+    },
+    {
+      title: 'PBX calls through the daemon: concurrent calls held',
+      columns: [
+        'calls',
+        'held',
+        'failed',
+        'RTP loss %',
+        'worst call loss %',
+        'late pkts (gen)',
+        'daemon CPU %',
+        'CPU %/call',
+        'daemon RSS MiB',
+        'RSS KiB/call',
+        'generator CPU %',
+        'media',
+      ],
+      rows: levelRows,
+      notes: [
+        'CPU and RSS are measured over the window in which every call is up; RSS per call is the growth over the RSS before the step. Loss counts packets sent vs received per call, both ways; "late pkts" are packets the generator could not send on time (a sign the generator, not the daemon, is saturated).',
+      ],
+    },
+  ];
+}
+
+function fmt(v) {
+  return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2);
+}
