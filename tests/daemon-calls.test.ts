@@ -134,7 +134,10 @@ describe('the daemon with two phones on our stack', () => {
       void call.accept({ body: ANSWER, contentType: 'application/sdp' });
     };
     const session = await alice.call(`sip:1001@127.0.0.1:${port}`, { body: OFFER }).answered;
-    expect(Buffer.from(session.remoteBody).toString()).toBe(ANSWER);
+    // Media is anchored: Alice gets the PBX's description, not Bob's.
+    const toAlice = Buffer.from(session.remoteBody).toString();
+    expect(toAlice).toContain('c=IN IP4 127.0.0.1');
+    expect(toAlice).not.toContain('m=audio 5000 ');
     expect(offered?.request.header('p-asserted-identity')).toContain('Alice');
     const live = (await ctl('calls.list')).result as Array<{ state: string; callerExtension: string; dialled: string }>;
     expect(live).toEqual([expect.objectContaining({ state: 'answered', callerExtension: '1000', dialled: '1001' })]);

@@ -1,6 +1,8 @@
 // The daemon's config file (YAML or JSON), validated against a JSON Schema; every error names the file, the line
 // and the field, because the person reading it is editing that file by hand.
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { parseListenUrl } from '@switchyard/sip-stack';
 import { Ajv, type ErrorObject } from 'ajv';
 import { isMap, isNode, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
@@ -14,6 +16,17 @@ export interface ExtensionConfig {
   role?: 'admin' | 'supervisor' | 'user' | 'report-viewer';
 }
 
+export interface MediaConfig {
+  /** The address RTP endpoints bind to and SDP names (default: the host of the first listen address). */
+  address: string;
+  /** The address SDP names when it differs from the bound one (a public address behind 1:1 NAT). */
+  announce?: string;
+  /** RTP ports (even ones, RTCP on the next, RFC 3550 11); default 10000-20000. */
+  rtpPorts: { min: number; max: number };
+  /** Media worker threads (default: one per core). */
+  workers?: number;
+}
+
 export interface SwitchyardConfig {
   sip: {
     listen: string[];
@@ -24,6 +37,8 @@ export interface SwitchyardConfig {
   admin: {
     socket: string;
   };
+  /** Where RTP is anchored; see mediaDefaults for what is assumed when absent. */
+  media?: Partial<MediaConfig>;
   data: string;
   extensions: ExtensionConfig[];
 }
@@ -60,6 +75,28 @@ export const configSchema = {
       required: ['socket'],
       properties: {
         socket: { type: 'string', minLength: 1 },
+      },
+    },
+    media: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        address: { type: 'string', minLength: 1, description: 'IP address for RTP; SDP names it to the phones' },
+        announce: {
+          type: 'string',
+          minLength: 1,
+          description: 'address SDP names instead (public address behind NAT)',
+        },
+        rtpPorts: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['min', 'max'],
+          properties: {
+            min: { type: 'integer', minimum: 1024, maximum: 65535 },
+            max: { type: 'integer', minimum: 1024, maximum: 65535 },
+          },
+        },
+        workers: { type: 'integer', minimum: 1, maximum: 256, description: 'media worker threads' },
       },
     },
     data: { type: 'string', minLength: 1 },
@@ -182,6 +219,13 @@ export function parseConfig(text: string, file: string): SwitchyardConfig {
       report(['sip', 'listen', i], (err as Error).message);
     }
   });
+  const media = value.media;
+  if (media?.address !== undefined && isIP(media.address) === 0) report(['media', 'address'], 'is not an IP address');
+  if (media?.announce !== undefined && isIP(media.announce) === 0)
+    report(['media', 'announce'], 'is not an IP address');
+  if (media?.rtpPorts && media.rtpPorts.max - media.rtpPorts.min < 2) {
+    report(['media', 'rtpPorts', 'max'], 'must be above min (at least one RTP/RTCP port pair)');
+  }
   const seen = new Map<string, number>();
   (value.extensions ?? []).forEach((ext, i) => {
     const first = seen.get(ext.number);
@@ -192,6 +236,31 @@ export function parseConfig(text: string, file: string): SwitchyardConfig {
   value.admin ??= { socket: `${value.data}/admin.sock` };
   value.extensions ??= [];
   return value;
+}
+
+/**
+ * The media section with its defaults: the host of the first listen address and RTP ports 10000-20000. A wildcard
+ * listen address cannot go in SDP: the first external interface address of its family stands in (else loopback).
+ */
+export function mediaDefaults(config: Pick<SwitchyardConfig, 'sip' | 'media'>): MediaConfig {
+  let address = config.media?.address;
+  if (address === undefined) {
+    const host = parseListenUrl(config.sip.listen[0]).address;
+    address = host === '0.0.0.0' || host === '::' ? interfaceAddress(host === '::' ? 6 : 4) : host;
+  }
+  const out: MediaConfig = { address, rtpPorts: config.media?.rtpPorts ?? { min: 10000, max: 20000 } };
+  if (config.media?.workers !== undefined) out.workers = config.media.workers;
+  if (config.media?.announce !== undefined) out.announce = config.media.announce;
+  return out;
+}
+
+function interfaceAddress(family: 4 | 6): string {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const i of list ?? []) {
+      if (!i.internal && i.family === `IPv${family}` && !i.address.startsWith('fe80')) return i.address;
+    }
+  }
+  return family === 4 ? '127.0.0.1' : '::1';
 }
 
 export function loadConfig(file: string): SwitchyardConfig {

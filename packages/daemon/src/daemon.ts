@@ -4,9 +4,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type CallEvent, CallManager, Registrar, type Registration } from '@switchyard/pbx-core';
+import { MediaEngine } from '@switchyard/media';
+import { type CallEvent, CallManager, MediaAnchor, Registrar, type Registration } from '@switchyard/pbx-core';
 import { type Clock, parseListenUrl, SipTransportLayer, systemClock, UserAgent } from '@switchyard/sip-stack';
-import type { SwitchyardConfig } from './config.js';
+import { mediaDefaults, type SwitchyardConfig } from './config.js';
 import { registerAdminMethods } from './rpc/admin-methods.js';
 import { JsonRpcServer } from './rpc/json-rpc.js';
 import { AdminSocketServer } from './rpc/socket-server.js';
@@ -60,6 +61,9 @@ export class Daemon {
   transport!: SipTransportLayer;
   ua!: UserAgent;
   registrar!: Registrar;
+  /** The RTP side: worker threads that own every call's endpoints. */
+  engine!: MediaEngine;
+  media!: MediaAnchor;
   calls!: CallManager;
   admin!: AdminSocketServer;
   readonly rpc = new JsonRpcServer();
@@ -91,6 +95,28 @@ export class Daemon {
     mkdirSync(config.data, { recursive: true, mode: 0o700 });
     this.storage = openSqliteStorage(config.data, { clock: this.clock });
     await this.syncExtensions();
+
+    // Media first: a call that arrives as soon as SIP listens finds its engine ready.
+    const media = mediaDefaults(config);
+    this.engine = await MediaEngine.start({
+      portRange: media.rtpPorts,
+      ...(media.workers !== undefined ? { workers: media.workers } : {}),
+    });
+    this.media = new MediaAnchor({
+      engine: this.engine,
+      address: media.address,
+      ...(media.announce !== undefined ? { announceAddress: media.announce } : {}),
+      onMediaLost: (callId) => {
+        this.log('warn', 'call media lost (media worker restarted)', { call: callId });
+        void this.calls?.call(callId)?.hangup();
+      },
+    });
+    this.log('info', 'media engine started', {
+      address: media.address,
+      announce: media.announce ?? media.address,
+      rtpPorts: `${media.rtpPorts.min}-${media.rtpPorts.max}`,
+      workers: this.engine.workerCount,
+    });
 
     this.transport = new SipTransportLayer({ now: () => this.clock.now() });
     for (const url of config.sip.listen) {
@@ -126,6 +152,7 @@ export class Daemon {
       cdrs: this.storage.cdrs,
       clock: this.clock,
       domain: config.sip.domain,
+      media: this.media,
       onEvent: (event) => {
         this.log('info', event.type, {
           call: event.call.id,
@@ -209,6 +236,8 @@ export class Daemon {
     await this.transport?.close();
     // Call records are written as calls end: the last ones land before the file closes.
     await this.calls?.recordsWritten();
+    this.media?.detach();
+    await this.engine?.shutdown();
     await this.storage?.close();
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../src/config.js';
+import { ConfigError, mediaDefaults, parseConfig } from '../src/config.js';
 
 const good = `sip:
   listen: ["udp://127.0.0.1:5060", "tcp://127.0.0.1:5060"]
@@ -65,5 +65,28 @@ describe('parseConfig', () => {
     const e = problems('sip:\n  listen: [\n  domain: x\n', 'bad.yaml');
     expect(e.problems[0].field).toBe('(syntax)');
     expect(e.problems[0].line).toBeGreaterThan(0);
+  });
+
+  it('reads the media section, and defaults it from the first listen address', () => {
+    const c = parseConfig(
+      good.replace('data:', 'media:\n  address: 127.0.0.2\n  rtpPorts: { min: 30000, max: 30999 }\ndata:'),
+      'pbx.yaml',
+    );
+    expect(mediaDefaults(c)).toEqual({ address: '127.0.0.2', rtpPorts: { min: 30000, max: 30999 } });
+    expect(mediaDefaults(parseConfig(good, 'pbx.yaml'))).toEqual({
+      address: '127.0.0.1',
+      rtpPorts: { min: 10000, max: 20000 },
+    });
+    const v6 = parseConfig(good.replace('udp://127.0.0.1:5060', 'udp://[::1]:5060'), 'pbx.yaml');
+    expect(mediaDefaults(v6).address).toBe('::1');
+  });
+
+  it('names a bad media address or port range', () => {
+    const e = problems(
+      good.replace('data:', 'media:\n  address: pbx.example.test\n  rtpPorts: { min: 30000, max: 30001 }\ndata:'),
+    );
+    expect(e.problems.map((p) => `${p.field}@${p.line}`)).toEqual(['media.address@7', 'media.rtpPorts.max@8']);
+    const low = problems(good.replace('data:', 'media:\n  rtpPorts: { min: 80, max: 30000 }\ndata:'));
+    expect(low.problems[0].field).toBe('media.rtpPorts.min');
   });
 });

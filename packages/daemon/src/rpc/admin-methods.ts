@@ -48,7 +48,8 @@ export function registerAdminMethods(daemon: Daemon): void {
   });
 
   rpc.register('status', {
-    description: 'Server status: version, uptime, listen addresses, counts of extensions, devices and calls.',
+    description:
+      'Server status: version, uptime, listen addresses, counts of extensions, devices and calls, media endpoints.',
     handler: async () => ({
       version: '0.1.0',
       uptimeSeconds: Math.round((daemon.clock.now() - daemon.startedAt) / 1000),
@@ -58,6 +59,11 @@ export function registerAdminMethods(daemon: Daemon): void {
       registrations: (await daemon.storage.registrations.listAll(daemon.clock.now())).length,
       activeCalls: daemon.calls.activeCalls.length,
       sip: { ...daemon.transport.counters },
+      media: {
+        address: daemon.media.address,
+        workers: daemon.engine.workerCount,
+        endpoints: daemon.media.endpointCount,
+      },
     }),
   });
 

@@ -1,11 +1,14 @@
 // The call model: every call is a back-to-back user agent (B2BUA). The caller's INVITE is one leg; the PBX places
 // one outbound leg per device of the callee (all ring together), connects the first that answers, cancels the
 // rest, carries BYE and CANCEL across, maps failures between legs, and writes the call record when it ends.
+// Media is anchored: each leg talks RTP to the PBX's media engine (see media-anchor.ts), never to the other phone.
 import { randomUUID } from 'node:crypto';
 import type { Clock, IncomingCall, OutgoingCall, SipSession, TimerHandle, UserAgent } from '@switchyard/sip-stack';
 import type { Registrar } from '../registrar/index.js';
 import type { CdrRepository, ExtensionRepository } from '../storage/repositories.js';
 import type { CallLeg, CallRecord, CallStatus, HangupSide, LegStatus } from '../storage/types.js';
+import type { AnchoredCall, MediaAnchor } from './media-anchor.js';
+import { MediaAnchorError } from './sdp-media.js';
 
 export type CallState = 'routing' | 'ringing' | 'answered' | 'ended';
 
@@ -48,6 +51,8 @@ export interface CallManagerOptions {
   readonly cdrs: CdrRepository;
   readonly clock: Clock;
   readonly domain: string;
+  /** Where every call's media is anchored. */
+  readonly media: MediaAnchor;
   readonly dialPlan?: DialPlan;
   /** How long devices ring before the caller gets 480 (no answer). Default 60 s. */
   readonly ringTimeoutMs?: number;
@@ -79,6 +84,8 @@ export class PbxCall {
   readonly outbound: OutboundLeg[] = [];
   inboundSession: SipSession | undefined;
   ringTimer: TimerHandle | undefined;
+  /** The call's media in the engine (from routing on; closed when the call ends). */
+  media: AnchoredCall | undefined;
   private finished = false;
 
   constructor(
@@ -91,6 +98,11 @@ export class PbxCall {
     readonly dialled: string,
     readonly startedAt: number,
   ) {}
+
+  /** True once the call has ended (a check that survives awaits, unlike a narrowed `state`). */
+  get isOver(): boolean {
+    return this.state === 'ended';
+  }
 
   snapshot(): CallSnapshot {
     return {
@@ -125,6 +137,8 @@ export class PbxCall {
     this.state = 'ended';
     if (this.ringTimer !== undefined) this.manager.clock.clearTimeout(this.ringTimer);
     this.manager.ended(this, status, side, sipStatus, reason);
+    // After the record took the codecs: every endpoint of the call is closed.
+    void this.media?.close().catch(() => {});
   }
 }
 
@@ -231,16 +245,38 @@ export class CallManager {
       call.finish('cancelled', 'caller', 487, 'Request Terminated');
       return;
     }
+    // The caller's media: an endpoint of ours, and one per device below, each offered our address.
+    const legIds = contacts.map(() => this.newId());
+    let offers: string[];
+    try {
+      const media = await this.options.media.open(call.id, request.body);
+      call.media = media;
+      // Cancelled while the endpoint was made: finish() ran without it.
+      if (call.isOver) return void media.close().catch(() => {});
+      offers = [];
+      for (const legId of legIds) offers.push(await call.media.offerTo(legId));
+    } catch (err) {
+      if (call.state === 'ended') return; // cancelled meanwhile
+      const status = err instanceof MediaAnchorError && err.status >= 400 && err.status < 500 ? err.status : 503;
+      // RFC 3261 21.4.26: 488 with a Warning (RFC 3261 20.43, 305 = incompatible media format).
+      const warning: [string, string][] =
+        status === 488
+          ? [['Warning', `305 ${this.options.domain} "${(err as Error).message.replace(/["\\]/g, '')}"`]]
+          : [];
+      incoming.reject(status, undefined, warning);
+      call.finish('failed', 'system', status, (err as Error).message);
+      return;
+    }
+    if (call.state === 'ended') return;
     // The caller's name as the PBX knows it (the extension's), else what the phone sent.
     const callerName =
       (callerExtension && (await this.options.extensions.get(callerExtension))?.displayName) || from.displayName;
     const caller = callerExtension ?? from.uri;
     const shown = callerName ? `"${callerName.replace(/["\\]/g, '')}" ` : '';
     const identity = `${shown}<sip:${caller}@${this.options.domain}>`;
-    const body = request.body.length > 0 ? request.body : undefined;
-    for (const binding of contacts) {
+    contacts.forEach((binding, i) => {
       const leg: OutboundLeg = {
-        legId: this.newId(),
+        legId: legIds[i],
         contact: binding.contactUri,
         startedAt: this.clock.now(),
         ringingAt: null,
@@ -250,11 +286,11 @@ export class CallManager {
         sipStatus: null,
         session: undefined,
         call: this.options.ua.call(binding.contactUri, {
-          body,
-          contentType: request.header('content-type') ?? undefined,
+          body: offers[i],
+          contentType: 'application/sdp',
           // RFC 3325: who is calling, for the phone's display.
           headers: [['P-Asserted-Identity', identity]],
-          onProgress: (response) => this.progress(call, leg, response.status, response.body),
+          onProgress: (response) => void this.progress(call, leg, response.status, response.body),
         }),
       };
       call.outbound.push(leg);
@@ -262,7 +298,7 @@ export class CallManager {
         (session) => void this.answered(call, leg, session),
         (err: { status?: number }) => this.legFailed(call, leg, err.status ?? 500),
       );
-    }
+    });
     const ringTimeout = this.options.ringTimeoutMs ?? 60_000;
     call.ringTimer = this.clock.setTimeout(() => {
       if (call.state !== 'routing' && call.state !== 'ringing') return;
@@ -272,20 +308,28 @@ export class CallManager {
     }, ringTimeout);
   }
 
-  private progress(call: PbxCall, leg: OutboundLeg, status: number, body: Uint8Array): void {
+  private async progress(call: PbxCall, leg: OutboundLeg, status: number, body: Uint8Array): Promise<void> {
     if (call.state === 'ended' || call.state === 'answered') return;
     const now = this.clock.now();
     leg.ringingAt ??= now;
-    if (status === 183 && body.length > 0) {
-      call.inbound.progress({ body, contentType: 'application/sdp' });
-    } else if (status === 180) {
-      call.inbound.ring();
-    }
-    if (call.state === 'routing') {
+    const ringingNow = status === 180 || (status === 183 && body.length > 0);
+    if (ringingNow && call.state === 'routing') {
       call.state = 'ringing';
       call.ringingAt = now;
       this.emit({ type: 'call.ringing', call: call.snapshot() });
     }
+    const media = call.media;
+    if (!media || !ringingNow) return;
+    let early: string | undefined;
+    try {
+      // 183 with SDP: the callee's early media, bridged. 180: ringback from the engine, or the 180 relayed.
+      early = status === 183 && body.length > 0 ? await media.earlyMedia(leg.legId, body) : await media.ringback();
+    } catch {
+      early = undefined; // early media that cannot be anchored: the caller just hears its own ringback
+    }
+    if (call.state !== 'ringing') return;
+    if (early !== undefined) call.inbound.progress({ body: early, contentType: 'application/sdp' });
+    else if (status === 180 && !media.callerHasAnswer) call.inbound.ring();
   }
 
   private async answered(call: PbxCall, leg: OutboundLeg, session: SipSession): Promise<void> {
@@ -294,6 +338,7 @@ export class CallManager {
       // Another device answered first, or the caller gave up: this one is let go at once.
       leg.status = 'cancelled';
       leg.endedAt = this.clock.now();
+      void call.media?.releaseLeg(leg.legId);
       await session.bye();
       return;
     }
@@ -305,9 +350,31 @@ export class CallManager {
     call.answeredAt = now;
     if (call.ringTimer !== undefined) this.clock.clearTimeout(call.ringTimer);
     for (const other of call.outbound) if (other !== leg) other.call.cancel();
+    const media = call.media!;
+    let callerSdp: string;
+    try {
+      callerSdp = await media.answered(leg.legId, session.remoteBody);
+    } catch (err) {
+      // The callee's answer cannot be anchored (or the engine failed): both sides are told.
+      const status = err instanceof MediaAnchorError && err.status === 488 ? 488 : 500;
+      void session.bye();
+      if (call.isOver) return;
+      call.inbound.reject(status);
+      leg.endedAt = this.clock.now();
+      call.finish('failed', 'system', status, (err as Error).message);
+      return;
+    }
+    if (call.isOver) {
+      // The caller cancelled while the media was being bridged.
+      leg.endedAt = this.clock.now();
+      await session.bye();
+      return;
+    }
     let inbound: SipSession;
     try {
-      inbound = await call.inbound.accept({ body: session.remoteBody, contentType: 'application/sdp' });
+      inbound = await call.inbound.accept({ body: callerSdp, contentType: 'application/sdp' });
+      // A late offer (RFC 3261 13.2.1): the caller answered ours in its ACK.
+      if (!media.callerOffer) await media.callerAnswered(inbound.remoteBody);
     } catch {
       // The caller vanished between our 200 and its ACK (or cancelled just then).
       await session.bye();
@@ -315,6 +382,9 @@ export class CallManager {
       return;
     }
     call.inboundSession = inbound;
+    // Re-INVITEs and UPDATEs (hold, a new address) are answered by the PBX with its own address (RFC 3264 8).
+    inbound.events.onOffer = (offer) => ({ body: media.reoffer('caller', offer), contentType: 'application/sdp' });
+    session.events.onOffer = (offer) => ({ body: media.reoffer(leg.legId, offer), contentType: 'application/sdp' });
     this.emit({ type: 'call.answered', call: call.snapshot() });
     // BYE from either side ends the other (RFC 3261 15): the record says who hung up.
     // The record is settled before the other side's BYE, whose own end event then changes nothing.
@@ -332,6 +402,7 @@ export class CallManager {
 
   private legFailed(call: PbxCall, leg: OutboundLeg, status: number): void {
     leg.endedAt = this.clock.now();
+    void call.media?.releaseLeg(leg.legId);
     leg.sipStatus = status;
     leg.status = leg.status ?? legStatusOf(status);
     if (call.state === 'answered' || call.state === 'ended') return;
@@ -359,7 +430,7 @@ export class CallManager {
       endedAt,
       status: inboundLegStatus(status),
       sipStatus: call.answeredAt !== null ? 200 : sipStatus,
-      codec: null,
+      codec: call.media?.codecOf('caller') ?? null,
     };
     const legs: CallLeg[] = [inboundLeg];
     for (const leg of call.outbound) {
@@ -376,7 +447,7 @@ export class CallManager {
         endedAt: Math.max(leg.endedAt ?? endedAt, leg.startedAt),
         status: leg.status ?? (status === 'cancelled' ? 'cancelled' : 'no-answer'),
         sipStatus: leg.sipStatus,
-        codec: null,
+        codec: leg.answeredAt !== null ? (call.media?.codecOf(leg.legId) ?? null) : null,
       });
     }
     const record: CallRecord = {

@@ -9,3 +9,24 @@ export {
   mapLegFailures,
   PbxCall,
 } from './b2bua.js';
+export {
+  type AnchorEngine,
+  AnchoredCall,
+  engineHasOpus,
+  MediaAnchor,
+  type MediaAnchorOptions,
+} from './media-anchor.js';
+export {
+  answerMediaOffer,
+  createMediaOffer,
+  defaultEngineCodecs,
+  engineCodecOf,
+  type LocalMedia,
+  MediaAnchorError,
+  type MediaAnswer,
+  type MediaOffer,
+  type RemoteMedia,
+  readMediaAnswer,
+  readMediaOffer,
+  sdpCodecOf,
+} from './sdp-media.js';

@@ -1,6 +1,14 @@
-import { type IncomingCall, type SipResponse, SipTransportLayer, systemClock, UserAgent } from '@switchyard/sip-stack';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type CallEvent, CallManager, mapLegFailures } from '../../src/calls/index.js';
+import { MediaEngine } from '@switchyard/media';
+import {
+  type IncomingCall,
+  parseSdp,
+  type SipResponse,
+  SipTransportLayer,
+  systemClock,
+  UserAgent,
+} from '@switchyard/sip-stack';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type CallEvent, CallManager, MediaAnchor, mapLegFailures } from '../../src/calls/index.js';
 import { Registrar } from '../../src/registrar/index.js';
 import { InMemoryStorage } from '../../src/storage/index.js';
 
@@ -8,6 +16,20 @@ const cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
+
+let engine: MediaEngine;
+beforeAll(async () => {
+  engine = await MediaEngine.start({ workers: 1, portRange: { min: 43000, max: 43999 }, statisticsIntervalMs: 0 });
+});
+afterAll(async () => {
+  await engine?.shutdown();
+});
+
+/** The c= address and m= port of a description. */
+function mediaOf(body: Uint8Array | string): { address: string; port: number } {
+  const sdp = parseSdp(body);
+  return { address: sdp.connection?.address ?? '', port: sdp.media[0].port };
+}
 
 const OFFER = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n';
 const ANSWER = 'v=0\r\no=- 2 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n';
@@ -34,7 +56,9 @@ async function pbx() {
     authenticator: { server: registrar.digest, methods: ['INVITE'] },
   });
   const events: CallEvent[] = [];
+  const media = new MediaAnchor({ engine, address: '127.0.0.1' });
   const calls = new CallManager({
+    media,
     ua,
     registrar,
     extensions: storage.extensions,
@@ -51,8 +75,9 @@ async function pbx() {
   cleanup.push(async () => {
     ua.close();
     await transport.close();
+    media.detach();
   });
-  return { storage, calls, events, address: `127.0.0.1:${local.port}` };
+  return { storage, calls, events, media, address: `127.0.0.1:${local.port}` };
 }
 
 async function phone(pbxAddress: string, number: string) {
@@ -87,8 +112,8 @@ function until<T>(check: () => T | undefined, ms = 5000): Promise<T> {
 }
 
 describe('CallManager (B2BUA) between registered extensions', () => {
-  it('connects 1000 to 1001, carries SDP both ways and BYE across, and records who hung up', async () => {
-    const { calls, storage, events, address } = await pbx();
+  it('connects 1000 to 1001 with media anchored, carries BYE across, and records who hung up', async () => {
+    const { calls, storage, events, media, address } = await pbx();
     const alice = await phone(address, '1000');
     const bob = await phone(address, '1001');
     let bobCall: IncomingCall | undefined;
@@ -102,10 +127,18 @@ describe('CallManager (B2BUA) between registered extensions', () => {
       body: OFFER,
       onProgress: (r: SipResponse) => progress.push(r.status),
     }).answered;
-    expect(Buffer.from(session.remoteBody).toString()).toBe(ANSWER);
-    expect(Buffer.from(bobCall!.body).toString()).toBe(OFFER);
+    // Each phone sees an endpoint of the PBX, not the other phone's port.
+    const toAlice = mediaOf(session.remoteBody);
+    const toBob = mediaOf(bobCall!.body);
+    expect(toAlice.port).toBeGreaterThanOrEqual(43000);
+    expect(toAlice.port).not.toBe(5000);
+    expect(toBob.port).toBeGreaterThanOrEqual(43000);
+    expect(toBob.port).not.toBe(4000);
+    expect(toBob.port).not.toBe(toAlice.port);
+    expect(media.endpointCount).toBe(2);
     expect(bobCall!.request.header('p-asserted-identity')).toContain('sip:1000@pbx.test');
-    expect(progress).toContain(180);
+    // Bob's 180 became ringback from the engine: a 183 with the PBX's answer.
+    expect(progress).toContain(183);
     expect(calls.activeCalls).toHaveLength(1);
     expect(calls.activeCalls[0].snapshot()).toMatchObject({
       state: 'answered',
@@ -136,10 +169,12 @@ describe('CallManager (B2BUA) between registered extensions', () => {
       ['outbound', 'answered'],
     ]);
     expect(events.map((e) => e.type)).toEqual(['call.started', 'call.ringing', 'call.answered', 'call.ended']);
+    expect(record.legs.map((l) => l.codec)).toEqual(['PCMU', 'PCMU']);
+    await until(() => (media.endpointCount === 0 ? true : undefined));
   });
 
   it('passes busy, unknown numbers and cancellations through, each with its record', async () => {
-    const { storage, address } = await pbx();
+    const { storage, media, address } = await pbx();
     const alice = await phone(address, '1000');
     const bob = await phone(address, '1001');
     bob.onInvite = (call) => call.reject(486);
@@ -149,7 +184,7 @@ describe('CallManager (B2BUA) between registered extensions', () => {
     const ringing = alice.call(`sip:1001@${address}`, {
       body: OFFER,
       onProgress: (r) => {
-        if (r.status === 180) ringing.cancel();
+        if (r.status === 180 || r.status === 183) ringing.cancel(); // 183: ringback from the PBX
       },
     });
     await expect(ringing.answered).rejects.toMatchObject({ status: 487 });
@@ -162,10 +197,11 @@ describe('CallManager (B2BUA) between registered extensions', () => {
       return [];
     })();
     expect(statuses).toEqual(['busy', 'cancelled', 'wrong-number']);
+    await until(() => (media.endpointCount === 0 ? true : undefined));
   });
 
   it('rings every device of the callee and connects the first to answer', async () => {
-    const { address } = await pbx();
+    const { address, media } = await pbx();
     const alice = await phone(address, '1000');
     const desk = await phone(address, '1001');
     const mobile = await phone(address, '1001');
@@ -184,7 +220,10 @@ describe('CallManager (B2BUA) between registered extensions', () => {
     await until(() => (deskCancelled ? true : undefined));
     expect(mobile.activeSessions).toHaveLength(1);
     expect(desk.activeSessions).toHaveLength(0);
+    // The desk's endpoint went with its leg: the caller's and the mobile's remain.
+    expect(media.endpointCount).toBe(2);
     await session.bye();
+    await until(() => (media.endpointCount === 0 ? true : undefined));
   });
 });
 

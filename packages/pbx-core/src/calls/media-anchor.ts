@@ -1,0 +1,550 @@
+// Media anchoring: every call's audio goes through the media engine. The caller's leg and each callee leg get an
+// engine endpoint on the PBX's address; the phones only ever see that address in SDP. When a callee answers, its
+// endpoint is bridged to the caller's: relayed when both send the same codec, transcoded when not.
+import {
+  type CodecDescription,
+  createEncoder,
+  type EndpointInfo,
+  type EndpointOptions,
+  type MediaEngine,
+  type MediaEngineEvent,
+} from '@switchyard/media';
+import type { SdpSessionDescription } from '@switchyard/sip-stack';
+import {
+  addressFamily,
+  answerMediaOffer,
+  createMediaOffer,
+  defaultEngineCodecs,
+  MediaAnchorError,
+  type MediaAnswer,
+  type MediaOffer,
+  type RemoteMedia,
+  readMediaAnswer,
+  readMediaOffer,
+  sameEncoding,
+  sdpBytes,
+  TELEPHONE_EVENT_PAYLOAD_TYPE,
+} from './sdp-media.js';
+
+/** The part of the media engine the anchor uses (a fake can stand in for it). */
+export type AnchorEngine = Pick<
+  MediaEngine,
+  'createEndpoint' | 'setRemote' | 'bridge' | 'unbridge' | 'play' | 'stopPlayback' | 'close' | 'on' | 'off'
+>;
+
+export interface MediaAnchorOptions {
+  readonly engine: AnchorEngine;
+  /** The address the endpoints bind to; also the c= line of every description the PBX sends, unless announced. */
+  readonly address: string;
+  /** The address SDP names instead (a public address behind 1:1 NAT); same IP family as `address`. */
+  readonly announceAddress?: string;
+  /** RTP ports for the endpoints (default: the engine's range). */
+  readonly portRange?: { min: number; max: number };
+  /** Codecs offered to callees, in preference order (default: G.722, PCMU, PCMA, and Opus when the engine has it). */
+  readonly codecs?: readonly CodecDescription[];
+  /**
+   * On a 180 without SDP, play ringback to the caller as early media (a 183 with our answer) instead of relaying
+   * the 180. Default true.
+   */
+  readonly ringbackTone?: boolean;
+  /** Tone plan for the ringback (e.g. 'eu', 'us'; default the engine's). */
+  readonly toneCountry?: string;
+  /** Told when the engine lost a call's media (a crashed worker): the call should be ended. */
+  readonly onMediaLost?: (callId: string) => void;
+}
+
+/** Whether this process can load the Opus codec the engine would use. */
+export function engineHasOpus(): boolean {
+  try {
+    createEncoder('opus');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Creates and tracks every anchored call; one per PBX. */
+export class MediaAnchor {
+  readonly address: string;
+  /** What SDP names. */
+  readonly announced: string;
+  readonly family: 4 | 6;
+  readonly codecs: readonly CodecDescription[];
+  private readonly calls = new Map<string, AnchoredCall>();
+  /** Engine session -> call, to end a call whose media died. */
+  private readonly sessions = new Map<string, AnchoredCall>();
+  private nextSdpSession = Date.now();
+  private readonly onSessionClosed = (e: Extract<MediaEngineEvent, { type: 'sessionClosed' }>) => {
+    const call = this.sessions.get(e.session);
+    this.sessions.delete(e.session);
+    if (call && e.reason !== 'closed') call.lost();
+  };
+
+  constructor(readonly options: MediaAnchorOptions) {
+    const family = addressFamily(options.address);
+    if (family === 0) throw new MediaAnchorError(500, `media address ${options.address} is not an IP address`);
+    this.address = options.address;
+    this.announced = options.announceAddress ?? options.address;
+    if (addressFamily(this.announced) !== family) {
+      throw new MediaAnchorError(500, `announced address ${this.announced} is not an IPv${family} address`);
+    }
+    this.family = family;
+    this.codecs = options.codecs ?? defaultEngineCodecs(engineHasOpus());
+    if (this.codecs.length === 0) throw new MediaAnchorError(500, 'no codec to offer');
+    options.engine.on('sessionClosed', this.onSessionClosed);
+  }
+
+  /** Stops listening to the engine (the engine itself belongs to whoever made it). */
+  detach(): void {
+    this.options.engine.off('sessionClosed', this.onSessionClosed);
+  }
+
+  /** Endpoints open across all calls (0 when no call is up: nothing leaks). */
+  get endpointCount(): number {
+    let n = 0;
+    for (const c of this.calls.values()) n += c.endpointCount;
+    return n;
+  }
+
+  get activeCalls(): number {
+    return this.calls.size;
+  }
+
+  /**
+   * Anchors a new call: reads the caller's offer (empty for a late offer, RFC 3261 13.2.1) and opens the caller's
+   * endpoint. Throws MediaAnchorError (488) when the offer has nothing the engine can carry.
+   */
+  async open(callId: string, offerBody: Uint8Array): Promise<AnchoredCall> {
+    const offer = offerBody.length > 0 ? readMediaOffer(offerBody, this.family) : undefined;
+    const call = new AnchoredCall(this, callId, offer);
+    this.calls.set(callId, call);
+    try {
+      await call.openCaller();
+    } catch (err) {
+      await call.close();
+      throw err;
+    }
+    return call;
+  }
+
+  /** @internal */
+  newSdpSessionId(): string {
+    return String(this.nextSdpSession++);
+  }
+
+  /** @internal */
+  async createEndpoint(call: AnchoredCall, options: Omit<EndpointOptions, 'address'>): Promise<EndpointInfo> {
+    const info = await this.options.engine.createEndpoint({
+      ...options,
+      address: this.address,
+      ...(this.options.portRange ? { portRange: this.options.portRange } : {}),
+    });
+    this.sessions.set(info.sessionId, call);
+    return info;
+  }
+
+  /** @internal */
+  async closeEndpoint(sessionId: string): Promise<void> {
+    this.sessions.delete(sessionId);
+    await this.options.engine.close(sessionId).catch(() => {});
+  }
+
+  /** @internal */
+  forget(call: AnchoredCall): void {
+    this.calls.delete(call.callId);
+  }
+}
+
+interface Endpoint {
+  readonly info: EndpointInfo;
+  /** Our description on this leg (offer or answer), the o= line kept for re-offers. */
+  local: SdpSessionDescription | undefined;
+  /** The codec both ends send, once settled. */
+  codec: CodecDescription | undefined;
+  remote: RemoteMedia | undefined;
+}
+
+interface CalleeEndpoint extends Endpoint {
+  /** Our offer to the callee. */
+  readonly offer: SdpSessionDescription;
+  /** The callee's answer has been applied (early or final). */
+  answered: boolean;
+}
+
+/** One call's media: the caller's endpoint and one endpoint per callee leg. */
+export class AnchoredCall {
+  private caller: Endpoint | undefined;
+  private readonly legs = new Map<string, CalleeEndpoint>();
+  /** The callee leg bridged to the caller, if any (early media or answered). */
+  private bridged: string | undefined;
+  private ringing = false;
+  private closing = false;
+  private closed: Promise<void> = Promise.resolve();
+  /** Engine commands of one call run one after another: SIP events arrive faster than the engine answers. */
+  private chain: Promise<unknown> = Promise.resolve();
+  private lostReported = false;
+
+  constructor(
+    private readonly anchor: MediaAnchor,
+    readonly callId: string,
+    /** The caller's offer; undefined for a late offer (the caller answers our offer in its ACK). */
+    readonly callerOffer: MediaOffer | undefined,
+  ) {}
+
+  get endpointCount(): number {
+    return (this.caller ? 1 : 0) + this.legs.size;
+  }
+
+  /** The caller has had our description (in a 183 or the 200). */
+  get callerHasAnswer(): boolean {
+    return this.caller?.local !== undefined;
+  }
+
+  /** The codec names for the call record: the caller's and a leg's. */
+  codecOf(leg: 'caller' | string): string | null {
+    const ep = leg === 'caller' ? this.caller : this.legs.get(leg);
+    return ep?.codec?.encoding ?? null;
+  }
+
+  /** The leg currently bridged to the caller. */
+  get bridgedLeg(): string | undefined {
+    return this.bridged;
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(() => {
+      if (this.closing) throw new MediaAnchorError(500, 'the call has ended');
+      return fn();
+    });
+    this.chain = run.catch(() => {});
+    return run;
+  }
+
+  /** @internal */
+  async openCaller(): Promise<void> {
+    await this.serial(async () => {
+      const offer = this.callerOffer;
+      // For an offer: its codecs with its payload numbers. For a late offer: ours, offered in our 200.
+      const codecs = offer ? offer.codecs : [...this.anchor.codecs];
+      const te = offer ? offer.telephoneEventPayloadType : TELEPHONE_EVENT_PAYLOAD_TYPE;
+      const info = await this.anchor.createEndpoint(this, {
+        codecs,
+        ...(te !== undefined ? { telephoneEventPayloadType: te } : {}),
+        group: this.callId,
+      });
+      this.caller = { info, local: undefined, codec: undefined, remote: offer?.remote };
+    });
+  }
+
+  /** Opens a callee leg's endpoint and returns our offer for its INVITE. */
+  offerTo(legId: string): Promise<string> {
+    return this.serial(async () => {
+      const caller = this.callerEndpoint();
+      const codecs = this.calleeCodecs();
+      const info = await this.anchor.createEndpoint(this, {
+        codecs,
+        telephoneEventPayloadType: TELEPHONE_EVENT_PAYLOAD_TYPE,
+        near: caller.info.sessionId,
+      });
+      const offer = createMediaOffer(this.localOf(info), codecs);
+      this.legs.set(legId, { info, offer, local: offer, codec: undefined, remote: undefined, answered: false });
+      return sdpBytes(offer);
+    });
+  }
+
+  /**
+   * What callees are offered: the caller's codecs first (in the caller's order, so a callee that has one answers
+   * with it and the call is relayed), then the rest of ours (so any callee can be reached by transcoding).
+   */
+  private calleeCodecs(): CodecDescription[] {
+    this.calleeList ??= this.makeCalleeCodecs();
+    return this.calleeList;
+  }
+
+  private calleeList: CodecDescription[] | undefined;
+
+  private makeCalleeCodecs(): CodecDescription[] {
+    const ours = this.anchor.codecs;
+    const first = this.callerOffer?.codecs ?? [];
+    const out: CodecDescription[] = [];
+    const used = new Set<number>([TELEPHONE_EVENT_PAYLOAD_TYPE]);
+    const add = (c: CodecDescription) => {
+      if (out.some((x) => sameEncoding(x, c))) return;
+      const mine = ours.find((o) => sameEncoding(o, c));
+      // Our payload number for the encoding, unless taken; dynamic ones renumbered into the free range.
+      let pt = mine?.payloadType ?? c.payloadType;
+      if (used.has(pt)) pt = firstFree(used);
+      used.add(pt);
+      out.push({ ...c, payloadType: pt, ...(mine?.fmtp !== undefined ? { fmtp: mine.fmtp } : {}) });
+    };
+    for (const c of first) if (ours.some((o) => sameEncoding(o, c))) add(c);
+    for (const c of ours) add(c);
+    return out;
+  }
+
+  /**
+   * A 180 without SDP from a callee. With ringback on, and a caller that offered media we may send (not
+   * sendonly/inactive), the caller gets early media: returns our answer for a 183, with ringback playing on it.
+   * Returns undefined when the 180 should be relayed as it is (or the caller already has early media).
+   */
+  ringback(): Promise<string | undefined> {
+    return this.serial(async () => {
+      const offer = this.callerOffer;
+      if (this.anchor.options.ringbackTone === false || !offer || this.bridged !== undefined || this.ringing) {
+        return undefined;
+      }
+      if (offer.direction === 'sendonly' || offer.direction === 'inactive') return undefined;
+      const first = this.caller?.local === undefined;
+      const sdp = await this.answerCaller(offer.codecs[0]);
+      this.ringing = true;
+      const country = this.anchor.options.toneCountry;
+      await this.anchor.options.engine.play(
+        this.callerEndpoint().info.sessionId,
+        [{ tone: 'ringback', ...(country !== undefined ? { country } : {}) }],
+        { loop: true },
+      );
+      return first ? sdp : undefined;
+    });
+  }
+
+  /**
+   * A 183 with SDP from a callee (its answer, RFC 3261 13.2.1 early): the leg's media is applied and, unless
+   * another leg's early media already holds the caller, bridged to the caller. Returns our answer for the caller's
+   * 183 the first time the caller gets one.
+   */
+  earlyMedia(legId: string, answerBody: Uint8Array): Promise<string | undefined> {
+    return this.serial(async () => {
+      const leg = this.leg(legId);
+      await this.applyAnswer(leg, answerBody);
+      if (!this.callerOffer) return undefined; // a late-offer caller gets no early media: nothing to answer yet
+      if (this.bridged !== undefined && this.bridged !== legId) return undefined;
+      const first = this.caller?.local === undefined;
+      const sdp = await this.answerCaller(this.callerCodecFor(leg));
+      await this.bridgeTo(legId);
+      return first ? sdp : undefined;
+    });
+  }
+
+  /**
+   * The callee of `legId` answered (200 with its answer): its media is applied, it is bridged to the caller, every
+   * other leg's endpoint is closed. Returns the description for the caller's 200: our answer, or for a late-offer
+   * caller our offer (its answer comes in the ACK, see `callerAnswered`).
+   */
+  answered(legId: string, answerBody: Uint8Array): Promise<string> {
+    return this.serial(async () => {
+      const leg = this.leg(legId);
+      // RFC 3261 13.2.1: an answer in an unreliable 183 is repeated in the 200; apply it again only if it changed.
+      await this.applyAnswer(leg, answerBody);
+      for (const [id, other] of [...this.legs]) {
+        if (id === legId) continue;
+        this.legs.delete(id);
+        if (this.bridged === id) this.bridged = undefined;
+        await this.anchor.closeEndpoint(other.info.sessionId);
+      }
+      const offer = this.callerOffer;
+      if (!offer) {
+        const caller = this.callerEndpoint();
+        // Late offer: our codecs with the callee's first, so the caller can pick the one that relays.
+        const codecs = [leg.codec!, ...this.anchor.codecs.filter((c) => !sameEncoding(c, leg.codec!))];
+        const local = createMediaOffer(this.localOf(caller.info), codecs, caller.local);
+        caller.local = local;
+        return sdpBytes(local);
+      }
+      const sdp = await this.answerCaller(this.callerCodecFor(leg));
+      await this.bridgeTo(legId);
+      return sdp;
+    });
+  }
+
+  /** A late-offer caller's answer, from its ACK: the caller's media is applied and bridged to the answered leg. */
+  callerAnswered(answerBody: Uint8Array): Promise<void> {
+    return this.serial(async () => {
+      const caller = this.callerEndpoint();
+      if (!caller.local) throw new MediaAnchorError(500, 'no offer was sent to the caller');
+      const answer = readMediaAnswer(caller.local, answerBody, this.anchor.family);
+      await this.setRemote(caller, answer.codec, answer.remote);
+      const legId = [...this.legs.keys()][0];
+      if (legId !== undefined) await this.bridgeTo(legId);
+    });
+  }
+
+  /** A leg that failed, was cancelled or lost the race: its endpoint is closed. */
+  releaseLeg(legId: string): Promise<void> {
+    return this.serial(async () => {
+      const leg = this.legs.get(legId);
+      if (!leg) return;
+      this.legs.delete(legId);
+      if (this.bridged === legId) this.bridged = undefined;
+      await this.anchor.closeEndpoint(leg.info.sessionId);
+    }).catch(() => {});
+  }
+
+  /**
+   * A re-INVITE or UPDATE offer from the caller or a leg (hold, new address, codec change): answered at once with
+   * our address and port (the phones never see each other), and the endpoint follows in the background. Throws
+   * MediaAnchorError 488 when the offer cannot be served (the UA then answers 488, RFC 3261 14.2).
+   */
+  reoffer(side: 'caller' | string, body: Uint8Array): string {
+    const ep = side === 'caller' ? this.callerEndpoint() : this.leg(side);
+    const offer = readMediaOffer(body, this.anchor.family);
+    // Keep the codec in use when still offered (no re-bridge); otherwise the first offered one we carry.
+    const current = ep.codec;
+    const codec = (current && offer.codecs.find((c) => sameEncoding(c, current))) ?? offer.codecs[0];
+    // Receiving on the endpoint needs the codec among its payload types: ask for one it was made with.
+    if (!this.endpointCodecs(ep).some((c) => sameEncoding(c, codec))) {
+      throw new MediaAnchorError(488, `cannot switch this call to ${codec.encoding}`);
+    }
+    const answer = answerMediaOffer(offer, this.localOf(ep.info), codec, ep.local);
+    ep.local = answer;
+    void this.serial(async () => {
+      const changedCodec = !current || !sameEncoding(current, codec);
+      const peer = this.peerOf(side);
+      if (changedCodec && peer) await this.anchor.options.engine.unbridge(ep.info.sessionId);
+      await this.setRemote(ep, this.endpointCodec(ep, codec), offer.remote);
+      if (changedCodec && peer) await this.anchor.options.engine.bridge(this.callerEndpoint().info.sessionId, peer);
+    }).catch(() => {});
+    return sdpBytes(answer);
+  }
+
+  /** Ends the call's media: every endpoint closed. Safe to call more than once and while commands are running. */
+  close(): Promise<void> {
+    if (this.closing) return this.closed;
+    // From now on queued commands fail instead of opening endpoints; the one running finishes, then all close.
+    this.closing = true;
+    this.closed = this.chain.then(async () => {
+      const all = [...this.legs.values()].map((l) => l.info.sessionId);
+      if (this.caller) all.push(this.caller.info.sessionId);
+      this.legs.clear();
+      this.caller = undefined;
+      this.bridged = undefined;
+      await Promise.all(all.map((id) => this.anchor.closeEndpoint(id)));
+      this.anchor.forget(this);
+    });
+    return this.closed;
+  }
+
+  /** @internal the engine lost one of this call's endpoints (worker crash). */
+  lost(): void {
+    if (this.lostReported || this.closing) return;
+    this.lostReported = true;
+    this.anchor.options.onMediaLost?.(this.callId);
+  }
+
+  // ---- internals
+
+  private callerEndpoint(): Endpoint {
+    if (!this.caller) throw new MediaAnchorError(500, 'the call has no media');
+    return this.caller;
+  }
+
+  private leg(legId: string): CalleeEndpoint {
+    const leg = this.legs.get(legId);
+    if (!leg) throw new MediaAnchorError(500, `no media for leg ${legId}`);
+    return leg;
+  }
+
+  private peerOf(side: 'caller' | string): string | undefined {
+    if (this.bridged === undefined) return undefined;
+    if (side === 'caller') return this.legs.get(this.bridged)?.info.sessionId;
+    return side === this.bridged ? this.callerEndpoint().info.sessionId : undefined;
+  }
+
+  private localOf(info: EndpointInfo): { address: string; port: number; sessionId: string } {
+    return { address: this.anchor.announced, port: info.port, sessionId: this.sdpSessionId(info) };
+  }
+
+  private readonly sdpSessions = new Map<string, string>();
+  private sdpSessionId(info: EndpointInfo): string {
+    let id = this.sdpSessions.get(info.sessionId);
+    if (id === undefined) {
+      id = this.anchor.newSdpSessionId();
+      this.sdpSessions.set(info.sessionId, id);
+    }
+    return id;
+  }
+
+  private endpointCodecs(ep: Endpoint): readonly CodecDescription[] {
+    if (ep === this.caller) return this.callerOffer ? this.callerOffer.codecs : this.anchor.codecs;
+    return this.calleeCodecs();
+  }
+
+  /** The endpoint's own payload type for an encoding. */
+  private endpointCodec(ep: Endpoint, codec: CodecDescription): CodecDescription {
+    return this.endpointCodecs(ep).find((c) => sameEncoding(c, codec)) ?? codec;
+  }
+
+  /** The caller's codec for bridging to `leg`: already fixed, or the leg's when the caller offered it (relay). */
+  private callerCodecFor(leg: Endpoint): CodecDescription {
+    const fixed = this.caller?.codec;
+    if (fixed) return fixed;
+    const offered = this.callerOffer?.codecs ?? [];
+    return (leg.codec && offered.find((c) => sameEncoding(c, leg.codec!))) ?? offered[0];
+  }
+
+  /** Fixes the caller's codec (once: the first answer the caller gets stays, RFC 3264 8) and returns our answer. */
+  private async answerCaller(codec: CodecDescription): Promise<string> {
+    const caller = this.callerEndpoint();
+    const offer = this.callerOffer!;
+    if (caller.local) return sdpBytes(caller.local);
+    await this.setRemote(caller, codec, offer.remote);
+    caller.local = answerMediaOffer(offer, this.localOf(caller.info), codec);
+    return sdpBytes(caller.local);
+  }
+
+  private async applyAnswer(leg: CalleeEndpoint, body: Uint8Array): Promise<void> {
+    if (body.length === 0) {
+      if (leg.answered) return; // a 200 that repeats nothing: the early answer stands
+      throw new MediaAnchorError(488, 'the callee answered without SDP');
+    }
+    const answer: MediaAnswer = readMediaAnswer(leg.offer, body, this.anchor.family);
+    const same =
+      leg.answered &&
+      leg.codec !== undefined &&
+      sameEncoding(leg.codec, answer.codec) &&
+      leg.remote?.address === answer.remote.address &&
+      leg.remote?.port === answer.remote.port;
+    leg.answered = true;
+    if (same) return;
+    const wasBridged = this.bridged !== undefined && this.legs.get(this.bridged) === leg;
+    if (wasBridged) {
+      await this.anchor.options.engine.unbridge(leg.info.sessionId);
+      this.bridged = undefined;
+    }
+    await this.setRemote(leg, answer.codec, answer.remote);
+  }
+
+  private async setRemote(ep: Endpoint, codec: CodecDescription, remote: RemoteMedia): Promise<void> {
+    ep.codec = codec;
+    ep.remote = remote;
+    // c=0.0.0.0 (old-style hold): nowhere to send; symmetric RTP latches again when media comes back.
+    if (remote.address === undefined || remote.port === 0) return;
+    await this.anchor.options.engine.setRemote(ep.info.sessionId, {
+      address: remote.address,
+      port: remote.port,
+      payloadType: codec.payloadType,
+    });
+  }
+
+  /** Bridges the caller to a leg (stopping ringback, leaving any other leg's early media). */
+  private async bridgeTo(legId: string): Promise<void> {
+    if (this.bridged === legId) return;
+    const engine = this.anchor.options.engine;
+    const caller = this.callerEndpoint();
+    const leg = this.leg(legId);
+    if (this.ringing) {
+      this.ringing = false;
+      await engine.stopPlayback(caller.info.sessionId);
+    }
+    if (this.bridged !== undefined) {
+      await engine.unbridge(caller.info.sessionId);
+      this.bridged = undefined;
+    }
+    await engine.bridge(caller.info.sessionId, leg.info.sessionId);
+    this.bridged = legId;
+  }
+}
+
+function firstFree(used: Set<number>): number {
+  for (let pt = 96; pt <= 127; pt++) if (!used.has(pt)) return pt;
+  throw new MediaAnchorError(500, 'no dynamic payload type left');
+}
