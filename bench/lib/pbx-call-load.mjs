@@ -14,7 +14,7 @@
 // every due packet of every call; SIP stays on the main thread so RTP never delays the set-ups being timed.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -36,6 +36,8 @@ const graceMs = opts.graceMs ?? 100;
 const pauseMs = opts.pauseMs ?? 1000;
 /** Time allowed after the last call of a ramp is placed for the set-ups to finish before the hold window. */
 const setupMarginMs = opts.setupMarginMs ?? 1000;
+/** How long a callee may wait for the PBX's BYE after the caller's BYE completed (longer is a failure). */
+const calleeByeMs = opts.calleeByeMs ?? 5000;
 /** RTP worker threads in the generator (the SIP side stays on the main thread). */
 const rtpWorkers = opts.rtpWorkers ?? 1;
 const CLOCK_TICKS = 100; // USER_HZ for /proc/<pid>/stat
@@ -62,6 +64,8 @@ writeFileSync(
   JSON.stringify({
     sip: { listen: ['udp://127.0.0.1:0'], domain: 'load.switchyard.test' },
     admin: { socket: join(dir, 'admin.sock') },
+    // Below the ephemeral range the phones' sockets come from, and away from the default 10000-20000 of other runs.
+    media: { address: '127.0.0.1', rtpPorts: { min: opts.rtpPortMin ?? 20000, max: opts.rtpPortMax ?? 29999 } },
     data: join(dir, 'data'),
     extensions,
   }),
@@ -156,6 +160,7 @@ class RtpPool {
             id: p.index,
             ip: p.ip,
             hz: p.index % 2 === 0 ? 1000 : 400,
+            peerHz: p.index % 2 === 0 ? 400 : 1000,
             ssrc: (p.index * 2654435761) ^ 0x5a5a5a5a,
           })),
         });
@@ -239,13 +244,38 @@ class Phone {
         rtp.begin(this, target);
         session.events.onEnded = () => {
           rtp.stop(this);
-          this.answering = false;
+          this.hungUp();
         };
       },
-      () => {
-        this.answering = false;
-      },
+      () => this.hungUp(),
     );
+  }
+
+  hungUp() {
+    this.answering = false;
+    const waiter = this.onIdle;
+    this.onIdle = undefined;
+    waiter?.();
+  }
+
+  /**
+   * Resolves once this callee's call is over. A B2BUA answers the caller's BYE itself and sends its own BYE to the
+   * callee, so the callee may still be in the call when the caller's BYE completes. False after `ms` without a BYE.
+   */
+  idle(ms) {
+    if (!this.answering) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.onIdle = undefined;
+        rtp.stop(this);
+        this.answering = false;
+        resolve(false);
+      }, ms);
+      this.onIdle = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+    });
   }
 
   close() {
@@ -267,6 +297,11 @@ function newStats() {
     latencies: [],
     sent: 0,
     lost: 0,
+    lostForward: 0,
+    lostBack: 0,
+    stray: 0,
+    headLost: 0,
+    calleeNoBye: 0,
     late: 0,
     anchored: 0,
     direct: 0,
@@ -313,9 +348,17 @@ async function placeCall(caller, callee, endAt, stats, sipPort) {
   await sleep(Math.max(0, endAt - performance.now()));
   const [a, b] = await Promise.all([rtp.finish(caller), rtp.finish(callee)]);
   const sent = a.sent + b.sent;
-  const lost = Math.max(0, a.sent - b.received) + Math.max(0, b.sent - a.received);
+  const lostForward = Math.max(0, a.sent - b.received);
+  const lostBack = Math.max(0, b.sent - a.received);
+  const lost = lostForward + lostBack;
   stats.sent += sent;
   stats.lost += lost;
+  stats.lostForward += lostForward;
+  stats.lostBack += lostBack;
+  stats.stray += a.stray + b.stray;
+  // Packets missing at the start of a stream (the first one received was not the first one sent).
+  if (b.firstIndex > 0) stats.headLost += b.firstIndex;
+  if (a.firstIndex > 0) stats.headLost += a.firstIndex;
   stats.late += a.late + b.late;
   if (sent > 0) stats.worstLoss = Math.max(stats.worstLoss, lost / sent);
   stats.up--;
@@ -347,6 +390,11 @@ function summarize(stats, extra) {
     p99ms: percentile(lat, 0.99),
     rtpSent: stats.sent,
     rtpLost: stats.lost,
+    rtpLostCallerToCallee: stats.lostForward,
+    rtpLostCalleeToCaller: stats.lostBack,
+    rtpOther: stats.stray,
+    rtpLostAtStart: stats.headLost,
+    calleeNoBye: stats.calleeNoBye,
     rtpLoss: stats.sent > 0 ? stats.lost / stats.sent : 0,
     worstCallLoss: stats.worstLoss,
     rtpLate: stats.late,
@@ -377,10 +425,17 @@ async function runCalls(count, perSecond, endAtFor, sipPort) {
       }
       const i = launched++;
       calls.push(
-        placeCall(caller, callee, endAtFor(i, performance.now()), stats, sipPort).finally(() => {
-          pool.callers.push(caller);
-          pool.callees.push(callee);
-        }),
+        placeCall(caller, callee, endAtFor(i, performance.now()), stats, sipPort)
+          .then(() => callee.idle(calleeByeMs))
+          .then((released) => {
+            if (!released) {
+              stats.calleeNoBye++;
+              stats.failed++;
+              stats.statuses['callee got no BYE'] = (stats.statuses['callee got no BYE'] ?? 0) + 1;
+            }
+            pool.callers.push(caller);
+            pool.callees.push(callee);
+          }),
       );
     }
     await sleep(5);
@@ -446,7 +501,16 @@ async function levelStep(daemonPid, level, sipPort) {
 
 // ---- main ---------------------------------------------------------------------------------------------------------
 
-const result = { users, holdMs, stepMs, levelHoldMs, rampRate, rateSteps: [], levelSteps: [] };
+const result = {
+  loadAverageAtStart: loadavg(),
+  users,
+  holdMs,
+  stepMs,
+  levelHoldMs,
+  rampRate,
+  rateSteps: [],
+  levelSteps: [],
+};
 let daemon;
 const phones = [];
 try {
@@ -499,6 +563,7 @@ try {
   const held = result.levelSteps.filter((s) => s.failed === 0 && s.rtpLoss < lossLimit);
   result.bestConcurrent = held.length ? Math.max(...held.map((s) => s.held)) : 0;
   const all = [...result.rateSteps, ...result.levelSteps];
+  result.loadAverageAtEnd = loadavg();
   result.anchored = all.reduce((n, s) => n + s.anchored, 0);
   result.direct = all.reduce((n, s) => n + s.direct, 0);
 } catch (err) {

@@ -1,8 +1,8 @@
 // The RTP half of the PBX call load generator, in a worker thread so that sending and counting packets never delays
 // the SIP signalling whose latency the generator measures. Each phone has one UDP socket bound once and one G.711
 // packet rewritten in place (RFC 3550 5.1 header); one 5 ms tick sends every packet that is due.
-// Messages in: {op:'bind', sides:[{id, ip, hz, ssrc}]}, {op:'reset', id}, {op:'begin', id, address, port},
-// {op:'stop', id}, {op:'finish', req, id, graceMs}. Out: {op:'bound', ports}, {op:'counts', req, sent, received, late}.
+// Messages in: {op:'bind', sides:[{id, ip, hz, peerHz, ssrc}]}, {op:'reset', id}, {op:'begin', id, address, port},
+// {op:'stop', id}, {op:'finish', req, id, graceMs}. Out: {op:'bound', ports}, {op:'counts', req, sent, received, late, stray, firstIndex}.
 import { createSocket } from 'node:dgram';
 import { parentPort } from 'node:worker_threads';
 import { ulawEncode } from '@switchyard/media';
@@ -18,7 +18,7 @@ function tone(hz) {
 }
 
 class RtpSide {
-  constructor(socket, payload, ssrc) {
+  constructor(socket, payload, ssrc, expected) {
     this.socket = socket;
     this.packet = Buffer.alloc(12 + PAYLOAD);
     this.packet[0] = 0x80; // V=2, no padding, no extension, no CSRC
@@ -33,8 +33,19 @@ class RtpSide {
     this.slot = -1;
     this.port = 0;
     this.address = '';
-    socket.on('message', () => {
-      this.received++;
+    this.stray = 0;
+    // Only the peer's tone counts: ringback or announcements the PBX plays (early media) are other audio. A relay
+    // passes the peer's G.711 payload through unchanged, so its first bytes identify it.
+    const e0 = expected[0];
+    const e1 = expected[1];
+    const e2 = expected[2];
+    const e3 = expected[3];
+    // The sender's packet count rides in the payload's last two bytes: it tells which packets went missing.
+    this.firstIndex = -1;
+    socket.on('message', (m) => {
+      if (m.length === 12 + PAYLOAD && m[12] === e0 && m[13] === e1 && m[14] === e2 && m[15] === e3) {
+        if (this.received++ === 0) this.firstIndex = (m[10 + PAYLOAD] << 8) | m[11 + PAYLOAD];
+      } else this.stray++;
     });
   }
 
@@ -45,6 +56,8 @@ class RtpSide {
     p[2] = this.seq >> 8;
     p[3] = this.seq & 0xff;
     p.writeUInt32BE(this.ts, 4);
+    p[10 + PAYLOAD] = (this.sent >> 8) & 0xff;
+    p[11 + PAYLOAD] = this.sent & 0xff;
     this.socket.send(p, this.port, this.address);
     p[1] = 0; // PT 0 (PCMU); the marker only on the first packet
     this.sent++;
@@ -99,8 +112,8 @@ parentPort.on('message', async (m) => {
           socket.once('error', reject);
           socket.bind(0, s.ip, resolve);
         });
-        if (!tones.has(s.hz)) tones.set(s.hz, tone(s.hz));
-        sides.set(s.id, new RtpSide(socket, tones.get(s.hz), s.ssrc));
+        for (const hz of [s.hz, s.peerHz]) if (!tones.has(hz)) tones.set(hz, tone(hz));
+        sides.set(s.id, new RtpSide(socket, tones.get(s.hz), s.ssrc, tones.get(s.peerHz)));
         ports.push(socket.address().port);
       }
       parentPort.postMessage({ op: 'bound', ports });
@@ -111,6 +124,8 @@ parentPort.on('message', async (m) => {
       side.sent = 0;
       side.received = 0;
       side.late = 0;
+      side.stray = 0;
+      side.firstIndex = -1;
       break;
     case 'begin':
       side.address = m.address;
@@ -126,7 +141,8 @@ parentPort.on('message', async (m) => {
       // Stop sending, let the packets in flight land, then report.
       deactivate(side);
       setTimeout(() => {
-        parentPort.postMessage({ op: 'counts', req: m.req, sent: side.sent, received: side.received, late: side.late });
+        const { sent, received, late, stray, firstIndex } = side;
+        parentPort.postMessage({ op: 'counts', req: m.req, sent, received, late, stray, firstIndex });
       }, m.graceMs);
       break;
     case 'close':
