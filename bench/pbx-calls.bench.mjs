@@ -3,7 +3,8 @@
 // steps the call rate up (each call authenticated, rung, answered, G.711 RTP both ways for a hold time, BYE) and
 // the number of calls held at once, counting RTP packets sent vs received per call.
 // Options after the bench name: --quick, --rates=50,100 --step-ms=N --hold-ms=N --levels=100,500 --level-hold-ms=N
-// --ramp-rate=N --rtp-workers=N (e.g. `npm run bench -- pbx-calls --quick`). PBX_BENCH_QUICK=1 is --quick.
+// --ramp-rate=N --rtp-workers=N --data-dir=DIR (where the daemon's SQLite file goes, e.g. /dev/shm), as in
+// `npm run bench -- pbx-calls --quick`. PBX_BENCH_QUICK=1 is --quick.
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +32,7 @@ export function loadOptions(argv = process.argv) {
     levelHoldMs: num(argument('level-hold-ms')),
     rampRate: num(argument('ramp-rate')),
     rtpWorkers: num(argument('rtp-workers')),
+    dataDir: argument('data-dir'),
   };
   for (const [k, v] of Object.entries(given)) if (v !== undefined) base[k] = v;
   return base;
@@ -87,6 +89,7 @@ export default async function pbxCallsBench() {
     s.p95ms,
     s.p99ms,
     pct(s.rtpLoss),
+    s.rtpLostAtStart,
     s.daemonCpuPercent,
     s.daemonCpuMsPerCall,
     s.generatorCpuPercent,
@@ -97,6 +100,7 @@ export default async function pbxCallsBench() {
     s.held,
     failures(s),
     pct(s.rtpLoss),
+    s.rtpLostAtStart,
     pct(s.worstCallLoss),
     s.rtpLate,
     s.daemonCpuPercent,
@@ -127,7 +131,7 @@ export default async function pbxCallsBench() {
     ['registrations per second (digest)', fmt(r.registration.perSecond), ''],
     ['media anchored in the daemon', anchored, 'yes'],
   ];
-  const setting = `${r.users} extensions; rate steps of ${r.stepMs / 1000} s, each call held ${r.holdMs / 1000} s with G.711 RTP both ways (20 ms packets); concurrency ramps at ${r.rampRate} calls/s and holds ${r.levelHoldMs / 1000} s.`;
+  const setting = `Daemon data (SQLite) in ${r.dataDir}; ${r.users} extensions; rate steps of ${r.stepMs / 1000} s, each call held ${r.holdMs / 1000} s with G.711 RTP both ways (20 ms packets); concurrency ramps at ${r.rampRate} calls/s and holds ${r.levelHoldMs / 1000} s.`;
   return [
     {
       title: 'PBX calls through the daemon: summary',
@@ -136,6 +140,7 @@ export default async function pbxCallsBench() {
       generator: r,
       notes: [
         setting,
+        `Load average (1 min) at start / end: ${r.loadAverageAtStart[0].toFixed(1)} / ${(r.loadAverageAtEnd ?? r.loadAverageAtStart)[0].toFixed(1)} on ${r.cpus ?? 2} cores (other work on the machine skews every figure).`,
         'Daemon CPU is utime+stime of the daemon process from /proc/PID/stat (all its threads); RSS is VmRSS. The generator runs on the same 2 cores (its CPU % is in the tables): the numbers are for the pair, not the daemon alone.',
       ],
     },
@@ -150,6 +155,7 @@ export default async function pbxCallsBench() {
         'p95 ms',
         'p99 ms',
         'RTP loss %',
+        'lost at start',
         'daemon CPU %',
         'daemon CPU ms/call',
         'generator CPU %',
@@ -157,7 +163,8 @@ export default async function pbxCallsBench() {
       ],
       rows: rateRows,
       notes: [
-        'Setup latency: INVITE sent -> 200 received, the 401 challenge round trip included. The steps stop at the first one with a failure (a non-2xx final response, a timeout, or a failed BYE).',
+        'Setup latency: INVITE sent -> 200 received, the 401 challenge round trip included. The steps stop at the first one with a failure (a non-2xx final response, a timeout, a failed BYE, or a callee the PBX never sent BYE).',
+        '"lost at start": packets missing before the first one a phone received (the callee starts sending once it has the ACK; an anchoring PBX drops what arrives before it has bridged the legs). RTP loss % includes them.',
       ],
     },
     {
@@ -167,6 +174,7 @@ export default async function pbxCallsBench() {
         'held',
         'failed',
         'RTP loss %',
+        'lost at start',
         'worst call loss %',
         'late pkts (gen)',
         'daemon CPU %',

@@ -14,7 +14,7 @@
 // every due packet of every call; SIP stays on the main thread so RTP never delays the set-ups being timed.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -28,7 +28,8 @@ const stepMs = opts.stepMs ?? 5000;
 const holdMs = opts.holdMs ?? 2000;
 const levels = opts.levels ?? [100, 250, 500, 1000];
 const levelHoldMs = opts.levelHoldMs ?? 10_000;
-const rampRate = opts.rampRate ?? 200;
+/** Calls per second while ramping up to a concurrency level: given, or half the best clean rate (20 to 200). */
+let rampRate = opts.rampRate;
 const lossLimit = opts.lossLimit ?? 0.001;
 /** Media stops this long before the BYE, so packets still in flight are counted as received. */
 const graceMs = opts.graceMs ?? 100;
@@ -36,6 +37,8 @@ const graceMs = opts.graceMs ?? 100;
 const pauseMs = opts.pauseMs ?? 1000;
 /** Time allowed after the last call of a ramp is placed for the set-ups to finish before the hold window. */
 const setupMarginMs = opts.setupMarginMs ?? 1000;
+/** How long the idle daemon is measured before the steps. */
+const idleMs = opts.idleMs ?? 2000;
 /** How long a callee may wait for the PBX's BYE after the caller's BYE completed (longer is a failure). */
 const calleeByeMs = opts.calleeByeMs ?? 5000;
 /** RTP worker threads in the generator (the SIP side stays on the main thread). */
@@ -55,6 +58,9 @@ const log = (msg) => process.stderr.write(`[pbx-load ${((performance.now() - t00
 
 const dir = mkdtempSync(join(tmpdir(), 'switchyard-load-'));
 const configFile = join(dir, 'pbx.json');
+// The SQLite file (fsync per call record and registration) goes under the temp dir, or `dataDir` (e.g. /dev/shm to
+// see what the disk costs).
+const dataDir = opts.dataDir ? mkdtempSync(join(opts.dataDir, 'switchyard-load-data-')) : join(dir, 'data');
 const logFile = join(dir, 'daemon.log');
 const extensions = [];
 for (let i = 0; i < users; i++)
@@ -66,7 +72,7 @@ writeFileSync(
     admin: { socket: join(dir, 'admin.sock') },
     // Below the ephemeral range the phones' sockets come from, and away from the default 10000-20000 of other runs.
     media: { address: '127.0.0.1', rtpPorts: { min: opts.rtpPortMin ?? 20000, max: opts.rtpPortMax ?? 29999 } },
-    data: join(dir, 'data'),
+    data: dataDir,
     extensions,
   }),
 );
@@ -83,7 +89,10 @@ async function startDaemon() {
   const { openSync } = await import('node:fs');
   const out = openSync(logFile, 'a');
   // The daemon logs one JSON line per call event: to a file, so the generator spends nothing reading it.
-  const child = spawn(process.execPath, [cli, 'start', '--config', configFile], { stdio: ['ignore', out, out] });
+  // `daemonNodeArgs`: Node flags for the daemon, e.g. ["--cpu-prof", "--cpu-prof-dir=/tmp/prof"] to see where it spends.
+  const child = spawn(process.execPath, [...(opts.daemonNodeArgs ?? []), cli, 'start', '--config', configFile], {
+    stdio: ['ignore', out, out],
+  });
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`daemon exited with ${child.exitCode}: ${readLog().slice(-2000)}`);
@@ -241,6 +250,11 @@ class Phone {
     incoming.ring();
     incoming.accept({ body: this.sdp, contentType: 'application/sdp' }).then(
       (session) => {
+        // A BYE that overtook the ACK has ended the session already.
+        if (session.ended) {
+          this.hungUp();
+          return;
+        }
         rtp.begin(this, target);
         session.events.onEnded = () => {
           rtp.stop(this);
@@ -311,7 +325,7 @@ function newStats() {
   };
 }
 
-/** One call from `caller` to `callee`: set up, media until `endAt` (ms, performance clock), then BYE. */
+/** One call from `caller` to `callee`: set up, media until `endAt(answeredAt)` (performance clock ms), then BYE. */
 async function placeCall(caller, callee, endAt, stats, sipPort) {
   stats.attempted++;
   rtp.reset(caller);
@@ -328,7 +342,8 @@ async function placeCall(caller, callee, endAt, stats, sipPort) {
     stats.statuses[status] = (stats.statuses[status] ?? 0) + 1;
     return;
   }
-  stats.latencies.push(performance.now() - started);
+  const answeredAt = performance.now();
+  stats.latencies.push(answeredAt - started);
   stats.answered++;
   stats.maxUp = Math.max(stats.maxUp, ++stats.up);
   let target;
@@ -345,7 +360,7 @@ async function placeCall(caller, callee, endAt, stats, sipPort) {
   if (target.address === callee.ip && target.port === callee.rtpPort) stats.direct++;
   else stats.anchored++;
   rtp.begin(caller, target);
-  await sleep(Math.max(0, endAt - performance.now()));
+  await sleep(Math.max(0, endAt(answeredAt) - performance.now()));
   const [a, b] = await Promise.all([rtp.finish(caller), rtp.finish(callee)]);
   const sent = a.sent + b.sent;
   const lostForward = Math.max(0, a.sent - b.received);
@@ -425,7 +440,7 @@ async function runCalls(count, perSecond, endAtFor, sipPort) {
       }
       const i = launched++;
       calls.push(
-        placeCall(caller, callee, endAtFor(i, performance.now()), stats, sipPort)
+        placeCall(caller, callee, (answeredAt) => endAtFor(i, answeredAt), stats, sipPort)
           .then(() => callee.idle(calleeByeMs))
           .then((released) => {
             if (!released) {
@@ -449,7 +464,7 @@ async function rateStep(daemonPid, rate, sipPort) {
   const before = usage(daemonPid);
   const genBefore = process.cpuUsage();
   const t0 = performance.now();
-  const run = await runCalls(count, rate, (_i, now) => now + holdMs, sipPort);
+  const run = await runCalls(count, rate, (_i, answeredAt) => answeredAt + holdMs, sipPort);
   await Promise.all(run.calls);
   const seconds = (performance.now() - t0) / 1000;
   const after = usage(daemonPid);
@@ -503,11 +518,12 @@ async function levelStep(daemonPid, level, sipPort) {
 
 const result = {
   loadAverageAtStart: loadavg(),
+  cpus: availableParallelism(),
+  dataDir,
   users,
   holdMs,
   stepMs,
   levelHoldMs,
-  rampRate,
   rateSteps: [],
   levelSteps: [],
 };
@@ -539,6 +555,11 @@ try {
   result.daemonRegisteredRssMiB = usage(daemon.child.pid).rss / 2 ** 20;
   log(`registered ${users} phones in ${result.registration.seconds.toFixed(1)} s`);
   for (const p of phones) (p.index % 2 === 0 ? pool.callers : pool.callees).push(p);
+  // The daemon's own pace with every phone registered and no call: what the steps' figures stand on.
+  const i0 = usage(daemon.child.pid);
+  await sleep(idleMs);
+  result.daemonIdleCpuPercent = ((usage(daemon.child.pid).cpu - i0.cpu) / (idleMs / 1000)) * 100;
+  log(`daemon idle: ${result.daemonIdleCpuPercent.toFixed(1)} % CPU`);
 
   for (const rate of rates) {
     const step = await rateStep(daemon.child.pid, rate, daemon.port);
@@ -551,6 +572,8 @@ try {
   }
   const clean = result.rateSteps.filter((s) => s.failed === 0);
   result.bestRate = clean.length ? Math.max(...clean.map((s) => s.rate)) : 0;
+  rampRate ??= Math.min(200, Math.max(20, Math.round(result.bestRate / 2)));
+  result.rampRate = rampRate;
 
   for (const level of levels) {
     if (result.rateSteps.at(-1)?.failed > 0) await sleep(3000); // let the failed step's retransmissions die out
@@ -579,6 +602,7 @@ try {
   }
   if (result.error) result.daemonLogTail = readLog().slice(-3000);
   rmSync(dir, { recursive: true, force: true });
+  rmSync(dataDir, { recursive: true, force: true });
   log('done');
 }
 // Exit once the line is out: the phones' transaction timers (RFC 3261 Timer K and J) would hold the loop for seconds.
