@@ -40,7 +40,7 @@ const setupMarginMs = opts.setupMarginMs ?? 1000;
 /** How long the idle daemon is measured before the steps. */
 const idleMs = opts.idleMs ?? 2000;
 /** How long a callee may wait for the PBX's BYE after the caller's BYE completed (longer is a failure). */
-const calleeByeMs = opts.calleeByeMs ?? 5000;
+const calleeByeMs = opts.calleeByeMs ?? 10_000;
 /** RTP worker threads in the generator (the SIP side stays on the main thread). */
 const rtpWorkers = opts.rtpWorkers ?? 1;
 const CLOCK_TICKS = 100; // USER_HZ for /proc/<pid>/stat
@@ -108,13 +108,22 @@ async function startDaemon() {
   throw new Error(`daemon did not start in 30 s: ${readLog().slice(-2000)}`);
 }
 
-/** utime + stime in seconds and VmRSS in bytes of a process. */
+/** utime + stime in seconds of a /proc stat line, and its RSS in bytes. */
+function statOf(path) {
+  const fields = readFileSync(path, 'utf8').split(') ')[1].split(' ');
+  return { cpu: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS, rss: Number(fields[21]) * PAGE };
+}
+
+/**
+ * CPU seconds of a process (all threads) and of its main thread alone (the task whose id is the pid: signalling,
+ * PBX logic, storage), and VmRSS in bytes. The rest is media workers, GC and I/O threads.
+ */
 function usage(pid) {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return { cpu: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS, rss: Number(fields[21]) * PAGE };
+    const all = statOf(`/proc/${pid}/stat`);
+    return { cpu: all.cpu, main: statOf(`/proc/${pid}/task/${pid}/stat`).cpu, rss: all.rss };
   } catch {
-    return { cpu: 0, rss: 0 };
+    return { cpu: 0, main: 0, rss: 0 };
   }
 }
 
@@ -276,7 +285,7 @@ class Phone {
    * Resolves once this callee's call is over. A B2BUA answers the caller's BYE itself and sends its own BYE to the
    * callee, so the callee may still be in the call when the caller's BYE completes. False after `ms` without a BYE.
    */
-  idle(ms) {
+  idle(ms, waits) {
     if (!this.answering) return Promise.resolve(true);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
@@ -285,8 +294,10 @@ class Phone {
         this.answering = false;
         resolve(false);
       }, ms);
+      const since = performance.now();
       this.onIdle = () => {
         clearTimeout(timer);
+        waits.push(performance.now() - since);
         resolve(true);
       };
     });
@@ -316,6 +327,8 @@ function newStats() {
     stray: 0,
     headLost: 0,
     calleeNoBye: 0,
+    /** How long callees waited for the PBX's BYE after the caller's BYE completed (ms), when they had to wait. */
+    byeWaits: [],
     late: 0,
     anchored: 0,
     direct: 0,
@@ -410,6 +423,11 @@ function summarize(stats, extra) {
     rtpOther: stats.stray,
     rtpLostAtStart: stats.headLost,
     calleeNoBye: stats.calleeNoBye,
+    calleeByeWaitP99ms: percentile(
+      stats.byeWaits.sort((a, b) => a - b),
+      0.99,
+    ),
+    calleeByeWaitMaxms: stats.byeWaits.length ? Math.max(...stats.byeWaits) : 0,
     rtpLoss: stats.sent > 0 ? stats.lost / stats.sent : 0,
     worstCallLoss: stats.worstLoss,
     rtpLate: stats.late,
@@ -441,7 +459,7 @@ async function runCalls(count, perSecond, endAtFor, sipPort) {
       const i = launched++;
       calls.push(
         placeCall(caller, callee, (answeredAt) => endAtFor(i, answeredAt), stats, sipPort)
-          .then(() => callee.idle(calleeByeMs))
+          .then(() => callee.idle(calleeByeMs, stats.byeWaits))
           .then((released) => {
             if (!released) {
               stats.calleeNoBye++;
@@ -475,6 +493,8 @@ async function rateStep(daemonPid, rate, sipPort) {
     starved: run.starved,
     daemonCpuPercent: ((after.cpu - before.cpu) / seconds) * 100,
     daemonCpuMsPerCall: ((after.cpu - before.cpu) * 1000) / count,
+    daemonMainCpuPercent: ((after.main - before.main) / seconds) * 100,
+    daemonMainCpuMsPerCall: ((after.main - before.main) * 1000) / count,
     generatorCpuPercent: (gen.user + gen.system) / 1e4 / seconds,
   });
 }
@@ -502,12 +522,14 @@ async function levelStep(daemonPid, level, sipPort) {
   await Promise.all(run.calls);
   const windowSeconds = windowMs / 1000;
   const cpu = ((w1.cpu - w0.cpu) / windowSeconds) * 100;
+  const main = ((w1.main - w0.main) / windowSeconds) * 100;
   return summarize(run.stats, {
     level,
     held: Math.min(held, heldEnd),
     windowSeconds,
     daemonCpuPercent: cpu,
     daemonCpuPercentPerCall: held > 0 ? cpu / held : 0,
+    daemonMainCpuPercent: main,
     daemonRssMiB: w1.rss / 2 ** 20,
     daemonRssKiBPerCall: held > 0 ? (w1.rss - base.rss) / 1024 / held : 0,
     generatorCpuPercent: (g1.user + g1.system) / 1e4 / windowSeconds,
