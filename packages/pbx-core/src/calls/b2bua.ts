@@ -329,7 +329,8 @@ export class CallManager {
     }
     if (call.state !== 'ringing') return;
     if (early !== undefined) call.inbound.progress({ body: early, contentType: 'application/sdp' });
-    else if (status === 180 && !media.callerHasAnswer) call.inbound.ring();
+    // No early media the caller can take (a late offer, or none anchored): it still learns that the callee rings.
+    else if (!media.callerHasAnswer) call.inbound.ring();
   }
 
   private async answered(call: PbxCall, leg: OutboundLeg, session: SipSession): Promise<void> {

@@ -387,23 +387,32 @@ export class AnchoredCall {
   reoffer(side: 'caller' | string, body: Uint8Array): string {
     const ep = side === 'caller' ? this.callerEndpoint() : this.leg(side);
     const offer = readMediaOffer(body, this.anchor.family);
-    // Keep the codec in use when still offered (no re-bridge); otherwise the first offered one we carry.
+    // Keep the codec in use when still offered (no re-bridge); otherwise the first offered one the endpoint was
+    // made with (it only receives the payload types it was created for).
     const current = ep.codec;
-    const codec = (current && offer.codecs.find((c) => sameEncoding(c, current))) ?? offer.codecs[0];
-    // Receiving on the endpoint needs the codec among its payload types: ask for one it was made with.
-    if (!this.endpointCodecs(ep).some((c) => sameEncoding(c, codec))) {
-      throw new MediaAnchorError(488, `cannot switch this call to ${codec.encoding}`);
-    }
+    const carried = this.endpointCodecs(ep);
+    const codec =
+      (current && offer.codecs.find((c) => sameEncoding(c, current))) ??
+      offer.codecs.find((c) => carried.some((e) => sameEncoding(e, c)));
+    if (!codec) throw new MediaAnchorError(488, 'the new offer has no codec this call can switch to');
     const answer = answerMediaOffer(offer, this.localOf(ep.info), codec, ep.local);
     ep.local = answer;
     void this.serial(async () => {
       const changedCodec = !current || !sameEncoding(current, codec);
+      // A session refresh (RFC 4028) re-offers the same: leave the endpoint latched where it is.
+      const sameRemote = ep.remote?.address === offer.remote.address && ep.remote?.port === offer.remote.port;
+      if (!changedCodec && sameRemote) return;
       const peer = this.peerOf(side);
       if (changedCodec && peer) await this.anchor.options.engine.unbridge(ep.info.sessionId);
       await this.setRemote(ep, this.endpointCodec(ep, codec), offer.remote);
-      if (changedCodec && peer) await this.anchor.options.engine.bridge(this.callerEndpoint().info.sessionId, peer);
+      if (changedCodec && peer) await this.anchor.options.engine.bridge(ep.info.sessionId, peer);
     }).catch(() => {});
     return sdpBytes(answer);
+  }
+
+  /** Resolves once every engine command queued so far has run (re-offers apply in the background). */
+  idle(): Promise<void> {
+    return this.chain.then(() => {});
   }
 
   /** Ends the call's media: every endpoint closed. Safe to call more than once and while commands are running. */

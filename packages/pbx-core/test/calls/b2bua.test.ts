@@ -34,7 +34,7 @@ function mediaOf(body: Uint8Array | string): { address: string; port: number } {
 const OFFER = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n';
 const ANSWER = 'v=0\r\no=- 2 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n';
 
-async function pbx() {
+async function pbx(options: { ringbackTone?: boolean } = {}) {
   const storage = new InMemoryStorage();
   for (const [number, name] of [
     ['1000', 'Alice'],
@@ -56,7 +56,7 @@ async function pbx() {
     authenticator: { server: registrar.digest, methods: ['INVITE'] },
   });
   const events: CallEvent[] = [];
-  const media = new MediaAnchor({ engine, address: '127.0.0.1' });
+  const media = new MediaAnchor({ engine, address: '127.0.0.1', ...options });
   const calls = new CallManager({
     media,
     ua,
@@ -98,17 +98,14 @@ async function phone(pbxAddress: string, number: string) {
   return ua;
 }
 
-function until<T>(check: () => T | undefined, ms = 5000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const poll = () => {
-      const value = check();
-      if (value !== undefined) return resolve(value);
-      if (Date.now() - started > ms) return reject(new Error('timed out'));
-      setTimeout(poll, 10);
-    };
-    poll();
-  });
+async function until<T>(check: () => T | undefined | Promise<T | undefined>, ms = 5000): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() - started > ms) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 describe('CallManager (B2BUA) between registered extensions', () => {
@@ -197,6 +194,76 @@ describe('CallManager (B2BUA) between registered extensions', () => {
       return [];
     })();
     expect(statuses).toEqual(['busy', 'cancelled', 'wrong-number']);
+    await until(() => (media.endpointCount === 0 ? true : undefined));
+  });
+
+  it('relays the 180 when ringback from the PBX is off', async () => {
+    const { address } = await pbx({ ringbackTone: false });
+    const alice = await phone(address, '1000');
+    const bob = await phone(address, '1001');
+    bob.onInvite = (call) => {
+      call.ring();
+      setTimeout(() => void call.accept({ body: ANSWER, contentType: 'application/sdp' }), 30);
+    };
+    const progress: number[] = [];
+    const session = await alice.call(`sip:1001@${address}`, {
+      body: OFFER,
+      onProgress: (r: SipResponse) => progress.push(r.status),
+    }).answered;
+    expect(progress).toContain(180);
+    expect(progress).not.toContain(183);
+    await session.bye();
+  });
+
+  it('refuses an offer with no codec the engine carries with 488 and records a failed call', async () => {
+    const { storage, media, address } = await pbx();
+    const alice = await phone(address, '1000');
+    await phone(address, '1001');
+    const g729 = OFFER.replace('RTP/AVP 0', 'RTP/AVP 18');
+    const refused = alice.call(`sip:1001@${address}`, { body: g729 }).answered;
+    await expect(refused).rejects.toMatchObject({ status: 488 });
+    const page = await until(async () => {
+      const p = await storage.cdrs.query({ extension: '1000' });
+      return p.records.length === 1 ? p : undefined;
+    });
+    expect(page.records[0]).toMatchObject({ status: 'failed', hangupSipStatus: 488 });
+    expect(media.endpointCount).toBe(0);
+  });
+
+  it("passes the callee's early media on with the PBX's description, and answers a hold re-INVITE itself", async () => {
+    const { media, address } = await pbx();
+    const alice = await phone(address, '1000');
+    const bob = await phone(address, '1001');
+    let offeredToBob = '';
+    bob.onInvite = (call) => {
+      offeredToBob = Buffer.from(call.body).toString();
+      void call.progress({ body: ANSWER, contentType: 'application/sdp' });
+      setTimeout(() => void call.accept({ body: ANSWER, contentType: 'application/sdp' }), 50);
+    };
+    const early: string[] = [];
+    const session = await alice.call(`sip:1001@${address}`, {
+      body: OFFER,
+      onProgress: (r) => {
+        if (r.status === 183) early.push(Buffer.from(r.body).toString());
+      },
+    }).answered;
+    expect(early).toHaveLength(1);
+    expect(early[0]).not.toContain('m=audio 5000 ');
+    // The 200 repeats the early answer (RFC 3264: one answer per offer).
+    expect(Buffer.from(session.remoteBody).toString()).toBe(early[0]);
+
+    const bobSession = await until(() => bob.activeSessions[0]);
+    const hold = await bobSession.reinvite(ANSWER.replace('RTP/AVP 0', 'RTP/AVP 0\r\na=sendonly'));
+    expect(hold.status).toBe(200);
+    const held = Buffer.from(hold.body).toString();
+    expect(held).toContain('a=recvonly');
+    // Same PBX endpoint as in the INVITE to Bob: the hold changes nothing Alice could see.
+    expect(mediaOf(held)).toEqual(mediaOf(offeredToBob));
+    // A re-INVITE the PBX cannot serve is refused, and the call stays up.
+    const g729 = await bobSession.reinvite(ANSWER.replace('RTP/AVP 0', 'RTP/AVP 18'));
+    expect(g729.status).toBe(488);
+    expect(media.endpointCount).toBe(2);
+    await session.bye();
     await until(() => (media.endpointCount === 0 ? true : undefined));
   });
 
