@@ -97,7 +97,14 @@ export default async function pbxCallsBench() {
     s.generatorCpuPercent,
     media(s),
   ]);
-  const levelRows = r.levelSteps.map((s) => [
+  // Memory per call as the growth from one level to the next: garbage of earlier steps does not skew it.
+  const marginalRss = (i) => {
+    const s = r.levelSteps[i];
+    const prev = r.levelSteps[i - 1];
+    if (!prev) return s.daemonRssKiBPerCall;
+    return s.held > prev.held ? ((s.daemonRssMiB - prev.daemonRssMiB) * 1024) / (s.held - prev.held) : 0;
+  };
+  const levelRows = r.levelSteps.map((s, i) => [
     s.level,
     s.held,
     failures(s),
@@ -109,7 +116,7 @@ export default async function pbxCallsBench() {
     s.daemonMainCpuPercent,
     s.daemonCpuPercentPerCall,
     s.daemonRssMiB,
-    s.daemonRssKiBPerCall,
+    marginalRss(i),
     s.generatorCpuPercent,
     media(s),
   ]);
@@ -144,7 +151,7 @@ export default async function pbxCallsBench() {
       level && level.daemonCpuPercentPerCall > 0 ? Math.round(200 / level.daemonCpuPercentPerCall) : '-',
       '>= 1,000',
     ],
-    [`daemon RSS KiB per held call${atLevel}`, level ? fmt(level.daemonRssKiBPerCall) : '-', ''],
+    [`daemon RSS KiB per held call${atLevel}`, level ? fmt(marginalRss(r.levelSteps.indexOf(level))) : '-', ''],
     ['daemon CPU % idle with every phone registered', fmt(r.daemonIdleCpuPercent ?? 0), ''],
     ['registrations per second (digest)', fmt(r.registration.perSecond), ''],
     ['media anchored in the daemon', anchored, 'yes'],
@@ -157,6 +164,7 @@ export default async function pbxCallsBench() {
       rows: summaryRows,
       generator: r,
       notes: [
+        ...(r.daemonLog ? [`Failures: the daemon's log is kept in ${r.daemonLog}; samples: ${failureSamples(r)}`] : []),
         setting,
         `Load average (1 min) at start / end: ${r.loadAverageAtStart[0].toFixed(1)} / ${(r.loadAverageAtEnd ?? r.loadAverageAtStart)[0].toFixed(1)} on ${r.cpus ?? 2} cores (other work on the machine skews every figure).`,
         'Daemon CPU is utime+stime from /proc/PID/stat (all threads) and /proc/PID/task/PID/stat (the main thread: SIP, PBX, SQLite); RSS is VmRSS. The generator runs on the same 2 cores (its CPU % is in the tables): rates and latencies are for the pair, while CPU per call is the daemon alone, so the capacity lines are what the daemon would do with the cores to itself (CPU time only: they leave out time the main thread waits, e.g. on fsync of each call record).',
@@ -207,10 +215,17 @@ export default async function pbxCallsBench() {
       ],
       rows: levelRows,
       notes: [
-        'CPU and RSS are measured over the window in which every call is up; RSS per call is the growth over the RSS before the step. Loss counts packets sent vs received per call, both ways; "late pkts" are packets the generator could not send on time (a sign the generator, not the daemon, is saturated).',
+        'CPU and RSS are measured over the window in which every call is up; RSS per call is the growth from the previous level (the first level: from before its ramp). Loss counts packets sent vs received per call, both ways; "late pkts" are packets the generator could not send on time (a sign the generator, not the daemon, is saturated).',
       ],
     },
   ];
+}
+
+function failureSamples(r) {
+  return [...r.rateSteps, ...r.levelSteps]
+    .flatMap((s) => s.failureSamples ?? [])
+    .slice(0, 5)
+    .join('; ');
 }
 
 function fmt(v) {

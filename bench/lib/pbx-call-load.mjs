@@ -13,7 +13,7 @@
 // socket per phone bound once, one preallocated packet per phone rewritten in place, and one 5 ms tick that sends
 // every due packet of every call; SIP stays on the main thread so RTP never delays the set-ups being timed.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -255,6 +255,7 @@ class Phone {
       return;
     }
     this.answering = true;
+    this.callId = incoming.request.callId();
     rtp.reset(this);
     incoming.ring();
     incoming.accept({ body: this.sdp, contentType: 'application/sdp' }).then(
@@ -327,6 +328,7 @@ function newStats() {
     stray: 0,
     headLost: 0,
     calleeNoBye: 0,
+    failureSamples: [],
     /** How long callees waited for the PBX's BYE after the caller's BYE completed (ms), when they had to wait. */
     byeWaits: [],
     late: 0,
@@ -344,15 +346,17 @@ async function placeCall(caller, callee, endAt, stats, sipPort) {
   rtp.reset(caller);
   const started = performance.now();
   let session;
+  const call = caller.ua.call(`sip:${callee.number}@127.0.0.1:${sipPort}`, {
+    body: caller.sdp,
+    contentType: 'application/sdp',
+  });
   try {
-    session = await caller.ua.call(`sip:${callee.number}@127.0.0.1:${sipPort}`, {
-      body: caller.sdp,
-      contentType: 'application/sdp',
-    }).answered;
+    session = await call.answered;
   } catch (err) {
     stats.failed++;
     const status = err?.status ?? 'error';
     stats.statuses[status] = (stats.statuses[status] ?? 0) + 1;
+    noteFailure(stats, `${status}: caller Call-ID ${call.callId}`);
     return;
   }
   const answeredAt = performance.now();
@@ -393,11 +397,17 @@ async function placeCall(caller, callee, endAt, stats, sipPort) {
   try {
     await session.bye();
   } catch (err) {
+    noteFailure(stats, `BYE ${err?.status ?? 'error'}: caller Call-ID ${call.callId}`);
     stats.byeFailed++;
     stats.failed++;
     const status = `BYE ${err?.status ?? 'error'}`;
     stats.statuses[status] = (stats.statuses[status] ?? 0) + 1;
   }
+}
+
+/** The first few failures by SIP Call-ID, to look up in the daemon's log. */
+function noteFailure(stats, what) {
+  if (stats.failureSamples.length < 10) stats.failureSamples.push(what);
 }
 
 function percentile(sorted, p) {
@@ -412,6 +422,7 @@ function summarize(stats, extra) {
     answered: stats.answered,
     failed: stats.failed,
     statuses: stats.statuses,
+    failureSamples: stats.failureSamples,
     maxConcurrent: stats.maxUp,
     p50ms: percentile(lat, 0.5),
     p95ms: percentile(lat, 0.95),
@@ -465,6 +476,7 @@ async function runCalls(count, perSecond, endAtFor, sipPort) {
               stats.calleeNoBye++;
               stats.failed++;
               stats.statuses['callee got no BYE'] = (stats.statuses['callee got no BYE'] ?? 0) + 1;
+              noteFailure(stats, `callee got no BYE: callee Call-ID ${callee.callId}`);
             }
             pool.callers.push(caller);
             pool.callees.push(callee);
@@ -623,6 +635,12 @@ try {
     if (daemon.child.exitCode === null) daemon.child.kill('SIGKILL');
   }
   if (result.error) result.daemonLogTail = readLog().slice(-3000);
+  const failed = [...result.rateSteps, ...result.levelSteps].some((s) => s.failed > 0);
+  if ((result.error || failed) && opts.keepDaemonLog !== false) {
+    // Kept for whoever looks into the failures: the daemon logs every call event with its SIP Call-ID.
+    result.daemonLog = join(tmpdir(), `switchyard-load-daemon-${Date.now()}.log`);
+    copyFileSync(logFile, result.daemonLog);
+  }
   rmSync(dir, { recursive: true, force: true });
   rmSync(dataDir, { recursive: true, force: true });
   log('done');
