@@ -61,6 +61,8 @@ function runGenerator(options) {
 }
 
 const pct = (x) => x * 100;
+/** Datagrams the kernel dropped for want of receive buffer: daemon SIP socket / daemon RTP ports / phones. */
+const drops = (s) => (s.udpDrops ? `${s.udpDrops.daemonSip}/${s.udpDrops.daemonRtp}/${s.udpDrops.phones}` : '-');
 /** Failures with their final statuses, e.g. `31 (408 x 31)`. */
 const failures = (s) =>
   s.failed === 0
@@ -94,6 +96,7 @@ export default async function pbxCallsBench() {
     s.daemonCpuMsPerCall,
     s.daemonMainCpuMsPerCall,
     s.calleeByeWaitMaxms,
+    drops(s),
     s.generatorCpuPercent,
     media(s),
   ]);
@@ -112,6 +115,7 @@ export default async function pbxCallsBench() {
     s.rtpLostAtStart,
     pct(s.worstCallLoss),
     s.rtpLate,
+    drops(s),
     s.daemonCpuPercent,
     s.daemonMainCpuPercent,
     s.daemonCpuPercentPerCall,
@@ -186,12 +190,14 @@ export default async function pbxCallsBench() {
         'daemon CPU ms/call',
         'main thread ms/call',
         'callee BYE wait max ms',
+        'UDP drops SIP/RTP/phones',
         'generator CPU %',
         'media',
       ],
       rows: rateRows,
       notes: [
         'Setup latency: INVITE sent -> 200 received, the 401 challenge round trip included. The steps stop at the first one with a failure (a non-2xx final response, a timeout, a failed BYE, or a callee the PBX never sent BYE).',
+        "UDP drops: datagrams the kernel dropped because a receive buffer was full (/proc/net/udp), on the daemon's SIP socket / its RTP ports / the phones' sockets; a dropped SIP message costs a retransmission (500 ms and up). RTP port drops are only counted while the sockets are open (the concurrency window).",
         '"lost at start": packets missing before the first one a phone received (the callee starts sending once it has the ACK; an anchoring PBX drops what arrives before it has bridged the legs). RTP loss % includes them.',
       ],
     },
@@ -205,6 +211,7 @@ export default async function pbxCallsBench() {
         'lost at start',
         'worst call loss %',
         'late pkts (gen)',
+        'UDP drops SIP/RTP/phones',
         'daemon CPU %',
         'main thread %',
         'CPU %/call',

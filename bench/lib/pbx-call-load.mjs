@@ -58,6 +58,8 @@ const log = (msg) => process.stderr.write(`[pbx-load ${((performance.now() - t00
 
 const dir = mkdtempSync(join(tmpdir(), 'switchyard-load-'));
 const configFile = join(dir, 'pbx.json');
+const rtpPortMin = opts.rtpPortMin ?? 20000;
+const rtpPortMax = opts.rtpPortMax ?? 29999;
 // The SQLite file (fsync per call record and registration) goes under the temp dir, or `dataDir` (e.g. /dev/shm to
 // see what the disk costs).
 const dataDir = opts.dataDir ? mkdtempSync(join(opts.dataDir, 'switchyard-load-data-')) : join(dir, 'data');
@@ -71,7 +73,7 @@ writeFileSync(
     sip: { listen: ['udp://127.0.0.1:0'], domain: 'load.switchyard.test' },
     admin: { socket: join(dir, 'admin.sock') },
     // Below the ephemeral range the phones' sockets come from, and away from the default 10000-20000 of other runs.
-    media: { address: '127.0.0.1', rtpPorts: { min: opts.rtpPortMin ?? 20000, max: opts.rtpPortMax ?? 29999 } },
+    media: { address: '127.0.0.1', rtpPorts: { min: rtpPortMin, max: rtpPortMax } },
     data: dataDir,
     extensions,
   }),
@@ -125,6 +127,43 @@ function usage(pid) {
   } catch {
     return { cpu: 0, main: 0, rss: 0 };
   }
+}
+
+/**
+ * Datagrams the kernel dropped (receive buffer full) per socket group, from /proc/net/udp: the daemon's SIP socket,
+ * its RTP ports, and the phones' sockets (127.20.x.x). The counters live as long as the sockets.
+ */
+function udpDrops(sipPort) {
+  const out = { daemonSip: 0, daemonRtp: 0, phones: 0 };
+  let text = '';
+  try {
+    text = readFileSync('/proc/net/udp', 'utf8');
+  } catch {
+    return out;
+  }
+  for (const line of text.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 13) continue;
+    const [hexAddr, hexPort] = f[1].split(':');
+    const addr = Number.parseInt(hexAddr, 16); // host byte order: the first octet is the low byte
+    const port = Number.parseInt(hexPort, 16);
+    const drops = Number(f[f.length - 1]) || 0;
+    const a = addr & 0xff;
+    const b = (addr >>> 8) & 0xff;
+    if (a === 127 && b === 20) out.phones += drops;
+    else if (a === 127 && b === 0 && port === sipPort) out.daemonSip += drops;
+    else if (a === 127 && b === 0 && port >= rtpPortMin && port <= rtpPortMax) out.daemonRtp += drops;
+  }
+  return out;
+}
+
+function dropsSince(before, sipPort) {
+  const now = udpDrops(sipPort);
+  return {
+    daemonSip: now.daemonSip - before.daemonSip,
+    daemonRtp: Math.max(0, now.daemonRtp - before.daemonRtp),
+    phones: Math.max(0, now.phones - before.phones),
+  };
 }
 
 // ---- phones -------------------------------------------------------------------------------------------------------
@@ -492,6 +531,7 @@ async function runCalls(count, perSecond, endAtFor, sipPort) {
 async function rateStep(daemonPid, rate, sipPort) {
   const count = Math.max(1, Math.round((rate * stepMs) / 1000));
   const before = usage(daemonPid);
+  const drops0 = udpDrops(sipPort);
   const genBefore = process.cpuUsage();
   const t0 = performance.now();
   const run = await runCalls(count, rate, (_i, answeredAt) => answeredAt + holdMs, sipPort);
@@ -503,6 +543,7 @@ async function rateStep(daemonPid, rate, sipPort) {
     rate,
     offeredPerSecond: count / run.launchSeconds,
     starved: run.starved,
+    udpDrops: dropsSince(drops0, sipPort),
     daemonCpuPercent: ((after.cpu - before.cpu) / seconds) * 100,
     daemonCpuMsPerCall: ((after.cpu - before.cpu) * 1000) / count,
     daemonMainCpuPercent: ((after.main - before.main) / seconds) * 100,
@@ -524,11 +565,14 @@ async function levelStep(daemonPid, level, sipPort) {
     await sleep(20);
   windowStart = performance.now();
   const w0 = usage(daemonPid);
+  const drops0 = udpDrops(sipPort);
   const g0 = process.cpuUsage();
   const held = run.stats.up;
   const windowMs = Math.max(200, firstEnd - windowStart - 100);
   await sleep(windowMs);
   const w1 = usage(daemonPid);
+  // In the window, while every socket is open (a closed socket takes its drop counter with it).
+  const drops = dropsSince(drops0, sipPort);
   const g1 = process.cpuUsage(g0);
   const heldEnd = run.stats.up;
   await Promise.all(run.calls);
@@ -541,6 +585,7 @@ async function levelStep(daemonPid, level, sipPort) {
     windowSeconds,
     daemonCpuPercent: cpu,
     daemonCpuPercentPerCall: held > 0 ? cpu / held : 0,
+    udpDrops: drops,
     daemonMainCpuPercent: main,
     daemonRssMiB: w1.rss / 2 ** 20,
     daemonRssKiBPerCall: held > 0 ? (w1.rss - base.rss) / 1024 / held : 0,
