@@ -161,10 +161,10 @@ class RtpPhone {
     this.header.timestamp = (this.header.timestamp + 480) >>> 0;
   }
 
-  /** Decodes what arrived with `pt`, the last `seconds` of it. */
-  heard(pt: number, encoding: string, seconds: number): { pcm: Int16Array; rate: number } {
+  /** Decodes what arrived with `pt` (of the first `upTo` packets), the last `seconds` of it. */
+  heard(pt: number, encoding: string, seconds: number, upTo = Infinity): { pcm: Int16Array; rate: number } {
     const dec = createDecoder(encoding);
-    const frames = this.received.filter((r) => r.payloadType === pt);
+    const frames = this.received.slice(0, upTo).filter((r) => r.payloadType === pt);
     const buf = new Int16Array(2048);
     const all: number[] = [];
     for (const f of frames) {
@@ -241,6 +241,7 @@ interface Case {
   name: string;
   calleeCodec: { encodingName: string; clockRate: number; pt: number; decoder: string };
   legCodecs: [string, string];
+  mode: 'relay' | 'transcode';
 }
 
 const cases: Case[] = [
@@ -248,11 +249,13 @@ const cases: Case[] = [
     name: 'transcodes a PCMU caller to a G.722 callee',
     calleeCodec: { encodingName: 'G722', clockRate: 8000, pt: 9, decoder: 'G722' },
     legCodecs: ['PCMU', 'G722'],
+    mode: 'transcode',
   },
   {
     name: 'relays between two PCMU phones',
     calleeCodec: { encodingName: 'PCMU', clockRate: 8000, pt: 0, decoder: 'PCMU' },
     legCodecs: ['PCMU', 'PCMU'],
+    mode: 'relay',
   },
 ];
 
@@ -288,10 +291,20 @@ describe('calls through the daemon carry real audio both ways', () => {
           void call.accept({ body: serializeSdp(answer), contentType: 'application/sdp' }).then((s) => {
             bobSession = s;
           });
-        }, 100);
+        }, 400);
       };
       const before = Date.now();
-      const session = await alice.call(`sip:1001@127.0.0.1:${sipPort}`, { body: pcmuOffer(aliceRtp) }).answered;
+      const progress: number[] = [];
+      const session = await alice.call(`sip:1001@127.0.0.1:${sipPort}`, {
+        body: pcmuOffer(aliceRtp),
+        onProgress: (r) => progress.push(r.status),
+      }).answered;
+      // Bob's 180 became ringback from the PBX while he rang: a 183 and the 425 Hz tone (EU plan).
+      expect(progress).toContain(183);
+      const ringing = aliceRtp.received.length;
+      expect(ringing).toBeGreaterThan(5);
+      const ringback = aliceRtp.heard(0, 'PCMU', 10, ringing).pcm.subarray(0, 800); // its first 100 ms
+      expect(toneAmplitude(ringback, 425, 8000)).toBeGreaterThan(1500);
 
       // Each phone was given the PBX's address and an engine port, never the other phone's.
       const toAlice = mediaOf(session.remoteBody);
@@ -308,7 +321,13 @@ describe('calls through the daemon carry real audio both ways', () => {
       expect(toBob.formats.slice(0, 3)).toEqual(['0', '9', '8']);
 
       const live = (await ctl('calls.list')) as Array<{ state: string; callerExtension: string }>;
-      expect(live).toEqual([expect.objectContaining({ state: 'answered', callerExtension: '1000' })]);
+      expect(live).toEqual([
+        expect.objectContaining({
+          state: 'answered',
+          callerExtension: '1000',
+          media: { callerCodec: 'PCMU', calleeCodec: c.legCodecs[1], mode: c.mode },
+        }),
+      ]);
 
       // 1.5 s of tone each way, at the same time, then a DTMF digit from Alice.
       const frames = 75;
@@ -364,7 +383,7 @@ describe('calls through the daemon carry real audio both ways', () => {
       });
       const record = records.find((r) => r.startedAt >= before - 50);
       expect(record).toMatchObject({ status: 'answered', hangupSide: 'caller' });
-      expect(record!.answeredAt - record!.startedAt).toBeGreaterThanOrEqual(90);
+      expect(record!.answeredAt - record!.startedAt).toBeGreaterThanOrEqual(390);
       expect(record!.answeredAt - record!.startedAt).toBeLessThan(3000);
       expect(record!.endedAt - record!.answeredAt).toBeGreaterThanOrEqual(1500);
       expect(record!.endedAt - record!.startedAt).toBeLessThanOrEqual(elapsed + 100);

@@ -108,7 +108,10 @@ export class Daemon {
       ...(media.announce !== undefined ? { announceAddress: media.announce } : {}),
       onMediaLost: (callId) => {
         this.log('warn', 'call media lost (media worker restarted)', { call: callId });
-        void this.calls?.call(callId)?.hangup();
+        void this.calls
+          ?.call(callId)
+          ?.hangup()
+          .catch(() => {});
       },
     });
     this.log('info', 'media engine started', {

@@ -160,7 +160,7 @@ export function registerAdminMethods(daemon: Daemon): void {
   });
 
   rpc.register('calls.list', {
-    description: 'Calls in progress.',
+    description: 'Calls in progress, with their anchored media (both codecs, relay or transcode).',
     handler: () => daemon.calls.activeCalls.map((c) => c.snapshot()),
   });
 

@@ -42,6 +42,12 @@ export interface CallSnapshot {
   readonly calleeExtension: string | null;
   readonly startedAt: number;
   readonly answeredAt: number | null;
+  /** The anchored media: each side's codec and how the PBX bridges them (null until known). */
+  readonly media: {
+    readonly callerCodec: string | null;
+    readonly calleeCodec: string | null;
+    readonly mode: 'relay' | 'transcode' | null;
+  };
 }
 
 export interface CallManagerOptions {
@@ -105,6 +111,7 @@ export class PbxCall {
   }
 
   snapshot(): CallSnapshot {
+    const bridged = this.media?.bridgedLeg;
     return {
       id: this.id,
       state: this.state,
@@ -114,6 +121,11 @@ export class PbxCall {
       calleeExtension: this.calleeExtension,
       startedAt: this.startedAt,
       answeredAt: this.answeredAt,
+      media: {
+        callerCodec: this.media?.codecOf('caller') ?? null,
+        calleeCodec: bridged !== undefined ? (this.media?.codecOf(bridged) ?? null) : null,
+        mode: this.media?.bridgeMode ?? null,
+      },
     };
   }
 

@@ -77,7 +77,8 @@ export class MediaAnchor {
   private readonly onSessionClosed = (e: Extract<MediaEngineEvent, { type: 'sessionClosed' }>) => {
     const call = this.sessions.get(e.session);
     this.sessions.delete(e.session);
-    if (call && e.reason !== 'closed') call.lost();
+    // A worker that died (or a failed move between workers) took the call's audio; a shutdown ends calls anyway.
+    if (call && (e.reason === 'worker-crashed' || e.reason === 'migrated-failed')) call.lost();
   };
 
   constructor(readonly options: MediaAnchorOptions) {
@@ -210,6 +211,13 @@ export class AnchoredCall {
   get bridgedLeg(): string | undefined {
     return this.bridged;
   }
+
+  /** How the bridge carries audio: 'relay' (same codec both sides), 'transcode', or null while not bridged. */
+  get bridgeMode(): 'relay' | 'transcode' | null {
+    return this.bridged === undefined ? null : this.mode;
+  }
+
+  private mode: 'relay' | 'transcode' | null = null;
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.chain.then(() => {
@@ -405,7 +413,7 @@ export class AnchoredCall {
       const peer = this.peerOf(side);
       if (changedCodec && peer) await this.anchor.options.engine.unbridge(ep.info.sessionId);
       await this.setRemote(ep, this.endpointCodec(ep, codec), offer.remote);
-      if (changedCodec && peer) await this.anchor.options.engine.bridge(ep.info.sessionId, peer);
+      if (changedCodec && peer) this.mode = (await this.anchor.options.engine.bridge(ep.info.sessionId, peer)).mode;
     }).catch(() => {});
     return sdpBytes(answer);
   }
@@ -548,7 +556,7 @@ export class AnchoredCall {
       await engine.unbridge(caller.info.sessionId);
       this.bridged = undefined;
     }
-    await engine.bridge(caller.info.sessionId, leg.info.sessionId);
+    this.mode = (await engine.bridge(caller.info.sessionId, leg.info.sessionId)).mode;
     this.bridged = legId;
   }
 }
