@@ -28,7 +28,7 @@ const stepMs = opts.stepMs ?? 5000;
 const holdMs = opts.holdMs ?? 2000;
 const levels = opts.levels ?? [100, 250, 500, 1000];
 const levelHoldMs = opts.levelHoldMs ?? 10_000;
-/** Calls per second while ramping up to a concurrency level: given, or half the best clean rate (20 to 200). */
+/** Calls per second while ramping up to a concurrency level: given, or the best clean rate (50 to 200). */
 let rampRate = opts.rampRate;
 const lossLimit = opts.lossLimit ?? 0.001;
 /** Media stops this long before the BYE, so packets still in flight are counted as received. */
@@ -651,7 +651,7 @@ try {
   }
   const clean = result.rateSteps.filter((s) => s.failed === 0);
   result.bestRate = clean.length ? Math.max(...clean.map((s) => s.rate)) : 0;
-  rampRate ??= Math.min(200, Math.max(20, Math.round(result.bestRate / 2)));
+  rampRate ??= Math.min(200, Math.max(50, result.bestRate));
   result.rampRate = rampRate;
 
   for (const level of levels) {
