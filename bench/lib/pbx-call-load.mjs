@@ -16,6 +16,7 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { parseSdp, SipTransportLayer, UserAgent } from '@switchyard/sip-stack';
@@ -50,6 +51,9 @@ const users =
   opts.users ??
   2 * Math.max(Math.max(0, ...levels) + 10, Math.ceil(Math.max(0, ...rates) * ((holdMs + graceMs) / 1000 + 1.5)));
 
+/** The generator's own event loop delay: a late loop sends its SIP in bursts and skews the latencies it measures. */
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const t00 = performance.now();
 const log = (msg) => process.stderr.write(`[pbx-load ${((performance.now() - t00) / 1000).toFixed(1)} s] ${msg}\n`);
@@ -63,7 +67,7 @@ const rtpPortMax = opts.rtpPortMax ?? 29999;
 // The SQLite file (fsync per call record and registration) goes under the temp dir, or `dataDir` (e.g. /dev/shm to
 // see what the disk costs).
 const dataDir = opts.dataDir ? mkdtempSync(join(opts.dataDir, 'switchyard-load-data-')) : join(dir, 'data');
-const logFile = join(dir, 'daemon.log');
+const logFile = opts.logFile ?? join(dir, 'daemon.log');
 const extensions = [];
 for (let i = 0; i < users; i++)
   extensions.push({ number: String(100000 + i), name: `Load ${i}`, password: `pw-${i}-${(i * 7919) % 10007}` });
@@ -89,7 +93,7 @@ function readLog() {
 
 async function startDaemon() {
   const { openSync } = await import('node:fs');
-  const out = openSync(logFile, 'a');
+  const out = openSync(logFile, 'w'); // truncated: a stale 'listening' line must not be taken for this daemon's
   // The daemon logs one JSON line per call event: to a file, so the generator spends nothing reading it.
   // `daemonNodeArgs`: Node flags for the daemon, e.g. ["--cpu-prof", "--cpu-prof-dir=/tmp/prof"] to see where it spends.
   const child = spawn(process.execPath, [...(opts.daemonNodeArgs ?? []), cli, 'start', '--config', configFile], {
@@ -532,6 +536,7 @@ async function rateStep(daemonPid, rate, sipPort) {
   const count = Math.max(1, Math.round((rate * stepMs) / 1000));
   const before = usage(daemonPid);
   const drops0 = udpDrops(sipPort);
+  loopDelay.reset();
   const genBefore = process.cpuUsage();
   const t0 = performance.now();
   const run = await runCalls(count, rate, (_i, answeredAt) => answeredAt + holdMs, sipPort);
@@ -544,6 +549,8 @@ async function rateStep(daemonPid, rate, sipPort) {
     offeredPerSecond: count / run.launchSeconds,
     starved: run.starved,
     udpDrops: dropsSince(drops0, sipPort),
+    generatorLoopDelayP99ms: loopDelay.percentile(99) / 1e6,
+    generatorLoopDelayMaxms: loopDelay.max / 1e6,
     daemonCpuPercent: ((after.cpu - before.cpu) / seconds) * 100,
     daemonCpuMsPerCall: ((after.cpu - before.cpu) * 1000) / count,
     daemonMainCpuPercent: ((after.main - before.main) / seconds) * 100,
@@ -554,6 +561,7 @@ async function rateStep(daemonPid, rate, sipPort) {
 
 async function levelStep(daemonPid, level, sipPort) {
   const base = usage(daemonPid);
+  loopDelay.reset();
   const rampSeconds = level / rampRate;
   let windowStart = 0;
   // Every call stays up until the window ends; they hang up staggered as they came, not all in one burst.
@@ -586,6 +594,8 @@ async function levelStep(daemonPid, level, sipPort) {
     daemonCpuPercent: cpu,
     daemonCpuPercentPerCall: held > 0 ? cpu / held : 0,
     udpDrops: drops,
+    generatorLoopDelayP99ms: loopDelay.percentile(99) / 1e6,
+    generatorLoopDelayMaxms: loopDelay.max / 1e6,
     daemonMainCpuPercent: main,
     daemonRssMiB: w1.rss / 2 ** 20,
     daemonRssKiBPerCall: held > 0 ? (w1.rss - base.rss) / 1024 / held : 0,
@@ -620,7 +630,8 @@ try {
   // Register with a bounded number outstanding, as a fleet of phones booting would.
   const r0 = performance.now();
   let regFailed = 0;
-  for (let i = 0; i < phones.length; i += 50)
+  // A batch with a failure stops the run: each failed REGISTER waits out its 32 s timeout (RFC 3261 Timer F).
+  for (let i = 0; i < phones.length && regFailed === 0; i += 50)
     await Promise.all(
       phones.slice(i, i + 50).map((p) =>
         p.registration.register().catch(() => {
