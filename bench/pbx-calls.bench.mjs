@@ -61,6 +61,11 @@ function runGenerator(options) {
 }
 
 const pct = (x) => x * 100;
+/** The generator's event-loop delay: when it is late, SIP goes out in bursts and latencies include its lag. */
+const loop = (s) =>
+  s.generatorLoopDelayMaxms === undefined
+    ? '-'
+    : `${Math.round(s.generatorLoopDelayP99ms)}/${Math.round(s.generatorLoopDelayMaxms)}`;
 /** Datagrams the kernel dropped for want of receive buffer: daemon SIP socket / daemon RTP ports / phones. */
 const drops = (s) => (s.udpDrops ? `${s.udpDrops.daemonSip}/${s.udpDrops.daemonRtp}/${s.udpDrops.phones}` : '-');
 /** Failures with their final statuses, e.g. `31 (408 x 31)`. */
@@ -98,6 +103,7 @@ export default async function pbxCallsBench() {
     s.calleeByeWaitMaxms,
     drops(s),
     s.generatorCpuPercent,
+    loop(s),
     media(s),
   ]);
   // Memory per call as the growth from one level to the next: garbage of earlier steps does not skew it.
@@ -122,6 +128,7 @@ export default async function pbxCallsBench() {
     s.daemonRssMiB,
     marginalRss(i),
     s.generatorCpuPercent,
+    loop(s),
     media(s),
   ]);
   // Per-call figures from the best clean step, else from the first step (named in the row).
@@ -192,6 +199,7 @@ export default async function pbxCallsBench() {
         'callee BYE wait max ms',
         'UDP drops SIP/RTP/phones',
         'generator CPU %',
+        'gen loop delay p99/max ms',
         'media',
       ],
       rows: rateRows,
@@ -218,6 +226,7 @@ export default async function pbxCallsBench() {
         'daemon RSS MiB',
         'RSS KiB/call',
         'generator CPU %',
+        'gen loop delay p99/max ms',
         'media',
       ],
       rows: levelRows,
