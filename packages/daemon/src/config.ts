@@ -33,6 +33,8 @@ export interface SwitchyardConfig {
     domain: string;
     tls?: { cert: string; key: string; ca?: string };
     userAgent?: string;
+    /** UDP socket buffers (receive and send) in bytes; default 4 MiB. The kernel caps them at net.core.rmem_max/wmem_max. */
+    udpBufferBytes?: number;
     /** Digest algorithms challenged with, in this order (RFC 8760 2.4); default SHA-256 then MD5. */
     digestAlgorithms?: DigestAlgorithm[];
   };
@@ -137,6 +139,7 @@ export const configSchema = {
           properties: { cert: { type: 'string' }, key: { type: 'string' }, ca: { type: 'string' } },
         },
         userAgent: { type: 'string' },
+        udpBufferBytes: { type: 'integer', minimum: 65536, maximum: 268435456 },
         digestAlgorithms: {
           type: 'array',
           minItems: 1,

@@ -130,13 +130,14 @@ export class Daemon {
 
     this.transport = new SipTransportLayer({ now: () => this.clock.now() });
     for (const url of config.sip.listen) {
+      const spec = parseListenUrl(url);
+      // Bursts of REGISTER/INVITE overflow Linux's default 208 KiB UDP buffer long before the CPU is busy; every
+      // datagram dropped there costs the phone a 500 ms retransmission (RFC 3261 17.1.1.2).
+      const buffer = config.sip.udpBufferBytes ?? 4 * 1024 * 1024;
       const local = await this.transport.listen(
         config.sip.tls && (url.startsWith('tls:') || url.startsWith('wss:'))
-          ? {
-              ...parseListenUrl(url),
-              tls: { certFile: config.sip.tls.cert, keyFile: config.sip.tls.key, caFile: config.sip.tls.ca },
-            }
-          : url,
+          ? { ...spec, tls: { certFile: config.sip.tls.cert, keyFile: config.sip.tls.key, caFile: config.sip.tls.ca } }
+          : { ...spec, receiveBufferSize: buffer, sendBufferSize: buffer },
       );
       this.log('info', 'sip listening', { listen: `${local.protocol}://${local.address}:${local.port}` });
     }
