@@ -33,6 +33,7 @@ import {
   type ServerTransaction,
   type ServerTransactionEnv,
 } from './server.js';
+import { WaitQueues } from './wait-queue.js';
 
 /** The transaction user: the UA core or proxy core above the layer. */
 export interface TransactionUser {
@@ -116,9 +117,10 @@ export class TransactionLayer {
   readonly clock: Clock;
   readonly timers: TransactionTimerSettings;
   private readonly clientTable = new Map<string, ClientTransaction>();
+  /** Every server transaction by its key, and by its RFC 2543 ACK key once it has one (`ackKey`). */
   private readonly serverTable = new Map<string, ServerTransaction>();
-  /** Every server transaction with the keys it is filed under (RFC 2543 ACKs add one). */
-  private readonly serverKeys = new Map<ServerTransaction, string[]>();
+  private serverCount = 0;
+  private readonly waits: WaitQueues;
   private readonly clientEnv: ClientTransactionEnv;
   private readonly serverEnv: ServerTransactionEnv;
 
@@ -133,10 +135,12 @@ export class TransactionLayer {
       timerD: t.timerD ?? d.timerD,
       trying: t.trying ?? d.trying,
     };
+    this.waits = new WaitQueues(this.clock);
     const base = {
       clock: this.clock,
       timers: this.timers,
       port: options.transport,
+      waits: this.waits,
     };
     this.clientEnv = {
       ...base,
@@ -159,7 +163,7 @@ export class TransactionLayer {
 
   /** Server transactions alive. */
   get serverTransactionCount(): number {
-    return this.serverKeys.size;
+    return this.serverCount;
   }
 
   /**
@@ -262,7 +266,7 @@ export class TransactionLayer {
         ? new InviteServerTransaction(request, key, context, this.serverEnv)
         : new NonInviteServerTransaction(request, key, context, this.serverEnv);
     this.serverTable.set(key, tx);
-    this.serverKeys.set(tx, [key]);
+    this.serverCount++;
     if (tx.kind === 'invite-server') tx.start();
     if (cancelKey !== undefined) {
       const target = this.serverTable.get(cancelKey);
@@ -299,17 +303,18 @@ export class TransactionLayer {
     }
     if (tag === undefined || tag === tx.request.to().tag) return;
     const alias = serverKey(tx.request, 'INVITE', tag);
-    const keys = this.serverKeys.get(tx);
-    if (keys === undefined || this.serverTable.has(alias)) return;
+    if (tx.isTerminated || tx.ackKey !== undefined || this.serverTable.has(alias)) return;
     this.serverTable.set(alias, tx);
-    keys.push(alias);
+    tx.ackKey = alias;
   }
 
   private forgetServer(tx: ServerTransaction): void {
-    const keys = this.serverKeys.get(tx);
-    if (keys === undefined) return;
-    for (const k of keys) if (this.serverTable.get(k) === tx) this.serverTable.delete(k);
-    this.serverKeys.delete(tx);
+    const table = this.serverTable;
+    if (table.get(tx.key) !== tx) return;
+    table.delete(tx.key);
+    this.serverCount--;
+    const alias = tx.ackKey;
+    if (alias !== undefined && table.get(alias) === tx) table.delete(alias);
   }
 
   /** The server transaction a request would match, for a TU that needs to look (e.g. a proxy's CANCEL). */
@@ -326,6 +331,7 @@ export class TransactionLayer {
   /** Ends every transaction (their timers stopped, users told with cause 'closed'). */
   close(): void {
     for (const tx of [...this.clientTable.values()]) tx.terminate('closed');
-    for (const tx of [...this.serverKeys.keys()]) tx.terminate('closed');
+    for (const tx of new Set(this.serverTable.values())) tx.terminate('closed');
+    this.waits.clear();
   }
 }

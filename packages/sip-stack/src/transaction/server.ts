@@ -1,9 +1,9 @@
 // Server transactions: INVITE (RFC 3261 17.2.1 with RFC 6026 Accepted state and Timer L) and non-INVITE (17.2.2).
 // They absorb retransmitted requests by sending the last response again, and retransmit INVITE finals (Timer G).
 
-import { createResponse, type SipRequest, type SipResponse } from '../message/index.js';
+import { createResponse, parseMessage, type SipRequest, type SipResponse } from '../message/index.js';
 import type { SipInboundContext } from '../transport/index.js';
-import { sendResponseThrough, TransactionBase, type TransactionEnv, TransactionError } from './base.js';
+import { TransactionBase, type TransactionEnv, TransactionError } from './base.js';
 
 export interface ServerTransactionEvents {
   /** The ACK of a non-2xx final arrived (Completed -> Confirmed, 17.2.1). */
@@ -25,9 +25,12 @@ export type InviteServerState = 'proceeding' | 'completed' | 'confirmed' | 'acce
 export type NonInviteServerState = 'trying' | 'proceeding' | 'completed' | 'terminated';
 
 abstract class ServerTransactionBase extends TransactionBase {
-  events: ServerTransactionEvents = {};
-  /** The last response sent, the one a retransmitted request gets again. */
-  lastResponse: SipResponse | undefined = undefined;
+  private eventHandlers: ServerTransactionEvents | undefined = undefined;
+  private last: SipResponse | undefined = undefined;
+  /** The last response as sent, kept instead of `last` while Completed (see `compactLast`). */
+  private lastWire: Uint8Array | undefined = undefined;
+  /** @internal the RFC 2543 ACK key the layer also files this transaction under (17.2.3) */
+  ackKey: string | undefined = undefined;
 
   constructor(
     request: SipRequest,
@@ -37,6 +40,37 @@ abstract class ServerTransactionBase extends TransactionBase {
     protected override readonly env: ServerTransactionEnv,
   ) {
     super(request, key, context.source.protocol !== 'udp', env);
+  }
+
+  /** What the TU wants to hear about (made on first use: most transactions never need one). */
+  get events(): ServerTransactionEvents {
+    let e = this.eventHandlers;
+    if (e === undefined) {
+      e = {};
+      this.eventHandlers = e;
+    }
+    return e;
+  }
+
+  set events(value: ServerTransactionEvents) {
+    this.eventHandlers = value;
+  }
+
+  /** The last response sent, the one a retransmitted request gets again. */
+  get lastResponse(): SipResponse | undefined {
+    if (this.last !== undefined || this.lastWire === undefined) return this.last;
+    // Rebuilt from the bytes sent (rare: a retransmitted request, or a TU looking back).
+    return parseMessage(this.lastWire, { framing: 'datagram' }) as SipResponse;
+  }
+
+  /**
+   * Keeps only the wire form of the final response for the rest of the wait state: a completed non-INVITE
+   * transaction lives 64*T1 (17.2.2) just to answer retransmissions, and the bytes are a fraction of the message.
+   */
+  protected compactLast(wire: Uint8Array | undefined): void {
+    if (wire === undefined || this.isTerminated) return;
+    this.lastWire = wire;
+    this.last = undefined;
   }
 
   /** Sends a response from the TU; throws TransactionError when the state does not allow it. */
@@ -57,22 +91,24 @@ abstract class ServerTransactionBase extends TransactionBase {
     if (!Number.isInteger(s) || s < 100 || s > 699) throw new TransactionError('bad-status', `bad status ${s}`);
   }
 
-  protected sendResponse(response: SipResponse): void {
-    this.lastResponse = response;
-    this.transmit(() => sendResponseThrough(this.env.port, response, this.context));
+  /** Sends and remembers a response; returns the bytes when the port says what it sent. */
+  protected sendResponse(response: SipResponse): Uint8Array | undefined {
+    this.last = response;
+    this.lastWire = undefined;
+    return this.transmitResponse(response, this.context);
   }
 
   protected resendLast(): void {
     const last = this.lastResponse;
-    if (last !== undefined) this.transmit(() => sendResponseThrough(this.env.port, last, this.context));
+    if (last !== undefined) this.transmitResponse(last, this.context);
   }
 
   protected notifyTransportError(error: unknown): void {
-    this.events.onTransportError?.(error, this as unknown as ServerTransaction);
+    this.eventHandlers?.onTransportError?.(error, this as unknown as ServerTransaction);
   }
 
   protected notifyTerminated(): void {
-    this.events.onTerminated?.(this as unknown as ServerTransaction);
+    this.eventHandlers?.onTerminated?.(this as unknown as ServerTransaction);
   }
 }
 
@@ -194,10 +230,11 @@ export class NonInviteServerTransaction extends ServerTransactionBase {
     }
     this.current = 'completed';
     this.env.finalSent(this, response);
-    this.sendResponse(response);
+    const wire = this.sendResponse(response);
     if (this.isTerminated) return;
     // Timer J = 64*T1 absorbs request retransmissions on unreliable transports; zero on reliable ones.
     this.waitThenTerminate('J', this.reliable ? 0 : 64 * this.env.timers.t1);
+    this.compactLast(wire);
   }
 
   /** @internal */

@@ -120,9 +120,9 @@ function stampReceived(request: SipRequest, source: SipEndpoint): void {
   const via = request.via();
   const fillRport = via.rport === null;
   // RFC 3581 4: with rport, received is added even when the host matches.
-  if (via.host.toLowerCase() === source.address.toLowerCase() && !fillRport) return;
-  request.removeFirstValue('via');
-  request.prependHeader('via', restampVia(via, source.address, fillRport ? source.port : undefined));
+  if (!fillRport && via.host.toLowerCase() === source.address.toLowerCase()) return;
+  // In place: the other header lines stay as parsed (no decoding of the whole message per request).
+  request.replaceFirstValue('via', restampVia(via, source.address, fillRport ? source.port : undefined));
 }
 
 /** A stack's transport layer: every listener, the connection table, and the send and receive paths. */
@@ -323,14 +323,73 @@ export class SipTransportLayer {
     void send.catch(() => {});
   }
 
-  private sendDatagram(bytes: Uint8Array, address: string, port: number, via?: SipEndpoint): Promise<void> {
+  /** The UDP socket to send from: the one `via` names, else the first of the destination's address family. */
+  private udpFor(address: string, via?: SipEndpoint): UdpListener | undefined {
+    const udp = this.udp;
+    if (via !== undefined) {
+      for (let i = 0; i < udp.length; i++) {
+        const l = udp[i].local;
+        if (l.port === via.port && l.address === via.address) return udp[i];
+      }
+    }
+    if (udp.length === 1) {
+      // the common case: one UDP listener, used when the families match
+      return udp[0].local.address.includes(':') === address.includes(':') ? udp[0] : undefined;
+    }
     const v6 = address.includes(':');
-    const socket =
-      (via && this.udp.find((u) => u.local.address === via.address && u.local.port === via.port)) ??
-      this.udp.find((u) => u.local.address.includes(':') === v6);
+    return udp.find((u) => u.local.address.includes(':') === v6);
+  }
+
+  private sendDatagram(bytes: Uint8Array, address: string, port: number, via?: SipEndpoint): Promise<void> {
+    const socket = this.udpFor(address, via);
     if (!socket) return Promise.reject(new SipTransportError('no-transport', `no UDP listener for ${address}`));
     this.counters.sent++;
     return socket.send(bytes, address, port);
+  }
+
+  /**
+   * `send` without a promise for the transaction layer's hot path (SipTransportPort.transmit): a datagram goes out
+   * at once and a failure comes to `onError`; anything needing a connection takes the `send` path.
+   */
+  transmit(message: SipMessage, destination: SipEndpoint, onError: (error: unknown) => void): Uint8Array | undefined {
+    if (destination.protocol !== 'udp' || this.closed) {
+      this.send(message, destination).then(undefined, onError);
+      return undefined;
+    }
+    const bytes = serializeMessage(message);
+    if (
+      message.isRequest &&
+      bytes.length > this.mtuLimit &&
+      this.listenersList.some((l) => l.local.protocol === 'tcp')
+    ) {
+      // RFC 3261 18.1.1: the large-request rule lives in `send`
+      this.send(message, destination).then(undefined, onError);
+      return undefined;
+    }
+    const socket = this.udpFor(destination.address);
+    if (socket === undefined) {
+      onError(new SipTransportError('no-transport', `no UDP listener for ${destination.address}`));
+      return undefined;
+    }
+    this.counters.sent++;
+    socket.sendNow(bytes, destination.address, destination.port, onError);
+    return bytes;
+  }
+
+  /**
+   * `sendResponse` without a promise (SipTransportPort.transmitResponse): RFC 3261 18.2.2 all the same. Returns
+   * the datagram's bytes when it went out as one.
+   */
+  transmitResponse(
+    response: SipResponse,
+    context: SipInboundContext,
+    onError: (error: unknown) => void,
+  ): Uint8Array | undefined {
+    if (context.connection !== undefined) {
+      this.sendResponse(response, context).then(undefined, onError);
+      return undefined;
+    }
+    return this.transmit(response, this.responseDestination(response, context), onError);
   }
 
   /**
