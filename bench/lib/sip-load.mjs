@@ -19,7 +19,7 @@ const host = opts.host ?? '127.0.0.1';
 const port = opts.port ?? 5060;
 const mode = opts.mode ?? 'options';
 const t1 = opts.t1 ?? 500;
-/** 0 keeps the kernel defaults (net.core.rmem_default / wmem_default). */
+/** SO_RCVBUF to ask for; 0 keeps the kernel default (net.core.rmem_default). */
 const bufferBytes = opts.bufferBytes ?? 0;
 const stepMs = opts.stepMs ?? 3000;
 const drainMs = opts.drainMs ?? 3000;
@@ -32,10 +32,7 @@ const fixedRates = opts.rates;
 
 const socket = createSocket('udp4');
 await new Promise((r) => socket.bind(0, '127.0.0.1', r));
-if (bufferBytes > 0) {
-  socket.setRecvBufferSize(bufferBytes);
-  socket.setSendBufferSize(bufferBytes);
-}
+if (bufferBytes > 0) socket.setRecvBufferSize(bufferBytes);
 // A connected socket: send() needs no address lookup, and only the server's datagrams come back.
 await new Promise((r) => socket.connect(port, host, r));
 const localPort = socket.address().port;
@@ -290,7 +287,7 @@ if (Array.isArray(fixedRates)) {
     if (mid <= lo || mid >= hi) break;
     const res = await runStep(mid);
     if (res.pass) {
-      if (res.perSecond > best.perSecond) best = res;
+      if (best === undefined || res.perSecond > best.perSecond) best = res;
       lo = mid;
     } else hi = mid;
   }
