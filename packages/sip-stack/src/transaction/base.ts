@@ -3,7 +3,7 @@
 
 import type { Clock, TimerHandle } from '../clock.js';
 import type { SipRequest, SipResponse } from '../message/index.js';
-import type { SipEndpoint, SipInboundContext } from '../transport/index.js';
+import type { SentDatagram, SipEndpoint, SipInboundContext } from '../transport/index.js';
 import type { WaitingTransaction, WaitQueues } from './wait-queue.js';
 
 /** RFC 3261 17.1.1.1 / Table 4 timer bases, in milliseconds. */
@@ -45,12 +45,14 @@ export interface SipTransportPort {
    * throw or one later call of `onError` (SipTransportLayer has them, so a datagram costs no promise).
    */
   transmit?(message: SipRequest | SipResponse, destination: SipEndpoint, onError: (error: unknown) => void): void;
-  /** Returns the bytes when they went out at once as one datagram (a server transaction may keep them). */
+  /** Returns the datagram when the response went out at once as one (a completed transaction may keep it). */
   transmitResponse?(
     response: SipResponse,
     context: SipInboundContext,
     onError: (error: unknown) => void,
-  ): Uint8Array | undefined;
+  ): SentDatagram | undefined;
+  /** Sends a datagram again exactly as it went out; with it, completed non-INVITE transactions are kept small. */
+  resend?(sent: SentDatagram, onError: (error: unknown) => void): void;
 }
 
 export type TransactionErrorCode =
@@ -116,7 +118,19 @@ export abstract class TransactionBase implements WaitingTransaction {
   abstract get state(): string;
 
   get isTerminated(): boolean {
-    return this.ended;
+    if (this.ended) return true;
+    const until = this.retiredUntil;
+    return until !== undefined && this.env.clock.now() >= until;
+  }
+
+  /** Deadline of a wait the layer now times without this object (see ServerTransactionEnv.retire), and its name. */
+  private retiredUntil: number | undefined = undefined;
+  private retiredTimer: TransactionTimerName | undefined = undefined;
+
+  /** @internal the layer took over the wait state: the transaction reads as Terminated from `until` on. */
+  retired(name: TransactionTimerName, until: number): void {
+    this.retiredTimer = name;
+    this.retiredUntil = until;
   }
 
   /** Timers now running, for tests and diagnostics. */
@@ -126,6 +140,7 @@ export abstract class TransactionBase implements WaitingTransaction {
     if (this.timerName1 !== undefined) out.push(this.timerName1);
     if (this.extraTimers !== undefined) out.push(...this.extraTimers.keys());
     if (this.waitName !== undefined) out.push(this.waitName);
+    if (this.retiredTimer !== undefined && !this.isTerminated) out.push(this.retiredTimer);
     return out;
   }
 
@@ -224,7 +239,7 @@ export abstract class TransactionBase implements WaitingTransaction {
   }
 
   /** Sends a response by RFC 3261 18.2.2 (the port's rule when it has one, else back to the source). */
-  protected transmitResponse(response: SipResponse, context: SipInboundContext): Uint8Array | undefined {
+  protected transmitResponse(response: SipResponse, context: SipInboundContext): SentDatagram | undefined {
     const port = this.env.port;
     let result: unknown;
     try {

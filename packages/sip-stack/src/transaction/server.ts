@@ -1,8 +1,8 @@
 // Server transactions: INVITE (RFC 3261 17.2.1 with RFC 6026 Accepted state and Timer L) and non-INVITE (17.2.2).
 // They absorb retransmitted requests by sending the last response again, and retransmit INVITE finals (Timer G).
 
-import { createResponse, parseMessage, type SipRequest, type SipResponse } from '../message/index.js';
-import type { SipInboundContext } from '../transport/index.js';
+import { createResponse, type SipRequest, type SipResponse } from '../message/index.js';
+import type { SentDatagram, SipInboundContext } from '../transport/index.js';
 import { TransactionBase, type TransactionEnv, TransactionError } from './base.js';
 
 export interface ServerTransactionEvents {
@@ -19,6 +19,11 @@ export interface ServerTransactionEvents {
 export interface ServerTransactionEnv extends TransactionEnv {
   /** A final response with this To tag was sent: RFC 2543 ACKs carry it (17.2.3). */
   finalSent(tx: ServerTransaction, response: SipResponse): void;
+  /**
+   * Completed non-INVITE: the layer may keep only `sent` for the `ms` of Timer J and let the transaction object go
+   * (it reads as Terminated from the deadline on). Returns false when it keeps the transaction instead.
+   */
+  retire(tx: NonInviteServerTransaction, sent: SentDatagram, ms: number): boolean;
 }
 
 export type InviteServerState = 'proceeding' | 'completed' | 'confirmed' | 'accepted' | 'terminated';
@@ -26,9 +31,8 @@ export type NonInviteServerState = 'trying' | 'proceeding' | 'completed' | 'term
 
 abstract class ServerTransactionBase extends TransactionBase {
   private eventHandlers: ServerTransactionEvents | undefined = undefined;
-  private last: SipResponse | undefined = undefined;
-  /** The last response as sent, kept instead of `last` while Completed (see `compactLast`). */
-  private lastWire: Uint8Array | undefined = undefined;
+  /** The last response sent, the one a retransmitted request gets again. */
+  lastResponse: SipResponse | undefined = undefined;
   /** @internal the RFC 2543 ACK key the layer also files this transaction under (17.2.3) */
   ackKey: string | undefined = undefined;
 
@@ -56,21 +60,9 @@ abstract class ServerTransactionBase extends TransactionBase {
     this.eventHandlers = value;
   }
 
-  /** The last response sent, the one a retransmitted request gets again. */
-  get lastResponse(): SipResponse | undefined {
-    if (this.last !== undefined || this.lastWire === undefined) return this.last;
-    // Rebuilt from the bytes sent (rare: a retransmitted request, or a TU looking back).
-    return parseMessage(this.lastWire, { framing: 'datagram' }) as SipResponse;
-  }
-
-  /**
-   * Keeps only the wire form of the final response for the rest of the wait state: a completed non-INVITE
-   * transaction lives 64*T1 (17.2.2) just to answer retransmissions, and the bytes are a fraction of the message.
-   */
-  protected compactLast(wire: Uint8Array | undefined): void {
-    if (wire === undefined || this.isTerminated) return;
-    this.lastWire = wire;
-    this.last = undefined;
+  /** @internal whether the TU asked to hear about this transaction (then the layer keeps it whole) */
+  get watched(): boolean {
+    return this.eventHandlers !== undefined;
   }
 
   /** Sends a response from the TU; throws TransactionError when the state does not allow it. */
@@ -91,10 +83,9 @@ abstract class ServerTransactionBase extends TransactionBase {
     if (!Number.isInteger(s) || s < 100 || s > 699) throw new TransactionError('bad-status', `bad status ${s}`);
   }
 
-  /** Sends and remembers a response; returns the bytes when the port says what it sent. */
-  protected sendResponse(response: SipResponse): Uint8Array | undefined {
-    this.last = response;
-    this.lastWire = undefined;
+  /** Sends and remembers a response; returns the datagram when the port says what it sent. */
+  protected sendResponse(response: SipResponse): SentDatagram | undefined {
+    this.lastResponse = response;
     return this.transmitResponse(response, this.context);
   }
 
@@ -214,7 +205,7 @@ export class NonInviteServerTransaction extends ServerTransactionBase {
   private current: NonInviteServerState = 'trying';
 
   get state(): NonInviteServerState {
-    return this.current;
+    return this.isTerminated ? 'terminated' : this.current;
   }
 
   respond(response: SipResponse): void {
@@ -230,11 +221,13 @@ export class NonInviteServerTransaction extends ServerTransactionBase {
     }
     this.current = 'completed';
     this.env.finalSent(this, response);
-    const wire = this.sendResponse(response);
+    const sent = this.sendResponse(response);
     if (this.isTerminated) return;
     // Timer J = 64*T1 absorbs request retransmissions on unreliable transports; zero on reliable ones.
-    this.waitThenTerminate('J', this.reliable ? 0 : 64 * this.env.timers.t1);
-    this.compactLast(wire);
+    const j = this.reliable ? 0 : 64 * this.env.timers.t1;
+    // Nobody waits on this transaction: the layer keeps only the datagram to answer retransmissions with.
+    if (j > 0 && sent !== undefined && !this.watched && this.env.retire(this, sent, j)) return;
+    this.waitThenTerminate('J', j);
   }
 
   /** @internal */

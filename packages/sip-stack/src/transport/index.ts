@@ -31,6 +31,7 @@ export {
   endpointKey,
   isReliable,
   isSecure,
+  type SentDatagram,
   type SipConnection,
   type SipEndpoint,
   SipTransportError,

@@ -33,6 +33,7 @@ import {
   endpointKey,
   isReliable,
   type RawSipInput,
+  type SentDatagram,
   type SipConnection,
   type SipEndpoint,
   SipTransportError,
@@ -378,18 +379,35 @@ export class SipTransportLayer {
 
   /**
    * `sendResponse` without a promise (SipTransportPort.transmitResponse): RFC 3261 18.2.2 all the same. Returns
-   * the datagram's bytes when it went out as one.
+   * the datagram as sent when it went out as one, for `resend`.
    */
   transmitResponse(
     response: SipResponse,
     context: SipInboundContext,
     onError: (error: unknown) => void,
-  ): Uint8Array | undefined {
+  ): SentDatagram | undefined {
     if (context.connection !== undefined) {
       this.sendResponse(response, context).then(undefined, onError);
       return undefined;
     }
-    return this.transmit(response, this.responseDestination(response, context), onError);
+    let destination = this.responseDestination(response, context);
+    const source = context.source;
+    // Usually the source itself (received/rport, RFC 3581 4): keep that object rather than a copy whose address
+    // is a slice of the Via text, for as long as the datagram is kept.
+    if (destination.port === source.port && destination.address === source.address) destination = source;
+    const bytes = this.transmit(response, destination, onError);
+    return bytes === undefined ? undefined : { bytes, destination };
+  }
+
+  /** Sends a datagram again, as it went out before (a completed server transaction answering a retransmission). */
+  resend(sent: SentDatagram, onError: (error: unknown) => void): void {
+    const socket = this.closed ? undefined : this.udpFor(sent.destination.address);
+    if (socket === undefined) {
+      onError(new SipTransportError('no-transport', `no UDP listener for ${sent.destination.address}`));
+      return;
+    }
+    this.counters.sent++;
+    socket.sendNow(sent.bytes, sent.destination.address, sent.destination.port, onError);
   }
 
   /**
