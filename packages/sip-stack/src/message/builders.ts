@@ -2,7 +2,7 @@
 
 import { randomFillSync } from 'node:crypto';
 import { SipParseError } from './errors.js';
-import { HeaderId, UNCLASSIFIED } from './header-names.js';
+import { HeaderId, headerIdOf, UNCLASSIFIED } from './header-names.js';
 import { BRANCH_MAGIC_COOKIE } from './headers.js';
 import { SipRequest, SipResponse } from './message.js';
 import { formatHost } from './uri.js';
@@ -317,7 +317,12 @@ export function createResponse(
     const ts = request.header('Timestamp');
     if (ts !== undefined) res.appendHeader('Timestamp', ts);
   }
-  if (options.headers !== undefined) for (const [name, value] of options.headers) res.appendHeader(name, value);
+  if (options.headers !== undefined) {
+    for (const [name, value] of options.headers) {
+      checkName(name);
+      push(ids, names, values, headerIdOf(name, 0, name.length), name, value);
+    }
+  }
   const body = options.body;
   if (body !== undefined) {
     res.body = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
@@ -329,6 +334,15 @@ export function createResponse(
   // The top Via is the request's, already parsed (and immutable): the transport routes the response by it (18.2.2).
   if (ids[0] === HeaderId.Via) res._topVia = request._topVia;
   return res;
+}
+
+/** Header names must be tokens (RFC 3261 25.1 field-name), as appendHeader checks them. */
+function checkName(name: string): void {
+  if (name.length === 0) throw new SipParseError('header-line', 'empty header name');
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c <= 32 || c >= 127 || c === 0x3a) throw new SipParseError('header-line', `bad header name "${name}"`);
+  }
 }
 
 /** One copied line; values with a line break or NUL (possible only in code-built requests) are refused. */
