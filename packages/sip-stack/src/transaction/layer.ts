@@ -283,7 +283,12 @@ export class TransactionLayer {
     if (existing instanceof RetiredTransaction) {
       // RFC 3261 17.2.2: Completed answers a retransmitted request with the final response again.
       this.counters.retransmissionsAbsorbed++;
-      this.options.transport.resend?.(existing.sent, () => this.forgetRetired(existing));
+      // RFC 3261 17.2.4: a send that fails ends it (nobody is left to tell).
+      try {
+        this.options.transport.resend?.(existing.sent, () => this.forgetRetired(existing));
+      } catch {
+        this.forgetRetired(existing);
+      }
       return;
     }
     if (existing !== undefined) {
