@@ -262,6 +262,18 @@ const warmupRate = opts.warmupRate ?? 2000;
 const warmupMs = opts.warmupMs ?? 2000;
 if (warmupMs > 0) await runStep(warmupRate, warmupMs, true);
 
+/**
+ * A step, run again once when it fails (`retry`, default 1): on a machine shared with other work a server can lose
+ * its core for long enough to drop a burst, and one such stall should not end the search. Both servers get the
+ * same second chance; a rate that fails twice is a failure.
+ */
+const retries = opts.retry ?? 1;
+async function tryRate(rate) {
+  let res = await runStep(rate);
+  for (let k = 0; k < retries && !res.pass && !res.generatorBound; k++) res = await runStep(rate);
+  return res;
+}
+
 let best;
 let firstFail;
 if (Array.isArray(fixedRates)) {
@@ -272,7 +284,7 @@ if (Array.isArray(fixedRates)) {
 } else {
   let rate = startRate;
   while (rate <= maxRate) {
-    const res = await runStep(rate);
+    const res = await tryRate(rate);
     if (!res.pass) {
       firstFail = res;
       break;
@@ -287,7 +299,7 @@ if (Array.isArray(fixedRates)) {
   for (let k = 0; k < refine && hi !== undefined && !firstFail.generatorBound && hi - lo > 500; k++) {
     const mid = Math.round((lo + hi) / 2 / 250) * 250;
     if (mid <= lo || mid >= hi) break;
-    const res = await runStep(mid);
+    const res = await tryRate(mid);
     if (res.pass) {
       if (best === undefined || res.perSecond > best.perSecond) best = res;
       lo = mid;
