@@ -267,10 +267,10 @@ if (warmupMs > 0) await runStep(warmupRate, warmupMs, true);
  * its core for long enough to drop a burst, and one such stall should not end the search. Both servers get the
  * same second chance; a rate that fails twice is a failure.
  */
-const retries = opts.retry ?? 1;
+const secondRuns = opts.retry ?? 1;
 async function tryRate(rate) {
   let res = await runStep(rate);
-  for (let k = 0; k < retries && !res.pass && !res.generatorBound; k++) res = await runStep(rate);
+  for (let k = 0; k < secondRuns && !res.pass && !res.generatorBound; k++) res = await runStep(rate);
   return res;
 }
 
