@@ -1,44 +1,49 @@
 // Transactions per second over loopback UDP (issue 3): OPTIONS answered 200 by a stateful UAS on our stack, and
 // INVITE-200-ACK-BYE call setups, with the load generator and each server in separate processes. Where kamailio is
-// installed, the same load against a minimal one-worker stateless Kamailio in the same run, and our rate as a ratio.
-// Both sides use 4 MiB UDP socket buffers (the generator too).
-import { execFileSync, fork, spawn } from 'node:child_process';
+// installed (scripts/install-bench-deps.sh), a minimal one-worker stateless Kamailio takes the same load in the same
+// run, and our rate is given as a ratio to it.
+//
+// Both servers are measured the same way: an open-loop generator (bench/lib/sip-load.mjs) offers rising rates and
+// the figure is the highest rate at which every transaction completed with no retransmission either way, with the
+// server's CPU over that step (SIP_BENCH_PIN=1 pins each server to one core). It runs twice: with the kernel's
+// default UDP socket buffers, and with a 4 MiB receive buffer asked for on the server's and the generator's sockets
+// (Kamailio's maxbuffer only sizes the receive buffer, so ours does the same). What the kernel really gave the
+// servers is read back with `ss` and printed.
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const BUFFER = 4 * 1024 * 1024;
-const DURATION_MS = Number(process.env.SIP_BENCH_MS ?? 5000);
+const STEP_MS = Number(process.env.SIP_BENCH_MS ?? 2500);
 const CLOCK_TICKS = 100; // USER_HZ for /proc/<pid>/stat
+// SIP_BENCH_MODES=options,call and SIP_BENCH_BUFFERS=default,4MiB select parts of the table.
+const MODES = (process.env.SIP_BENCH_MODES ?? 'options,call').split(',');
+const BUFFER_SET = (process.env.SIP_BENCH_BUFFERS ?? 'default,4MiB').split(',');
+const BUFFERS = [
+  ['default', 0],
+  ['4 MiB', 4 * 1024 * 1024],
+].filter(([label]) => BUFFER_SET.includes(label.replace(' ', '')));
 
-function load(port, mode, window = 200) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        join(here, 'lib/sip-load.mjs'),
-        JSON.stringify({ port, mode, window, durationMs: DURATION_MS, warmupMs: 1000, bufferBytes: BUFFER }),
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.on('close', (code) => {
-      try {
-        if (code !== 0) throw new Error(`load generator exited with ${code}`);
-        resolve(JSON.parse(out));
-      } catch (err) {
-        reject(err);
-      }
-    });
-  });
+function have(cmd, args = ['--version']) {
+  try {
+    execFileSync(cmd, args, { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
-/** utime + stime of a process in clock ticks; 0 once it is gone. */
+// Pinning (SIP_BENCH_PIN=1) holds each server to one core; on a machine shared with other work it also holds the
+// server on a busy core, so it is off by default and the server CPU % column shows the one-core budget instead.
+const PIN = process.env.SIP_BENCH_PIN === '1' && cpus().length >= 2 && have('taskset', ['-c', '0', 'true']);
+/** A command pinned to one CPU when pinning is possible. */
+function pinned(cpu, cmd, args) {
+  return PIN ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args];
+}
+
+/** utime + stime of a process (all its threads) in clock ticks; 0 once it is gone. */
 function cpuTicks(pid) {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
@@ -48,6 +53,73 @@ function cpuTicks(pid) {
   }
 }
 
+function childrenOf(pid) {
+  try {
+    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** The receive and send buffer sizes the kernel holds for the UDP socket on `port` (ss skmem rb/tb). */
+function socketBuffers(port) {
+  try {
+    const out = execFileSync('ss', ['-uamnH', `sport = :${port}`], { encoding: 'utf8' });
+    const rb = /rb(\d+)/.exec(out)?.[1];
+    const tb = /tb(\d+)/.exec(out)?.[1];
+    return rb ? `rb ${Math.round(Number(rb) / 1024)} KiB, tb ${Math.round(Number(tb) / 1024)} KiB` : '?';
+  } catch {
+    return '?';
+  }
+}
+
+/**
+ * Runs the generator's rate search against `port`, sampling `pids`' CPU between each step's start and end.
+ * Resolves with every step and the best passing one (with the server CPU % during it).
+ */
+function search(port, mode, bufferBytes, pids) {
+  return new Promise((resolve, reject) => {
+    const options = { port, mode, bufferBytes, stepMs: STEP_MS, drainMs: 3000 };
+    if (mode === 'call') options.start = 2000;
+    // The generator is not pinned: on a shared machine a pinned generator stalls whenever its core is busy.
+    const child = spawn(process.execPath, [join(here, 'lib/sip-load.mjs'), JSON.stringify(options)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const steps = [];
+    let done;
+    let ticks0 = 0;
+    let wall0 = 0;
+    let sample;
+    let buffered = '';
+    const total = () => pids().reduce((sum, p) => sum + cpuTicks(p), 0);
+    child.stdout.on('data', (d) => {
+      buffered += d;
+      for (let i = buffered.indexOf('\n'); i >= 0; i = buffered.indexOf('\n')) {
+        const e = JSON.parse(buffered.slice(0, i));
+        buffered = buffered.slice(i + 1);
+        if (e.event === 'begin') {
+          ticks0 = total();
+          wall0 = performance.now();
+        } else if (e.event === 'sent') {
+          sample = ((total() - ticks0) / CLOCK_TICKS / ((performance.now() - wall0) / 1000)) * 100;
+        } else if (e.event === 'step') {
+          e.serverCpuPercent = sample;
+          steps.push(e);
+        } else if (e.event === 'done') done = e;
+      }
+    });
+    child.on('close', (code) => {
+      if (code !== 0 || done === undefined) return reject(new Error(`load generator exited with ${code}`));
+      const best = done.best && steps.find((s) => s.rate === done.best.rate && s.pass);
+      resolve({ steps, best, firstFail: done.firstFail ?? undefined });
+    });
+  });
+}
+
 function ask(child, what) {
   return new Promise((resolve) => {
     child.once('message', resolve);
@@ -55,22 +127,25 @@ function ask(child, what) {
   });
 }
 
-async function ours(port, mode) {
-  const child = fork(join(here, 'servers/stateful-uas.mjs'), [String(port), String(BUFFER)], {
-    execArgv: ['--expose-gc'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+async function ours(port, mode, bufferBytes) {
+  const [cmd, args] = pinned(1, process.execPath, [
+    '--expose-gc',
+    join(here, 'servers/stateful-uas.mjs'),
+    String(port),
+    String(bufferBytes),
+  ]);
+  const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   await new Promise((resolve) => child.once('message', resolve));
   try {
+    const buffers = socketBuffers(port);
     const base = await ask(child, 'baseline');
-    const result = await load(port, mode);
+    const result = await search(port, mode, bufferBytes, () => [child.pid]);
     const stats = await ask(child, 'stats');
-    const cpuUs = stats.cpu.user + stats.cpu.system - (base.cpu.user + base.cpu.system);
-    const wall = (DURATION_MS + 1000) / 1000;
+    const grown = stats.heapUsed + stats.external - (base.heapUsed + base.external);
     return {
       ...result,
-      cpuPercent: cpuUs / 1e4 / wall,
-      bytesPerTransaction: stats.liveTransactions > 0 ? (stats.heapUsed - base.heapUsed) / stats.liveTransactions : 0,
+      buffers,
+      bytesPerTransaction: stats.liveTransactions > 0 ? grown / stats.liveTransactions : 0,
       liveTransactions: stats.liveTransactions,
     };
   } finally {
@@ -81,18 +156,8 @@ async function ours(port, mode) {
   }
 }
 
-function haveKamailio() {
-  try {
-    execFileSync('kamailio', ['-v'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function kamailio(port, mode) {
-  const dir = mkdtempSync(join(tmpdir(), 'kam-bench-'));
-  const modules = ['/usr/lib/x86_64-linux-gnu/kamailio/modules/', '/usr/lib/kamailio/modules/'].find((p) => {
+function kamailioModules() {
+  return ['/usr/lib/x86_64-linux-gnu/kamailio/modules/', '/usr/lib/kamailio/modules/'].find((p) => {
     try {
       readFileSync(join(p, 'sl.so'));
       return true;
@@ -100,6 +165,10 @@ async function kamailio(port, mode) {
       return false;
     }
   });
+}
+
+async function kamailio(port, mode, bufferBytes) {
+  const dir = mkdtempSync(join(tmpdir(), 'kam-bench-'));
   writeFileSync(
     join(dir, 'k.cfg'),
     [
@@ -109,8 +178,9 @@ async function kamailio(port, mode) {
       'children=1',
       `listen=udp:127.0.0.1:${port}`,
       'disable_tcp=yes',
-      `maxbuffer=${BUFFER}`,
-      `mpath="${modules}"`,
+      // maxbuffer caps Kamailio's probing of SO_RCVBUF at start; a tiny cap leaves the kernel default.
+      `maxbuffer=${bufferBytes > 0 ? bufferBytes : 1}`,
+      `mpath="${kamailioModules()}"`,
       'loadmodule "sl.so"',
       'request_route {',
       '  if (method == "ACK") exit;',
@@ -120,34 +190,30 @@ async function kamailio(port, mode) {
       '',
     ].join('\n'),
   );
-  const child = spawn(
-    'kamailio',
-    ['-f', join(dir, 'k.cfg'), '-P', join(dir, 'k.pid'), '-m', '64', '-M', '8', '-DD', '-E', '-w', dir],
-    { stdio: 'ignore' },
-  );
+  const [cmd, args] = pinned(1, 'kamailio', [
+    '-f',
+    join(dir, 'k.cfg'),
+    '-P',
+    join(dir, 'k.pid'),
+    '-m',
+    '64',
+    '-M',
+    '8',
+    '-DD',
+    '-E',
+    '-w',
+    dir,
+  ]);
+  const child = spawn(cmd, args, { stdio: 'ignore' });
   try {
     await new Promise((r) => setTimeout(r, 1000));
     if (child.exitCode !== null)
       throw new Error(`kamailio exited at start (${child.exitCode}): see its config in ${dir}`);
     // -DD keeps the main process in the foreground; its UDP worker is a child: count the whole group.
-    let before = 0;
-    let group = [child.pid];
-    try {
-      group = execFileSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' })
-        .trim()
-        .split('\n')
-        .filter(Boolean)
-        .map(Number)
-        .concat(child.pid);
-    } catch {
-      // no children: count the main process alone
-    }
-    for (const pid of group) before += cpuTicks(pid);
-    const result = await load(port, mode);
-    let after = 0;
-    for (const pid of group) after += cpuTicks(pid);
-    const wall = (DURATION_MS + 1000) / 1000;
-    return { ...result, cpuPercent: ((after - before) / CLOCK_TICKS / wall) * 100, bytesPerTransaction: 0 };
+    const pids = () => [child.pid, ...childrenOf(child.pid)];
+    const buffers = socketBuffers(port);
+    const result = await search(port, mode, bufferBytes, pids);
+    return { ...result, buffers, bytesPerTransaction: undefined };
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 300));
@@ -155,66 +221,73 @@ async function kamailio(port, mode) {
   }
 }
 
+function failure(s, best) {
+  if (!s) return best?.generatorBound ? `none: generator-bound at ${Math.round(best.perSecond)}/s` : 'none';
+  const what = [];
+  if (s.retransmissions) what.push(`${s.retransmissions} retransmitted`);
+  if (s.dupResponses) what.push(`${s.dupResponses} answered twice`);
+  if (s.failures) what.push(`${s.failures} failed`);
+  if (s.unanswered) what.push(`${s.unanswered} unanswered`);
+  if (s.generatorBound) what.push(`generator reached ${Math.round(s.perSecond)}/s`);
+  return `${Math.round(s.rate)}/s: ${what.join(', ')}`;
+}
+
 export default async function sipTransactionsBench() {
   const rows = [];
-  const notes = [
-    `Loopback UDP, 4 MiB socket buffers on every socket, window of 200 transactions outstanding, ${DURATION_MS / 1000} s measured after 1 s warm-up.`,
-    'Server CPU is the server process only (the generator runs in its own process); memory is heap growth per live transaction (completed non-INVITE transactions live for Timer J = 32 s).',
-  ];
+  const kam = have('kamailio', ['-v']) && kamailioModules() !== undefined;
   const modes = [
-    ['options', 'OPTIONS -> 200 (non-INVITE transactions)'],
-    ['call', 'INVITE-200-ACK-BYE (call setups)'],
-  ];
-  const results = {};
-  for (const [mode, label] of modes) {
-    const r = await ours(5190, mode);
-    results[`ours-${mode}`] = r;
-    rows.push([
-      'switchyard (stateful UAS)',
-      label,
-      r.perSecond,
-      r.retransmissions,
-      r.timeouts,
-      r.p50ms,
-      r.p99ms,
-      r.cpuPercent,
-      Math.round(r.bytesPerTransaction),
-      '',
-    ]);
-  }
-  if (haveKamailio()) {
+    ['options', 'OPTIONS -> 200'],
+    ['call', 'INVITE-200-ACK-BYE'],
+  ].filter(([mode]) => MODES.includes(mode));
+  let port = 5190;
+  for (const [bufLabel, bufferBytes] of BUFFERS) {
     for (const [mode, label] of modes) {
-      const k = await kamailio(5191, mode);
-      const ourRate = results[`ours-${mode}`].perSecond;
-      rows.push([
-        'kamailio 1 worker (stateless sl)',
+      const r = await ours(port++, mode, bufferBytes);
+      const best = r.best;
+      const row = (server, x, bytes) => [
+        server,
         label,
-        k.perSecond,
-        k.retransmissions,
-        k.timeouts,
-        k.p50ms,
-        k.p99ms,
-        k.cpuPercent,
-        '-',
+        bufLabel,
+        x.buffers,
+        x.best ? Math.round(x.best.perSecond) : 0,
+        x.best ? x.best.retransmissions + x.best.dupResponses : '-',
+        x.best ? x.best.p99ms : '-',
+        x.best ? x.best.serverCpuPercent : '-',
+        bytes,
+        failure(x.firstFail, x.best),
         '',
-      ]);
-      rows.at(-1)[9] = `ours/kamailio = ${(ourRate / k.perSecond).toFixed(2)}`;
+      ];
+      rows.push(row('switchyard (stateful UAS)', r, Math.round(r.bytesPerTransaction)));
+      if (kam) {
+        const k = await kamailio(port++, mode, bufferBytes);
+        rows.push(row('kamailio 1 worker (stateless sl)', k, '-'));
+        const ratio = best && k.best ? best.perSecond / k.best.perSecond : 0;
+        rows.at(-1)[10] = `ours/kamailio = ${ratio.toFixed(2)}`;
+      }
     }
-  } else {
-    notes.push('kamailio is not installed: apt-get install kamailio to measure the peer in the same run.');
   }
+  const notes = [
+    `Open-loop rate steps of ${STEP_MS / 1000} s (after a 2 s warm-up at 2,000/s), rising by 1.25x until one fails twice in a row, then two bisection steps (each also given a second run when it fails); "per second" is the highest rate that passed: every transaction completed, nothing retransmitted by the generator (timers A/E at T1 = 500 ms) nor answered twice by the server. A call is one unit (INVITE, ACK, BYE).`,
+    `Buffers: "default" leaves the kernel's (net.core.rmem_default/wmem_default), "4 MiB" asks for a 4 MiB SO_RCVBUF on the server's and the generator's sockets (the kernel doubles it, capped by rmem_max); the rb/tb column is what ss reports for the server's socket.`,
+    PIN
+      ? 'Each server runs pinned to CPU 1 (taskset; all its threads, GC included); the generator is not pinned. Server CPU % is over the passing step (100 = one core).'
+      : 'Not pinned (SIP_BENCH_PIN=1 pins each server to CPU 1): server CPU % is over the passing step, all threads (GC included), 100 = one core.',
+    'Memory is heap + external growth per live server transaction at the end of the run (a completed non-INVITE transaction lives 64*T1 = 32 s, Timer J).',
+  ];
+  if (!kam) notes.push('kamailio is not installed: bash scripts/install-bench-deps.sh installs it for the comparison.');
   return {
     title: 'SIP transactions over loopback UDP',
     columns: [
       'server',
       'load',
+      'buffers',
+      'server socket',
       'per second',
       'retransmits',
-      'timeouts',
-      'p50 ms',
       'p99 ms',
       'server CPU %',
       'bytes/live tx',
+      'first failing step',
       'ratio',
     ],
     rows,

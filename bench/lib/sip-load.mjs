@@ -1,40 +1,77 @@
 // A SIP load generator, run as its own process (node bench/lib/sip-load.mjs '<json options>'), so it never shares a
-// core's event loop with the server it measures. It keeps a window of transactions outstanding over UDP, retransmits
-// unanswered requests after T1 like a client transaction would (RFC 3261 17.1.2.2 timer E), and prints one JSON line.
-// Modes: 'options' (OPTIONS -> 200) and 'call' (INVITE -> 200, ACK, BYE -> 200).
-// It parses responses with indexOf on the fields it needs, so that it is never the bottleneck.
+// core's event loop with the server it measures.
+//
+// Open loop: it starts new transactions at a fixed rate whatever the server does (a closed window would slow down
+// with the server and hide overload), in rate steps: up from `start` by `factor` until a step fails, then a few
+// bisection steps between the last pass and the first failure. A step passes when every transaction completed with
+// no retransmission either way: the generator retransmits unanswered requests like a client transaction
+// (RFC 3261 17.1.1.2 timer A, 17.1.2.2 timer E: T1, doubling), and counts final responses that arrive again
+// (the server's retransmissions, e.g. of an INVITE's 2xx awaiting its ACK, 13.3.1.4).
+//
+// Modes: 'options' (OPTIONS -> 200) and 'call' (INVITE -> 200, ACK, BYE -> 200; one call is one unit).
+// Output: one JSON line per event on stdout: {"event":"begin",rate} when a step starts sending, {"event":"sent"}
+// when it stops sending, {"event":"step",...figures} once it drained, and {"event":"done",best} at the end.
+// The parent samples the server's CPU between "begin" and "sent".
 import { createSocket } from 'node:dgram';
 
 const opts = JSON.parse(process.argv[2] ?? '{}');
-const target = { host: opts.host ?? '127.0.0.1', port: opts.port ?? 5060 };
+const host = opts.host ?? '127.0.0.1';
+const port = opts.port ?? 5060;
 const mode = opts.mode ?? 'options';
-const window = opts.window ?? 200;
-const durationMs = opts.durationMs ?? 5000;
-const warmupMs = opts.warmupMs ?? 1000;
 const t1 = opts.t1 ?? 500;
-const bufferBytes = opts.bufferBytes ?? 4 * 1024 * 1024;
+/** SO_RCVBUF to ask for; 0 keeps the kernel default (net.core.rmem_default). */
+const bufferBytes = opts.bufferBytes ?? 0;
+const stepMs = opts.stepMs ?? 3000;
+const drainMs = opts.drainMs ?? 3000;
+const startRate = opts.start ?? 5000;
+const factor = opts.factor ?? 1.25;
+const maxRate = opts.max ?? 80_000;
+const refine = opts.refine ?? 2;
+/** Optional rates to run as given instead of the search (e.g. [15000]). */
+const fixedRates = opts.rates;
 
 const socket = createSocket('udp4');
 await new Promise((r) => socket.bind(0, '127.0.0.1', r));
-socket.setRecvBufferSize(bufferBytes);
-socket.setSendBufferSize(bufferBytes);
+if (bufferBytes > 0) socket.setRecvBufferSize(bufferBytes);
+// A connected socket: send() needs no address lookup, and only the server's datagrams come back.
+await new Promise((r) => socket.connect(port, host, r));
 const localPort = socket.address().port;
 
-let seq = 0;
-const outstanding = new Map(); // branch -> { sentAt, bytes, retries, step, callId }
-const stats = { completed: 0, retransmissions: 0, timeouts: 0, failures: 0, latencies: [] };
-let measuring = false;
-let stopping = false;
+// Per-transaction state in typed rings indexed by sequence number (no object per transaction).
+const CAP = 1 << 21;
+const MASK = CAP - 1;
+const firstSent = new Float64Array(CAP);
+const lastSent = new Float64Array(CAP);
+const retries = new Uint8Array(CAP);
+/** 0 free/done, 1 INVITE or OPTIONS outstanding, 2 BYE outstanding, 3 done (a final arriving again is a dup). */
+const phase = new Uint8Array(CAP);
+const toTags = new Array(CAP);
 
-function request(method, callId, cseq, branch, toTag) {
-  const to = toTag ? `<sip:bench@${target.host}>;tag=${toTag}` : `<sip:bench@${target.host}>`;
+let nextSeq = 0;
+/** Oldest sequence number of the running step; anything older is ignored. */
+let stepFirst = 0;
+/** Oldest sequence number that may still be outstanding (advances as transactions complete). */
+let low = 0;
+let outstanding = 0;
+let lastReceipt = performance.now();
+const st = {
+  completed: 0,
+  retransmissions: 0,
+  dupResponses: 0,
+  failures: 0,
+  unanswered: 0,
+  latencies: [],
+};
+
+function request(method, seq, leg, cseq, toTag) {
+  const to = toTag ? `<sip:bench@${host}>;tag=${toTag}` : `<sip:bench@${host}>`;
   return Buffer.from(
-    `${method} sip:bench@${target.host}:${target.port} SIP/2.0\r\n` +
-      `Via: SIP/2.0/UDP 127.0.0.1:${localPort};branch=${branch};rport\r\n` +
+    `${method} sip:bench@${host}:${port} SIP/2.0\r\n` +
+      `Via: SIP/2.0/UDP 127.0.0.1:${localPort};branch=z9hG4bK-ld${seq}${leg};rport\r\n` +
       'Max-Forwards: 70\r\n' +
-      `From: <sip:load@127.0.0.1>;tag=ld${callId}\r\n` +
+      `From: <sip:load@127.0.0.1>;tag=ld${seq}\r\n` +
       `To: ${to}\r\n` +
-      `Call-ID: ${callId}@load\r\n` +
+      `Call-ID: c${seq}@load\r\n` +
       `CSeq: ${cseq} ${method}\r\n` +
       `Contact: <sip:load@127.0.0.1:${localPort}>\r\n` +
       'Content-Length: 0\r\n\r\n',
@@ -42,105 +79,232 @@ function request(method, callId, cseq, branch, toTag) {
   );
 }
 
-function send(bytes) {
-  socket.send(bytes, target.port, target.host);
+function sendFor(seq) {
+  const i = seq & MASK;
+  if (phase[i] === 1) socket.send(request(mode === 'options' ? 'OPTIONS' : 'INVITE', seq, 'i', 1));
+  else socket.send(request('BYE', seq, 'b', 2, toTags[i]));
 }
 
-function start(step, callId, toTag) {
-  const n = ++seq;
-  const branch = `z9hG4bK-ld${n}`;
-  const method = step === 'options' ? 'OPTIONS' : step === 'invite' ? 'INVITE' : 'BYE';
-  const cseq = step === 'bye' ? 2 : 1;
-  const id = callId ?? `c${n}`;
-  const bytes = request(method, id, cseq, branch, toTag);
-  outstanding.set(branch, { sentAt: performance.now(), bytes, retries: 0, step, callId: id, began: performance.now() });
-  send(bytes);
+function start(now) {
+  const seq = nextSeq++;
+  const i = seq & MASK;
+  firstSent[i] = now;
+  lastSent[i] = now;
+  retries[i] = 0;
+  phase[i] = 1;
+  toTags[i] = undefined;
+  outstanding++;
+  sendFor(seq);
 }
 
-function startNext() {
-  if (stopping) return;
-  start(mode === 'options' ? 'options' : 'invite');
-}
+const BRANCH = Buffer.from('branch=z9hG4bK-ld', 'latin1');
 
-function field(text, name) {
-  const i = text.indexOf(name);
-  if (i < 0) return undefined;
-  let e = i + name.length;
-  while (e < text.length) {
-    const c = text.charCodeAt(e);
-    if (c === 59 || c === 13 || c === 10 || c === 44 || c === 32) break;
-    e++;
-  }
-  return text.slice(i + name.length, e);
+function finish(i, now) {
+  phase[i] = 3;
+  outstanding--;
+  st.completed++;
+  if (st.latencies.length < 500_000) st.latencies.push(now - firstSent[i]);
 }
 
 socket.on('message', (buf) => {
-  const text = buf.toString('latin1');
-  const status = Number(text.slice(8, 11));
-  if (status < 200) return;
-  const branch = field(text, 'branch=');
-  const tx = outstanding.get(branch);
-  if (!tx) return; // a retransmitted final response
-  outstanding.delete(branch);
-  if (status >= 300) stats.failures++;
-  if (tx.step === 'invite') {
-    const toTag = field(text.slice(text.search(/\r\n(To|t):/i)), 'tag=');
-    // The ACK for a 2xx is its own transaction with a new branch (RFC 3261 13.2.2.4); no response comes.
-    const ack = request('ACK', tx.callId, 1, `z9hG4bK-ack${++seq}`, toTag);
-    send(ack);
-    start('bye', tx.callId, toTag);
-    const next = outstanding.get(`z9hG4bK-ld${seq}`);
-    if (next) next.began = tx.began;
+  const now = performance.now();
+  lastReceipt = now;
+  const status = (buf[8] - 48) * 100 + (buf[9] - 48) * 10 + (buf[10] - 48);
+  if (!(status >= 200)) return; // provisional (or not a response)
+  let p = buf.indexOf(BRANCH);
+  if (p < 0) return;
+  p += BRANCH.length;
+  let seq = 0;
+  while (p < buf.length && buf[p] >= 48 && buf[p] <= 57) seq = seq * 10 + (buf[p++] - 48);
+  const leg = buf[p]; // 'i' (105) or 'b' (98)
+  if (seq < stepFirst || seq >= nextSeq) return; // from an earlier step
+  const i = seq & MASK;
+  const ph = phase[i];
+  if (status >= 300 && (ph === 1 || ph === 2)) st.failures++;
+  if (leg === 105 && ph === 1) {
+    if (mode === 'options') {
+      finish(i, now);
+      return;
+    }
+    // RFC 3261 13.2.2.4: ACK the 2xx (its own transaction, no response), then hang up with BYE.
+    const text = buf.latin1Slice(0, buf.length);
+    let t = text.indexOf('\r\nTo:');
+    if (t < 0) t = text.indexOf('\r\nt:');
+    const line = text.slice(t, text.indexOf('\r\n', t + 2));
+    const g = line.indexOf('tag=');
+    let e = g + 4;
+    while (e < line.length && line.charCodeAt(e) > 32 && line.charCodeAt(e) !== 59) e++;
+    const tag = g < 0 ? '' : line.slice(g + 4, e);
+    toTags[i] = tag;
+    socket.send(request('ACK', seq, 'a', 1, tag));
+    phase[i] = 2;
+    retries[i] = 0;
+    lastSent[i] = now;
+    sendFor(seq);
     return;
   }
-  if (measuring) {
-    stats.completed++;
-    if (stats.latencies.length < 200_000) stats.latencies.push(performance.now() - tx.began);
+  if (leg === 98 && ph === 2) {
+    finish(i, now);
+    return;
   }
-  startNext();
+  // A final response again: the server retransmitted it (or answered our retransmission).
+  st.dupResponses++;
+  if (leg === 105 && mode === 'call' && ph >= 2) socket.send(request('ACK', seq, 'a', 1, toTags[i]));
 });
 
-// Retransmission and timeout sweep: every 50 ms, like timers E and F at coarse granularity.
-const sweep = setInterval(() => {
-  const now = performance.now();
-  for (const [branch, tx] of outstanding) {
-    if (now - tx.sentAt < t1 * 2 ** Math.min(tx.retries, 3)) continue;
-    if (tx.retries >= 6) {
-      outstanding.delete(branch);
-      if (measuring) stats.timeouts++;
-      startNext();
-      continue;
-    }
-    tx.retries++;
-    tx.sentAt = now;
-    if (measuring) stats.retransmissions++;
-    send(tx.bytes);
+/** Timer A/E: retransmit at T1, 2T1, 4T1 ... (capped at T2 = 4 s for simplicity of both request kinds). */
+function sweep(now) {
+  while (low < nextSeq && phase[low & MASK] === 3) low++;
+  for (let seq = low; seq < nextSeq; seq++) {
+    const i = seq & MASK;
+    const ph = phase[i];
+    if (ph !== 1 && ph !== 2) continue;
+    const interval = Math.min(t1 * 2 ** retries[i], 4000);
+    if (now - lastSent[i] < interval) continue;
+    retries[i]++;
+    lastSent[i] = now;
+    st.retransmissions++;
+    sendFor(seq);
   }
-}, 50);
+}
 
-for (let i = 0; i < window; i++) startNext();
-await new Promise((r) => setTimeout(r, warmupMs));
-measuring = true;
-const began = performance.now();
-await new Promise((r) => setTimeout(r, durationMs));
-measuring = false;
-const elapsed = (performance.now() - began) / 1000;
-stopping = true;
-clearInterval(sweep);
-socket.close();
-const lat = stats.latencies.sort((a, b) => a - b);
-const pct = (p) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(lat.length * p))] : 0);
-process.stdout.write(
-  `${JSON.stringify({
-    mode,
-    window,
-    seconds: elapsed,
-    completed: stats.completed,
-    perSecond: stats.completed / elapsed,
-    retransmissions: stats.retransmissions,
-    timeouts: stats.timeouts,
-    failures: stats.failures,
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const emit = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
+
+async function runStep(rate, ms = stepMs, warmup = false) {
+  // Quiet first: the server has answered everything from the previous step.
+  const settleStart = performance.now();
+  while (performance.now() - lastReceipt < 300 && performance.now() - settleStart < 10_000) await sleep(50);
+  stepFirst = nextSeq;
+  low = nextSeq;
+  outstanding = 0;
+  st.completed = 0;
+  st.retransmissions = 0;
+  st.dupResponses = 0;
+  st.failures = 0;
+  st.unanswered = 0;
+  st.latencies = [];
+  const cpu0 = process.cpuUsage();
+  if (!warmup) emit({ event: 'begin', rate });
+  const began = performance.now();
+  const total = Math.round((rate * ms) / 1000);
+  let started = 0;
+  let maxLagMs = 0;
+  let lastSweep = began;
+  // When this process was descheduled, it does not catch up with a burst (that would measure the burst, not the
+  // rate): the schedule slips instead, and a step that slipped more than 5% is reported as generator-bound.
+  let origin = began;
+  const burst = Math.max(1, Math.ceil(rate / 200)); // 5 ms worth (a loaded machine's timer ticks are that coarse)
+  while (started < total) {
+    const now = performance.now();
+    let due = Math.min(total, Math.floor(((now - origin) * rate) / 1000));
+    if (due - started > burst) {
+      maxLagMs = Math.max(maxLagMs, ((due - started) * 1000) / rate);
+      origin += ((due - started - burst) * 1000) / rate;
+      due = started + burst;
+    }
+    while (started < due) {
+      start(now);
+      started++;
+    }
+    if (now - lastSweep >= 10) {
+      sweep(now);
+      lastSweep = now;
+    }
+    await sleep(1);
+  }
+  const sendSeconds = (performance.now() - began) / 1000;
+  if (!warmup) emit({ event: 'sent' });
+  const drainStart = performance.now();
+  while (outstanding > 0 && performance.now() - drainStart < drainMs) {
+    sweep(performance.now());
+    await sleep(5);
+  }
+  st.unanswered = outstanding;
+  const cpu = process.cpuUsage(cpu0);
+  const lat = st.latencies.sort((a, b) => a - b);
+  const pct = (q) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(lat.length * q))] : 0);
+  // Sending took 25% longer than planned: the generator, not the server, set the pace (the achieved rate is what
+  // is reported either way).
+  const generatorBound = sendSeconds > (ms / 1000) * 1.25;
+  const result = {
+    event: 'step',
+    rate,
+    offered: total,
+    completed: st.completed,
+    perSecond: st.completed / sendSeconds,
+    sendSeconds,
+    retransmissions: st.retransmissions,
+    dupResponses: st.dupResponses,
+    failures: st.failures,
+    unanswered: st.unanswered,
     p50ms: pct(0.5),
     p99ms: pct(0.99),
-  })}\n`,
-);
+    maxms: lat.length ? lat[lat.length - 1] : 0,
+    generatorCpuPercent: ((cpu.user + cpu.system) / 1e4 / (performance.now() - began)) * 1000,
+    maxLagMs,
+    generatorBound,
+    // A step the generator could not keep still counts, at the rate it did reach.
+    pass:
+      st.completed === total &&
+      st.retransmissions === 0 &&
+      st.dupResponses === 0 &&
+      st.failures === 0 &&
+      st.unanswered === 0,
+  };
+  if (!warmup) emit(result);
+  return result;
+}
+
+// Warm-up: a short unmeasured step at a low rate, so that the server's JIT compiler has run before the first
+// measured step (a cold Node server falls behind at any rate for its first second).
+const warmupRate = opts.warmupRate ?? 2000;
+const warmupMs = opts.warmupMs ?? 2000;
+if (warmupMs > 0) await runStep(warmupRate, warmupMs, true);
+
+/**
+ * A step, run again once when it fails (`retry`, default 1): on a machine shared with other work a server can lose
+ * its core for long enough to drop a burst, and one such stall should not end the search. Both servers get the
+ * same second chance; a rate that fails twice is a failure.
+ */
+const secondRuns = opts.retry ?? 1;
+async function tryRate(rate) {
+  let res = await runStep(rate);
+  for (let k = 0; k < secondRuns && !res.pass && !res.generatorBound; k++) res = await runStep(rate);
+  return res;
+}
+
+let best;
+let firstFail;
+if (Array.isArray(fixedRates)) {
+  for (const r of fixedRates) {
+    const res = await runStep(r);
+    if (res.pass && (best === undefined || res.perSecond > best.perSecond)) best = res;
+  }
+} else {
+  let rate = startRate;
+  while (rate <= maxRate) {
+    const res = await tryRate(rate);
+    if (!res.pass) {
+      firstFail = res;
+      break;
+    }
+    if (best === undefined || res.perSecond > best.perSecond) best = res;
+    // The generator itself was the limit: higher offered rates would not be offered.
+    if (res.generatorBound) break;
+    rate = Math.round((rate * factor) / 500) * 500;
+  }
+  let lo = best?.rate ?? 0;
+  let hi = firstFail?.rate;
+  for (let k = 0; k < refine && hi !== undefined && !firstFail.generatorBound && hi - lo > 500; k++) {
+    const mid = Math.round((lo + hi) / 2 / 250) * 250;
+    if (mid <= lo || mid >= hi) break;
+    const res = await tryRate(mid);
+    if (res.pass) {
+      if (best === undefined || res.perSecond > best.perSecond) best = res;
+      lo = mid;
+    } else hi = mid;
+  }
+}
+emit({ event: 'done', best: best ?? null, firstFail: firstFail ?? null });
+socket.close();

@@ -1,8 +1,8 @@
 // Building requests and responses (RFC 3261 8.1.1, 8.2.6, 12.1.1) and the random identifiers they carry.
 
 import { randomFillSync } from 'node:crypto';
-import type { SipParseError } from './errors.js';
-import { HeaderId } from './header-names.js';
+import { SipParseError } from './errors.js';
+import { HeaderId, headerIdOf, UNCLASSIFIED } from './header-names.js';
 import { BRANCH_MAGIC_COOKIE } from './headers.js';
 import { SipRequest, SipResponse } from './message.js';
 import { formatHost } from './uri.js';
@@ -273,21 +273,43 @@ export function createResponse(
   options: CreateResponseOptions = {},
 ): SipResponse {
   const res = new SipResponse(status, reason ?? reasonPhrase(status));
-  for (const v of request._lineValues(HeaderId.Via)) res.appendHeader('Via', v);
-  const fromK = request._find(HeaderId.From);
-  if (fromK >= 0) res.appendHeader('From', request._value(fromK));
-  const toK = request._find(HeaderId.To);
+  // The copied lines are filled in directly: their names are ours and their values come from a parsed (or
+  // checked) request, so appendHeader's per-line checks and splices would only cost time on every response.
+  const ids: number[] = [];
+  const names: string[] = [];
+  const values: string[] = [];
+  const n = request._ids.length;
+  let fromK = -1;
+  let toK = -1;
+  let callK = -1;
+  let cseqK = -1;
+  for (let k = 0; k < n; k++) {
+    let id = request._ids[k] & 0xff;
+    if (id === UNCLASSIFIED) id = request._classify(k);
+    if (id === HeaderId.Via) push(ids, names, values, HeaderId.Via, 'Via', request._value(k));
+    else if (id === HeaderId.From) {
+      if (fromK < 0) fromK = k;
+    } else if (id === HeaderId.To) {
+      if (toK < 0) toK = k;
+    } else if (id === HeaderId.CallId) {
+      if (callK < 0) callK = k;
+    } else if (id === HeaderId.CSeq) {
+      if (cseqK < 0) cseqK = k;
+    }
+  }
+  if (fromK >= 0) push(ids, names, values, HeaderId.From, 'From', request._value(fromK));
   if (toK >= 0) {
     let to = request._value(toK);
     if (status !== 100 && request.to().tag === undefined) {
       to += `;tag=${options.toTag ?? generateTag(options.random ?? defaultRandom)}`;
     }
-    res.appendHeader('To', to);
+    push(ids, names, values, HeaderId.To, 'To', to);
   }
-  const callK = request._find(HeaderId.CallId);
-  if (callK >= 0) res.appendHeader('Call-ID', request._value(callK));
-  const cseqK = request._find(HeaderId.CSeq);
-  if (cseqK >= 0) res.appendHeader('CSeq', request._value(cseqK));
+  if (callK >= 0) push(ids, names, values, HeaderId.CallId, 'Call-ID', request._value(callK));
+  if (cseqK >= 0) push(ids, names, values, HeaderId.CSeq, 'CSeq', request._value(cseqK));
+  res._ids = ids;
+  res._names = names;
+  res._values = values;
   if (status > 100 && status < 300 && DIALOG_CREATING.has(request.method)) {
     for (const v of request._lineValues(HeaderId.RecordRoute)) res.appendHeader('Record-Route', v);
   }
@@ -295,14 +317,43 @@ export function createResponse(
     const ts = request.header('Timestamp');
     if (ts !== undefined) res.appendHeader('Timestamp', ts);
   }
-  if (options.headers !== undefined) for (const [name, value] of options.headers) res.appendHeader(name, value);
+  if (options.headers !== undefined) {
+    for (const [name, value] of options.headers) {
+      checkName(name);
+      push(ids, names, values, headerIdOf(name, 0, name.length), name, value);
+    }
+  }
   const body = options.body;
   if (body !== undefined) {
     res.body = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     if (options.contentType !== undefined) res.appendHeader('Content-Type', options.contentType);
   }
-  res.appendHeader('Content-Length', String(res.body.length));
+  ids.push(HeaderId.ContentLength);
+  names.push('Content-Length');
+  values.push(String(res.body.length));
+  // The top Via is the request's, already parsed (and immutable): the transport routes the response by it (18.2.2).
+  if (ids[0] === HeaderId.Via) res._topVia = request._topVia;
   return res;
+}
+
+/** Header names must be tokens (RFC 3261 25.1 field-name), as appendHeader checks them. */
+function checkName(name: string): void {
+  if (name.length === 0) throw new SipParseError('header-line', 'empty header name');
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c <= 32 || c >= 127 || c === 0x3a) throw new SipParseError('header-line', `bad header name "${name}"`);
+  }
+}
+
+/** One copied line; values with a line break or NUL (possible only in code-built requests) are refused. */
+function push(ids: number[], names: string[], values: string[], id: number, name: string, value: string): void {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 13 || c === 10 || c === 0) throw new SipParseError('header-value', 'line break or NUL in header value');
+  }
+  ids.push(id);
+  names.push(name);
+  values.push(value);
 }
 
 /**

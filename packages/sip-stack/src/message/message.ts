@@ -394,6 +394,36 @@ export abstract class SipMessageBase {
     return undefined;
   }
 
+  /**
+   * Replaces the first value of a header in place (how a transport stamps received/rport on the top Via, RFC 3261
+   * 18.2.1), without decoding the other lines. Returns false, changing nothing, when the header is absent.
+   */
+  replaceFirstValue(name: string, value: string): boolean {
+    const id = headerIdOf(name, 0, name.length);
+    const lower = id === 0 ? name.toLowerCase() : '';
+    for (let k = 0; k < this._ids.length; k++) {
+      if (!this._is(k, id, lower)) continue;
+      checkHeaderValue(value);
+      const current = this._value(k);
+      if (isListHeader(id, lower) && firstListElement(current) !== current) {
+        // a comma-joined line: split it the slow way
+        this.removeFirstValue(name);
+        this.prependHeader(name, value);
+        return true;
+      }
+      this._dropSource();
+      this._cache = undefined;
+      if (id === HeaderId.Via) this._topVia = undefined;
+      else if (id === HeaderId.From) this._from = undefined;
+      else if (id === HeaderId.To) this._to = undefined;
+      else if (id === HeaderId.CSeq) this._cseq = undefined;
+      else if (id === HeaderId.CallId) this._callId = undefined;
+      this._values[k] = value;
+      return true;
+    }
+    return false;
+  }
+
   private _removeAt(k: number): void {
     this._ids.splice(k, 1);
     this._names.splice(k, 1);

@@ -3,7 +3,8 @@
 
 import type { Clock, TimerHandle } from '../clock.js';
 import type { SipRequest, SipResponse } from '../message/index.js';
-import type { SipEndpoint, SipInboundContext } from '../transport/index.js';
+import type { SentDatagram, SipEndpoint, SipInboundContext } from '../transport/index.js';
+import type { WaitingTransaction, WaitQueues } from './wait-queue.js';
 
 /** RFC 3261 17.1.1.1 / Table 4 timer bases, in milliseconds. */
 export interface TransactionTimerSettings {
@@ -39,6 +40,19 @@ export interface SipTransportPort {
   send(message: SipRequest | SipResponse, destination: SipEndpoint): unknown;
   /** RFC 3261 18.2.2 response routing; when absent responses go back to `context.source`. */
   sendResponse?(response: SipResponse, context: SipInboundContext): unknown;
+  /**
+   * Optional promise-free forms of `send` and `sendResponse`, preferred when present: a failure is a synchronous
+   * throw or one later call of `onError` (SipTransportLayer has them, so a datagram costs no promise).
+   */
+  transmit?(message: SipRequest | SipResponse, destination: SipEndpoint, onError: (error: unknown) => void): void;
+  /** Returns the datagram when the response went out at once as one (a completed transaction may keep it). */
+  transmitResponse?(
+    response: SipResponse,
+    context: SipInboundContext,
+    onError: (error: unknown) => void,
+  ): SentDatagram | undefined;
+  /** Sends a datagram again exactly as it went out; with it, completed non-INVITE transactions are kept small. */
+  resend?(sent: SentDatagram, onError: (error: unknown) => void): void;
 }
 
 export type TransactionErrorCode =
@@ -70,13 +84,24 @@ export interface TransactionEnv {
   readonly clock: Clock;
   readonly timers: TransactionTimerSettings;
   readonly port: SipTransportPort;
+  /** Where the wait states (timers D, I, J, K) are timed. */
+  readonly waits: WaitQueues;
   /** Removes the transaction from the layer's tables. */
   terminated(tx: TransactionBase): void;
 }
 
 /** @internal */
-export abstract class TransactionBase {
-  private readonly running = new Map<TransactionTimerName, TimerHandle>();
+export abstract class TransactionBase implements WaitingTransaction {
+  // At most two timers run at once (A+B, E+F, G+H): two slots instead of a Map per transaction; a third would
+  // go to `extraTimers`, which no state machine here needs.
+  private timerName0: TransactionTimerName | undefined = undefined;
+  private timerHandle0: TimerHandle | undefined = undefined;
+  private timerName1: TransactionTimerName | undefined = undefined;
+  private timerHandle1: TimerHandle | undefined = undefined;
+  private extraTimers: Map<TransactionTimerName, TimerHandle> | undefined = undefined;
+  /** The wait state's timer (D, I, J or K), timed by the layer's wait queues, and its deadline. */
+  private waitName: TransactionTimerName | undefined = undefined;
+  waitDue: number | undefined = undefined;
   private ended = false;
   cause: TerminationCause | undefined = undefined;
 
@@ -93,48 +118,145 @@ export abstract class TransactionBase {
   abstract get state(): string;
 
   get isTerminated(): boolean {
-    return this.ended;
+    if (this.ended) return true;
+    const until = this.retiredUntil;
+    return until !== undefined && this.env.clock.now() >= until;
+  }
+
+  /** Deadline of a wait the layer now times without this object (see ServerTransactionEnv.retire), and its name. */
+  private retiredUntil: number | undefined = undefined;
+  private retiredTimer: TransactionTimerName | undefined = undefined;
+
+  /** @internal the layer took over the wait state: the transaction reads as Terminated from `until` on. */
+  retired(name: TransactionTimerName, until: number): void {
+    this.retiredTimer = name;
+    this.retiredUntil = until;
   }
 
   /** Timers now running, for tests and diagnostics. */
   activeTimers(): TransactionTimerName[] {
-    return [...this.running.keys()];
+    const out: TransactionTimerName[] = [];
+    if (this.timerName0 !== undefined) out.push(this.timerName0);
+    if (this.timerName1 !== undefined) out.push(this.timerName1);
+    if (this.extraTimers !== undefined) out.push(...this.extraTimers.keys());
+    if (this.waitName !== undefined) out.push(this.waitName);
+    if (this.retiredTimer !== undefined && !this.isTerminated) out.push(this.retiredTimer);
+    return out;
   }
 
   protected startTimer(name: TransactionTimerName, ms: number, fire: () => void): void {
     this.stopTimer(name);
     const handle = this.env.clock.setTimeout(() => {
-      this.running.delete(name);
+      this.forgetTimer(name);
       if (!this.ended) fire();
     }, ms);
-    this.running.set(name, handle);
-  }
-
-  protected stopTimer(name: TransactionTimerName): void {
-    const h = this.running.get(name);
-    if (h !== undefined) {
-      this.env.clock.clearTimeout(h);
-      this.running.delete(name);
+    if (this.timerName0 === undefined) {
+      this.timerName0 = name;
+      this.timerHandle0 = handle;
+    } else if (this.timerName1 === undefined) {
+      this.timerName1 = name;
+      this.timerHandle1 = handle;
+    } else {
+      this.extraTimers ??= new Map();
+      this.extraTimers.set(name, handle);
     }
   }
 
-  /** Enters a wait state for `ms` (timers D, I, J, K, L, M) or ends at once when it is zero (reliable transport). */
-  protected waitThenTerminate(name: TransactionTimerName, ms: number): void {
-    if (ms <= 0) this.terminate('normal');
-    else this.startTimer(name, ms, () => this.terminate('normal'));
+  protected stopTimer(name: TransactionTimerName): void {
+    const h = this.forgetTimer(name);
+    if (h !== undefined) this.env.clock.clearTimeout(h);
   }
 
-  /** Sends through the port; a synchronous throw or a rejection is a transport error. */
-  protected transmit(send: () => unknown): void {
+  /** Drops a timer from the slots (keeping the order they were started in); returns its handle. */
+  private forgetTimer(name: TransactionTimerName): TimerHandle | undefined {
+    let h: TimerHandle | undefined;
+    if (this.timerName0 === name) {
+      h = this.timerHandle0;
+      this.timerName0 = this.timerName1;
+      this.timerHandle0 = this.timerHandle1;
+      this.timerName1 = undefined;
+      this.timerHandle1 = undefined;
+    } else if (this.timerName1 === name) {
+      h = this.timerHandle1;
+      this.timerName1 = undefined;
+      this.timerHandle1 = undefined;
+    } else if (this.extraTimers !== undefined) {
+      h = this.extraTimers.get(name);
+      this.extraTimers.delete(name);
+    }
+    return h;
+  }
+
+  private stopAllTimers(): void {
+    const clock = this.env.clock;
+    if (this.timerHandle0 !== undefined) clock.clearTimeout(this.timerHandle0);
+    if (this.timerHandle1 !== undefined) clock.clearTimeout(this.timerHandle1);
+    this.timerName0 = this.timerName1 = undefined;
+    this.timerHandle0 = this.timerHandle1 = undefined;
+    if (this.extraTimers !== undefined) {
+      for (const h of this.extraTimers.values()) clock.clearTimeout(h);
+      this.extraTimers = undefined;
+    }
+    this.waitName = undefined;
+    this.waitDue = undefined;
+  }
+
+  /** Enters a wait state for `ms` (timers D, I, J, K) or ends at once when it is zero (reliable transport). */
+  protected waitThenTerminate(name: TransactionTimerName, ms: number): void {
+    if (ms <= 0) {
+      this.terminate('normal');
+      return;
+    }
+    this.waitName = name;
+    this.waitDue = this.env.waits.add(this, ms);
+  }
+
+  /** @internal the wait queue's call at the deadline */
+  waitEnded(): void {
+    if (this.waitName === undefined) return;
+    this.waitName = undefined;
+    this.waitDue = undefined;
+    this.terminate('normal');
+  }
+
+  /** A callback for one promise-free send's failure (made per send: nothing is kept for the transaction's life). */
+  private failure(): (error: unknown) => void {
+    return (error: unknown) => this.transportError(error);
+  }
+
+  /** Sends a request through the port; a synchronous throw, a rejection or onError is a transport error. */
+  protected transmitRequest(message: SipRequest, destination: SipEndpoint): void {
+    const port = this.env.port;
     let result: unknown;
     try {
-      result = send();
+      if (port.transmit !== undefined) port.transmit(message, destination, this.failure());
+      else result = port.send(message, destination);
     } catch (err) {
       this.transportError(err);
       return;
     }
+    this.watch(result);
+  }
+
+  /** Sends a response by RFC 3261 18.2.2 (the port's rule when it has one, else back to the source). */
+  protected transmitResponse(response: SipResponse, context: SipInboundContext): SentDatagram | undefined {
+    const port = this.env.port;
+    let result: unknown;
+    try {
+      if (port.transmitResponse !== undefined) return port.transmitResponse(response, context, this.failure());
+      if (port.sendResponse !== undefined) result = port.sendResponse(response, context);
+      else result = port.send(response, context.source);
+    } catch (err) {
+      this.transportError(err);
+      return undefined;
+    }
+    this.watch(result);
+    return undefined;
+  }
+
+  private watch(result: unknown): void {
     if (typeof result === 'object' && result !== null && typeof (result as Promise<unknown>).then === 'function') {
-      (result as Promise<unknown>).then(undefined, (err: unknown) => this.transportError(err));
+      (result as Promise<unknown>).then(undefined, this.failure());
     }
   }
 
@@ -155,8 +277,7 @@ export abstract class TransactionBase {
     if (this.ended) return;
     this.ended = true;
     this.cause = cause;
-    for (const h of this.running.values()) this.env.clock.clearTimeout(h);
-    this.running.clear();
+    this.stopAllTimers();
     this.setTerminatedState();
     this.env.terminated(this);
     this.notifyTerminated();
@@ -170,13 +291,4 @@ export abstract class TransactionBase {
   protected abstract setTerminatedState(): void;
   protected abstract notifyTransportError(error: unknown): void;
   protected abstract notifyTerminated(): void;
-}
-
-/** The response destination rule shared by server transactions. */
-export function sendResponseThrough(
-  port: SipTransportPort,
-  response: SipResponse,
-  context: SipInboundContext,
-): unknown {
-  return port.sendResponse !== undefined ? port.sendResponse(response, context) : port.send(response, context.source);
 }

@@ -49,7 +49,7 @@ abstract class ClientTransactionBase extends TransactionBase {
   abstract receiveResponse(response: SipResponse): void;
 
   protected sendRequest(message: SipRequest): void {
-    this.transmit(() => this.env.port.send(message, this.destination));
+    this.transmitRequest(message, this.destination);
   }
 
   protected pass(response: SipResponse): void {

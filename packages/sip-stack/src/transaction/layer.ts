@@ -12,7 +12,7 @@ import {
   type SipResponse,
   type Via,
 } from '../message/index.js';
-import type { SipEndpoint, SipInboundContext } from '../transport/index.js';
+import type { SentDatagram, SipEndpoint, SipInboundContext } from '../transport/index.js';
 import {
   DEFAULT_TRANSACTION_TIMERS,
   type SipTransportPort,
@@ -33,6 +33,7 @@ import {
   type ServerTransaction,
   type ServerTransactionEnv,
 } from './server.js';
+import { type WaitingTransaction, WaitQueues } from './wait-queue.js';
 
 /** The transaction user: the UA core or proxy core above the layer. */
 export interface TransactionUser {
@@ -89,7 +90,7 @@ function clientKey(branch: string, method: string): string {
 function serverKey(request: SipRequest, method: string, toTag: string | undefined): string {
   const via = request.via();
   const branch = via.branch;
-  if (isRfc3261Branch(branch)) return `${branch}\n${sentByOf(via)}\n${method}`;
+  if (isRfc3261Branch(branch)) return flat(`${branch}\n${sentByOf(via)}\n${method}`);
   const cseq = request.cseq();
   return [
     'rfc2543',
@@ -105,6 +106,34 @@ function serverKey(request: SipRequest, method: string, toTag: string | undefine
   ].join('\n');
 }
 
+/**
+ * A completed non-INVITE server transaction reduced to what RFC 3261 17.2.2 still asks of it until Timer J: send
+ * the final response again for each retransmitted request. Its transaction object (with the request and the
+ * response) is left to whoever holds it; a busy server keeps 64*T1 worth of these.
+ */
+class RetiredTransaction implements WaitingTransaction {
+  waitDue: number | undefined = undefined;
+  constructor(
+    readonly key: string,
+    readonly sent: SentDatagram,
+    private readonly forget: (record: RetiredTransaction) => void,
+  ) {}
+
+  waitEnded(): void {
+    this.waitDue = undefined;
+    this.forget(this);
+  }
+}
+
+/**
+ * The key as one flat string: a concatenation keeps its parts, and the branch is a slice of the whole request's
+ * text, which a table entry living 64*T1 would otherwise keep alive. V8 flattens a string when it is indexed.
+ */
+function flat(key: string): string {
+  key.charCodeAt(0);
+  return key;
+}
+
 /** Owns every transaction of one SIP element. */
 export class TransactionLayer {
   readonly counters: TransactionLayerCounters = {
@@ -116,9 +145,15 @@ export class TransactionLayer {
   readonly clock: Clock;
   readonly timers: TransactionTimerSettings;
   private readonly clientTable = new Map<string, ClientTransaction>();
-  private readonly serverTable = new Map<string, ServerTransaction>();
-  /** Every server transaction with the keys it is filed under (RFC 2543 ACKs add one). */
-  private readonly serverKeys = new Map<ServerTransaction, string[]>();
+  /** Every server transaction by its key, and by its RFC 2543 ACK key once it has one (`ackKey`). */
+  private readonly serverTable = new Map<string, ServerTransaction | RetiredTransaction>();
+  private readonly forgetRetired = (record: RetiredTransaction): void => {
+    if (this.serverTable.get(record.key) !== record) return;
+    this.serverTable.delete(record.key);
+    this.serverCount--;
+  };
+  private serverCount = 0;
+  private readonly waits: WaitQueues;
   private readonly clientEnv: ClientTransactionEnv;
   private readonly serverEnv: ServerTransactionEnv;
 
@@ -133,10 +168,12 @@ export class TransactionLayer {
       timerD: t.timerD ?? d.timerD,
       trying: t.trying ?? d.trying,
     };
+    this.waits = new WaitQueues(this.clock);
     const base = {
       clock: this.clock,
       timers: this.timers,
       port: options.transport,
+      waits: this.waits,
     };
     this.clientEnv = {
       ...base,
@@ -149,6 +186,7 @@ export class TransactionLayer {
       ...base,
       terminated: (tx: TransactionBase) => this.forgetServer(tx as ServerTransaction),
       finalSent: (tx, response) => this.fileRfc2543Ack(tx, response),
+      retire: (tx, sent, ms) => this.retire(tx, sent, ms),
     };
   }
 
@@ -159,7 +197,7 @@ export class TransactionLayer {
 
   /** Server transactions alive. */
   get serverTransactionCount(): number {
-    return this.serverKeys.size;
+    return this.serverCount;
   }
 
   /**
@@ -242,6 +280,17 @@ export class TransactionLayer {
       return;
     }
     const existing = this.serverTable.get(key);
+    if (existing instanceof RetiredTransaction) {
+      // RFC 3261 17.2.2: Completed answers a retransmitted request with the final response again.
+      this.counters.retransmissionsAbsorbed++;
+      // RFC 3261 17.2.4: a send that fails ends it (nobody is left to tell).
+      try {
+        this.options.transport.resend?.(existing.sent, () => this.forgetRetired(existing));
+      } catch {
+        this.forgetRetired(existing);
+      }
+      return;
+    }
     if (existing !== undefined) {
       if (method === 'ACK' && existing.kind === 'invite-server' && existing.state === 'accepted') {
         // RFC 6026 7.1: an ACK matched in the Accepted state goes to the TU.
@@ -262,11 +311,11 @@ export class TransactionLayer {
         ? new InviteServerTransaction(request, key, context, this.serverEnv)
         : new NonInviteServerTransaction(request, key, context, this.serverEnv);
     this.serverTable.set(key, tx);
-    this.serverKeys.set(tx, [key]);
+    this.serverCount++;
     if (tx.kind === 'invite-server') tx.start();
     if (cancelKey !== undefined) {
       const target = this.serverTable.get(cancelKey);
-      const inviteTx = target?.kind === 'invite-server' ? target : undefined;
+      const inviteTx = target instanceof InviteServerTransaction ? target : undefined;
       this.dispatchCancel(request, tx, inviteTx);
       return;
     }
@@ -288,6 +337,15 @@ export class TransactionLayer {
     if (inviteTx.state === 'proceeding') inviteTx.reply(487);
   }
 
+  private retire(tx: NonInviteServerTransaction, sent: SentDatagram, ms: number): boolean {
+    if (this.options.transport.resend === undefined || this.serverTable.get(tx.key) !== tx) return false;
+    const record = new RetiredTransaction(tx.key, sent, this.forgetRetired);
+    this.serverTable.set(tx.key, record);
+    record.waitDue = this.waits.add(record, ms);
+    tx.retired('J', record.waitDue);
+    return true;
+  }
+
   /** RFC 3261 17.2.3: an RFC 2543 ACK carries the To tag of the final response; file the transaction under it. */
   private fileRfc2543Ack(tx: ServerTransaction, response: SipResponse): void {
     if (tx.kind !== 'invite-server' || isRfc3261Branch(tx.request.via().branch)) return;
@@ -299,25 +357,28 @@ export class TransactionLayer {
     }
     if (tag === undefined || tag === tx.request.to().tag) return;
     const alias = serverKey(tx.request, 'INVITE', tag);
-    const keys = this.serverKeys.get(tx);
-    if (keys === undefined || this.serverTable.has(alias)) return;
+    if (tx.isTerminated || tx.ackKey !== undefined || this.serverTable.has(alias)) return;
     this.serverTable.set(alias, tx);
-    keys.push(alias);
+    tx.ackKey = alias;
   }
 
   private forgetServer(tx: ServerTransaction): void {
-    const keys = this.serverKeys.get(tx);
-    if (keys === undefined) return;
-    for (const k of keys) if (this.serverTable.get(k) === tx) this.serverTable.delete(k);
-    this.serverKeys.delete(tx);
+    const table = this.serverTable;
+    if (table.get(tx.key) !== tx) return;
+    table.delete(tx.key);
+    this.serverCount--;
+    const alias = tx.ackKey;
+    if (alias !== undefined && table.get(alias) === tx) table.delete(alias);
   }
 
   /** The server transaction a request would match, for a TU that needs to look (e.g. a proxy's CANCEL). */
   findServerTransaction(request: SipRequest): ServerTransaction | undefined {
     try {
-      return this.serverTable.get(
+      const found = this.serverTable.get(
         serverKey(request, request.method === 'ACK' ? 'INVITE' : request.method, request.to().tag),
       );
+      // a retired non-INVITE transaction is only its final response now
+      return found instanceof RetiredTransaction ? undefined : found;
     } catch {
       return undefined;
     }
@@ -326,6 +387,10 @@ export class TransactionLayer {
   /** Ends every transaction (their timers stopped, users told with cause 'closed'). */
   close(): void {
     for (const tx of [...this.clientTable.values()]) tx.terminate('closed');
-    for (const tx of [...this.serverKeys.keys()]) tx.terminate('closed');
+    for (const tx of new Set(this.serverTable.values())) {
+      if (tx instanceof RetiredTransaction) this.forgetRetired(tx);
+      else tx.terminate('closed');
+    }
+    this.waits.clear();
   }
 }

@@ -2,8 +2,8 @@
 // They absorb retransmitted requests by sending the last response again, and retransmit INVITE finals (Timer G).
 
 import { createResponse, type SipRequest, type SipResponse } from '../message/index.js';
-import type { SipInboundContext } from '../transport/index.js';
-import { sendResponseThrough, TransactionBase, type TransactionEnv, TransactionError } from './base.js';
+import type { SentDatagram, SipInboundContext } from '../transport/index.js';
+import { TransactionBase, type TransactionEnv, TransactionError } from './base.js';
 
 export interface ServerTransactionEvents {
   /** The ACK of a non-2xx final arrived (Completed -> Confirmed, 17.2.1). */
@@ -19,15 +19,22 @@ export interface ServerTransactionEvents {
 export interface ServerTransactionEnv extends TransactionEnv {
   /** A final response with this To tag was sent: RFC 2543 ACKs carry it (17.2.3). */
   finalSent(tx: ServerTransaction, response: SipResponse): void;
+  /**
+   * Completed non-INVITE: the layer may keep only `sent` for the `ms` of Timer J and let the transaction object go
+   * (it reads as Terminated from the deadline on). Returns false when it keeps the transaction instead.
+   */
+  retire(tx: NonInviteServerTransaction, sent: SentDatagram, ms: number): boolean;
 }
 
 export type InviteServerState = 'proceeding' | 'completed' | 'confirmed' | 'accepted' | 'terminated';
 export type NonInviteServerState = 'trying' | 'proceeding' | 'completed' | 'terminated';
 
 abstract class ServerTransactionBase extends TransactionBase {
-  events: ServerTransactionEvents = {};
+  private eventHandlers: ServerTransactionEvents | undefined = undefined;
   /** The last response sent, the one a retransmitted request gets again. */
   lastResponse: SipResponse | undefined = undefined;
+  /** @internal the RFC 2543 ACK key the layer also files this transaction under (17.2.3) */
+  ackKey: string | undefined = undefined;
 
   constructor(
     request: SipRequest,
@@ -37,6 +44,25 @@ abstract class ServerTransactionBase extends TransactionBase {
     protected override readonly env: ServerTransactionEnv,
   ) {
     super(request, key, context.source.protocol !== 'udp', env);
+  }
+
+  /** What the TU wants to hear about (made on first use: most transactions never need one). */
+  get events(): ServerTransactionEvents {
+    let e = this.eventHandlers;
+    if (e === undefined) {
+      e = {};
+      this.eventHandlers = e;
+    }
+    return e;
+  }
+
+  set events(value: ServerTransactionEvents) {
+    this.eventHandlers = value;
+  }
+
+  /** @internal whether the TU asked to hear about this transaction (then the layer keeps it whole) */
+  get watched(): boolean {
+    return this.eventHandlers !== undefined;
   }
 
   /** Sends a response from the TU; throws TransactionError when the state does not allow it. */
@@ -57,22 +83,23 @@ abstract class ServerTransactionBase extends TransactionBase {
     if (!Number.isInteger(s) || s < 100 || s > 699) throw new TransactionError('bad-status', `bad status ${s}`);
   }
 
-  protected sendResponse(response: SipResponse): void {
+  /** Sends and remembers a response; returns the datagram when the port says what it sent. */
+  protected sendResponse(response: SipResponse): SentDatagram | undefined {
     this.lastResponse = response;
-    this.transmit(() => sendResponseThrough(this.env.port, response, this.context));
+    return this.transmitResponse(response, this.context);
   }
 
   protected resendLast(): void {
     const last = this.lastResponse;
-    if (last !== undefined) this.transmit(() => sendResponseThrough(this.env.port, last, this.context));
+    if (last !== undefined) this.transmitResponse(last, this.context);
   }
 
   protected notifyTransportError(error: unknown): void {
-    this.events.onTransportError?.(error, this as unknown as ServerTransaction);
+    this.eventHandlers?.onTransportError?.(error, this as unknown as ServerTransaction);
   }
 
   protected notifyTerminated(): void {
-    this.events.onTerminated?.(this as unknown as ServerTransaction);
+    this.eventHandlers?.onTerminated?.(this as unknown as ServerTransaction);
   }
 }
 
@@ -178,7 +205,7 @@ export class NonInviteServerTransaction extends ServerTransactionBase {
   private current: NonInviteServerState = 'trying';
 
   get state(): NonInviteServerState {
-    return this.current;
+    return this.isTerminated ? 'terminated' : this.current;
   }
 
   respond(response: SipResponse): void {
@@ -194,10 +221,13 @@ export class NonInviteServerTransaction extends ServerTransactionBase {
     }
     this.current = 'completed';
     this.env.finalSent(this, response);
-    this.sendResponse(response);
+    const sent = this.sendResponse(response);
     if (this.isTerminated) return;
     // Timer J = 64*T1 absorbs request retransmissions on unreliable transports; zero on reliable ones.
-    this.waitThenTerminate('J', this.reliable ? 0 : 64 * this.env.timers.t1);
+    const j = this.reliable ? 0 : 64 * this.env.timers.t1;
+    // Nobody waits on this transaction: the layer keeps only the datagram to answer retransmissions with.
+    if (j > 0 && sent !== undefined && !this.watched && this.env.retire(this, sent, j)) return;
+    this.waitThenTerminate('J', j);
   }
 
   /** @internal */

@@ -32,6 +32,7 @@ export {
   endpointKey,
   isReliable,
   isSecure,
+  type SentDatagram,
   type SipConnection,
   type SipEndpoint,
   SipTransportError,

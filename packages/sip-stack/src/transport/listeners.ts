@@ -1,11 +1,13 @@
 // Socket listeners for each SIP transport: UDP datagrams, TCP/TLS byte streams, WebSocket messages (RFC 7118).
 // They deliver raw bytes and know nothing of SIP framing or transactions.
 import { createSocket, type Socket as DgramSocket } from 'node:dgram';
+import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import {
   createServer,
+  isIP,
   isIPv6,
   type Server as NetServer,
   type Socket as NetSocket,
@@ -61,6 +63,18 @@ function bare(address: string): string {
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
 
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
+
+/**
+ * dgram resolves every destination through its `lookup`, and dns.lookup answers even an IP literal a tick later:
+ * the transport sends to addresses (RFC 3263 resolution is the locator's job), so those are passed straight on.
+ */
+function literalLookup(hostname: string, options: LookupOneOptions | number, callback: LookupCallback): void {
+  const family = isIP(hostname);
+  if (family !== 0) callback(null, hostname, family);
+  else dnsLookup(hostname, options as LookupOneOptions, callback);
+}
+
 export class UdpListener implements SipListener {
   local: SipEndpoint;
   private constructor(
@@ -71,7 +85,11 @@ export class UdpListener implements SipListener {
   }
 
   static async open(spec: ListenSpec, onInput: RawInputHandler): Promise<UdpListener> {
-    const socket = createSocket({ type: isIPv6(spec.address) ? 'udp6' : 'udp4', reuseAddr: false });
+    const socket = createSocket({
+      type: isIPv6(spec.address) ? 'udp6' : 'udp4',
+      reuseAddr: false,
+      lookup: literalLookup as never,
+    });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', (err) =>
         reject(
@@ -98,6 +116,13 @@ export class UdpListener implements SipListener {
       this.socket.send(bytes, port, address, (err) =>
         err ? reject(new SipTransportError('send-failed', err.message, { cause: err })) : resolve(),
       );
+    });
+  }
+
+  /** Sends a datagram without a promise: a failure is reported to `onError`, once. */
+  sendNow(bytes: Uint8Array, address: string, port: number, onError: (error: SipTransportError) => void): void {
+    this.socket.send(bytes, port, address, (err) => {
+      if (err) onError(new SipTransportError('send-failed', err.message, { cause: err }));
     });
   }
 

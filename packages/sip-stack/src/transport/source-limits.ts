@@ -23,7 +23,12 @@ interface SourceState {
   excess: number;
   connections: number;
   blockedUntil: number;
+  /** When the entry last moved to the end of the recency order. */
+  moved: number;
 }
+
+/** Granularity of the least-recently-seen order used for eviction. */
+const RECENCY_MS = 1000;
 
 export type SourceVerdict = 'ok' | 'rate-limited' | 'blocked';
 
@@ -60,10 +65,12 @@ export class SourceLimiter {
     let s = this.sources.get(source);
     if (s === undefined) {
       if (this.sources.size >= this.maxSources) this.evict();
-      s = { tokens: this.burst, updated: now, excess: 0, connections: 0, blockedUntil: 0 };
+      s = { tokens: this.burst, updated: now, excess: 0, connections: 0, blockedUntil: 0, moved: now };
       this.sources.set(source, s);
-    } else {
-      // Re-insert so iteration order is least-recently-seen first.
+    } else if (now - s.moved >= RECENCY_MS) {
+      // Re-insert so iteration order is least-recently-seen first, to the second: a busy peer's every message
+      // would otherwise cost a delete and an insert.
+      s.moved = now;
       this.sources.delete(source);
       this.sources.set(source, s);
     }

@@ -33,6 +33,7 @@ import {
   endpointKey,
   isReliable,
   type RawSipInput,
+  type SentDatagram,
   type SipConnection,
   type SipEndpoint,
   SipTransportError,
@@ -123,9 +124,9 @@ function stampReceived(request: SipRequest, source: SipEndpoint): void {
   const via = request.via();
   const fillRport = via.rport === null;
   // RFC 3581 4: with rport, received is added even when the host matches.
-  if (via.host.toLowerCase() === source.address.toLowerCase() && !fillRport) return;
-  request.removeFirstValue('via');
-  request.prependHeader('via', restampVia(via, source.address, fillRport ? source.port : undefined));
+  if (!fillRport && via.host.toLowerCase() === source.address.toLowerCase()) return;
+  // In place: the other header lines stay as parsed (no decoding of the whole message per request).
+  request.replaceFirstValue('via', restampVia(via, source.address, fillRport ? source.port : undefined));
 }
 
 /** A stack's transport layer: every listener, the connection table, and the send and receive paths. */
@@ -336,14 +337,90 @@ export class SipTransportLayer {
     void send.catch(() => {});
   }
 
-  private sendDatagram(bytes: Uint8Array, address: string, port: number, via?: SipEndpoint): Promise<void> {
+  /** The UDP socket to send from: the one `via` names, else the first of the destination's address family. */
+  private udpFor(address: string, via?: SipEndpoint): UdpListener | undefined {
+    const udp = this.udp;
+    if (via !== undefined) {
+      for (let i = 0; i < udp.length; i++) {
+        const l = udp[i].local;
+        if (l.port === via.port && l.address === via.address) return udp[i];
+      }
+    }
+    if (udp.length === 1) {
+      // the common case: one UDP listener, used when the families match
+      return udp[0].local.address.includes(':') === address.includes(':') ? udp[0] : undefined;
+    }
     const v6 = address.includes(':');
-    const socket =
-      (via && this.udp.find((u) => u.local.address === via.address && u.local.port === via.port)) ??
-      this.udp.find((u) => u.local.address.includes(':') === v6);
+    return udp.find((u) => u.local.address.includes(':') === v6);
+  }
+
+  private sendDatagram(bytes: Uint8Array, address: string, port: number, via?: SipEndpoint): Promise<void> {
+    const socket = this.udpFor(address, via);
     if (!socket) return Promise.reject(new SipTransportError('no-transport', `no UDP listener for ${address}`));
     this.counters.sent++;
     return socket.send(bytes, address, port);
+  }
+
+  /**
+   * `send` without a promise for the transaction layer's hot path (SipTransportPort.transmit): a datagram goes out
+   * at once and a failure comes to `onError`; anything needing a connection takes the `send` path.
+   */
+  transmit(message: SipMessage, destination: SipEndpoint, onError: (error: unknown) => void): Uint8Array | undefined {
+    if (destination.protocol !== 'udp' || this.closed) {
+      this.send(message, destination).then(undefined, onError);
+      return undefined;
+    }
+    const bytes = serializeMessage(message);
+    if (
+      message.isRequest &&
+      bytes.length > this.mtuLimit &&
+      this.listenersList.some((l) => l.local.protocol === 'tcp')
+    ) {
+      // RFC 3261 18.1.1: the large-request rule lives in `send`
+      this.send(message, destination).then(undefined, onError);
+      return undefined;
+    }
+    const socket = this.udpFor(destination.address);
+    if (socket === undefined) {
+      onError(new SipTransportError('no-transport', `no UDP listener for ${destination.address}`));
+      return undefined;
+    }
+    this.counters.sent++;
+    socket.sendNow(bytes, destination.address, destination.port, onError);
+    return bytes;
+  }
+
+  /**
+   * `sendResponse` without a promise (SipTransportPort.transmitResponse): RFC 3261 18.2.2 all the same. Returns
+   * the datagram as sent when it went out as one, for `resend`.
+   */
+  transmitResponse(
+    response: SipResponse,
+    context: SipInboundContext,
+    onError: (error: unknown) => void,
+  ): SentDatagram | undefined {
+    if (context.connection !== undefined) {
+      this.sendResponse(response, context).then(undefined, onError);
+      return undefined;
+    }
+    let destination = this.responseDestination(response, context);
+    const source = context.source;
+    // Usually the source itself (received/rport, RFC 3581 4): keep that object rather than a copy whose address
+    // is a slice of the Via text, for as long as the datagram is kept.
+    if (destination.port === source.port && destination.address === source.address) destination = source;
+    const bytes = this.transmit(response, destination, onError);
+    return bytes === undefined ? undefined : { bytes, destination };
+  }
+
+  /** Sends a datagram again, as it went out before (a completed server transaction answering a retransmission). */
+  resend(sent: SentDatagram, onError: (error: unknown) => void): void {
+    const socket = this.closed ? undefined : this.udpFor(sent.destination.address);
+    if (socket === undefined) {
+      onError(new SipTransportError('no-transport', `no UDP listener for ${sent.destination.address}`));
+      return;
+    }
+    this.counters.sent++;
+    socket.sendNow(sent.bytes, sent.destination.address, sent.destination.port, onError);
   }
 
   /**

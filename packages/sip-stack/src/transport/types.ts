@@ -29,6 +29,12 @@ export interface RawSipInput {
   readonly connection?: SipConnection;
 }
 
+/** A datagram as it went out: what a completed server transaction keeps to answer retransmissions (17.2.2). */
+export interface SentDatagram {
+  readonly bytes: Uint8Array;
+  readonly destination: SipEndpoint;
+}
+
 export function isReliable(protocol: SipTransportProtocol): boolean {
   return protocol !== 'udp';
 }

@@ -48,6 +48,23 @@ const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, INFO, UPDATE, NOTIFY,
 const SUPPORTED = '100rel, timer, replaces';
 /** Methods some SIP element implements: a request with another method gets 501, these 405 (RFC 3261 8.2.1). */
 const KNOWN_ELSEWHERE: ReadonlySet<string> = new Set([...ALLOW.split(', '), 'REGISTER', 'PUBLISH']);
+/** Methods challenged by default when the UA has an authenticator. */
+const CHALLENGED: readonly string[] = ['INVITE', 'MESSAGE', 'SUBSCRIBE', 'REFER', 'REGISTER'];
+/** RFC 3261 11.2: what an OPTIONS answer says we support (one array for every answer). */
+const OPTIONS_HEADERS: ReadonlyArray<readonly [string, string]> = [
+  ['Allow', ALLOW],
+  ['Accept', 'application/sdp'],
+  ['Supported', SUPPORTED],
+];
+
+/** Whatever went wrong in a handler, the peer gets an answer and the UA keeps running. */
+function failed(tx: ServerTransaction): void {
+  try {
+    tx.reply(500);
+  } catch {
+    // already answered
+  }
+}
 
 export interface UserAgentOptions {
   /** A transport layer that is already listening. */
@@ -1453,46 +1470,50 @@ export class UserAgent {
     }
   }
 
-  private async receiveRequest(request: SipRequest, tx: ServerTransaction, context: SipInboundContext): Promise<void> {
+  private receiveRequest(request: SipRequest, tx: ServerTransaction, context: SipInboundContext): void {
+    // Synchronous unless the request waits for digest authentication: no promise per request on the hot path.
+    let pending: Promise<void> | undefined;
     try {
-      await this.dispatch(request, tx, context);
+      pending = this.dispatch(request, tx, context);
     } catch {
-      // Whatever went wrong in a handler, the peer gets an answer and the UA keeps running.
-      try {
-        tx.reply(500);
-      } catch {
-        // already answered
-      }
+      failed(tx);
+      return;
     }
+    if (pending !== undefined) pending.then(undefined, () => failed(tx));
   }
 
-  private async dispatch(request: SipRequest, tx: ServerTransaction, context: SipInboundContext): Promise<void> {
+  private dispatch(request: SipRequest, tx: ServerTransaction, context: SipInboundContext): Promise<void> | undefined {
     const method = request.method;
     const toTag = request.to().tag;
     if (toTag !== undefined) {
       // In a dialog (RFC 3261 12.2.2): find it, or 481.
       const key = dialogKey(request.callId(), toTag, request.from().tag ?? '');
       const session = this.sessions.get(key);
-      if (session) return session.receive(request, tx);
+      if (session) return void session.receive(request, tx);
       const usage = this.usages.get(key);
-      if (usage) return usage.receive(request, tx);
+      if (usage) return void usage.receive(request, tx);
       const early = this.earlyCalls.get(key);
-      if (early) return early.receiveEarly(request, tx);
+      if (early) return void early.receiveEarly(request, tx);
       // RFC 6665 4.1.2.4: the first NOTIFY may beat the 2xx to our SUBSCRIBE.
       const pending = method === 'NOTIFY' ? this.pendingSubscriptions.get(`${request.callId()}\n${toTag}`) : undefined;
-      if (pending) return pending.receiveFirstNotify(request, tx);
+      if (pending) return void pending.receiveFirstNotify(request, tx);
       tx.reply(481);
       return;
     }
     const auth = this.options.authenticator;
-    const challenged = auth?.methods ?? ['INVITE', 'MESSAGE', 'SUBSCRIBE', 'REFER', 'REGISTER'];
-    if (auth && challenged.includes(method)) {
-      const verdict = await auth.server.authenticate(request, { source: context.source.address });
-      if (!verdict.ok) {
-        tx.reply(verdict.status, undefined, verdict.headers);
-        return;
-      }
+    if (auth !== undefined && (auth.methods ?? CHALLENGED).includes(method)) {
+      return auth.server.authenticate(request, { source: context.source.address }).then((verdict) => {
+        if (!verdict.ok) tx.reply(verdict.status, undefined, verdict.headers);
+        else this.dispatchOutOfDialog(request, tx, context);
+      });
     }
+    this.dispatchOutOfDialog(request, tx, context);
+    return undefined;
+  }
+
+  /** An out-of-dialog request, once authenticated where that is asked for. */
+  private dispatchOutOfDialog(request: SipRequest, tx: ServerTransaction, context: SipInboundContext): void {
+    const method = request.method;
     switch (method) {
       case 'INVITE': {
         const inviteTx = tx as InviteServerTransaction;
@@ -1532,15 +1553,7 @@ export class UserAgent {
       }
       case 'OPTIONS':
         // RFC 3261 11.2: the answer says what we support.
-        tx.respond(
-          createResponse(request, 200, undefined, {
-            headers: [
-              ['Allow', ALLOW],
-              ['Accept', 'application/sdp'],
-              ['Supported', SUPPORTED],
-            ],
-          }),
-        );
+        tx.respond(createResponse(request, 200, undefined, { headers: OPTIONS_HEADERS }));
         return;
       case 'MESSAGE':
         tx.reply(this.onMessage?.(request) ?? 200);

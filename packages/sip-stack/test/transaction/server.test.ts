@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/clock.js';
-import { createResponse, SipRequest } from '../../src/message/index.js';
+import { createResponse, parseMessage, SipRequest, serializeMessage } from '../../src/message/index.js';
 import {
   buildNon2xxAck,
   type InviteServerTransaction,
@@ -10,7 +10,7 @@ import {
   TransactionLayer,
   type TransactionUser,
 } from '../../src/transaction/index.js';
-import { SipTransportLayer } from '../../src/transport/index.js';
+import { type SipEndpoint, SipTransportLayer } from '../../src/transport/index.js';
 import { contextFrom, makeRequest, RecordingPort, UAC, UAC_TCP, wire } from './harness.js';
 
 function setup(extra: Partial<TransactionUser> = {}) {
@@ -226,6 +226,99 @@ describe('non-INVITE server transaction (RFC 3261 17.2.2)', () => {
     expect(tx.state).toBe('completed');
     clock.advance(1);
     expect(tx.state).toBe('terminated');
+    expect(layer.serverTransactionCount).toBe(0);
+  });
+
+  it('with a port that can resend datagrams, keeps only the final response through Completed, to the same end', () => {
+    const clock = new VirtualClock(0);
+    const sent: Array<{ at: number; bytes: Uint8Array; to: SipEndpoint }> = [];
+    let failNext = false;
+    let resent = 0;
+    const port: SipTransportPort = {
+      send: () => {
+        throw new Error('not used: the promise-free forms are');
+      },
+      transmitResponse: (response, context, onError) => {
+        if (failNext) {
+          onError(new Error('unreachable'));
+          return undefined;
+        }
+        const bytes = serializeMessage(response);
+        sent.push({ at: clock.now(), bytes, to: context.source });
+        return { bytes, destination: context.source };
+      },
+      resend: (datagram, onError) => {
+        resent++;
+        if (failNext) return onError(new Error('unreachable'));
+        sent.push({ at: clock.now(), bytes: datagram.bytes, to: datagram.destination });
+      },
+    };
+    const requests: ServerTransaction[] = [];
+    const layer = new TransactionLayer({ transport: port, clock, user: { onRequest: (_r, tx) => requests.push(tx) } });
+    const req = makeRequest('OPTIONS');
+    layer.receive(wire(req), udp);
+    const tx = requests[0];
+    tx.reply(200);
+    expect(tx.state).toBe('completed');
+    expect(tx.activeTimers()).toEqual(['J']);
+    clock.advance(1000);
+    layer.receive(wire(req), udp);
+    // RFC 3261 17.2.2: the same final response again, to the same place, and the TU does not see the request.
+    expect(sent.length).toBe(2);
+    expect(resent).toBe(1);
+    expect(Buffer.from(sent[1].bytes).equals(Buffer.from(sent[0].bytes))).toBe(true);
+    expect(sent[1].to).toEqual(UAC);
+    expect(parseMessage(sent[1].bytes).isResponse).toBe(true);
+    expect(requests.length).toBe(1);
+    expect(layer.counters.retransmissionsAbsorbed).toBe(1);
+    expect(layer.serverTransactionCount).toBe(1);
+    clock.advance(64 * 500 - 1001);
+    expect(tx.state).toBe('completed');
+    expect(layer.serverTransactionCount).toBe(1);
+    clock.advance(1);
+    // Timer J: gone, and the transaction reads as Terminated for whoever kept it.
+    expect(tx.state).toBe('terminated');
+    expect(tx.isTerminated).toBe(true);
+    expect(tx.activeTimers()).toEqual([]);
+    expect(layer.serverTransactionCount).toBe(0);
+    expect(clock.pendingTimers).toBe(0);
+    // A request after Timer J is a new transaction.
+    layer.receive(wire(req), udp);
+    expect(requests.length).toBe(2);
+    requests[1].reply(200);
+    // A failed resend ends the kept response (17.2.4): the next copy is a new transaction.
+    failNext = true;
+    layer.receive(wire(req), udp);
+    expect(layer.serverTransactionCount).toBe(0);
+    layer.receive(wire(req), udp);
+    expect(requests.length).toBe(3);
+  });
+
+  it('keeps the whole transaction when the TU listens to it', () => {
+    const clock = new VirtualClock(0);
+    let resends = 0;
+    const port: SipTransportPort = {
+      send: () => undefined,
+      transmitResponse: (response, context) => ({ bytes: serializeMessage(response), destination: context.source }),
+      resend: () => {
+        resends++;
+      },
+    };
+    const ended: string[] = [];
+    const layer = new TransactionLayer({
+      transport: port,
+      clock,
+      user: {
+        onRequest: (_r, tx) => {
+          tx.events.onTerminated = (t) => ended.push(t.state);
+          tx.reply(200);
+        },
+      },
+    });
+    layer.receive(wire(makeRequest('OPTIONS')), udp);
+    clock.advance(64 * 500);
+    expect(resends).toBe(0);
+    expect(ended).toEqual(['terminated']);
     expect(layer.serverTransactionCount).toBe(0);
   });
 
