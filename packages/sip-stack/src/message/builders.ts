@@ -2,7 +2,7 @@
 
 import { randomFillSync } from 'node:crypto';
 import { SipParseError } from './errors.js';
-import { HeaderId, headerIdOf, UNCLASSIFIED } from './header-names.js';
+import { HeaderId, headerIdOf } from './header-names.js';
 import { BRANCH_MAGIC_COOKIE } from './headers.js';
 import { SipRequest, SipResponse } from './message.js';
 import { formatHost } from './uri.js';
@@ -284,8 +284,7 @@ export function createResponse(
   let callK = -1;
   let cseqK = -1;
   for (let k = 0; k < n; k++) {
-    let id = request._ids[k] & 0xff;
-    if (id === UNCLASSIFIED) id = request._classify(k);
+    const id = request._ids[k] & 0xff;
     if (id === HeaderId.Via) push(ids, names, values, HeaderId.Via, 'Via', request._value(k));
     else if (id === HeaderId.From) {
       if (fromK < 0) fromK = k;
