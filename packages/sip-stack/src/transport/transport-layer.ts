@@ -164,7 +164,7 @@ export class SipTransportLayer {
     this.handlers.push(handler);
   }
 
-  /** Observes every message sent through `send` (and so `sendResponse`). */
+  /** Observes every message sent through `send`, `transmit` and their response forms (not datagram resends). */
   onSent(handler: SipSentHandler): void {
     this.sentHandlers.push(handler);
   }
@@ -387,6 +387,7 @@ export class SipTransportLayer {
     }
     this.counters.sent++;
     socket.sendNow(bytes, destination.address, destination.port, onError);
+    if (this.sentHandlers.length > 0) this.notifySent(message, destination);
     return bytes;
   }
 
