@@ -78,7 +78,7 @@ describe('sqlite storage: group commit', () => {
     const other = new Database(join(dir, 'switchyard.db'));
     try {
       other.exec('BEGIN IMMEDIATE');
-      const writes = [
+      const writes: Promise<unknown>[] = [
         ...[0, 1, 2, 3, 4].map((i) => storage.cdrs.insert(sampleCall(`b-${i}`, T0 + i))),
         storage.queueLog.append(queueEntry(T0)),
       ];
