@@ -38,6 +38,7 @@ import {
 } from '@switchyard/pbx-core';
 import Database from 'better-sqlite3';
 import { fromSqliteError, SqliteStorageError } from './errors.js';
+import { type FlushScheduler, GroupCommit, nextTurn } from './group-commit.js';
 import { type MigrationResult, migrate } from './migrate.js';
 import { MIGRATIONS, type Migration } from './schema.js';
 
@@ -51,6 +52,11 @@ export interface SqliteStorageOptions {
   readonly busyTimeoutMs?: number;
   /** For tests of the migration machinery; defaults to the real schema. */
   readonly migrations?: readonly Migration[];
+  /**
+   * When grouped record writes (call records, queue and agent log entries) are committed: by default once per
+   * event-loop turn, all in one transaction; 'immediate' commits each write on its own.
+   */
+  readonly groupCommit?: FlushScheduler | 'immediate';
 }
 
 type Row = Record<string, unknown>;
@@ -592,10 +598,10 @@ class SqliteCdrRepository implements CdrRepository {
   }
 
   async insert(record: CallRecord): Promise<void> {
-    guarded(this.owner, () => {
-      validateCallRecord(record);
-      // One transaction: the record, its legs and steps are committed together or not at all; with
-      // synchronous=FULL the commit is on disk before this returns.
+    guarded(this.owner, () => validateCallRecord(record));
+    // One savepoint: the record, its legs and steps are committed together or not at all, in the group commit
+    // of this event-loop turn; with synchronous=FULL that commit is on disk before the promise resolves.
+    return this.owner.groupWrite(() => {
       this.db.transaction(() => {
         try {
           this.#insertCdr.run({
@@ -728,6 +734,7 @@ class SqliteCdrRepository implements CdrRepository {
   }
 
   async get(callId: string): Promise<CallRecord | undefined> {
+    this.owner.flushWrites();
     return guarded(this.owner, () =>
       this.db.transaction(() => {
         const row = this.#getCdr.get(callId);
@@ -739,6 +746,7 @@ class SqliteCdrRepository implements CdrRepository {
   async query(query: CallRecordQuery): Promise<CallRecordPage> {
     const limit = cdrPageLimit(query.limit);
     const after = query.cursor === undefined ? undefined : decodeCdrCursor(query.cursor);
+    this.owner.flushWrites();
     return guarded(this.owner, () => {
       const { where, params } = filterSql(query);
       const descending = query.order === 'desc';
@@ -771,6 +779,7 @@ class SqliteCdrRepository implements CdrRepository {
   }
 
   async count(filter: CallRecordFilter): Promise<number> {
+    this.owner.flushWrites();
     return guarded(this.owner, () => {
       const { where, params } = filterSql(filter);
       const row = this.#statements.get(`SELECT count(*) AS n FROM cdrs c ${where}`).get(params) as { n: number };
@@ -856,8 +865,8 @@ class SqliteQueueLogRepository implements QueueLogRepository {
   }
 
   async append(entry: Omit<QueueLogEntry, 'id'>): Promise<QueueLogEntry> {
-    return guarded(this.owner, () => {
-      validateQueueLogEntry(entry);
+    guarded(this.owner, () => validateQueueLogEntry(entry));
+    return this.owner.groupWrite(() => {
       const result = this.#insert.run({
         at: entry.at,
         queue_id: entry.queueId,
@@ -877,6 +886,7 @@ class SqliteQueueLogRepository implements QueueLogRepository {
 
   async query(query: QueueLogQuery): Promise<QueueLogEntry[]> {
     const limit = eventLogLimit(query.limit);
+    this.owner.flushWrites();
     return guarded(this.owner, () => {
       const where = eventLogWhere(query, { queue_id: query.queueId, call_id: query.callId, agent: query.agent });
       const sql = `SELECT * FROM queue_log WHERE ${where.sql} ORDER BY id LIMIT @limit`;
@@ -918,8 +928,8 @@ class SqliteAgentLogRepository implements AgentLogRepository {
   }
 
   async append(entry: Omit<AgentLogEntry, 'id'>): Promise<AgentLogEntry> {
-    return guarded(this.owner, () => {
-      validateAgentLogEntry(entry);
+    guarded(this.owner, () => validateAgentLogEntry(entry));
+    return this.owner.groupWrite(() => {
       const result = this.#insert.run({
         at: entry.at,
         extension: entry.extension,
@@ -937,6 +947,7 @@ class SqliteAgentLogRepository implements AgentLogRepository {
 
   async query(query: AgentLogQuery): Promise<AgentLogEntry[]> {
     const limit = eventLogLimit(query.limit);
+    this.owner.flushWrites();
     return guarded(this.owner, () => {
       const where = eventLogWhere(query, { extension: query.extension, queue_id: query.queueId });
       const sql = `SELECT * FROM agent_log WHERE ${where.sql} ORDER BY id LIMIT @limit`;
@@ -969,6 +980,7 @@ export class SqliteStorage implements Storage {
   /** What opening did to the schema. */
   readonly migration: MigrationResult;
   #closed = false;
+  readonly #writes: GroupCommit;
 
   constructor(
     readonly db: Database.Database,
@@ -977,6 +989,7 @@ export class SqliteStorage implements Storage {
   ) {
     const clock = options.clock ?? { now: () => Date.now() };
     this.migration = migrate(db, options.migrations ?? MIGRATIONS, () => clock.now());
+    this.#writes = new GroupCommit(db, options.groupCommit ?? nextTurn);
     this.extensions = new SqliteExtensionRepository(db, this, clock);
     this.registrations = new SqliteRegistrationRepository(db, this);
     this.cdrs = new SqliteCdrRepository(db, this);
@@ -988,14 +1001,33 @@ export class SqliteStorage implements Storage {
     if (this.#closed) throw new SqliteStorageError('closed', `storage ${this.path} is closed`);
   }
 
+  /** Queues a record write for the group commit; resolves once it is committed. */
+  groupWrite<T>(work: () => T): Promise<T> {
+    this.assertOpen();
+    return this.#writes.enqueue(work);
+  }
+
+  /** Commits queued record writes now, so a read sees every write issued before it (read-your-writes). */
+  flushWrites(): void {
+    if (!this.#closed) this.#writes.flush();
+  }
+
+  /** Write transactions of grouped records committed since opening (one per group commit). */
+  get groupCommits(): number {
+    return this.#writes.commits;
+  }
+
   /** PRAGMA integrity_check: 'ok' or the list of problems SQLite found. */
   integrityCheck(): string[] {
     this.assertOpen();
+    this.flushWrites();
     return (this.db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check);
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
+    // Writes queued before close are committed (or rejected), never dropped.
+    this.#writes.flush();
     this.#closed = true;
     // Folds the WAL back into the main file so the database is one file again at rest.
     try {

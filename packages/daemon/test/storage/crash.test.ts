@@ -20,32 +20,36 @@ afterAll(() => {
 
 const T0 = 1_700_000_000_000;
 
-// The writer: opens the storage, then inserts records forever, printing each call id once its insert resolved.
+// The writer: opens the storage, then inserts records forever, `width` at a time (so they share group commits),
+// printing each call id once its insert resolved.
 const writerSource = `
 import { openSqliteStorage } from ${JSON.stringify(pathToFileURL(builtStorage).href)};
-const [dataDir, round] = process.argv.slice(2);
+const [dataDir, round, width] = process.argv.slice(2);
 const storage = openSqliteStorage(dataDir);
 const leg = (id, peer, at) => ({ legId: id, peerKind: 'extension', peer, direction: 'outbound', sipCallId: null,
   contactUri: null, startedAt: at, ringingAt: null, answeredAt: at + 1, endedAt: at + 5, status: 'answered',
   sipStatus: 200, codec: 'PCMU' });
-for (let i = 0; ; i++) {
+const insert = (i) => {
   const at = ${T0} + Number(round) * 1_000_000 + i;
   const callId = 'crash-' + round + '-' + i;
-  await storage.cdrs.insert({ callId, direction: 'internal', callerNumber: '201', callerName: null,
+  return storage.cdrs.insert({ callId, direction: 'internal', callerNumber: '201', callerName: null,
     calleeNumber: '202', calleeName: null, dialledNumber: '202', callerExtension: '201', calleeExtension: '202',
     did: null, trunk: null, status: 'answered', startedAt: at, ringingAt: null, answeredAt: at + 1, endedAt: at + 5,
     hangupSide: 'caller', hangupSipStatus: null, hangupReason: null, callType: null, cost: null, recordingPath: null,
     legs: [leg(callId + '-a', '201', at), leg(callId + '-b', '202', at)],
-    steps: [{ at, kind: 'note', target: null, endedAt: null, detail: { i } }] });
-  // stdout to a pipe is synchronous on POSIX: once written, the parent can see it even if we die next.
-  process.stdout.write(callId + '\\n');
+    steps: [{ at, kind: 'note', target: null, endedAt: null, detail: { i } }] })
+    // stdout to a pipe is synchronous on POSIX: once written, the parent can see it even if we die next.
+    .then(() => process.stdout.write(callId + '\\n'));
+};
+for (let i = 0; ; i += Number(width)) {
+  await Promise.all(Array.from({ length: Number(width) }, (_, j) => insert(i + j)));
 }
 `;
 
 /** Runs the writer until it has reported `target` commits, then SIGKILLs it; returns the reported call ids. */
-function runAndKill(script: string, dataDir: string, round: number, target: number): Promise<string[]> {
+function runAndKill(script: string, dataDir: string, round: number, target: number, width: number): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(process.execPath, [script, dataDir, String(round)], {
+    const child: ChildProcess = spawn(process.execPath, [script, dataDir, String(round), String(width)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const committed: string[] = [];
@@ -85,10 +89,18 @@ describe.skipIf(!built)('sqlite storage: crash durability', () => {
     const dataDir = join(root, 'data');
     const reported: string[] = [];
     // Several rounds on one file: each restart also recovers the WAL the previous kill left behind.
-    for (const [round, target] of [60, 137, 211].entries()) {
-      reported.push(...(await runAndKill(script, dataDir, round, target)));
+    // Rounds 0-2 write one record at a time; rounds 3-4 write 16 at once, so the kill lands inside group commits.
+    const rounds: [number, number][] = [
+      [60, 1],
+      [137, 1],
+      [211, 1],
+      [300, 16],
+      [517, 16],
+    ];
+    for (const [round, [target, width]] of rounds.entries()) {
+      reported.push(...(await runAndKill(script, dataDir, round, target, width)));
     }
-    expect(reported.length).toBeGreaterThanOrEqual(60 + 137 + 211);
+    expect(reported.length).toBeGreaterThanOrEqual(60 + 137 + 211 + 300 + 517);
 
     const storage = openSqliteStorage(dataDir);
     try {
