@@ -3,26 +3,22 @@
 // speaks G.711 PCMU and the other G.722 only, so the call needs the daemon to anchor and transcode the media; each
 // phone plays its own tone and records what it decodes. Then the call log statuses of calls that fail (bad password,
 // unknown number, busy callee, caller gives up while ringing), and a SIGKILL in the middle of a call.
-import { type ChildProcess, execFile, execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
+import { type ChildProcess, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BaresipPhone, type PhoneOptions } from './helpers/baresip-phone.js';
-import { NetworkNamespace, namespaceUnavailable } from './helpers/netns.js';
+import { has, NetworkNamespace, namespaceUnavailable } from './helpers/netns.js';
+import {
+  ctlCall,
+  DAEMON_BIN,
+  daemonFolder,
+  databaseIntegrity,
+  startDaemon as launchDaemon,
+  removeFolder,
+  stopDaemon,
+  writeConfig,
+} from './support/daemon.js';
 
-const bin = join(dirname(fileURLToPath(import.meta.url)), '..', 'packages', 'daemon', 'bin', 'switchyard.js');
-
-function has(cmd: string, args: string[]): boolean {
-  try {
-    execFileSync(cmd, args, { stdio: 'ignore', timeout: 5000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
 const missing = [
   has('which', ['baresip']) ? undefined : 'baresip is not installed',
   has('sox', ['--version']) ? undefined : 'sox is not installed',
@@ -74,41 +70,20 @@ describe.skipIf(missing.length > 0)('the daemon with baresip phones in a private
   const configFile = () => join(dir, 'pbx.yaml');
   const socket = () => join(dir, 'admin.sock');
 
-  function startDaemon(): Promise<ChildProcess> {
-    return new Promise((resolve, reject) => {
-      const child = ns.spawn(process.execPath, [bin, 'start', '--config', configFile()], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let out = '';
-      const timer = setTimeout(() => reject(new Error(`daemon did not start: ${out}`)), 15_000);
-      const take = (d: Buffer) => {
-        out += d;
+  async function startDaemon(): Promise<ChildProcess> {
+    const started = await launchDaemon({
+      configFile: configFile(),
+      cli: DAEMON_BIN,
+      spawn: (command, args, options) => ns.spawn(command, args, options),
+      onOutput: (d) => {
         daemonLog += d;
-        if (out.includes('admin socket listening')) {
-          clearTimeout(timer);
-          resolve(child);
-        }
-      };
-      child.stdout?.on('data', take);
-      child.stderr?.on('data', take);
-      child.on('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`daemon exited with ${code}: ${out}`));
-      });
+      },
     });
+    return started.child;
   }
 
   // The admin socket is a file: reachable from outside the namespace.
-  function ctl<T>(method: string, params: unknown = {}): Promise<T> {
-    return new Promise((resolve, reject) => {
-      execFile(
-        process.execPath,
-        [bin, 'ctl', '--socket', socket(), method, JSON.stringify(params)],
-        { timeout: 10_000 },
-        (err, stdout, stderr) => (err ? reject(new Error(`ctl ${method}: ${stderr}`)) : resolve(JSON.parse(stdout))),
-      );
-    });
-  }
+  const ctl = <T>(method: string, params: unknown = {}): Promise<T> => ctlCall<T>(socket(), method, params, DAEMON_BIN);
 
   const records = async () => (await ctl<{ records: CallRecord[] }>('cdrs.query', { limit: 1000 })).records;
 
@@ -128,25 +103,22 @@ describe.skipIf(missing.length > 0)('the daemon with baresip phones in a private
     BaresipPhone.start(ns, { ...o, dir: join(dir, name), server: SERVER });
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'switchyard-baresip-'));
-    writeFileSync(
-      configFile(),
-      [
-        'sip:',
-        `  listen: ["udp://${SERVER}"]`,
-        '  domain: pbx.example.test',
-        // baresip 1.0 (libre) gives up on a SHA-256 challenge instead of picking the MD5 one.
-        '  digestAlgorithms: [MD5]',
-        'admin:',
-        `  socket: ${socket()}`,
-        `data: ${join(dir, 'data')}`,
-        'extensions:',
-        '  - { number: "1000", name: Alice, password: "alice-pw" }',
-        '  - { number: "1001", name: Bob, password: "bob-pw" }',
-        '  - { number: "1002", name: Carol, password: "carol-pw" }',
-        '',
-      ].join('\n'),
-    );
+    dir = daemonFolder('switchyard-baresip-').dir;
+    writeConfig(configFile(), [
+      'sip:',
+      `  listen: ["udp://${SERVER}"]`,
+      '  domain: pbx.example.test',
+      // baresip 1.0 (libre) gives up on a SHA-256 challenge instead of picking the MD5 one.
+      '  digestAlgorithms: [MD5]',
+      'admin:',
+      `  socket: ${socket()}`,
+      `data: ${join(dir, 'data')}`,
+      'extensions:',
+      '  - { number: "1000", name: Alice, password: "alice-pw" }',
+      '  - { number: "1001", name: Bob, password: "bob-pw" }',
+      '  - { number: "1002", name: Carol, password: "carol-pw" }',
+      '',
+    ]);
     ns = await NetworkNamespace.open(120);
     daemon = await startDaemon();
     [alice, bob, carol] = await Promise.all([
@@ -183,7 +155,7 @@ describe.skipIf(missing.length > 0)('the daemon with baresip phones in a private
 
   afterAll(async () => {
     await ns?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    removeFolder(dir);
   });
 
   it('registers both with digest, connects a PCMU phone to a G.722 phone, and each hears the other', async () => {
@@ -314,18 +286,10 @@ describe.skipIf(missing.length > 0)('the daemon with baresip phones in a private
       alice.waitFor(/Call established/, { since: a, unless: /session closed/ }),
       bob.waitFor(/Call established/, { since: b }),
     ]);
-    const killed = daemon;
-    const exited = new Promise((resolve) => killed?.once('exit', resolve));
-    killed?.kill('SIGKILL');
-    await exited;
+    await stopDaemon(daemon, 'SIGKILL');
 
     // The database as the crash left it: consistent, and every finished call is in it.
-    const db = new Database(join(dir, 'data', 'switchyard.db'));
-    try {
-      expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
-    } finally {
-      db.close();
-    }
+    expect(databaseIntegrity(join(dir, 'data', 'switchyard.db'))).toBe('ok');
     daemon = await startDaemon();
     const after = await records();
     expect(after).toEqual(before);
