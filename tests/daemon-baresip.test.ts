@@ -33,6 +33,16 @@ const SERVER = '127.0.0.1:5060';
 const ALICE_TONE = 700;
 const BOB_TONE = 1200;
 const BOB_CODEC = 'G722/16000/1';
+/** Bob's phone, as first started and as restarted. */
+const BOB_PHONE = {
+  number: '1001',
+  password: 'bob-pw',
+  codec: BOB_CODEC,
+  toneHz: BOB_TONE,
+  sipPort: 5311,
+  rtpPort: 41200,
+  autoAnswer: true,
+} as const;
 
 interface CallRecord {
   callId: string;
@@ -102,6 +112,24 @@ describe.skipIf(missing.length > 0)('the daemon with baresip phones in a private
   const phone = (name: string, o: Omit<PhoneOptions, 'dir' | 'server'>) =>
     BaresipPhone.start(ns, { ...o, dir: join(dir, name), server: SERVER });
 
+  /** `caller` dials `number` at the daemon; returns its output mark from before the dial. */
+  function dial(caller: BaresipPhone, number: string): number {
+    const mark = caller.mark();
+    caller.send(`/dial sip:${number}@${SERVER}`);
+    return mark;
+  }
+
+  /** `caller` dials `callee`'s `number` until both say the call is up; returns both marks from before the dial. */
+  async function establish(caller: BaresipPhone, callee: BaresipPhone, number: string): Promise<[number, number]> {
+    const calleeMark = callee.mark();
+    const callerMark = dial(caller, number);
+    await Promise.all([
+      caller.waitFor(/Call established/, { since: callerMark, unless: /session closed/ }),
+      callee.waitFor(/Call established/, { since: calleeMark }),
+    ]);
+    return [callerMark, calleeMark];
+  }
+
   beforeAll(async () => {
     dir = daemonFolder('switchyard-baresip-').dir;
     writeConfig(configFile(), [
@@ -131,15 +159,7 @@ describe.skipIf(missing.length > 0)('the daemon with baresip phones in a private
         rtpPort: 41000,
         autoAnswer: true,
       }),
-      phone('bob', {
-        number: '1001',
-        password: 'bob-pw',
-        codec: BOB_CODEC,
-        toneHz: BOB_TONE,
-        sipPort: 5311,
-        rtpPort: 41200,
-        autoAnswer: true,
-      }),
+      phone('bob', BOB_PHONE),
       phone('carol', {
         number: '1002',
         password: 'carol-pw',
@@ -162,13 +182,7 @@ describe.skipIf(missing.length > 0)('the daemon with baresip phones in a private
     const devices = await ctl<Array<{ extension: string }>>('registrations.list');
     expect(devices.map((d) => d.extension).sort()).toEqual(['1000', '1001', '1002']);
     const known = (await records()).length;
-    const a = alice.mark();
-    const b = bob.mark();
-    alice.send(`/dial sip:1001@${SERVER}`);
-    await Promise.all([
-      alice.waitFor(/Call established/, { since: a, unless: /session closed/ }),
-      bob.waitFor(/Call established/, { since: b }),
-    ]);
+    const [a, b] = await establish(alice, bob, '1001');
     // Each phone speaks its own codec (baresip prints its audio pipelines).
     expect(alice.output.slice(a)).toContain('---> PCMU');
     expect(bob.output.slice(b)).toContain(`---> ${BOB_CODEC.split('/')[0]}`);
@@ -212,8 +226,7 @@ describe.skipIf(missing.length > 0)('the daemon with baresip phones in a private
   it('records a call to an unknown number, a busy callee, a call given up while ringing, and a wrong password', async () => {
     let known = (await records()).length;
     // A number nobody has: 404 (RFC 3261 21.4.5), "wrong number" in the call log.
-    let a = alice.mark();
-    alice.send(`/dial sip:4444@${SERVER}`);
+    let a = dial(alice, '4444');
     await alice.waitFor(/session closed: 404/, { since: a });
     let [record] = await newRecords(known++);
     expect(record).toMatchObject({
@@ -224,9 +237,8 @@ describe.skipIf(missing.length > 0)('the daemon with baresip phones in a private
     });
 
     // Carol's phone rings and she turns the call down: baresip answers 486 Busy Here.
-    a = alice.mark();
     let c = carol.mark();
-    alice.send(`/dial sip:1002@${SERVER}`);
+    a = dial(alice, '1002');
     await carol.waitFor(/Incoming call/, { since: c });
     carol.send('/hangup');
     await alice.waitFor(/session closed: 486/, { since: a });
@@ -239,9 +251,8 @@ describe.skipIf(missing.length > 0)('the daemon with baresip phones in a private
     });
 
     // Alice gives up while Carol's phone rings: her CANCEL is carried to Carol's leg.
-    a = alice.mark();
     c = carol.mark();
-    alice.send(`/dial sip:1002@${SERVER}`);
+    a = dial(alice, '1002');
     await carol.waitFor(/Incoming call/, { since: c });
     await alice.waitFor(/SIP Progress: 18[03]/, { since: a });
     alice.send('/hangup');
@@ -260,9 +271,8 @@ describe.skipIf(missing.length > 0)('the daemon with baresip phones in a private
       autoAnswer: true,
       register: false,
     });
-    const m = mallory.mark();
     const b = bob.mark();
-    mallory.send(`/dial sip:1001@${SERVER}`);
+    const m = dial(mallory, '1001');
     await mallory.waitFor(/session closed: 40[13]/, { since: m });
     [record] = await newRecords(known++);
     expect(record).toMatchObject({
@@ -279,13 +289,7 @@ describe.skipIf(missing.length > 0)('the daemon with baresip phones in a private
   it('loses no finished call record when killed with SIGKILL mid-call, and works again after a restart', async () => {
     const before = await records();
     expect(before.length).toBeGreaterThan(0);
-    let a = alice.mark();
-    let b = bob.mark();
-    alice.send(`/dial sip:1001@${SERVER}`);
-    await Promise.all([
-      alice.waitFor(/Call established/, { since: a, unless: /session closed/ }),
-      bob.waitFor(/Call established/, { since: b }),
-    ]);
+    let [a, b] = await establish(alice, bob, '1001');
     await stopDaemon(daemon, 'SIGKILL');
 
     // The database as the crash left it: consistent, and every finished call is in it.
@@ -306,23 +310,9 @@ describe.skipIf(missing.length > 0)('the daemon with baresip phones in a private
 
     // Bob's phone restarts: it un-registers, registers anew, and calls Alice at her stored binding.
     await bob.stop();
-    bob = await phone('bob-again', {
-      number: '1001',
-      password: 'bob-pw',
-      codec: BOB_CODEC,
-      toneHz: BOB_TONE,
-      sipPort: 5311,
-      rtpPort: 41200,
-      autoAnswer: true,
-    });
+    bob = await phone('bob-again', BOB_PHONE);
     await bob.waitFor(/200 OK \(\) \[1 binding\]/);
-    a = alice.mark();
-    b = bob.mark();
-    bob.send(`/dial sip:1000@${SERVER}`);
-    await Promise.all([
-      bob.waitFor(/Call established/, { since: b, unless: /session closed/ }),
-      alice.waitFor(/Call established/, { since: a }),
-    ]);
+    [b, a] = await establish(bob, alice, '1000');
     await new Promise((r) => setTimeout(r, 500));
     bob.send('/hangup');
     const [record] = await newRecords(before.length);

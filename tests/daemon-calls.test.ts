@@ -16,6 +16,7 @@ import {
   databaseIntegrity,
   eventually,
   startDaemon as launchDaemon,
+  loopbackSipAndAdmin,
   OFFER,
   registeredPhone,
   removeFolder,
@@ -39,16 +40,7 @@ const phone = (number: string, password: string, sipPort: number) =>
 
 beforeAll(async () => {
   ({ dir, configFile, socket } = daemonFolder('switchyard-e2e-'));
-  writeConfig(configFile, [
-    'sip:',
-    '  listen: ["udp://127.0.0.1:0"]',
-    '  domain: pbx.example.test',
-    'admin:',
-    `  socket: ${socket}`,
-    `data: ${join(dir, 'data')}`,
-    ...ALICE_AND_BOB,
-    '',
-  ]);
+  writeConfig(configFile, [...loopbackSipAndAdmin(socket), `data: ${join(dir, 'data')}`, ...ALICE_AND_BOB, '']);
   daemon = await startDaemon();
 });
 

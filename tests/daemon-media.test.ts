@@ -22,6 +22,7 @@ import {
   ctlCall,
   daemonFolder,
   eventually,
+  loopbackSipAndAdmin,
   registeredPhone,
   removeFolder,
   runCleanup,
@@ -153,11 +154,7 @@ beforeAll(async () => {
   let configFile: string;
   ({ dir, configFile, socket } = daemonFolder('switchyard-media-e2e-'));
   writeConfig(configFile, [
-    'sip:',
-    '  listen: ["udp://127.0.0.1:0"]',
-    '  domain: pbx.example.test',
-    'admin:',
-    `  socket: ${socket}`,
+    ...loopbackSipAndAdmin(socket),
     'media:',
     '  address: 127.0.0.1',
     `  rtpPorts: { min: ${RTP_MIN}, max: ${RTP_MAX} }`,

@@ -21,6 +21,11 @@ export const OFFER =
 export const ANSWER =
   'v=0\r\no=- 2 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n';
 
+/** Config lines: SIP on a loopback port the system picks, and the admin socket at `socket`. */
+export function loopbackSipAndAdmin(socket: string): string[] {
+  return ['sip:', '  listen: ["udp://127.0.0.1:0"]', '  domain: pbx.example.test', 'admin:', `  socket: ${socket}`];
+}
+
 /** Config lines: extensions 1000 (Alice) and 1001 (Bob) with their SIP passwords. */
 export const ALICE_AND_BOB: readonly string[] = [
   'extensions:',
