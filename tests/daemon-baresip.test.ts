@@ -3,26 +3,22 @@
 // speaks G.711 PCMU and the other G.722 only, so the call needs the daemon to anchor and transcode the media; each
 // phone plays its own tone and records what it decodes. Then the call log statuses of calls that fail (bad password,
 // unknown number, busy callee, caller gives up while ringing), and a SIGKILL in the middle of a call.
-import { type ChildProcess, execFile, execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
+import { type ChildProcess, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BaresipPhone, type PhoneOptions } from './helpers/baresip-phone.js';
-import { NetworkNamespace, namespaceUnavailable } from './helpers/netns.js';
+import { has, NetworkNamespace, namespaceUnavailable } from './helpers/netns.js';
+import {
+  ctlCall,
+  DAEMON_BIN,
+  daemonFolder,
+  databaseIntegrity,
+  startDaemon as launchDaemon,
+  removeFolder,
+  stopDaemon,
+  writeConfig,
+} from './support/daemon.js';
 
-const bin = join(dirname(fileURLToPath(import.meta.url)), '..', 'packages', 'daemon', 'bin', 'switchyard.js');
-
-function has(cmd: string, args: string[]): boolean {
-  try {
-    execFileSync(cmd, args, { stdio: 'ignore', timeout: 5000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
 const missing = [
   has('which', ['baresip']) ? undefined : 'baresip is not installed',
   has('sox', ['--version']) ? undefined : 'sox is not installed',
@@ -37,6 +33,16 @@ const SERVER = '127.0.0.1:5060';
 const ALICE_TONE = 700;
 const BOB_TONE = 1200;
 const BOB_CODEC = 'G722/16000/1';
+/** Bob's phone, as first started and as restarted. */
+const BOB_PHONE = {
+  number: '1001',
+  password: 'bob-pw',
+  codec: BOB_CODEC,
+  toneHz: BOB_TONE,
+  sipPort: 5311,
+  rtpPort: 41200,
+  autoAnswer: true,
+} as const;
 
 interface CallRecord {
   callId: string;
@@ -74,41 +80,20 @@ describe.skipIf(missing.length > 0)('the daemon with baresip phones in a private
   const configFile = () => join(dir, 'pbx.yaml');
   const socket = () => join(dir, 'admin.sock');
 
-  function startDaemon(): Promise<ChildProcess> {
-    return new Promise((resolve, reject) => {
-      const child = ns.spawn(process.execPath, [bin, 'start', '--config', configFile()], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let out = '';
-      const timer = setTimeout(() => reject(new Error(`daemon did not start: ${out}`)), 15_000);
-      const take = (d: Buffer) => {
-        out += d;
+  async function startDaemon(): Promise<ChildProcess> {
+    const started = await launchDaemon({
+      configFile: configFile(),
+      cli: DAEMON_BIN,
+      spawn: (command, args, options) => ns.spawn(command, args, options),
+      onOutput: (d) => {
         daemonLog += d;
-        if (out.includes('admin socket listening')) {
-          clearTimeout(timer);
-          resolve(child);
-        }
-      };
-      child.stdout?.on('data', take);
-      child.stderr?.on('data', take);
-      child.on('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`daemon exited with ${code}: ${out}`));
-      });
+      },
     });
+    return started.child;
   }
 
   // The admin socket is a file: reachable from outside the namespace.
-  function ctl<T>(method: string, params: unknown = {}): Promise<T> {
-    return new Promise((resolve, reject) => {
-      execFile(
-        process.execPath,
-        [bin, 'ctl', '--socket', socket(), method, JSON.stringify(params)],
-        { timeout: 10_000 },
-        (err, stdout, stderr) => (err ? reject(new Error(`ctl ${method}: ${stderr}`)) : resolve(JSON.parse(stdout))),
-      );
-    });
-  }
+  const ctl = <T>(method: string, params: unknown = {}): Promise<T> => ctlCall<T>(socket(), method, params, DAEMON_BIN);
 
   const records = async () => (await ctl<{ records: CallRecord[] }>('cdrs.query', { limit: 1000 })).records;
 
@@ -127,26 +112,41 @@ describe.skipIf(missing.length > 0)('the daemon with baresip phones in a private
   const phone = (name: string, o: Omit<PhoneOptions, 'dir' | 'server'>) =>
     BaresipPhone.start(ns, { ...o, dir: join(dir, name), server: SERVER });
 
+  /** `caller` dials `number` at the daemon; returns its output mark from before the dial. */
+  function dial(caller: BaresipPhone, number: string): number {
+    const mark = caller.mark();
+    caller.send(`/dial sip:${number}@${SERVER}`);
+    return mark;
+  }
+
+  /** `caller` dials `callee`'s `number` until both say the call is up; returns both marks from before the dial. */
+  async function establish(caller: BaresipPhone, callee: BaresipPhone, number: string): Promise<[number, number]> {
+    const calleeMark = callee.mark();
+    const callerMark = dial(caller, number);
+    await Promise.all([
+      caller.waitFor(/Call established/, { since: callerMark, unless: /session closed/ }),
+      callee.waitFor(/Call established/, { since: calleeMark }),
+    ]);
+    return [callerMark, calleeMark];
+  }
+
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'switchyard-baresip-'));
-    writeFileSync(
-      configFile(),
-      [
-        'sip:',
-        `  listen: ["udp://${SERVER}"]`,
-        '  domain: pbx.example.test',
-        // baresip 1.0 (libre) gives up on a SHA-256 challenge instead of picking the MD5 one.
-        '  digestAlgorithms: [MD5]',
-        'admin:',
-        `  socket: ${socket()}`,
-        `data: ${join(dir, 'data')}`,
-        'extensions:',
-        '  - { number: "1000", name: Alice, password: "alice-pw" }',
-        '  - { number: "1001", name: Bob, password: "bob-pw" }',
-        '  - { number: "1002", name: Carol, password: "carol-pw" }',
-        '',
-      ].join('\n'),
-    );
+    dir = daemonFolder('switchyard-baresip-').dir;
+    writeConfig(configFile(), [
+      'sip:',
+      `  listen: ["udp://${SERVER}"]`,
+      '  domain: pbx.example.test',
+      // baresip 1.0 (libre) gives up on a SHA-256 challenge instead of picking the MD5 one.
+      '  digestAlgorithms: [MD5]',
+      'admin:',
+      `  socket: ${socket()}`,
+      `data: ${join(dir, 'data')}`,
+      'extensions:',
+      '  - { number: "1000", name: Alice, password: "alice-pw" }',
+      '  - { number: "1001", name: Bob, password: "bob-pw" }',
+      '  - { number: "1002", name: Carol, password: "carol-pw" }',
+      '',
+    ]);
     ns = await NetworkNamespace.open(120);
     daemon = await startDaemon();
     [alice, bob, carol] = await Promise.all([
@@ -159,15 +159,7 @@ describe.skipIf(missing.length > 0)('the daemon with baresip phones in a private
         rtpPort: 41000,
         autoAnswer: true,
       }),
-      phone('bob', {
-        number: '1001',
-        password: 'bob-pw',
-        codec: BOB_CODEC,
-        toneHz: BOB_TONE,
-        sipPort: 5311,
-        rtpPort: 41200,
-        autoAnswer: true,
-      }),
+      phone('bob', BOB_PHONE),
       phone('carol', {
         number: '1002',
         password: 'carol-pw',
@@ -183,20 +175,14 @@ describe.skipIf(missing.length > 0)('the daemon with baresip phones in a private
 
   afterAll(async () => {
     await ns?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    removeFolder(dir);
   });
 
   it('registers both with digest, connects a PCMU phone to a G.722 phone, and each hears the other', async () => {
     const devices = await ctl<Array<{ extension: string }>>('registrations.list');
     expect(devices.map((d) => d.extension).sort()).toEqual(['1000', '1001', '1002']);
     const known = (await records()).length;
-    const a = alice.mark();
-    const b = bob.mark();
-    alice.send(`/dial sip:1001@${SERVER}`);
-    await Promise.all([
-      alice.waitFor(/Call established/, { since: a, unless: /session closed/ }),
-      bob.waitFor(/Call established/, { since: b }),
-    ]);
+    const [a, b] = await establish(alice, bob, '1001');
     // Each phone speaks its own codec (baresip prints its audio pipelines).
     expect(alice.output.slice(a)).toContain('---> PCMU');
     expect(bob.output.slice(b)).toContain(`---> ${BOB_CODEC.split('/')[0]}`);
@@ -240,8 +226,7 @@ describe.skipIf(missing.length > 0)('the daemon with baresip phones in a private
   it('records a call to an unknown number, a busy callee, a call given up while ringing, and a wrong password', async () => {
     let known = (await records()).length;
     // A number nobody has: 404 (RFC 3261 21.4.5), "wrong number" in the call log.
-    let a = alice.mark();
-    alice.send(`/dial sip:4444@${SERVER}`);
+    let a = dial(alice, '4444');
     await alice.waitFor(/session closed: 404/, { since: a });
     let [record] = await newRecords(known++);
     expect(record).toMatchObject({
@@ -252,9 +237,8 @@ describe.skipIf(missing.length > 0)('the daemon with baresip phones in a private
     });
 
     // Carol's phone rings and she turns the call down: baresip answers 486 Busy Here.
-    a = alice.mark();
     let c = carol.mark();
-    alice.send(`/dial sip:1002@${SERVER}`);
+    a = dial(alice, '1002');
     await carol.waitFor(/Incoming call/, { since: c });
     carol.send('/hangup');
     await alice.waitFor(/session closed: 486/, { since: a });
@@ -267,9 +251,8 @@ describe.skipIf(missing.length > 0)('the daemon with baresip phones in a private
     });
 
     // Alice gives up while Carol's phone rings: her CANCEL is carried to Carol's leg.
-    a = alice.mark();
     c = carol.mark();
-    alice.send(`/dial sip:1002@${SERVER}`);
+    a = dial(alice, '1002');
     await carol.waitFor(/Incoming call/, { since: c });
     await alice.waitFor(/SIP Progress: 18[03]/, { since: a });
     alice.send('/hangup');
@@ -288,9 +271,8 @@ describe.skipIf(missing.length > 0)('the daemon with baresip phones in a private
       autoAnswer: true,
       register: false,
     });
-    const m = mallory.mark();
     const b = bob.mark();
-    mallory.send(`/dial sip:1001@${SERVER}`);
+    const m = dial(mallory, '1001');
     await mallory.waitFor(/session closed: 40[13]/, { since: m });
     [record] = await newRecords(known++);
     expect(record).toMatchObject({
@@ -307,25 +289,11 @@ describe.skipIf(missing.length > 0)('the daemon with baresip phones in a private
   it('loses no finished call record when killed with SIGKILL mid-call, and works again after a restart', async () => {
     const before = await records();
     expect(before.length).toBeGreaterThan(0);
-    let a = alice.mark();
-    let b = bob.mark();
-    alice.send(`/dial sip:1001@${SERVER}`);
-    await Promise.all([
-      alice.waitFor(/Call established/, { since: a, unless: /session closed/ }),
-      bob.waitFor(/Call established/, { since: b }),
-    ]);
-    const killed = daemon;
-    const exited = new Promise((resolve) => killed?.once('exit', resolve));
-    killed?.kill('SIGKILL');
-    await exited;
+    let [a, b] = await establish(alice, bob, '1001');
+    await stopDaemon(daemon, 'SIGKILL');
 
     // The database as the crash left it: consistent, and every finished call is in it.
-    const db = new Database(join(dir, 'data', 'switchyard.db'));
-    try {
-      expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
-    } finally {
-      db.close();
-    }
+    expect(databaseIntegrity(join(dir, 'data', 'switchyard.db'))).toBe('ok');
     daemon = await startDaemon();
     const after = await records();
     expect(after).toEqual(before);
@@ -342,23 +310,9 @@ describe.skipIf(missing.length > 0)('the daemon with baresip phones in a private
 
     // Bob's phone restarts: it un-registers, registers anew, and calls Alice at her stored binding.
     await bob.stop();
-    bob = await phone('bob-again', {
-      number: '1001',
-      password: 'bob-pw',
-      codec: BOB_CODEC,
-      toneHz: BOB_TONE,
-      sipPort: 5311,
-      rtpPort: 41200,
-      autoAnswer: true,
-    });
+    bob = await phone('bob-again', BOB_PHONE);
     await bob.waitFor(/200 OK \(\) \[1 binding\]/);
-    a = alice.mark();
-    b = bob.mark();
-    bob.send(`/dial sip:1000@${SERVER}`);
-    await Promise.all([
-      bob.waitFor(/Call established/, { since: b, unless: /session closed/ }),
-      alice.waitFor(/Call established/, { since: a }),
-    ]);
+    [b, a] = await establish(bob, alice, '1000');
     await new Promise((r) => setTimeout(r, 500));
     bob.send('/hangup');
     const [record] = await newRecords(before.length);

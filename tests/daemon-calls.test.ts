@@ -1,128 +1,60 @@
 // End to end: the daemon started from a config file by its CLI; two user agents on our stack register with digest
 // and call each other through it over loopback UDP; `switchyard ctl` sees the call and the call records; a SIGKILL
 // during a call loses nothing stored and leaves a consistent database.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type IncomingCall, SipTransportLayer, UserAgent } from '@switchyard/sip-stack';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'packages', 'daemon', 'dist', 'cli.js');
-const OFFER = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n';
-const ANSWER = 'v=0\r\no=- 2 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n';
+import {
+  ALICE_AND_BOB,
+  ANSWER,
+  type Cleanup,
+  type CtlOutcome,
+  ctl as ctlArgs,
+  daemonFolder,
+  databaseIntegrity,
+  eventually,
+  startDaemon as launchDaemon,
+  loopbackSipAndAdmin,
+  OFFER,
+  registeredPhone,
+  removeFolder,
+  runCleanup,
+  sipPortOf,
+  stopDaemon,
+  writeConfig,
+} from './support/daemon.js';
 
 let dir = '';
 let configFile = '';
 let socket = '';
 let daemon: ChildProcess | undefined;
-const cleanup: Array<() => Promise<void> | void> = [];
+const cleanup: Cleanup = [];
 
-function startDaemon(): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, 'start', '--config', configFile], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`daemon did not start: ${out}`)), 15_000);
-    child.stdout?.on('data', (d) => {
-      out += d;
-      if (out.includes('admin socket listening')) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-    child.stderr?.on('data', (d) => {
-      out += d;
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`daemon exited with ${code}: ${out}`));
-    });
-  });
-}
-
-function ctl(method: string, params: unknown = {}): Promise<{ code: number; result: unknown; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [cli, 'ctl', '--socket', socket, method, JSON.stringify(params)],
-      { timeout: 10_000 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        resolve({ code, result: code === 0 ? JSON.parse(stdout) : undefined, stderr });
-      },
-    );
-  });
-}
-
-async function phone(number: string, password: string, sipPort: number): Promise<UserAgent> {
-  const transport = new SipTransportLayer();
-  await transport.listen('udp://127.0.0.1:0');
-  const ua = new UserAgent({
-    transport,
-    aor: `sip:${number}@pbx.example.test`,
-    credentials: { username: number, password },
-  });
-  const reg = ua.registration({ registrar: `sip:127.0.0.1:${sipPort}`, expires: 300 });
-  await reg.register();
-  cleanup.push(async () => {
-    reg.stop();
-    ua.close();
-    await transport.close();
-  });
-  return ua;
-}
-
-async function eventually<T>(probe: () => Promise<T | undefined>, ms = 5000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const startDaemon = async (): Promise<ChildProcess> => (await launchDaemon({ configFile })).child;
+const ctl = (method: string, params: unknown = {}): Promise<CtlOutcome> =>
+  ctlArgs(['--socket', socket, method, JSON.stringify(params)]);
+const phone = (number: string, password: string, sipPort: number) =>
+  registeredPhone(cleanup, number, password, sipPort);
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'switchyard-e2e-'));
-  configFile = join(dir, 'pbx.yaml');
-  socket = join(dir, 'admin.sock');
-  writeFileSync(
-    configFile,
-    [
-      'sip:',
-      '  listen: ["udp://127.0.0.1:0"]',
-      '  domain: pbx.example.test',
-      'admin:',
-      `  socket: ${socket}`,
-      `data: ${join(dir, 'data')}`,
-      'extensions:',
-      '  - number: "1000"',
-      '    name: Alice',
-      '    password: "s3cret-a"',
-      '  - number: "1001"',
-      '    name: Bob',
-      '    password: "s3cret-b"',
-      '',
-    ].join('\n'),
-  );
+  ({ dir, configFile, socket } = daemonFolder('switchyard-e2e-'));
+  writeConfig(configFile, [...loopbackSipAndAdmin(socket), `data: ${join(dir, 'data')}`, ...ALICE_AND_BOB, '']);
   daemon = await startDaemon();
 });
 
 afterAll(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
+  await runCleanup(cleanup);
   daemon?.kill('SIGKILL');
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  removeFolder(dir);
 });
 
 describe('the daemon with two phones on our stack', () => {
   it('registers both, connects a call, shows it in ctl, and records it when it ends', async () => {
     const status = (await ctl('status')).result as { listen: string[]; extensions: number };
     expect(status.extensions).toBe(2);
-    const port = Number(status.listen[0].split(':').at(-1));
+    const port = sipPortOf(status);
     const alice = await phone('1000', 's3cret-a', port);
     const bob = await phone('1001', 's3cret-b', port);
     const devices = (await ctl('registrations.list')).result as Array<{ extension: string }>;
@@ -170,7 +102,7 @@ describe('the daemon with two phones on our stack', () => {
 
   it('refuses a call with the wrong password and keeps the attempt in the call log as failed', async () => {
     const status = (await ctl('status')).result as { listen: string[] };
-    const port = Number(status.listen[0].split(':').at(-1));
+    const port = sipPortOf(status);
     const transport = new SipTransportLayer();
     await transport.listen('udp://127.0.0.1:0');
     const ua = new UserAgent({
@@ -202,7 +134,6 @@ describe('the daemon with two phones on our stack', () => {
   });
 
   it('reloads extensions on SIGHUP', async () => {
-    const { readFileSync } = await import('node:fs');
     const text = readFileSync(configFile, 'utf8');
     writeFileSync(configFile, `${text}  - number: "1002"\n    name: Carol\n    password: "s3cret-c"\n`);
     daemon?.kill('SIGHUP');
@@ -214,8 +145,7 @@ describe('the daemon with two phones on our stack', () => {
   });
 
   it('loses no stored call record when killed with SIGKILL during a call, and works again after a restart', async () => {
-    const sipPort = async () =>
-      Number(((await ctl('status')).result as { listen: string[] }).listen[0].split(':').at(-1));
+    const sipPort = async () => sipPortOf((await ctl('status')).result as { listen: string[] });
     let port = await sipPort();
     const alice = await phone('1000', 's3cret-a', port);
     const bob = await phone('1001', 's3cret-b', port);
@@ -224,18 +154,9 @@ describe('the daemon with two phones on our stack', () => {
     const before = ((await ctl('cdrs.query', {})).result as { records: unknown[] }).records;
     expect(before.length).toBeGreaterThanOrEqual(4);
 
-    const killed = daemon;
-    await new Promise((r) => {
-      killed?.once('exit', r);
-      killed?.kill('SIGKILL');
-    });
+    await stopDaemon(daemon, 'SIGKILL');
     // The file as the crash left it is consistent (the WAL is replayed on open).
-    const db = new Database(join(dir, 'data', 'switchyard.db'));
-    try {
-      expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
-    } finally {
-      db.close();
-    }
+    expect(databaseIntegrity(join(dir, 'data', 'switchyard.db'))).toBe('ok');
     daemon = await startDaemon();
     const after = ((await ctl('cdrs.query', {})).result as { records: unknown[] }).records;
     expect(after).toEqual(before);

@@ -2,26 +2,35 @@
 // SIP stack. Each phone sends a tone as real RTP from its own loopback address (127.0.0.2 and 127.0.0.3); each must
 // hear the other's tone at the right frequency and level, through the PBX's address (127.0.0.1) only: transcoded
 // when the phones share no codec (PCMU caller, G.722 callee), relayed when they do.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { type AudioEncoder, createDecoder, createEncoder, RtpHeader, writeRtpHeader } from '@switchyard/media';
 import {
   createSdpAnswer,
   type IncomingCall,
   parseSdp,
   type SipSession,
-  SipTransportLayer,
   serializeSdp,
-  UserAgent,
+  type UserAgent,
 } from '@switchyard/sip-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sine, toneAmplitude } from '../packages/media/test/engine/phone.js';
+import {
+  ALICE_AND_BOB,
+  type Cleanup,
+  ctlCall,
+  daemonFolder,
+  eventually,
+  loopbackSipAndAdmin,
+  registeredPhone,
+  removeFolder,
+  runCleanup,
+  sipPortOf,
+  startDaemon,
+  writeConfig,
+} from './support/daemon.js';
 
-const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'packages', 'daemon', 'dist', 'cli.js');
 const RTP_MIN = 44000;
 const RTP_MAX = 44999;
 
@@ -29,70 +38,11 @@ let dir = '';
 let socket = '';
 let sipPort = 0;
 let daemon: ChildProcess | undefined;
-const cleanup: Array<() => Promise<void> | void> = [];
+const cleanup: Cleanup = [];
 
-function startDaemon(configFile: string): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, 'start', '--config', configFile], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`daemon did not start: ${out}`)), 15_000);
-    child.stdout?.on('data', (d) => {
-      out += d;
-      if (out.includes('admin socket listening')) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-    child.stderr?.on('data', (d) => {
-      out += d;
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`daemon exited with ${code}: ${out}`));
-    });
-  });
-}
-
-function ctl(method: string, params: unknown = {}): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [cli, 'ctl', '--socket', socket, method, JSON.stringify(params)],
-      { timeout: 10_000 },
-      (err, stdout, stderr) => (err ? reject(new Error(`ctl ${method}: ${stderr}`)) : resolve(JSON.parse(stdout))),
-    );
-  });
-}
-
-async function eventually<T>(probe: () => Promise<T | undefined>, ms = 5000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function phone(number: string, password: string): Promise<UserAgent> {
-  const transport = new SipTransportLayer();
-  await transport.listen('udp://127.0.0.1:0');
-  const ua = new UserAgent({
-    transport,
-    aor: `sip:${number}@pbx.example.test`,
-    credentials: { username: number, password },
-  });
-  const reg = ua.registration({ registrar: `sip:127.0.0.1:${sipPort}`, expires: 300 });
-  await reg.register();
-  cleanup.push(async () => {
-    reg.stop();
-    ua.close();
-    await transport.close();
-  });
-  return ua;
-}
+const ctl = (method: string, params: unknown = {}): Promise<unknown> => ctlCall(socket, method, params);
+const phone = (number: string, password: string): Promise<UserAgent> =>
+  registeredPhone(cleanup, number, password, sipPort);
 
 interface Received {
   payloadType: number;
@@ -201,40 +151,25 @@ function pcmuOffer(rtp: RtpPhone): string {
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'switchyard-media-e2e-'));
-  const configFile = join(dir, 'pbx.yaml');
-  socket = join(dir, 'admin.sock');
-  writeFileSync(
-    configFile,
-    [
-      'sip:',
-      '  listen: ["udp://127.0.0.1:0"]',
-      '  domain: pbx.example.test',
-      'admin:',
-      `  socket: ${socket}`,
-      'media:',
-      '  address: 127.0.0.1',
-      `  rtpPorts: { min: ${RTP_MIN}, max: ${RTP_MAX} }`,
-      `data: ${join(dir, 'data')}`,
-      'extensions:',
-      '  - number: "1000"',
-      '    name: Alice',
-      '    password: "s3cret-a"',
-      '  - number: "1001"',
-      '    name: Bob',
-      '    password: "s3cret-b"',
-      '',
-    ].join('\n'),
-  );
-  daemon = await startDaemon(configFile);
-  const status = (await ctl('status')) as { listen: string[] };
-  sipPort = Number(status.listen[0].split(':').at(-1));
+  let configFile: string;
+  ({ dir, configFile, socket } = daemonFolder('switchyard-media-e2e-'));
+  writeConfig(configFile, [
+    ...loopbackSipAndAdmin(socket),
+    'media:',
+    '  address: 127.0.0.1',
+    `  rtpPorts: { min: ${RTP_MIN}, max: ${RTP_MAX} }`,
+    `data: ${join(dir, 'data')}`,
+    ...ALICE_AND_BOB,
+    '',
+  ]);
+  daemon = (await startDaemon({ configFile })).child;
+  sipPort = sipPortOf((await ctl('status')) as { listen: string[] });
 });
 
 afterAll(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
+  await runCleanup(cleanup);
   daemon?.kill('SIGKILL');
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  removeFolder(dir);
 });
 
 interface Case {

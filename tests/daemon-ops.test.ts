@@ -1,24 +1,31 @@
 // End to end, the daemon's operations: the Prometheus endpoint after real registrations and a call, the admin
 // interface over TCP with a token, the digest algorithms the config orders, and SIGTERM draining a call in progress.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { type SipSession, SipTransportLayer, UserAgent } from '@switchyard/sip-stack';
+import { join } from 'node:path';
+import type { SipSession, UserAgent } from '@switchyard/sip-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ANSWER,
+  type Cleanup,
+  ctl,
+  daemonFolder,
+  eventually as eventuallyWithin,
+  startDaemon as launchDaemon,
+  OFFER,
+  registeredPhone,
+  removeFolder,
+  runCleanup,
+  writeConfig,
+} from './support/daemon.js';
 
-const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'packages', 'daemon', 'dist', 'cli.js');
-const OFFER = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n';
-const ANSWER = 'v=0\r\no=- 2 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n';
 const TOKEN = 'e2e-admin-token-0123456789';
 
 let dir = '';
 let configFile = '';
 let socket = '';
-const cleanup: Array<() => Promise<void> | void> = [];
+const cleanup: Cleanup = [];
 
 interface Running {
   child: ChildProcess;
@@ -29,55 +36,31 @@ interface Running {
   exited: Promise<number | null>;
 }
 
-function startDaemon(): Promise<Running> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, 'start', '--config', configFile], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, SWITCHYARD_LOG_LEVEL: 'debug' },
-    });
-    let out = '';
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    const timer = setTimeout(() => reject(new Error(`daemon did not start: ${out}`)), 15_000);
-    const field = (msg: string, key: string) => {
-      for (const line of out.split('\n')) {
-        if (!line.startsWith('{')) continue;
-        const o = JSON.parse(line) as Record<string, string>;
-        if (o.msg === msg && o[key] !== undefined) return o[key];
-      }
-      return undefined;
-    };
-    child.stdout?.on('data', (d) => {
-      out += d;
-      const adminTcp = field('admin listening', 'url');
-      if (adminTcp !== undefined) {
-        clearTimeout(timer);
-        resolve({
-          child,
-          sipPort: Number(field('sip listening', 'listen')?.split(':').at(-1)),
-          metricsUrl: field('metrics listening', 'url') ?? '',
-          adminTcp,
-          output: () => out,
-          exited,
-        });
-      }
-    });
-    child.stderr?.on('data', (d) => {
-      out += d;
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`daemon exited with ${code}: ${out}`));
-    });
-  });
+/** A field of the first JSON log line with this message that has it. */
+function logField(out: string, msg: string, key: string): string | undefined {
+  for (const line of out.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const o = JSON.parse(line) as Record<string, string>;
+    if (o.msg === msg && o[key] !== undefined) return o[key];
+  }
+  return undefined;
 }
 
-function ctl(args: string[]): Promise<{ code: number; result: unknown; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [cli, 'ctl', ...args], { timeout: 10_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, result: code === 0 ? JSON.parse(stdout) : undefined, stderr });
-    });
+async function startDaemon(): Promise<Running> {
+  const { child, output, exited } = await launchDaemon({
+    configFile,
+    env: { ...process.env, SWITCHYARD_LOG_LEVEL: 'debug' },
+    ready: (out) => logField(out, 'admin listening', 'url') !== undefined,
   });
+  const out = output();
+  return {
+    child,
+    sipPort: Number(logField(out, 'sip listening', 'listen')?.split(':').at(-1)),
+    metricsUrl: logField(out, 'metrics listening', 'url') ?? '',
+    adminTcp: logField(out, 'admin listening', 'url') ?? '',
+    output,
+    exited,
+  };
 }
 
 function scrape(url: string): Promise<{ status: number; type: string; body: string }> {
@@ -98,33 +81,10 @@ function sample(text: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
-async function phone(number: string, password: string, sipPort: number): Promise<UserAgent> {
-  const transport = new SipTransportLayer();
-  await transport.listen('udp://127.0.0.1:0');
-  const ua = new UserAgent({
-    transport,
-    aor: `sip:${number}@pbx.example.test`,
-    credentials: { username: number, password },
-  });
-  const reg = ua.registration({ registrar: `sip:127.0.0.1:${sipPort}`, expires: 300 });
-  cleanup.push(async () => {
-    reg.stop();
-    ua.close();
-    await transport.close();
-  });
-  await reg.register();
-  return ua;
-}
+const phone = (number: string, password: string, sipPort: number): Promise<UserAgent> =>
+  registeredPhone(cleanup, number, password, sipPort);
 
-async function eventually<T>(probe: () => Promise<T | undefined>, ms = 8000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const eventually = <T>(probe: () => Promise<T | undefined>): Promise<T> => eventuallyWithin(probe, 8000);
 
 /** Bob answers every call; returns his side of each session as it is answered. */
 function answerAll(bob: UserAgent): SipSession[] {
@@ -137,40 +97,35 @@ function answerAll(bob: UserAgent): SipSession[] {
 }
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'switchyard-ops-'));
-  configFile = join(dir, 'pbx.yaml');
-  socket = join(dir, 'admin.sock');
-  writeFileSync(
-    configFile,
-    [
-      'sip:',
-      '  listen: ["udp://127.0.0.1:0"]',
-      '  domain: pbx.example.test',
-      '  digestAlgorithms: ["MD5", "SHA-256"]',
-      'admin:',
-      `  socket: ${socket}`,
-      '  tcp: "127.0.0.1:0"',
-      `  token: "${TOKEN}"`,
-      'metrics:',
-      '  listen: "127.0.0.1:0"',
-      'log:',
-      '  level: warn',
-      'shutdown:',
-      '  drainTimeoutSeconds: 2',
-      `data: ${join(dir, 'data')}`,
-      'extensions:',
-      '  - number: "1000"',
-      '    password: "s3cret-a"',
-      '  - number: "1001"',
-      '    password: "s3cret-b"',
-      '',
-    ].join('\n'),
-  );
+  ({ dir, configFile, socket } = daemonFolder('switchyard-ops-'));
+  writeConfig(configFile, [
+    'sip:',
+    '  listen: ["udp://127.0.0.1:0"]',
+    '  domain: pbx.example.test',
+    '  digestAlgorithms: ["MD5", "SHA-256"]',
+    'admin:',
+    `  socket: ${socket}`,
+    '  tcp: "127.0.0.1:0"',
+    `  token: "${TOKEN}"`,
+    'metrics:',
+    '  listen: "127.0.0.1:0"',
+    'log:',
+    '  level: warn',
+    'shutdown:',
+    '  drainTimeoutSeconds: 2',
+    `data: ${join(dir, 'data')}`,
+    'extensions:',
+    '  - number: "1000"',
+    '    password: "s3cret-a"',
+    '  - number: "1001"',
+    '    password: "s3cret-b"',
+    '',
+  ]);
 });
 
 afterAll(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await runCleanup(cleanup);
+  removeFolder(dir);
 });
 
 describe('daemon operations', () => {

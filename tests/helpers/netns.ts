@@ -2,7 +2,8 @@
 // test can start, signal and restart programs inside it one by one (`nsenter --net`), and kill them all at the end.
 import { type ChildProcess, execFileSync, type SpawnOptions, spawn } from 'node:child_process';
 
-function has(cmd: string, args: string[]): boolean {
+/** Whether a command runs and exits 0 (within 5 s). */
+export function has(cmd: string, args: string[]): boolean {
   try {
     execFileSync(cmd, args, { stdio: 'ignore', timeout: 5000 });
     return true;

@@ -1,8 +1,8 @@
 // The client side of the admin interface, as `switchyard ctl` uses it: one call over the Unix socket, TCP or
 // WebSocket (the last two with a bearer token).
-import { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import { parseHostPort } from '../config.js';
+import { callOverLine } from './line-call.js';
 import { callAdminSocket } from './socket-server.js';
 
 export interface AdminAnswer {
@@ -43,39 +43,17 @@ export function callAdmin(
 function callTcp(url: string, request: string, token: string | undefined, timeoutMs: number): Promise<AdminAnswer> {
   const hp = parseHostPort(url.slice('tcp://'.length).replace(/\/$/, ''));
   if (!hp) return Promise.reject(new AdminConnectionError(`${url} is not tcp://address:port`));
-  return new Promise((resolve, reject) => {
-    const socket = new Socket();
-    let buffered = '';
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new AdminConnectionError(`no answer from ${url} within ${timeoutMs} ms`));
-    }, timeoutMs);
-    socket.setEncoding('utf8');
-    socket.on('error', (err: Error) => {
-      clearTimeout(timer);
-      reject(new AdminConnectionError(err.message));
-    });
-    socket.on('data', (chunk: string) => {
-      buffered += chunk;
-      const nl = buffered.indexOf('\n');
-      if (nl < 0) return;
-      clearTimeout(timer);
-      socket.end();
-      try {
-        const answer = JSON.parse(buffered.slice(0, nl)) as AdminAnswer;
-        if (answer.error?.code === -32001) reject(new AdminConnectionError(answer.error.message, 401));
-        else resolve(answer);
-      } catch (err) {
-        reject(err);
-      }
-    });
-    socket.on('close', () => {
-      clearTimeout(timer);
-      reject(new AdminConnectionError(`${url} closed the connection without an answer`));
-    });
-    socket.connect(hp.port, hp.host, () => {
-      socket.write(`Authorization: Bearer ${token ?? ''}\n${request}\n`);
-    });
+  const answer = callOverLine({
+    connect: (socket, connected) => socket.connect(hp.port, hp.host, connected),
+    request: `Authorization: Bearer ${token ?? ''}\n${request}\n`,
+    name: url,
+    timeoutMs,
+    failure: (message) => new AdminConnectionError(message),
+  });
+  return answer.then((a) => {
+    const reply = a as AdminAnswer;
+    if (reply.error?.code === -32001) throw new AdminConnectionError(reply.error.message, 401);
+    return reply;
   });
 }
 

@@ -6,6 +6,14 @@ import { JsonRpcError, JsonRpcErrorCode } from './json-rpc.js';
 
 const numberParam = { type: 'string', pattern: '^[0-9*#+]{1,32}$' } as const;
 const nullable = (type: string) => ({ type: [type, 'null'] }) as const;
+const objectOf = <P extends Record<string, unknown>>(properties: P) => ({ type: 'object', properties }) as const;
+const arrayOf = <I extends Record<string, unknown>>(items: I) => ({ type: 'array', items }) as const;
+/** Params schema: an object with no other properties than these, `required` of them needed. */
+function paramsOf(properties: Record<string, unknown>, required?: readonly string[]): Record<string, unknown> {
+  return required === undefined
+    ? { type: 'object', additionalProperties: false, properties }
+    : { type: 'object', additionalProperties: false, required, properties };
+}
 
 // Result schemas: what the docs (docs/admin-api.md, `npm run docs:admin`) say each method returns.
 const extensionResult = {
@@ -88,18 +96,14 @@ export function registerAdminMethods(daemon: Daemon): void {
 
   rpc.register('rpc.discover', {
     description: 'Every method with its description and params schema.',
-    result: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          name: { type: 'string' },
-          description: { type: 'string' },
-          params: { type: 'object' },
-          result: { type: 'object' },
-        },
-      },
-    },
+    result: arrayOf(
+      objectOf({
+        name: { type: 'string' },
+        description: { type: 'string' },
+        params: { type: 'object' },
+        result: { type: 'object' },
+      }),
+    ),
     handler: () => rpc.describe(),
   });
 
@@ -146,13 +150,13 @@ export function registerAdminMethods(daemon: Daemon): void {
 
   rpc.register('extensions.list', {
     description: 'Every extension, by number (secrets omitted).',
-    result: { type: 'array', items: extensionResult },
+    result: arrayOf(extensionResult),
     handler: async () => (await daemon.storage.extensions.list()).map(publicExtension),
   });
 
   rpc.register<{ number: string }, unknown>('extensions.get', {
     description: 'One extension by number.',
-    params: { type: 'object', additionalProperties: false, required: ['number'], properties: { number: numberParam } },
+    params: paramsOf({ number: numberParam }, ['number']),
     result: extensionResult,
     handler: async ({ number }) => {
       const e = await daemon.storage.extensions.get(number);
@@ -173,12 +177,7 @@ export function registerAdminMethods(daemon: Daemon): void {
     unknown
   >('extensions.create', {
     description: 'Creates an extension with its SIP password.',
-    params: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['number', 'password'],
-      properties: { number: numberParam, ...extensionFields },
-    },
+    params: paramsOf({ number: numberParam, ...extensionFields }, ['number', 'password']),
     result: extensionResult,
     handler: async (p) =>
       publicExtension(
@@ -197,12 +196,7 @@ export function registerAdminMethods(daemon: Daemon): void {
 
   rpc.register<{ number: string; password?: string } & Record<string, unknown>, unknown>('extensions.update', {
     description: 'Changes an extension (any of its fields but the number).',
-    params: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['number'],
-      properties: { number: numberParam, ...extensionFields },
-    },
+    params: paramsOf({ number: numberParam, ...extensionFields }, ['number']),
     result: extensionResult,
     handler: async ({ number, password, ...rest }) =>
       publicExtension(
@@ -217,28 +211,24 @@ export function registerAdminMethods(daemon: Daemon): void {
 
   rpc.register<{ number: string }, { deleted: boolean }>('extensions.delete', {
     description: 'Deletes an extension and its registrations; its call records are kept.',
-    params: { type: 'object', additionalProperties: false, required: ['number'], properties: { number: numberParam } },
-    result: { type: 'object', properties: { deleted: { type: 'boolean' } } },
+    params: paramsOf({ number: numberParam }, ['number']),
+    result: objectOf({ deleted: { type: 'boolean' } }),
     handler: async ({ number }) => ({ deleted: await storage(() => daemon.storage.extensions.delete(number)) }),
   });
 
   rpc.register<{ extension?: string }, unknown>('registrations.list', {
     description: 'Registered devices, of one extension or of all.',
-    params: { type: 'object', additionalProperties: false, properties: { extension: numberParam } },
-    result: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          extension: { type: 'string' },
-          contact: { type: 'string' },
-          transport: { enum: ['udp', 'tcp', 'tls', 'ws', 'wss'] },
-          source: { type: 'string', description: 'address:port the REGISTER came from' },
-          userAgent: nullable('string'),
-          expiresInSeconds: { type: 'integer' },
-        },
-      },
-    },
+    params: paramsOf({ extension: numberParam }),
+    result: arrayOf(
+      objectOf({
+        extension: { type: 'string' },
+        contact: { type: 'string' },
+        transport: { enum: ['udp', 'tcp', 'tls', 'ws', 'wss'] },
+        source: { type: 'string', description: 'address:port the REGISTER came from' },
+        userAgent: nullable('string'),
+        expiresInSeconds: { type: 'integer' },
+      }),
+    ),
     handler: async ({ extension }) => {
       const now = daemon.clock.now();
       const rows = extension
@@ -257,14 +247,14 @@ export function registerAdminMethods(daemon: Daemon): void {
 
   rpc.register('calls.list', {
     description: 'Calls in progress, with their anchored media (both codecs, relay or transcode).',
-    result: { type: 'array', items: callResult },
+    result: arrayOf(callResult),
     handler: () => daemon.calls.activeCalls.map((c) => c.snapshot()),
   });
 
   rpc.register<{ id: string }, { hungUp: boolean }>('calls.hangup', {
     description: 'Hangs up a call in progress.',
-    params: { type: 'object', additionalProperties: false, required: ['id'], properties: { id: { type: 'string' } } },
-    result: { type: 'object', properties: { hungUp: { type: 'boolean' } } },
+    params: paramsOf({ id: { type: 'string' } }, ['id']),
+    result: objectOf({ hungUp: { type: 'boolean' } }),
     handler: async ({ id }) => {
       const call = daemon.calls.call(id);
       if (!call) throw new JsonRpcError(JsonRpcErrorCode.NotFound, `no call ${id}`);
@@ -278,18 +268,14 @@ export function registerAdminMethods(daemon: Daemon): void {
     unknown
   >('cdrs.query', {
     description: 'Call records by time range (epoch ms, from inclusive, to exclusive) and extension, paged.',
-    params: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        from: { type: 'integer', minimum: 0 },
-        to: { type: 'integer', minimum: 0 },
-        extension: numberParam,
-        limit: { type: 'integer', minimum: 1, maximum: 10000 },
-        cursor: { type: 'string' },
-        order: { enum: ['asc', 'desc'] },
-      },
-    },
+    params: paramsOf({
+      from: { type: 'integer', minimum: 0 },
+      to: { type: 'integer', minimum: 0 },
+      extension: numberParam,
+      limit: { type: 'integer', minimum: 1, maximum: 10000 },
+      cursor: { type: 'string' },
+      order: { enum: ['asc', 'desc'] },
+    }),
     result: {
       type: 'object',
       properties: {
@@ -306,7 +292,7 @@ export function registerAdminMethods(daemon: Daemon): void {
   rpc.register('events.subscribe', {
     description:
       'Streams live events on this connection as `event` notifications until it closes: `call.started`, `call.ringing`, `call.answered` (params `{type, call}`, call as in calls.list), `call.ended` (`{type, call, record}`, record as in cdrs.query) and `extension.registrations` (`{type, extension, devices}`).',
-    result: { type: 'object', properties: { subscribed: { type: 'boolean' } } },
+    result: objectOf({ subscribed: { type: 'boolean' } }),
     handler: (_params, session) => {
       const unsubscribe = daemon.subscribe((event) => session.notify('event', event));
       session.onClose(unsubscribe);

@@ -1,7 +1,8 @@
 // The admin socket: JSON-RPC lines over a Unix socket created owner-only (file permissions are the access control).
 import { chmodSync, existsSync, lstatSync, unlinkSync } from 'node:fs';
-import { createServer, Socket as NetSocket, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import type { JsonRpcServer } from './json-rpc.js';
+import { callOverLine } from './line-call.js';
 import { serveLineSession } from './line-session.js';
 
 export class AdminSocketServer {
@@ -61,30 +62,11 @@ export function callAdminSocket(
   params: unknown,
   timeoutMs = 10_000,
 ): Promise<{ result?: unknown; error?: { code: number; message: string; data?: unknown } }> {
-  return new Promise((resolve, reject) => {
-    const socket = new NetSocket();
-    let buffered = '';
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`no answer from ${path} within ${timeoutMs} ms`));
-    }, timeoutMs);
-    socket.setEncoding('utf8');
-    socket.on('error', (err: Error) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    socket.on('data', (chunk: string) => {
-      buffered += chunk;
-      const nl = buffered.indexOf('\n');
-      if (nl < 0) return;
-      clearTimeout(timer);
-      socket.end();
-      try {
-        resolve(JSON.parse(buffered.slice(0, nl)));
-      } catch (err) {
-        reject(err);
-      }
-    });
-    socket.connect(path, () => socket.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method, params })}\n`));
-  });
+  return callOverLine({
+    connect: (socket, connected) => socket.connect(path, connected),
+    request: `${JSON.stringify({ jsonrpc: '2.0', id: 1, method, params })}\n`,
+    name: path,
+    timeoutMs,
+    failure: (message, cause) => cause ?? new Error(message),
+  }) as Promise<{ result?: unknown; error?: { code: number; message: string; data?: unknown } }>;
 }
