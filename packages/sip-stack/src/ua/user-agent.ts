@@ -730,14 +730,20 @@ export class OutgoingCall {
       return;
     }
     const ready = this.options.beforeAck?.(response);
-    if (ready === undefined) return this.confirm(dialog, response);
+    if (ready === undefined) {
+      this.confirm(dialog, response);
+      return;
+    }
     this.acking = tag ?? '';
     let timer: TimerHandle | undefined;
     const go = () => {
       if (this.acking === undefined) return;
       this.acking = undefined;
       if (timer !== undefined) this.ua.clock.clearTimeout(timer);
-      if (!this.cancelled) return this.confirm(dialog, response);
+      if (!this.cancelled) {
+        this.confirm(dialog, response);
+        return;
+      }
       // Cancelled while the 2xx was readied: the call is taken and ended at once.
       this.ua.sendAck(dialog, response.cseq().seq);
       void this.ua.sendInDialog(dialog, dialog.createRequest('BYE')).catch(() => {});
