@@ -90,7 +90,14 @@ export class PbxCall {
   /** The callee extension's name, for the call record. */
   calleeName: string | null = null;
   readonly outbound: OutboundLeg[] = [];
+  /** The caller's session, from our 200 on (before its ACK). */
   inboundSession: SipSession | undefined;
+  /** Our 200 to the caller, until its ACK. */
+  accepting: Promise<SipSession> | undefined;
+  /** The leg whose 200 the call took (set before that 200 is ACKed). */
+  winner: OutboundLeg | undefined;
+  /** Our description for the caller's 200, once the winner's answer is bridged. */
+  bridging: Promise<string> | undefined;
   ringTimer: TimerHandle | undefined;
   /** The call's media in the engine (from routing on; closed when the call ends). */
   media: AnchoredCall | undefined;
@@ -134,15 +141,30 @@ export class PbxCall {
 
   /** Ends the call from the PBX side (admin hang-up, shutdown). */
   async hangup(): Promise<void> {
-    if (this.state === 'answered') {
-      const answered = this.outbound.find((l) => l.session);
-      await Promise.all([this.inboundSession?.bye(), answered?.session?.bye()]);
-      this.finish('answered', 'system', null, 'hung up by the PBX');
-      return;
+    const answered = this.inboundSession !== undefined;
+    await this.teardown(answered ? 'answered' : 'failed', 'system', answered ? null : 480, 'hung up by the PBX');
+  }
+
+  /**
+   * @internal ends whatever part of the call is still up, from any state: callee legs get BYE or CANCEL, the caller
+   * a final response, or BYE once it has ACKed our 200 (RFC 3261 15: not before). Then the record, once.
+   */
+  teardown(status: CallStatus, side: HangupSide | null, sipStatus: number | null, reason: string | null) {
+    if (this.isOver) return Promise.resolve();
+    const now = this.manager.clock.now();
+    for (const leg of this.outbound) leg.endedAt ??= now;
+    if (status === 'cancelled' && !this.inboundSession) this.answeredAt = null; // the caller never had our 200
+    // The record is settled first: the end events of the BYEs below then change nothing.
+    this.finish(status, side, sipStatus, reason);
+    const byes: Promise<unknown>[] = [];
+    for (const leg of this.outbound) {
+      // A leg whose 200 is being readied is cancelled too: the UA then ACKs it and sends BYE.
+      if (leg.session) byes.push(leg.session.bye());
+      else leg.call.cancel();
     }
-    for (const leg of this.outbound) leg.call.cancel();
-    this.inbound.reject(480, 'Temporarily Unavailable');
-    this.finish('failed', 'system', 480, 'hung up by the PBX');
+    if (this.accepting) byes.push(this.accepting.then((s) => s.bye()).catch(() => {}));
+    else this.inbound.reject(sipStatus !== null && sipStatus >= 400 ? sipStatus : 480);
+    return Promise.all(byes).then(() => {});
   }
 
   /** @internal writes the record once, whatever ends the call. */
@@ -237,8 +259,23 @@ export class CallManager {
     );
     this.calls.set(call.id, call);
     this.emit({ type: 'call.started', call: call.snapshot() });
+    // Listening for CANCEL before any await (RFC 3261 9.2): a call cancelled while it is routed ends there.
+    incoming.onCancel = () => void call.teardown('cancelled', 'caller', 487, 'Request Terminated');
+    if (incoming.cancelled) return void call.teardown('cancelled', 'caller', 487, 'Request Terminated');
+    try {
+      await this.route(call, incoming);
+    } catch (err) {
+      // Storage or the engine failed while routing: the caller hears 500, the record says why.
+      void call.teardown('failed', 'system', 500, err instanceof Error ? err.message : String(err));
+    }
+  }
 
+  private async route(call: PbxCall, incoming: IncomingCall): Promise<void> {
+    const request = incoming.request;
+    const { callerExtension, dialled } = call;
+    const from = request.from();
     const target = await this.dialPlan.resolve(dialled);
+    if (call.isOver) return;
     if (target.kind === 'none') {
       incoming.reject(404);
       call.finish('wrong-number', 'system', 404, 'Not Found');
@@ -247,18 +284,11 @@ export class CallManager {
     call.calleeExtension = target.number;
     call.calleeName = (await this.options.extensions.get(target.number))?.displayName ?? null;
     const contacts = await this.options.registrar.contactsOf(target.number);
+    if (call.isOver) return;
     if (contacts.length === 0) {
       // Not registered anywhere: "unreachable" (forwarding on unreachable comes with the features issue).
       incoming.reject(480);
       call.finish('failed', 'system', 480, 'Temporarily Unavailable');
-      return;
-    }
-    incoming.onCancel = () => {
-      for (const leg of call.outbound) leg.call.cancel();
-      call.finish('cancelled', 'caller', 487, 'Request Terminated');
-    };
-    if (incoming.cancelled) {
-      call.finish('cancelled', 'caller', 487, 'Request Terminated');
       return;
     }
     // The caller's media: an endpoint of ours, and one per device below, each offered our address.
@@ -287,6 +317,8 @@ export class CallManager {
     // The caller's name as the PBX knows it (the extension's), else what the phone sent.
     const callerName =
       (callerExtension && (await this.options.extensions.get(callerExtension))?.displayName) || from.displayName;
+    // Ended meanwhile: no callee is called (media.close() came with the end).
+    if (call.isOver) return;
     const caller = callerExtension ?? from.uri;
     const shown = callerName ? `"${callerName.replace(/["\\]/g, '')}" ` : '';
     const identity = `${shown}<sip:${caller}@${this.options.domain}>`;
@@ -308,6 +340,8 @@ export class CallManager {
           // RFC 3325: who is calling, for the phone's display.
           headers: [['P-Asserted-Identity', identity]],
           onProgress: (response) => void this.progress(call, leg, response.status, response.body),
+          // The callee's answer is bridged before its ACK: it may start sending RTP once it has the ACK.
+          beforeAck: (response) => this.claim(call, leg, response.body),
         }),
       };
       call.outbound.push(leg);
@@ -318,15 +352,13 @@ export class CallManager {
     });
     const ringTimeout = this.options.ringTimeoutMs ?? 60_000;
     call.ringTimer = this.clock.setTimeout(() => {
-      if (call.state !== 'routing' && call.state !== 'ringing') return;
-      for (const leg of call.outbound) leg.call.cancel();
-      incoming.reject(480);
-      call.finish('no-answer', 'system', 480, 'no answer');
+      if (call.winner !== undefined) return;
+      void call.teardown('no-answer', 'system', 480, 'no answer');
     }, ringTimeout);
   }
 
   private async progress(call: PbxCall, leg: OutboundLeg, status: number, body: Uint8Array): Promise<void> {
-    if (call.state === 'ended' || call.state === 'answered') return;
+    if (call.isOver || call.winner !== undefined) return;
     const now = this.clock.now();
     leg.ringingAt ??= now;
     const ringingNow = status === 180 || (status === 183 && body.length > 0);
@@ -344,23 +376,20 @@ export class CallManager {
     } catch {
       early = undefined; // early media that cannot be anchored: the caller just hears its own ringback
     }
-    if (call.state !== 'ringing') return;
+    if (call.state !== 'ringing' || call.winner !== undefined) return;
     if (early !== undefined) call.inbound.progress({ body: early, contentType: 'application/sdp' });
     // No early media the caller can take (a late offer, or none anchored): it still learns that the callee rings.
     else if (!media.callerHasAnswer) call.inbound.ring();
   }
 
-  private async answered(call: PbxCall, leg: OutboundLeg, session: SipSession): Promise<void> {
-    leg.session = session;
-    if (call.state === 'answered' || call.state === 'ended') {
-      // Another device answered first, or the caller gave up: this one is let go at once.
-      leg.status = 'cancelled';
-      leg.endedAt = this.clock.now();
-      void call.media?.releaseLeg(leg.legId);
-      await session.bye();
-      return;
-    }
+  /**
+   * A callee's 200, before it is ACKed: the first one takes the call, the other legs are cancelled, and the
+   * answer is bridged in the engine. The ACK waits for that (bounded by the UA); later 200s are let go in answered().
+   */
+  private claim(call: PbxCall, leg: OutboundLeg, answer: Uint8Array): Promise<string> | undefined {
+    if (call.isOver || call.winner !== undefined || !call.media) return undefined;
     const now = this.clock.now();
+    call.winner = leg;
     leg.answeredAt = now;
     leg.status = 'answered';
     leg.sipStatus = 200;
@@ -368,54 +397,76 @@ export class CallManager {
     call.answeredAt = now;
     if (call.ringTimer !== undefined) this.clock.clearTimeout(call.ringTimer);
     for (const other of call.outbound) if (other !== leg) other.call.cancel();
+    call.bridging = call.media.answered(leg.legId, answer);
+    call.bridging.catch(() => {});
+    return call.bridging;
+  }
+
+  private async answered(call: PbxCall, leg: OutboundLeg, session: SipSession): Promise<void> {
+    leg.session = session;
+    // Before any await: the callee hanging up ends the call, whatever stage its setup is at (RFC 3261 15).
+    session.events.onEnded = (by) => {
+      leg.endedAt ??= this.clock.now();
+      if (call.winner !== leg) return;
+      const side = by === 'remote' ? 'callee' : 'system';
+      // Up once the caller has our 200; before that the caller is refused.
+      if (call.inboundSession) void call.teardown('answered', side, null, null);
+      else void call.teardown('failed', side, 480, 'the callee hung up during setup');
+    };
+    if (call.winner === undefined && !call.isOver) this.claim(call, leg, session.remoteBody);
+    if (call.isOver || call.winner !== leg) {
+      // Another device answered first, or the call is over: this one is let go at once.
+      if (call.winner !== leg) leg.status = 'cancelled';
+      leg.endedAt ??= this.clock.now();
+      void call.media?.releaseLeg(leg.legId);
+      await session.bye();
+      return;
+    }
     const media = call.media!;
+    // Re-INVITEs and UPDATEs (hold, a new address) are answered by the PBX with its own address (RFC 3264 8).
+    session.events.onOffer = (offer) => ({ body: media.reoffer(leg.legId, offer), contentType: 'application/sdp' });
     let callerSdp: string;
     try {
-      callerSdp = await media.answered(leg.legId, session.remoteBody);
+      callerSdp = await call.bridging!;
     } catch (err) {
       // The callee's answer cannot be anchored (or the engine failed): both sides are told.
       const status = err instanceof MediaAnchorError && err.status === 488 ? 488 : 500;
-      void session.bye();
-      if (call.isOver) return;
-      call.inbound.reject(status);
-      leg.endedAt = this.clock.now();
-      call.finish('failed', 'system', status, (err as Error).message);
+      void call.teardown('failed', 'system', status, (err as Error).message);
       return;
     }
-    if (call.isOver) {
-      // The caller cancelled while the media was being bridged.
-      leg.endedAt = this.clock.now();
-      await session.bye();
-      return;
-    }
+    if (call.isOver) return; // ended while the media was bridged: teardown() let everything go
+    call.accepting = call.inbound.accept({
+      body: callerSdp,
+      contentType: 'application/sdp',
+      // Before the ACK: a BYE from the caller that overtakes it ends the call too.
+      onSession: (inbound) => {
+        call.inboundSession = inbound;
+        inbound.events.onOffer = (offer) => ({ body: media.reoffer('caller', offer), contentType: 'application/sdp' });
+        // BYE from either side ends the other (RFC 3261 15): the record says who hung up.
+        inbound.events.onEnded = (by) => {
+          leg.endedAt ??= this.clock.now();
+          void call.teardown('answered', by === 'remote' ? 'caller' : 'system', null, null);
+        };
+      },
+    });
     let inbound: SipSession;
     try {
-      inbound = await call.inbound.accept({ body: callerSdp, contentType: 'application/sdp' });
-      // A late offer (RFC 3261 13.2.1): the caller answered ours in its ACK.
-      if (!media.callerOffer) await media.callerAnswered(inbound.remoteBody);
+      inbound = await call.accepting;
     } catch {
-      // The caller vanished between our 200 and its ACK (or cancelled just then).
-      await session.bye();
-      call.finish('cancelled', 'caller', null, 'no ACK from the caller');
+      // The caller cancelled just before our 200, or never ACKed it (the UA has sent BYE then).
+      void call.teardown('cancelled', 'caller', null, 'no ACK from the caller');
       return;
     }
-    call.inboundSession = inbound;
-    // Re-INVITEs and UPDATEs (hold, a new address) are answered by the PBX with its own address (RFC 3264 8).
-    inbound.events.onOffer = (offer) => ({ body: media.reoffer('caller', offer), contentType: 'application/sdp' });
-    session.events.onOffer = (offer) => ({ body: media.reoffer(leg.legId, offer), contentType: 'application/sdp' });
+    if (call.isOver) return;
+    try {
+      // A late offer (RFC 3261 13.2.1): the caller answered ours in its ACK.
+      if (!media.callerOffer) await media.callerAnswered(inbound.remoteBody);
+    } catch (err) {
+      void call.teardown('failed', 'system', 488, (err as Error).message);
+      return;
+    }
+    if (call.isOver) return;
     this.emit({ type: 'call.answered', call: call.snapshot() });
-    // BYE from either side ends the other (RFC 3261 15): the record says who hung up.
-    // The record is settled before the other side's BYE, whose own end event then changes nothing.
-    inbound.events.onEnded = (by) => {
-      leg.endedAt = this.clock.now();
-      call.finish('answered', by === 'remote' ? 'caller' : 'system', null, null);
-      if (by === 'remote') void session.bye();
-    };
-    session.events.onEnded = (by) => {
-      leg.endedAt = this.clock.now();
-      call.finish('answered', by === 'remote' ? 'callee' : 'system', null, null);
-      if (by === 'remote') void inbound.bye();
-    };
   }
 
   private legFailed(call: PbxCall, leg: OutboundLeg, status: number): void {
@@ -423,7 +474,7 @@ export class CallManager {
     void call.media?.releaseLeg(leg.legId);
     leg.sipStatus = status;
     leg.status = leg.status ?? legStatusOf(status);
-    if (call.state === 'answered' || call.state === 'ended') return;
+    if (call.isOver || call.winner !== undefined) return;
     if (call.outbound.some((l) => l.endedAt === null)) return;
     // Every device failed: the caller gets the most telling answer.
     const verdict = mapLegFailures(call.outbound.map((l) => l.sipStatus ?? 500));

@@ -3,12 +3,14 @@ import {
   type IncomingCall,
   parseSdp,
   type SipResponse,
+  type SipSession,
   SipTransportLayer,
   systemClock,
   UserAgent,
 } from '@switchyard/sip-stack';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type CallEvent, CallManager, MediaAnchor, mapLegFailures } from '../../src/calls/index.js';
+import { Phone } from '../../../media/test/engine/phone.js';
+import { type AnchorEngine, type CallEvent, CallManager, MediaAnchor, mapLegFailures } from '../../src/calls/index.js';
 import { Registrar } from '../../src/registrar/index.js';
 import { InMemoryStorage } from '../../src/storage/index.js';
 
@@ -34,7 +36,7 @@ function mediaOf(body: Uint8Array | string): { address: string; port: number } {
 const OFFER = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n';
 const ANSWER = 'v=0\r\no=- 2 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n';
 
-async function pbx(options: { ringbackTone?: boolean } = {}) {
+async function pbx(options: { ringbackTone?: boolean; engine?: AnchorEngine } = {}) {
   const storage = new InMemoryStorage();
   for (const [number, name] of [
     ['1000', 'Alice'],
@@ -56,7 +58,7 @@ async function pbx(options: { ringbackTone?: boolean } = {}) {
     authenticator: { server: registrar.digest, methods: ['INVITE'] },
   });
   const events: CallEvent[] = [];
-  const media = new MediaAnchor({ engine, address: '127.0.0.1', ...options });
+  const media = new MediaAnchor({ address: '127.0.0.1', ...options, engine: options.engine ?? engine });
   const calls = new CallManager({
     media,
     ua,
@@ -96,6 +98,42 @@ async function phone(pbxAddress: string, number: string) {
     await transport.close();
   });
   return ua;
+}
+
+/** The engine with every bridge taking `ms` longer, as under load. */
+function slowBridges(ms: number): AnchorEngine {
+  return new Proxy(engine, {
+    get(target, prop) {
+      if (prop === 'bridge') {
+        return async (a: string, b: string) => {
+          await new Promise((r) => setTimeout(r, ms));
+          return target.bridge(a, b);
+        };
+      }
+      const v = Reflect.get(target, prop);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+}
+
+/** Holds back the ACKs `ua` sends for 2xx (a lost or late ACK); the returned function sends them. */
+function holdAcks(ua: UserAgent): () => void {
+  const held: Array<() => void> = [];
+  const send = ua.sendAck.bind(ua);
+  ua.sendAck = (dialog, cseq) => void held.push(() => send(dialog, cseq));
+  return () => {
+    ua.sendAck = send;
+    for (const ack of held.splice(0)) ack();
+  };
+}
+
+/** A promise of how a session ends, and whether it has yet. */
+function watchEnd(session: SipSession): { ended: () => string | undefined } {
+  let by: string | undefined;
+  session.events.onEnded = (b) => {
+    by = b;
+  };
+  return { ended: () => by };
 }
 
 async function until<T>(check: () => T | undefined | Promise<T | undefined>, ms = 5000): Promise<T> {
@@ -294,6 +332,129 @@ describe('CallManager (B2BUA) between registered extensions', () => {
     expect(media.endpointCount).toBe(2);
     await session.bye();
     await until(() => (media.endpointCount === 0 ? true : undefined));
+  });
+});
+
+describe('CallManager when BYE, CANCEL or a hang-up races the setup', () => {
+  async function records(storage: InMemoryStorage, n: number) {
+    return until(async () => {
+      const page = await storage.cdrs.query({ extension: '1000' });
+      return page.records.length === n ? page.records : undefined;
+    });
+  }
+
+  it("ends the call when the caller's BYE overtakes its ACK; the late ACK changes nothing", async () => {
+    const { calls, storage, media, address } = await pbx();
+    const alice = await phone(address, '1000');
+    const bob = await phone(address, '1001');
+    bob.onInvite = (call) => void call.accept({ body: ANSWER, contentType: 'application/sdp' });
+    const releaseAck = holdAcks(alice);
+    const session = await alice.call(`sip:1001@${address}`, { body: OFFER }).answered;
+    const bobEnd = watchEnd(await until(() => bob.activeSessions[0]));
+    await session.bye();
+    expect(await until(() => bobEnd.ended())).toBe('remote');
+    const [record] = await records(storage, 1);
+    expect(record).toMatchObject({ status: 'answered', hangupSide: 'caller' });
+    releaseAck();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(calls.activeCalls).toHaveLength(0);
+    expect(await records(storage, 1)).toHaveLength(1);
+    await until(() => (media.endpointCount === 0 ? true : undefined));
+  });
+
+  it("ends the call when the callee hangs up before the caller's ACK; the caller gets BYE after it (RFC 3261 15)", async () => {
+    const { calls, storage, media, address } = await pbx();
+    const alice = await phone(address, '1000');
+    const bob = await phone(address, '1001');
+    bob.onInvite = (call) => void call.accept({ body: ANSWER, contentType: 'application/sdp' });
+    const releaseAck = holdAcks(alice);
+    const aliceEnd = watchEnd(await alice.call(`sip:1001@${address}`, { body: OFFER }).answered);
+    await (await until(() => bob.activeSessions[0])).bye();
+    const [record] = await records(storage, 1);
+    expect(record).toMatchObject({ status: 'answered', hangupSide: 'callee' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(aliceEnd.ended()).toBeUndefined(); // no BYE before the ACK
+    releaseAck();
+    expect(await until(() => aliceEnd.ended())).toBe('remote');
+    expect(calls.activeCalls).toHaveLength(0);
+    await until(() => (media.endpointCount === 0 ? true : undefined));
+  });
+
+  it('hangs up both sides when the PBX ends a call whose caller has not ACKed yet', async () => {
+    const { calls, storage, media, address } = await pbx();
+    const alice = await phone(address, '1000');
+    const bob = await phone(address, '1001');
+    bob.onInvite = (call) => void call.accept({ body: ANSWER, contentType: 'application/sdp' });
+    const releaseAck = holdAcks(alice);
+    const aliceEnd = watchEnd(await alice.call(`sip:1001@${address}`, { body: OFFER }).answered);
+    const bobEnd = watchEnd(await until(() => bob.activeSessions[0]));
+    void calls.activeCalls[0].hangup();
+    expect(await until(() => bobEnd.ended())).toBe('remote');
+    const [record] = await records(storage, 1);
+    expect(record).toMatchObject({ status: 'answered', hangupSide: 'system' });
+    releaseAck();
+    expect(await until(() => aliceEnd.ended())).toBe('remote');
+    expect(calls.activeCalls).toHaveLength(0);
+    await until(() => (media.endpointCount === 0 ? true : undefined));
+  });
+
+  it("records a caller's CANCEL that races the callee's 200 once, and lets the callee go", async () => {
+    const { calls, storage, media, address } = await pbx({ engine: slowBridges(150) });
+    const alice = await phone(address, '1000');
+    const bob = await phone(address, '1001');
+    let bobEnd: { ended: () => string | undefined } | undefined;
+    let bobCall: IncomingCall | undefined;
+    bob.onInvite = (call) => {
+      bobCall = call;
+      call.ring();
+    };
+    // Once the caller hears ringback (its INVITE can be cancelled, RFC 3261 9.1), the callee answers, and the
+    // caller cancels while the PBX bridges that answer.
+    const outgoing = alice.call(`sip:1001@${address}`, {
+      body: OFFER,
+      onProgress: (r) => {
+        if (r.status !== 183 || !bobCall) return;
+        void bobCall.accept({ body: ANSWER, contentType: 'application/sdp' }).then((s) => {
+          bobEnd = watchEnd(s);
+        });
+        setTimeout(() => outgoing.cancel(), 40);
+      },
+    });
+    await expect(outgoing.answered).rejects.toMatchObject({ status: 487 });
+    expect(await until(() => bobEnd?.ended())).toBe('remote');
+    const [record] = await records(storage, 1);
+    expect(record).toMatchObject({ status: 'cancelled', hangupSide: 'caller', answeredAt: null });
+    expect(calls.activeCalls).toHaveLength(0);
+    await until(() => (media.endpointCount === 0 ? true : undefined));
+  });
+});
+
+describe("CallManager and the callee's first RTP packets", () => {
+  it('bridges the legs before it ACKs the callee, so nothing the callee sends on the ACK is lost', async () => {
+    // Bridging takes 100 ms, as under load: the ACK must wait for it (RFC 3261 13.2.2.4 caps the wait at T1).
+    const { address } = await pbx({ engine: slowBridges(100) });
+    const alice = await phone(address, '1000');
+    const bob = await phone(address, '1001');
+    const alicePhone = await Phone.open();
+    const bobPhone = await Phone.open();
+    cleanup.push(() => alicePhone.close());
+    cleanup.push(() => bobPhone.close());
+    const payload = new Uint8Array(160).fill(0xff);
+    bob.onInvite = (call) => {
+      const pbxPort = mediaOf(call.body).port;
+      // Like the bench's callee, and many phones: RTP starts once the ACK confirms the call.
+      void call
+        .accept({ body: ANSWER.replace('5000', String(bobPhone.port)), contentType: 'application/sdp' })
+        .then(() => {
+          for (let i = 0; i < 5; i++) bobPhone.send(pbxPort, 0, payload, 160);
+        });
+    };
+    const session = await alice.call(`sip:1001@${address}`, {
+      body: OFFER.replace('4000', String(alicePhone.port)),
+    }).answered;
+    await until(() => (alicePhone.received.length >= 5 ? true : undefined), 2000).catch(() => undefined);
+    expect(alicePhone.received.length).toBe(5);
+    await session.bye();
   });
 });
 

@@ -19,6 +19,7 @@ export {
   type SubscriptionState,
 } from './subscription.js';
 export {
+  type AcceptOptions,
   type CallOptions,
   IncomingCall,
   type IncomingRefer,

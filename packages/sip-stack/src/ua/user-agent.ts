@@ -118,6 +118,21 @@ export interface CallOptions extends RequestOptions {
   readonly sessionExpires?: number;
   /** Replace this session at the peer (RFC 3891): the INVITE carries its dialog in Replaces. */
   readonly replaces?: SipSession;
+  /**
+   * Told of the 2xx that answers the call before it is ACKed: a B2BUA readies its media path first, since the
+   * callee may start sending RTP only once it has the ACK. The ACK waits for the returned promise, but at most
+   * T1: RFC 3261 13.2.2.4 wants it sent promptly, and the callee retransmits its 2xx from T1 on.
+   */
+  readonly beforeAck?: (response: SipResponse) => Promise<unknown> | undefined;
+}
+
+/** Options of IncomingCall.accept. */
+export interface AcceptOptions extends RequestOptions {
+  /**
+   * Told of the session as soon as the 200 is sent, before the ACK: a BYE that overtakes the ACK (RFC 3261 15)
+   * ends it, and whoever set its `events` here hears of that.
+   */
+  readonly onSession?: (session: SipSession) => void;
 }
 
 /** What we did with an offer: the answer body and its type. */
@@ -699,6 +714,9 @@ export class OutgoingCall {
 
   private session: SipSession | undefined;
 
+  /** The To tag of the 2xx whose ACK waits for `beforeAck`. */
+  private acking: string | undefined;
+
   /** Every 2xx: the first makes the session; retransmissions are ACKed again; other forks are ACKed and ended. */
   private on2xx(response: SipResponse): void {
     const tag = response.to().tag;
@@ -706,6 +724,8 @@ export class OutgoingCall {
       this.ua.sendAck(this.session.dialog, response.cseq().seq);
       return;
     }
+    // A retransmission of the 2xx being readied: its ACK is about to go.
+    if (this.acking !== undefined && this.acking === tag) return;
     let dialog: SipDialog;
     const early = tag === undefined ? undefined : this.early.get(tag);
     if (early) {
@@ -719,12 +739,45 @@ export class OutgoingCall {
         return;
       }
     }
-    this.ua.sendAck(dialog, response.cseq().seq);
-    if (this.session || this.cancelled) {
+    if (this.session || this.cancelled || this.acking !== undefined) {
       // RFC 3261 13.2.2.4: a second 2xx from another fork is ACKed and then ended with BYE.
+      this.ua.sendAck(dialog, response.cseq().seq);
       void this.ua.sendInDialog(dialog, dialog.createRequest('BYE')).catch(() => {});
+      if (!this.session && this.acking === undefined) this.settleCancelled();
       return;
     }
+    const ready = this.options.beforeAck?.(response);
+    if (ready === undefined) {
+      this.confirm(dialog, response);
+      return;
+    }
+    this.acking = tag ?? '';
+    let timer: TimerHandle | undefined;
+    const go = () => {
+      if (this.acking === undefined) return;
+      this.acking = undefined;
+      if (timer !== undefined) this.ua.clock.clearTimeout(timer);
+      if (!this.cancelled) {
+        this.confirm(dialog, response);
+        return;
+      }
+      // Cancelled while the 2xx was readied: the call is taken and ended at once.
+      this.ua.sendAck(dialog, response.cseq().seq);
+      void this.ua.sendInDialog(dialog, dialog.createRequest('BYE')).catch(() => {});
+      this.settleCancelled();
+    };
+    timer = this.ua.clock.setTimeout(go, this.ua.transactions.timers.t1);
+    void Promise.resolve(ready).then(go, go);
+  }
+
+  /** A call cancelled as it was answered: `answered` settles (the call was taken and ended at once). */
+  private settleCancelled(): void {
+    this.settle.reject(new SipRequestError(487, 'Request Terminated'));
+  }
+
+  /** ACKs the 2xx and makes the session. */
+  private confirm(dialog: SipDialog, response: SipResponse): void {
+    this.ua.sendAck(dialog, response.cseq().seq);
     const session = this.ua.adoptSession(dialog, 'uac', response.body);
     session.localBody = this.invite.body;
     session.remoteAllow = response.allow();
@@ -893,7 +946,7 @@ export class IncomingCall {
    * Waits first for the PRACK of an outstanding reliable provisional (RFC 3262 3). Rejects when the caller
    * cancelled first, or no ACK came within 64*T1 (the call is then ended with BYE).
    */
-  async accept(options: RequestOptions = {}): Promise<SipSession> {
+  async accept(options: AcceptOptions = {}): Promise<SipSession> {
     if (this.unackedPromise) await this.unackedPromise;
     if (this.cancelled || this.tx.state !== 'proceeding') throw new SipRequestError(487, 'Request Terminated');
     const timer = this.negotiateTimer();
@@ -909,6 +962,7 @@ export class IncomingCall {
     session.remoteAllow = this.request.allow();
     if (timer) session.startSessionTimer(timer.interval, timer.refresher === 'uas' ? 'local' : 'remote');
     this.session = session;
+    options.onSession?.(session);
     const confirmed = this.ua.awaitAck(session, this.tx, response, this.context);
     const replaced = this.replaces;
     if (replaced) {

@@ -169,4 +169,68 @@ describe('UserAgent call outcomes (UDP)', () => {
     expect(bindings).toHaveLength(1);
     expect(bindings[0]).toMatch(/^sip:alice@127\.0\.0\.1:\d+$/);
   });
+
+  it('holds the ACK of the answering 2xx for beforeAck, but never past T1 (RFC 3261 13.2.2.4)', async () => {
+    const bob = await agent('bob', 'udp');
+    const alice = await agent('alice', 'udp', { timers: { t1: 300 } });
+    const order: string[] = [];
+    let sessionBeforeAck: unknown;
+    bob.ua.onInvite = (incoming) => {
+      const confirmed = incoming.accept({
+        body: SDP_B,
+        contentType: 'application/sdp',
+        onSession: (s) => {
+          sessionBeforeAck = s;
+        },
+      });
+      void confirmed.then((s) => order.push(s === sessionBeforeAck ? 'ack (session known)' : 'ack (another)'));
+    };
+    // Ready in 80 ms: the ACK follows the hook, not the 2xx.
+    const quick = alice.ua.call(bob.uri, {
+      body: SDP_A,
+      beforeAck: (r) =>
+        new Promise((resolve) =>
+          setTimeout(() => {
+            order.push(`ready ${r.status}`);
+            resolve(undefined);
+          }, 80),
+        ),
+    });
+    await within(quick.answered);
+    await within(
+      (async () => {
+        while (order.length < 2) await new Promise((r) => setTimeout(r, 5));
+      })(),
+    );
+    expect(order).toEqual(['ready 200', 'ack (session known)']);
+    // A hook that never settles: the ACK goes after T1 all the same.
+    const started = Date.now();
+    const stuck = alice.ua.call(bob.uri, { body: SDP_A, beforeAck: () => new Promise(() => {}) });
+    const session = await within(stuck.answered, 3000);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(session.ended).toBe(false);
+  });
+
+  it('a call cancelled while its 2xx is readied is ACKed, ended with BYE, and answered rejects with 487', async () => {
+    const bob = await agent('bob', 'udp');
+    const alice = await agent('alice', 'udp');
+    const ended = new Promise<string>((resolve) => {
+      bob.ua.onInvite = (incoming) => {
+        void incoming.accept({ body: SDP_B, contentType: 'application/sdp' }).then((s) => {
+          if (s.ended) resolve('already');
+          s.events.onEnded = resolve;
+        });
+      };
+    });
+    const call = alice.ua.call(bob.uri, {
+      body: SDP_A,
+      beforeAck: () => {
+        call.cancel();
+        return Promise.resolve();
+      },
+    });
+    await expect(within(call.answered)).rejects.toMatchObject({ status: 487 });
+    expect(await within(ended)).toBe('remote');
+    expect(alice.ua.activeSessions).toHaveLength(0);
+  });
 });
