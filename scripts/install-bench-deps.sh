@@ -1,19 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the benchmarks compare against (not needed by the tests, and CI does not run
-# benchmarks): kamailio, the stateless SIP peer of bench/sip-transactions.bench.mjs. Without it that benchmark
-# measures our stack alone and says so.
+# Installs the Debian packages the benchmarks compare against or build with (not needed by the tests, and CI does
+# not run benchmarks): kamailio, the stateless SIP peer of bench/sip-transactions.bench.mjs (without it that
+# benchmark measures our stack alone and says so), gcc and libspandsp-dev for the C harnesses in bench/c.
 set -euo pipefail
-packages=(kamailio util-linux iproute2)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "bench packages: all present (${packages[*]})"
-  exit 0
-fi
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+exec bash "$(dirname "$0")/apt-install.sh" kamailio gcc libspandsp-dev util-linux iproute2
