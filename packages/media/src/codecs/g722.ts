@@ -340,43 +340,53 @@ function sat16(x: number): number {
  * Negations are written `0 - x` so a zero never becomes -0, which would push V8 off its integer fast path.
  */
 function adaptPredictor(st: SubbandState, d: number): void {
+  // Sign tests are written as masks, (u ^ v) >> 31 being -1 when u and v differ in sign and 0 when they agree
+  // (all values here are within 16 bits): the signs of speech and noise are unpredictable, and a mispredicted
+  // branch costs more than the arithmetic. Each mask line says which RECOMMENDATION choice it makes.
   // RECONS and PARREC
   const r0 = sat16(st.s + d);
   const p0 = sat16(st.sz + d);
   const p1 = st.p1;
-  const sg0 = p0 >> 15;
-  const sg1 = p1 >> 15;
-  const sg2 = st.p2 >> 15;
+  const differ1 = (p0 ^ p1) >> 31; // SG0 != SG1
+  const differ2 = (p0 ^ st.p2) >> 31; // SG0 != SG2
   const a1 = st.a1;
   const a2 = st.a2;
-  // UPPOL2
+  // UPPOL2: WA1 = sat(4 a1), negated when SG0 == SG1 (the mask ~differ1 is -1 then)
   const w1 = sat16(a1 << 2);
-  let w2 = sg0 === sg1 ? 0 - w1 : w1;
+  const same1 = ~differ1;
+  let w2 = (w1 ^ same1) - same1;
   if (w2 > 32767) w2 = 32767;
-  let ap2 = (w2 >> 7) + (sg0 === sg2 ? 128 : -128) + ((a2 * 32512) >> 15);
+  // + 128 when SG0 == SG2, else -128
+  let ap2 = (w2 >> 7) + (128 + (differ2 & -256)) + ((a2 * 32512) >> 15);
   if (ap2 > 12288) ap2 = 12288;
   else if (ap2 < -12288) ap2 = -12288;
-  // UPPOL1
+  // UPPOL1: + 192 when SG0 == SG1, else -192
   // |a1| <= 27648 and |a2| <= 12288 after the limits below, so these two sums cannot leave 16 bits.
-  let ap1 = (sg0 === sg1 ? 192 : -192) + ((a1 * 32640) >> 15);
+  let ap1 = 192 + (differ1 & -384) + ((a1 * 32640) >> 15);
   const lim = 15360 - ap2;
   if (ap1 > lim) ap1 = lim;
   else if (ap1 < 0 - lim) ap1 = 0 - lim;
-  // UPZERO (no limiting needed: the 32640/32768 leak keeps |b| <= 32767 with steps of 128), then DELAYA shifts d so that FILTEZ sums b_i * d(n+1-i) with d(n) first.
+  // UPZERO (no limiting needed: the 32640/32768 leak keeps |b| <= 32767 with steps of 128): +128 where d(n-i)
+  // has the sign of d(n), -128 where not, 0 when d(n) = 0. Then DELAYA shifts d so that FILTEZ sums
+  // b_i * d(n+1-i) with d(n) first.
   const step = d === 0 ? 0 : 128;
-  const nstep = 0 - step;
-  const sgd = d >> 15;
   const d1 = st.d1;
   const d2 = st.d2;
   const d3 = st.d3;
   const d4 = st.d4;
   const d5 = st.d5;
-  const b1 = (d1 >> 15 === sgd ? step : nstep) + ((st.b1 * 32640) >> 15);
-  const b2 = (d2 >> 15 === sgd ? step : nstep) + ((st.b2 * 32640) >> 15);
-  const b3 = (d3 >> 15 === sgd ? step : nstep) + ((st.b3 * 32640) >> 15);
-  const b4 = (d4 >> 15 === sgd ? step : nstep) + ((st.b4 * 32640) >> 15);
-  const b5 = (d5 >> 15 === sgd ? step : nstep) + ((st.b5 * 32640) >> 15);
-  const b6 = (st.d6 >> 15 === sgd ? step : nstep) + ((st.b6 * 32640) >> 15);
+  const m1 = (d1 ^ d) >> 31;
+  const m2 = (d2 ^ d) >> 31;
+  const m3 = (d3 ^ d) >> 31;
+  const m4 = (d4 ^ d) >> 31;
+  const m5 = (d5 ^ d) >> 31;
+  const m6 = (st.d6 ^ d) >> 31;
+  const b1 = (step ^ m1) - m1 + ((st.b1 * 32640) >> 15);
+  const b2 = (step ^ m2) - m2 + ((st.b2 * 32640) >> 15);
+  const b3 = (step ^ m3) - m3 + ((st.b3 * 32640) >> 15);
+  const b4 = (step ^ m4) - m4 + ((st.b4 * 32640) >> 15);
+  const b5 = (step ^ m5) - m5 + ((st.b5 * 32640) >> 15);
+  const b6 = (step ^ m6) - m6 + ((st.b6 * 32640) >> 15);
   st.b1 = b1;
   st.b2 = b2;
   st.b3 = b3;
