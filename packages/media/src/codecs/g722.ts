@@ -119,6 +119,8 @@ const ILP = Int32Array.of(
   32,
   0,
 );
+// ILP then ILN: indexed by interval + 32 when the difference is negative.
+const IL_BY_SIGN = Int32Array.from([...ILP, ...ILN]);
 // Inverse quantizer outputs for 4, 5 and 6 bits (Table 7), 2^15 scale.
 const QM4 = Int32Array.of(
   0,
@@ -280,6 +282,7 @@ const ILB = Int32Array.of(
 // Higher band: 2-bit quantizer codes, inverse quantizer (Table 5), scale factor multipliers.
 const IHN = Int32Array.of(0, 1, 0);
 const IHP = Int32Array.of(0, 3, 2);
+const IH_BY_SIGN = Int32Array.of(IHP[0], IHP[1], IHP[2], 0, IHN[0], IHN[1], IHN[2], 0);
 const QM2 = Int32Array.of(-7408, -1616, 7408, 1616);
 const RH2 = Int32Array.of(2, 1, 2, 1);
 const WH = Int32Array.of(0, -214, 798);
@@ -369,7 +372,7 @@ function adaptPredictor(st: SubbandState, d: number): void {
   // UPZERO (no limiting needed: the 32640/32768 leak keeps |b| <= 32767 with steps of 128): +128 where d(n-i)
   // has the sign of d(n), -128 where not, 0 when d(n) = 0. Then DELAYA shifts d so that FILTEZ sums
   // b_i * d(n+1-i) with d(n) first.
-  const step = d === 0 ? 0 : 128;
+  const step = ((d | (0 - d)) >> 31) & 128; // 0 when d(n) = 0
   const d1 = st.d1;
   const d2 = st.d2;
   const d3 = st.d3;
@@ -447,7 +450,8 @@ function adaptHighScale(st: SubbandState, ih: number): void {
 /** Lower-band encoder (blocks 1L-4L) on one sub-band sample; returns I_L. */
 function encodeLowBand(st: SubbandState, xl: number): number {
   const el = sat16(xl - st.s);
-  const wd = el >= 0 ? el : -1 - el;
+  const sign = el >> 31; // -1 when negative
+  const wd = el ^ sign; // el >= 0 ? el : -1 - el
   const det = st.det;
   // QUANTL: the first interval i (1..29) whose upper decision level exceeds |el|, else 30. If wd < (Q6[i] * det)
   // >> 12 then Q6[i] > wd * 4096 / det, so the first level above that ratio is a lower bound on i; a step or two of
@@ -455,7 +459,7 @@ function encodeLowBand(st: SubbandState, xl: number): number {
   const ratio = ((wd * 4096) / det) | 0;
   let lo = ratio >= Q6_FLOOR_LIMIT ? 30 : Q6_FLOOR[ratio];
   while (lo < 30 && wd >= (Q6[lo] * det) >> 12) lo++;
-  const il = el < 0 ? ILN[lo] : ILP[lo];
+  const il = IL_BY_SIGN[lo + (sign & 32)]; // ILP, or ILN when el < 0
   const ril = il >> 2;
   const dl = (det * QM4[ril]) >> 15;
   adaptLowScale(st, ril);
@@ -466,10 +470,11 @@ function encodeLowBand(st: SubbandState, xl: number): number {
 /** Higher-band encoder (blocks 1H-4H); returns I_H. */
 function encodeHighBand(st: SubbandState, xh: number): number {
   const eh = sat16(xh - st.s);
-  const wd = eh >= 0 ? eh : -1 - eh;
+  const sign = eh >> 31;
+  const wd = eh ^ sign;
   const det = st.det;
-  const mih = wd >= (564 * det) >> 12 ? 2 : 1;
-  const ih = eh < 0 ? IHN[mih] : IHP[mih];
+  const mih = 1 + ((((564 * det) >> 12) - 1 - wd) >>> 31); // 2 when wd >= the decision level, else 1
+  const ih = IH_BY_SIGN[mih + (sign & 4)]; // IHP, or IHN when eh < 0
   const dh = (det * QM2[ih]) >> 15;
   adaptHighScale(st, ih);
   adaptPredictor(st, dh);
