@@ -522,7 +522,6 @@ export interface G722DecoderOptions {
   bitrate?: G722Bitrate;
 }
 
-/** G.722 encoder at 64 kbit/s: 16 kHz PCM in, one octet (I_H << 6 | I_L) per two samples out (RFC 3551 4.5.2). */
 /**
  * The 24-tap QMF of G.722 (clause 3.1 transmit, 4.4 receive) split into its two polyphase branches over the delay
  * line x[p .. p+23]; encoder and decoder share them.
@@ -561,6 +560,7 @@ function qmfOddTaps(x: Int32Array, p: number): number {
   );
 }
 
+/** G.722 encoder at 64 kbit/s: 16 kHz PCM in, one octet (I_H << 6 | I_L) per two samples out (RFC 3551 4.5.2). */
 export class G722Encoder implements AudioEncoder {
   readonly encoding = 'G722';
   readonly sampleRate = 16000;
