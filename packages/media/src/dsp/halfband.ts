@@ -133,7 +133,8 @@ class HalfbandInterpolator implements Resampler {
     const g = this.half;
     const pairs = g.length;
     const mid = this.centreDelay;
-    const x = (this.work = ensureWork(this.work, K - 1, K - 1 + n));
+    this.work = ensureWork(this.work, K - 1, K - 1 + n);
+    const x = this.work;
     for (let i = 0; i < n; i++) x[K - 1 + i] = input[i];
     // Input i's window is x[i .. i+K-1]. Four outputs per pass share each coefficient load.
     let w = 0;
@@ -221,8 +222,10 @@ class HalfbandDecimator implements Resampler {
     const pairs = g.length;
     const H = this.centreDelay + 1;
     const odds = n - need;
-    const even = (this.even = ensureWork(this.even, K - 1, K - 1 + need));
-    const odd = (this.odd = ensureWork(this.odd, H, H + odds));
+    this.even = ensureWork(this.even, K - 1, K - 1 + need);
+    this.odd = ensureWork(this.odd, H, H + odds);
+    const even = this.even;
+    const odd = this.odd;
     let e = K - 1;
     let o = H;
     let isEven = startsEven;
