@@ -119,6 +119,8 @@ const ILP = Int32Array.of(
   32,
   0,
 );
+// ILP then ILN: indexed by interval + 32 when the difference is negative.
+const IL_BY_SIGN = Int32Array.from([...ILP, ...ILN]);
 // Inverse quantizer outputs for 4, 5 and 6 bits (Table 7), 2^15 scale.
 const QM4 = Int32Array.of(
   0,
@@ -280,6 +282,7 @@ const ILB = Int32Array.of(
 // Higher band: 2-bit quantizer codes, inverse quantizer (Table 5), scale factor multipliers.
 const IHN = Int32Array.of(0, 1, 0);
 const IHP = Int32Array.of(0, 3, 2);
+const IH_BY_SIGN = Int32Array.of(IHP[0], IHP[1], IHP[2], 0, IHN[0], IHN[1], IHN[2], 0);
 const QM2 = Int32Array.of(-7408, -1616, 7408, 1616);
 const RH2 = Int32Array.of(2, 1, 2, 1);
 const WH = Int32Array.of(0, -214, 798);
@@ -340,43 +343,53 @@ function sat16(x: number): number {
  * Negations are written `0 - x` so a zero never becomes -0, which would push V8 off its integer fast path.
  */
 function adaptPredictor(st: SubbandState, d: number): void {
+  // Sign tests are written as masks, (u ^ v) >> 31 being -1 when u and v differ in sign and 0 when they agree
+  // (all values here are within 16 bits): the signs of speech and noise are unpredictable, and a mispredicted
+  // branch costs more than the arithmetic. Each mask line says which RECOMMENDATION choice it makes.
   // RECONS and PARREC
   const r0 = sat16(st.s + d);
   const p0 = sat16(st.sz + d);
   const p1 = st.p1;
-  const sg0 = p0 >> 15;
-  const sg1 = p1 >> 15;
-  const sg2 = st.p2 >> 15;
+  const differ1 = (p0 ^ p1) >> 31; // SG0 != SG1
+  const differ2 = (p0 ^ st.p2) >> 31; // SG0 != SG2
   const a1 = st.a1;
   const a2 = st.a2;
-  // UPPOL2
+  // UPPOL2: WA1 = sat(4 a1), negated when SG0 == SG1 (the mask ~differ1 is -1 then)
   const w1 = sat16(a1 << 2);
-  let w2 = sg0 === sg1 ? 0 - w1 : w1;
+  const same1 = ~differ1;
+  let w2 = (w1 ^ same1) - same1;
   if (w2 > 32767) w2 = 32767;
-  let ap2 = (w2 >> 7) + (sg0 === sg2 ? 128 : -128) + ((a2 * 32512) >> 15);
+  // + 128 when SG0 == SG2, else -128
+  let ap2 = (w2 >> 7) + (128 + (differ2 & -256)) + ((a2 * 32512) >> 15);
   if (ap2 > 12288) ap2 = 12288;
   else if (ap2 < -12288) ap2 = -12288;
-  // UPPOL1
+  // UPPOL1: + 192 when SG0 == SG1, else -192
   // |a1| <= 27648 and |a2| <= 12288 after the limits below, so these two sums cannot leave 16 bits.
-  let ap1 = (sg0 === sg1 ? 192 : -192) + ((a1 * 32640) >> 15);
+  let ap1 = 192 + (differ1 & -384) + ((a1 * 32640) >> 15);
   const lim = 15360 - ap2;
   if (ap1 > lim) ap1 = lim;
   else if (ap1 < 0 - lim) ap1 = 0 - lim;
-  // UPZERO (no limiting needed: the 32640/32768 leak keeps |b| <= 32767 with steps of 128), then DELAYA shifts d so that FILTEZ sums b_i * d(n+1-i) with d(n) first.
-  const step = d === 0 ? 0 : 128;
-  const nstep = 0 - step;
-  const sgd = d >> 15;
+  // UPZERO (no limiting needed: the 32640/32768 leak keeps |b| <= 32767 with steps of 128): +128 where d(n-i)
+  // has the sign of d(n), -128 where not, 0 when d(n) = 0. Then DELAYA shifts d so that FILTEZ sums
+  // b_i * d(n+1-i) with d(n) first.
+  const step = ((d | (0 - d)) >> 31) & 128; // 0 when d(n) = 0
   const d1 = st.d1;
   const d2 = st.d2;
   const d3 = st.d3;
   const d4 = st.d4;
   const d5 = st.d5;
-  const b1 = (d1 >> 15 === sgd ? step : nstep) + ((st.b1 * 32640) >> 15);
-  const b2 = (d2 >> 15 === sgd ? step : nstep) + ((st.b2 * 32640) >> 15);
-  const b3 = (d3 >> 15 === sgd ? step : nstep) + ((st.b3 * 32640) >> 15);
-  const b4 = (d4 >> 15 === sgd ? step : nstep) + ((st.b4 * 32640) >> 15);
-  const b5 = (d5 >> 15 === sgd ? step : nstep) + ((st.b5 * 32640) >> 15);
-  const b6 = (st.d6 >> 15 === sgd ? step : nstep) + ((st.b6 * 32640) >> 15);
+  const m1 = (d1 ^ d) >> 31;
+  const m2 = (d2 ^ d) >> 31;
+  const m3 = (d3 ^ d) >> 31;
+  const m4 = (d4 ^ d) >> 31;
+  const m5 = (d5 ^ d) >> 31;
+  const m6 = (st.d6 ^ d) >> 31;
+  const b1 = (step ^ m1) - m1 + ((st.b1 * 32640) >> 15);
+  const b2 = (step ^ m2) - m2 + ((st.b2 * 32640) >> 15);
+  const b3 = (step ^ m3) - m3 + ((st.b3 * 32640) >> 15);
+  const b4 = (step ^ m4) - m4 + ((st.b4 * 32640) >> 15);
+  const b5 = (step ^ m5) - m5 + ((st.b5 * 32640) >> 15);
+  const b6 = (step ^ m6) - m6 + ((st.b6 * 32640) >> 15);
   st.b1 = b1;
   st.b2 = b2;
   st.b3 = b3;
@@ -437,7 +450,8 @@ function adaptHighScale(st: SubbandState, ih: number): void {
 /** Lower-band encoder (blocks 1L-4L) on one sub-band sample; returns I_L. */
 function encodeLowBand(st: SubbandState, xl: number): number {
   const el = sat16(xl - st.s);
-  const wd = el >= 0 ? el : -1 - el;
+  const sign = el >> 31; // -1 when negative
+  const wd = el ^ sign; // el >= 0 ? el : -1 - el
   const det = st.det;
   // QUANTL: the first interval i (1..29) whose upper decision level exceeds |el|, else 30. If wd < (Q6[i] * det)
   // >> 12 then Q6[i] > wd * 4096 / det, so the first level above that ratio is a lower bound on i; a step or two of
@@ -445,7 +459,7 @@ function encodeLowBand(st: SubbandState, xl: number): number {
   const ratio = ((wd * 4096) / det) | 0;
   let lo = ratio >= Q6_FLOOR_LIMIT ? 30 : Q6_FLOOR[ratio];
   while (lo < 30 && wd >= (Q6[lo] * det) >> 12) lo++;
-  const il = el < 0 ? ILN[lo] : ILP[lo];
+  const il = IL_BY_SIGN[lo + (sign & 32)]; // ILP, or ILN when el < 0
   const ril = il >> 2;
   const dl = (det * QM4[ril]) >> 15;
   adaptLowScale(st, ril);
@@ -456,10 +470,11 @@ function encodeLowBand(st: SubbandState, xl: number): number {
 /** Higher-band encoder (blocks 1H-4H); returns I_H. */
 function encodeHighBand(st: SubbandState, xh: number): number {
   const eh = sat16(xh - st.s);
-  const wd = eh >= 0 ? eh : -1 - eh;
+  const sign = eh >> 31;
+  const wd = eh ^ sign;
   const det = st.det;
-  const mih = wd >= (564 * det) >> 12 ? 2 : 1;
-  const ih = eh < 0 ? IHN[mih] : IHP[mih];
+  const mih = 1 + ((((564 * det) >> 12) - 1 - wd) >>> 31); // 2 when wd >= the decision level, else 1
+  const ih = IH_BY_SIGN[mih + (sign & 4)]; // IHP, or IHN when eh < 0
   const dh = (det * QM2[ih]) >> 15;
   adaptHighScale(st, ih);
   adaptPredictor(st, dh);
@@ -507,7 +522,6 @@ export interface G722DecoderOptions {
   bitrate?: G722Bitrate;
 }
 
-/** G.722 encoder at 64 kbit/s: 16 kHz PCM in, one octet (I_H << 6 | I_L) per two samples out (RFC 3551 4.5.2). */
 /**
  * The 24-tap QMF of G.722 (clause 3.1 transmit, 4.4 receive) split into its two polyphase branches over the delay
  * line x[p .. p+23]; encoder and decoder share them.
@@ -546,6 +560,7 @@ function qmfOddTaps(x: Int32Array, p: number): number {
   );
 }
 
+/** G.722 encoder at 64 kbit/s: 16 kHz PCM in, one octet (I_H << 6 | I_L) per two samples out (RFC 3551 4.5.2). */
 export class G722Encoder implements AudioEncoder {
   readonly encoding = 'G722';
   readonly sampleRate = 16000;

@@ -78,8 +78,17 @@ function tooSmall(need: number, have: number): DspError {
   return new DspError('OUTPUT_TOO_SMALL', `resampler output holds ${have} samples, ${need} needed`);
 }
 
+/** Saturates and rounds half up; in range, acc + 32768.5 > 0, so truncating it is Math.round without the call. */
 function clampRound(acc: number): number {
-  return acc >= 32767 ? 32767 : acc <= -32768 ? -32768 : Math.round(acc);
+  return acc >= 32767 ? 32767 : acc <= -32768 ? -32768 : ((acc + 32768.5) | 0) - 32768;
+}
+
+/** A linear work buffer: the filter's history (oldest first) followed by this call's input, grown on demand. */
+function ensureWork(work: Float64Array, keep: number, need: number): Float64Array {
+  if (work.length >= need) return work;
+  const grown = new Float64Array(need);
+  grown.set(work.subarray(0, keep));
+  return grown;
 }
 
 /** The odd-offset taps h[0], h[2], ... h[2K-2] (the branch that is not the centre), first half (symmetric). */
@@ -96,8 +105,9 @@ class HalfbandInterpolator implements Resampler {
   private readonly half: Float64Array;
   private readonly branch: number;
   private readonly centreDelay: number;
-  private readonly history: Float64Array;
-  private head = 0;
+  // x[0 .. K-2] holds the last K-1 inputs (oldest first), then each call's input follows: the taps run over a
+  // plain window with no ring-buffer index arithmetic, and the history moves back once per call.
+  private work: Float64Array;
 
   constructor(
     readonly fromRate: number,
@@ -108,7 +118,7 @@ class HalfbandInterpolator implements Resampler {
     this.half = half;
     this.branch = branch;
     this.centreDelay = (branch - 2) / 2;
-    this.history = new Float64Array(2 * branch);
+    this.work = new Float64Array(branch - 1 + 320);
     this.delay = (d.taps.length - 1) / 2;
   }
 
@@ -122,35 +132,50 @@ class HalfbandInterpolator implements Resampler {
     const K = this.branch;
     const g = this.half;
     const pairs = g.length;
-    const hist = this.history;
     const mid = this.centreDelay;
-    let head = this.head;
+    this.work = ensureWork(this.work, K - 1, K - 1 + n);
+    const x = this.work;
+    for (let i = 0; i < n; i++) x[K - 1 + i] = input[i];
+    // Input i's window is x[i .. i+K-1]. Four outputs per pass share each coefficient load.
     let w = 0;
-    for (let i = 0; i < n; i++) {
-      head = head === 0 ? K - 1 : head - 1;
-      const x = input[i];
-      hist[head] = x;
-      hist[head + K] = x;
-      const last = head + K - 1;
-      let a0 = 0;
-      let a1 = 0;
-      let j = 0;
-      for (; j + 1 < pairs; j += 2) {
-        a0 += g[j] * (hist[head + j] + hist[last - j]);
-        a1 += g[j + 1] * (hist[head + j + 1] + hist[last - j - 1]);
+    let i = 0;
+    for (; i + 3 < n; i += 4) {
+      const last = i + K - 1;
+      let a = 0;
+      let b = 0;
+      let c = 0;
+      let d = 0;
+      for (let j = 0; j < pairs; j++) {
+        const h = g[j];
+        a += h * (x[i + j] + x[last - j]);
+        b += h * (x[i + 1 + j] + x[last + 1 - j]);
+        c += h * (x[i + 2 + j] + x[last + 2 - j]);
+        d += h * (x[i + 3 + j] + x[last + 3 - j]);
       }
-      if (j < pairs) a0 += g[j] * (hist[head + j] + hist[last - j]);
-      output[w] = clampRound(a0 + a1);
-      output[w + 1] = hist[head + mid];
+      output[w] = clampRound(a);
+      output[w + 1] = x[last - mid];
+      output[w + 2] = clampRound(b);
+      output[w + 3] = x[last + 1 - mid];
+      output[w + 4] = clampRound(c);
+      output[w + 5] = x[last + 2 - mid];
+      output[w + 6] = clampRound(d);
+      output[w + 7] = x[last + 3 - mid];
+      w += 8;
+    }
+    for (; i < n; i++) {
+      const last = i + K - 1;
+      let a = 0;
+      for (let j = 0; j < pairs; j++) a += g[j] * (x[i + j] + x[last - j]);
+      output[w] = clampRound(a);
+      output[w + 1] = x[last - mid];
       w += 2;
     }
-    this.head = head;
+    x.copyWithin(0, n, n + K - 1);
     return w;
   }
 
   reset(): void {
-    this.history.fill(0);
-    this.head = 0;
+    this.work.fill(0);
   }
 }
 
@@ -163,10 +188,10 @@ class HalfbandDecimator implements Resampler {
   private readonly half: Float64Array;
   private readonly branch: number;
   private readonly centreDelay: number;
-  private readonly even: Float64Array;
-  private readonly odd: Float64Array;
-  private evenHead = 0;
-  private oddHead = 0;
+  // Linear work buffers as in the interpolator: `even` starts with the last K-1 even-indexed inputs, `odd` with
+  // the last centreDelay+1 odd-indexed ones (oldest first); each call's samples are dealt out after them.
+  private even: Float64Array;
+  private odd: Float64Array;
   private nextIsEven = true;
 
   constructor(
@@ -178,8 +203,8 @@ class HalfbandDecimator implements Resampler {
     this.half = half;
     this.branch = branch;
     this.centreDelay = (branch - 2) / 2;
-    this.even = new Float64Array(2 * branch);
-    this.odd = new Float64Array(2 * (this.centreDelay + 1));
+    this.even = new Float64Array(branch - 1 + 160);
+    this.odd = new Float64Array(this.centreDelay + 1 + 160);
     this.delay = (d.taps.length - 1) / 2 / 2;
   }
 
@@ -189,54 +214,63 @@ class HalfbandDecimator implements Resampler {
 
   process(input: Int16Array, output: Int16Array): number {
     const n = input.length;
-    const need = this.nextIsEven ? (n + 1) >> 1 : n >> 1;
+    const startsEven = this.nextIsEven;
+    const need = startsEven ? (n + 1) >> 1 : n >> 1;
     if (output.length < need) throw tooSmall(need, output.length);
     const K = this.branch;
     const g = this.half;
     const pairs = g.length;
+    const H = this.centreDelay + 1;
+    const odds = n - need;
+    this.even = ensureWork(this.even, K - 1, K - 1 + need);
+    this.odd = ensureWork(this.odd, H, H + odds);
     const even = this.even;
     const odd = this.odd;
-    const O = this.centreDelay + 1;
-    const mid = this.centreDelay;
-    let eh = this.evenHead;
-    let oh = this.oddHead;
-    let isEven = this.nextIsEven;
-    let w = 0;
+    let e = K - 1;
+    let o = H;
+    let isEven = startsEven;
     for (let i = 0; i < n; i++) {
-      const x = input[i];
-      if (!isEven) {
-        oh = oh === 0 ? O - 1 : oh - 1;
-        odd[oh] = x;
-        odd[oh + O] = x;
-        isEven = true;
-        continue;
-      }
-      isEven = false;
-      eh = eh === 0 ? K - 1 : eh - 1;
-      even[eh] = x;
-      even[eh + K] = x;
-      const last = eh + K - 1;
-      let a0 = 0.5 * odd[oh + mid];
-      let a1 = 0;
-      let j = 0;
-      for (; j + 1 < pairs; j += 2) {
-        a0 += g[j] * (even[eh + j] + even[last - j]);
-        a1 += g[j + 1] * (even[eh + j + 1] + even[last - j - 1]);
-      }
-      if (j < pairs) a0 += g[j] * (even[eh + j] + even[last - j]);
-      output[w++] = clampRound(a0 + a1);
+      if (isEven) even[e++] = input[i];
+      else odd[o++] = input[i];
+      isEven = !isEven;
     }
-    this.evenHead = eh;
-    this.oddHead = oh;
     this.nextIsEven = isEven;
-    return w;
+    // Output t: the even window even[t .. t+K-1] and, on the centre tap, the odd input centreDelay before the
+    // newest one that preceded it: odd[t + s], s = 1 when this call began with an odd-indexed input.
+    const s = startsEven ? 0 : 1;
+    let t = 0;
+    for (; t + 3 < need; t += 4) {
+      const last = t + K - 1;
+      let a = 0.5 * odd[t + s];
+      let b = 0.5 * odd[t + 1 + s];
+      let c = 0.5 * odd[t + 2 + s];
+      let d = 0.5 * odd[t + 3 + s];
+      for (let j = 0; j < pairs; j++) {
+        const h = g[j];
+        a += h * (even[t + j] + even[last - j]);
+        b += h * (even[t + 1 + j] + even[last + 1 - j]);
+        c += h * (even[t + 2 + j] + even[last + 2 - j]);
+        d += h * (even[t + 3 + j] + even[last + 3 - j]);
+      }
+      output[t] = clampRound(a);
+      output[t + 1] = clampRound(b);
+      output[t + 2] = clampRound(c);
+      output[t + 3] = clampRound(d);
+    }
+    for (; t < need; t++) {
+      const last = t + K - 1;
+      let a = 0.5 * odd[t + s];
+      for (let j = 0; j < pairs; j++) a += g[j] * (even[t + j] + even[last - j]);
+      output[t] = clampRound(a);
+    }
+    even.copyWithin(0, need, need + K - 1);
+    odd.copyWithin(0, odds, odds + H);
+    return need;
   }
 
   reset(): void {
     this.even.fill(0);
     this.odd.fill(0);
-    this.evenHead = 0;
-    this.oddHead = 0;
     this.nextIsEven = true;
   }
 }
