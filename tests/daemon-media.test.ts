@@ -117,10 +117,19 @@ class RtpPhone {
     const frames = this.received.slice(0, upTo).filter((r) => r.payloadType === pt);
     const buf = new Int16Array(2048);
     const all: number[] = [];
+    // Where the sound last was: what a transcoding engine sends after the sender stopped is silence, and how much
+    // of it falls into the window depends on the machine's load, not on the call.
+    let soundEnd = 0;
     for (const f of frames) {
       const n = dec.decodeInto(f.payload, buf);
-      for (let i = 0; i < n; i++) all.push(buf[i]);
+      let peak = 0;
+      for (let i = 0; i < n; i++) {
+        all.push(buf[i]);
+        peak = Math.max(peak, Math.abs(buf[i]));
+      }
+      if (peak > 500) soundEnd = all.length;
     }
+    all.length = soundEnd;
     const want = Math.min(all.length, Math.round(seconds * dec.sampleRate));
     return { pcm: Int16Array.from(all.slice(all.length - want)), rate: dec.sampleRate };
   }
