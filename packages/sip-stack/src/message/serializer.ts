@@ -6,7 +6,12 @@ import { SipParseError } from './errors.js';
 import { HeaderId } from './header-names.js';
 import type { SipMessage } from './message.js';
 
+// memchr-backed indexOf finds none faster than the regex; the regex says where
 const LINE_BREAK_OR_NUL = /[\r\n\0]/;
+
+interface Utf8Writing {
+  utf8Write(text: string, offset: number, length: number): number;
+}
 
 /** The wire form of a message. Content-Length always matches the body (RFC 3261 20.14) once anything changed. */
 export function serializeMessage(message: SipMessage): Uint8Array {
@@ -15,8 +20,10 @@ export function serializeMessage(message: SipMessage): Uint8Array {
   const body = message.body;
   const startLine = message.startLine();
   // a method, Request-URI or reason phrase set by code must not break the framing (header injection)
-  const bad = startLine.search(LINE_BREAK_OR_NUL);
-  if (bad >= 0) throw new SipParseError('start-line', 'line break or NUL in the start line', { offset: bad, line: 1 });
+  if (startLine.indexOf('\r') >= 0 || startLine.indexOf('\n') >= 0 || startLine.indexOf('\0') >= 0) {
+    const bad = startLine.search(LINE_BREAK_OR_NUL);
+    throw new SipParseError('start-line', 'line break or NUL in the start line', { offset: bad, line: 1 });
+  }
   let head = `${startLine}\r\n`;
   let sawLength = false;
   const n = message.headerCount;
@@ -32,10 +39,10 @@ export function serializeMessage(message: SipMessage): Uint8Array {
   }
   if (!sawLength) head += `Content-Length: ${body.length}\r\n`;
   head += '\r\n';
-  const headBytes = Buffer.from(head, 'utf8');
-  if (body.length === 0) return headBytes;
-  const out = Buffer.allocUnsafe(headBytes.length + body.length);
-  out.set(headBytes, 0);
-  out.set(body, headBytes.length);
+  // one buffer for head and body: the head is encoded in place (no intermediate copy through the pool)
+  const headLength = Buffer.byteLength(head, 'utf8');
+  const out = Buffer.allocUnsafe(headLength + body.length) as Buffer & Utf8Writing;
+  out.utf8Write(head, 0, headLength);
+  if (body.length > 0) out.set(body, headLength);
   return out;
 }
