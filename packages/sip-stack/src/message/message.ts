@@ -110,8 +110,9 @@ export abstract class SipMessageBase {
   _src: Uint8Array | undefined = undefined;
   /** @internal where the message starts in _src (also the byte offset of _text, for error positions) */
   _offset = 0;
-  /** @internal after the first edit of a parsed ASCII message: the received lines (serializer.ts) */
-  _wire: WireLines | undefined = undefined;
+  /** @internal after the first edit of a parsed message: the received lines (serializer.ts); declared only, so
+   * parsing does not pay for the field */
+  declare _wire: WireLines | undefined;
   /** @internal where the body starts in _src */
   _bodyStart = 0;
   /** @internal where the message ends in _src */

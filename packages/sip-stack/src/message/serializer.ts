@@ -1,5 +1,6 @@
 // serializeMessage: back to bytes (RFC 3261 7). An unmodified parsed message returns its received bytes;
-// otherwise the start line and header lines are written out and Content-Length is set to the body length.
+// otherwise the start line, edited header lines and Content-Length (set to the body length) are written out, and
+// unchanged received lines are kept as received.
 
 import { Buffer } from 'node:buffer';
 import { SipParseError } from './errors.js';
