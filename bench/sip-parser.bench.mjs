@@ -219,7 +219,7 @@ export default async function sipParserBench() {
       ],
       rows: serializeRows,
       notes: [
-        'An unchanged parsed message serializes to its received bytes. JsSIP and SIP.js have no serializer for a parsed message.',
+        'An unchanged parsed message serializes to its received bytes; an edited one keeps its unchanged lines as received. JsSIP and SIP.js have no serializer for a parsed message.',
       ],
     },
     {

@@ -53,6 +53,17 @@ export interface HeaderIndex {
   readonly ids: number[];
 }
 
+/**
+ * The received header lines of a parsed message, kept through edits so that the serializer writes unchanged lines
+ * as received (as it writes an unchanged message).
+ */
+export interface WireLines {
+  /** the parser's header text */
+  readonly text: string;
+  /** 2 numbers per header line: its range in text without the line break, or -1, -1 once new or changed */
+  readonly at: number[];
+}
+
 /** Unfolds (RFC 3261 7.3.1: LWS with CRLF is one SP) and trims a value spanning lines. */
 function unfold(s: string, start: number, end: number): string {
   let out = '';
@@ -99,6 +110,9 @@ export abstract class SipMessageBase {
   _src: Uint8Array | undefined = undefined;
   /** @internal where the message starts in _src (also the byte offset of _text, for error positions) */
   _offset = 0;
+  /** @internal after the first edit of a parsed message: the received lines (serializer.ts); declared only, so
+   * parsing does not pay for the field */
+  declare _wire: WireLines | undefined;
   /** @internal where the body starts in _src */
   _bodyStart = 0;
   /** @internal where the message ends in _src */
@@ -280,6 +294,7 @@ export abstract class SipMessageBase {
 
   /** @internal decode every line so edits no longer depend on the parsed text */
   protected _materialize(): void {
+    const received = this._src !== undefined;
     this._dropSource();
     this._cache = undefined;
     this._topVia = undefined;
@@ -296,6 +311,16 @@ export abstract class SipMessageBase {
       return;
     }
     const n = this._ids.length;
+    if (received) {
+      // the byte ranges of the received lines (folded ones are written unfolded, as new)
+      const at: number[] = new Array(2 * n);
+      for (let k = 0; k < n; k++) {
+        const folded = (this._ids[k] & FOLDED) !== 0;
+        at[2 * k] = folded ? -1 : this._pos[4 * k];
+        at[2 * k + 1] = folded ? -1 : this._pos[4 * k + 3];
+      }
+      this._wire = { text: this._text, at };
+    }
     if (this._names === NO_STRINGS) this._names = [];
     for (let k = 0; k < n; k++) {
       this._name(k);
@@ -310,6 +335,7 @@ export abstract class SipMessageBase {
     checkHeaderName(name);
     checkHeaderValue(value);
     this._ids.splice(at, 0, headerIdOf(name, 0, name.length));
+    if (this._wire !== undefined) this._wire.at.splice(2 * at, 0, -1, -1);
     this._names.splice(at, 0, name);
     this._values.splice(at, 0, value);
   }
@@ -388,7 +414,10 @@ export abstract class SipMessageBase {
       const parts: string[] = [];
       splitList(v, parts);
       if (parts.length <= 1) this._removeAt(k);
-      else this._values[k] = parts.slice(1).join(', ');
+      else {
+        this._values[k] = parts.slice(1).join(', ');
+        this._changedLine(k);
+      }
       return parts[0];
     }
     return undefined;
@@ -419,12 +448,23 @@ export abstract class SipMessageBase {
       else if (id === HeaderId.CSeq) this._cseq = undefined;
       else if (id === HeaderId.CallId) this._callId = undefined;
       this._values[k] = value;
+      this._changedLine(k);
       return true;
     }
     return false;
   }
 
+  /** @internal line k no longer reads as received */
+  private _changedLine(k: number): void {
+    const wire = this._wire;
+    if (wire !== undefined) {
+      wire.at[2 * k] = -1;
+      wire.at[2 * k + 1] = -1;
+    }
+  }
+
   private _removeAt(k: number): void {
+    if (this._wire !== undefined) this._wire.at.splice(2 * k, 2);
     this._ids.splice(k, 1);
     this._names.splice(k, 1);
     this._values.splice(k, 1);

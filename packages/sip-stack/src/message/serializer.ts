@@ -1,12 +1,19 @@
 // serializeMessage: back to bytes (RFC 3261 7). An unmodified parsed message returns its received bytes;
-// otherwise the start line and header lines are written out and Content-Length is set to the body length.
+// otherwise the start line, edited header lines and Content-Length (set to the body length) are written out, and
+// unchanged received lines are kept as received.
 
 import { Buffer } from 'node:buffer';
 import { SipParseError } from './errors.js';
 import { HeaderId } from './header-names.js';
-import type { SipMessage } from './message.js';
+import type { SipMessage, WireLines } from './message.js';
 
+// memchr-backed indexOf finds none faster than the regex; the regex says where
 const LINE_BREAK_OR_NUL = /[\r\n\0]/;
+
+interface TextWriting {
+  utf8Write(text: string, offset: number, length: number): number;
+  latin1Write(text: string, offset: number, length: number): number;
+}
 
 /** The wire form of a message. Content-Length always matches the body (RFC 3261 20.14) once anything changed. */
 export function serializeMessage(message: SipMessage): Uint8Array {
@@ -15,8 +22,72 @@ export function serializeMessage(message: SipMessage): Uint8Array {
   const body = message.body;
   const startLine = message.startLine();
   // a method, Request-URI or reason phrase set by code must not break the framing (header injection)
-  const bad = startLine.search(LINE_BREAK_OR_NUL);
-  if (bad >= 0) throw new SipParseError('start-line', 'line break or NUL in the start line', { offset: bad, line: 1 });
+  if (startLine.indexOf('\r') >= 0 || startLine.indexOf('\n') >= 0 || startLine.indexOf('\0') >= 0) {
+    const bad = startLine.search(LINE_BREAK_OR_NUL);
+    throw new SipParseError('start-line', 'line break or NUL in the start line', { offset: bad, line: 1 });
+  }
+  const wire = message._wire;
+  const head =
+    wire !== undefined
+      ? headWithReceivedLines(message, wire, startLine, body.length)
+      : headByLines(message, startLine, body.length);
+  // one buffer for head and body: the head is encoded in place (no intermediate copy through the pool)
+  const headLength = Buffer.byteLength(head, 'utf8');
+  const out = Buffer.allocUnsafe(headLength + body.length) as Buffer & TextWriting;
+  // all ASCII (the usual head) when the UTF-8 length is the string length: then a plain copy
+  if (headLength === head.length) out.latin1Write(head, 0, headLength);
+  else out.utf8Write(head, 0, headLength);
+  if (body.length > 0) out.set(body, headLength);
+  return out;
+}
+
+/**
+ * The head of an edited parsed message: unchanged header lines are taken from the received text in runs (one
+ * slice per run of adjacent CRLF-ended lines); the start line, new or changed lines and Content-Length are written.
+ */
+function headWithReceivedLines(message: SipMessage, wire: WireLines, startLine: string, bodyLength: number): string {
+  const text = wire.text;
+  const at = wire.at;
+  let head = `${startLine}\r\n`;
+  let runStart = -1;
+  let runEnd = -1;
+  let sawLength = false;
+  const n = message.headerCount;
+  for (let k = 0; k < n; k++) {
+    let line: string;
+    if ((message._ids[k] & 0xff) === HeaderId.ContentLength) {
+      // a single Content-Length, always right (RFC 3261 18.3)
+      if (sawLength) continue;
+      sawLength = true;
+      line = `${message._name(k)}: ${bodyLength}\r\n`;
+    } else {
+      const a = at[2 * k];
+      const b = at[2 * k + 1];
+      if (a >= 0 && text.charCodeAt(b) === 13 && text.charCodeAt(b + 1) === 10) {
+        // a received line with its CRLF
+        if (a !== runEnd) {
+          if (runStart >= 0) head += text.slice(runStart, runEnd);
+          runStart = a;
+        }
+        runEnd = b + 2;
+        continue;
+      }
+      line = `${message._name(k)}: ${message._value(k)}\r\n`;
+    }
+    if (runStart >= 0) {
+      head += text.slice(runStart, runEnd);
+      runStart = -1;
+      runEnd = -1;
+    }
+    head += line;
+  }
+  if (runStart >= 0) head += text.slice(runStart, runEnd);
+  if (!sawLength) head += `Content-Length: ${bodyLength}\r\n`;
+  return `${head}\r\n`;
+}
+
+/** The head written line by line. */
+function headByLines(message: SipMessage, startLine: string, bodyLength: number): string {
   let head = `${startLine}\r\n`;
   let sawLength = false;
   const n = message.headerCount;
@@ -25,17 +96,11 @@ export function serializeMessage(message: SipMessage): Uint8Array {
       // a single Content-Length, always right (RFC 3261 18.3 framing depends on it)
       if (sawLength) continue;
       sawLength = true;
-      head += `${message._name(k)}: ${body.length}\r\n`;
+      head += `${message._name(k)}: ${bodyLength}\r\n`;
       continue;
     }
     head += `${message._name(k)}: ${message._value(k)}\r\n`;
   }
-  if (!sawLength) head += `Content-Length: ${body.length}\r\n`;
-  head += '\r\n';
-  const headBytes = Buffer.from(head, 'utf8');
-  if (body.length === 0) return headBytes;
-  const out = Buffer.allocUnsafe(headBytes.length + body.length);
-  out.set(headBytes, 0);
-  out.set(body, headBytes.length);
-  return out;
+  if (!sawLength) head += `Content-Length: ${bodyLength}\r\n`;
+  return `${head}\r\n`;
 }
