@@ -3,8 +3,10 @@
 // steps the call rate up (each call authenticated, rung, answered, G.711 RTP both ways for a hold time, BYE) and
 // the number of calls held at once, counting RTP packets sent vs received per call.
 // Options after the bench name: --quick, --rates=50,100 --step-ms=N --hold-ms=N --levels=100,500 --level-hold-ms=N
-// --ramp-rate=N --rtp-workers=N --data-dir=DIR (where the daemon's SQLite file goes, e.g. /dev/shm), as in
-// `npm run bench -- pbx-calls --quick`. PBX_BENCH_QUICK=1 is --quick.
+// --ramp-rate=N --rtp-workers=N --data-dir=DIR (where the daemon's SQLite file goes, e.g. /dev/shm)
+// --rtp-generator=c|js (the phones' RTP from bench/c/rtp_phones.c, the default when gcc builds it, or from a JS worker),
+// as in `npm run bench -- pbx-calls --quick`. `--rates=` (empty) runs the concurrency steps alone.
+// PBX_BENCH_QUICK=1 is --quick.
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +18,11 @@ function argument(name) {
   return process.argv.find((a) => a.startsWith(prefix))?.slice(prefix.length);
 }
 
-const list = (v) => v?.split(',').map(Number);
+const list = (v) =>
+  v
+    ?.split(',')
+    .filter((x) => x !== '')
+    .map(Number);
 const num = (v) => (v === undefined ? undefined : Number(v));
 
 export function loadOptions(argv = process.argv) {
@@ -33,6 +39,7 @@ export function loadOptions(argv = process.argv) {
     rampRate: num(argument('ramp-rate')),
     rtpWorkers: num(argument('rtp-workers')),
     dataDir: argument('data-dir'),
+    rtpGenerator: argument('rtp-generator'),
   };
   for (const [k, v] of Object.entries(given)) if (v !== undefined) base[k] = v;
   return base;
@@ -119,6 +126,7 @@ export default async function pbxCallsBench() {
     failures(s),
     pct(s.rtpLoss),
     s.rtpLostAtStart,
+    s.rtpGaps ?? '-',
     pct(s.worstCallLoss),
     s.rtpLate,
     drops(s),
@@ -166,7 +174,9 @@ export default async function pbxCallsBench() {
     ['daemon CPU % idle with every phone registered', fmt(r.daemonIdleCpuPercent ?? 0), ''],
     ['registrations per second (digest)', fmt(r.registration.perSecond), ''],
     ['media anchored in the daemon', anchored, 'yes'],
+    ["RTP generator (the phones' side)", rtpGeneratorName(r.rtpGenerator), ''],
   ];
+  const generatorNote = `The phones' RTP (sent and counted) came from ${rtpGeneratorName(r.rtpGenerator)}; "generator CPU %" includes it.`;
   const setting = `Daemon data (SQLite) in ${r.dataDir}; ${r.users} extensions; rate steps of ${r.stepMs / 1000} s, each call held ${r.holdMs / 1000} s with G.711 RTP both ways (20 ms packets); concurrency ramps at ${r.rampRate} calls/s and holds ${r.levelHoldMs / 1000} s.`;
   return [
     {
@@ -204,6 +214,7 @@ export default async function pbxCallsBench() {
       ],
       rows: rateRows,
       notes: [
+        generatorNote,
         'Setup latency: INVITE sent -> 200 received, the 401 challenge round trip included. The steps stop at the first one with a failure (a non-2xx final response, a timeout, a failed BYE, or a callee the PBX never sent BYE).',
         "UDP drops: datagrams the kernel dropped because a receive buffer was full (/proc/net/udp), on the daemon's SIP socket / its RTP ports / the phones' sockets; a dropped SIP message costs a retransmission (500 ms and up). RTP port drops are only counted while the sockets are open (the concurrency window).",
         '"lost at start": packets missing before the first one a phone received (the callee starts sending once it has the ACK; an anchoring PBX drops what arrives before it has bridged the legs). RTP loss % includes them.',
@@ -217,6 +228,7 @@ export default async function pbxCallsBench() {
         'failed',
         'RTP loss %',
         'lost at start',
+        'seq gaps',
         'worst call loss %',
         'late pkts (gen)',
         'UDP drops SIP/RTP/phones',
@@ -231,10 +243,17 @@ export default async function pbxCallsBench() {
       ],
       rows: levelRows,
       notes: [
-        'CPU and RSS are measured over the window in which every call is up; RSS per call is the growth from the previous level (the first level: from before its ramp). Loss counts packets sent vs received per call, both ways; "late pkts" are packets the generator could not send on time (a sign the generator, not the daemon, is saturated).',
+        generatorNote,
+        'CPU and RSS are measured over the window in which every call is up; RSS per call is the growth from the previous level (the first level: from before its ramp). Loss counts packets sent vs received per call, both ways; "seq gaps" counts RTP sequence numbers skipped between packets a phone received (the C generator counts them; - from the JS one); "late pkts" are packets the generator could not send on time (a sign the generator, not the daemon, is saturated).',
       ],
     },
   ];
+}
+
+function rtpGeneratorName(g) {
+  return g === 'c'
+    ? 'C (bench/c/rtp_phones.c: sendmmsg/recvmmsg, epoll)'
+    : 'JS (a worker thread, bench/lib/pbx-rtp-worker.mjs; gcc missing or --rtp-generator=js)';
 }
 
 function failureSamples(r) {

@@ -1,6 +1,6 @@
 // The PBX call load generator (bench/lib/pbx-call-load.mjs) at a tiny scale, so it cannot rot: it starts the real
 // daemon, registers a few phones with digest auth, places calls that carry G.711 RTP both ways, and reports.
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -24,6 +24,7 @@ interface Step {
 
 interface LoadResult {
   error?: string;
+  rtpGenerator: 'c' | 'js';
   registration: { failed: number };
   rateSteps: Step[];
   levelSteps: Array<Step & { held: number }>;
@@ -43,35 +44,44 @@ function run(options: object): Promise<LoadResult> {
   });
 }
 
+// The C RTP generator (bench/c/rtp_phones.c) is built with gcc when it is there; the JS worker is the fallback.
+const hasGcc = spawnSync('gcc', ['--version']).status === 0;
+
 describe('the PBX call load generator', () => {
-  it('places two calls with RTP both ways through the daemon and holds two at once', async () => {
-    const r = await run({
-      users: 8,
-      rates: [2],
-      stepMs: 1000,
-      holdMs: 400,
-      levels: [2],
-      levelHoldMs: 400,
-      pauseMs: 100,
-      setupMarginMs: 300,
-    });
-    expect(r.error).toBeUndefined();
-    expect(r.registration.failed).toBe(0);
-    const [rate] = r.rateSteps;
-    expect(rate).toMatchObject({ attempted: 2, answered: 2, failed: 0 });
-    // 400 ms of 20 ms packets, both ways, two calls: about 80 packets. On loopback at this scale none is lost once a
-    // stream flows; an anchoring PBX may drop the first packet or two it gets before it has bridged the legs.
-    expect(rate.rtpSent).toBeGreaterThan(40);
-    expect(rate.rtpLost - rate.rtpLostAtStart).toBe(0);
-    // Media flowed both ways: most of each direction's packets (about half of rtpSent each) arrived.
-    expect(rate.rtpLostCallerToCallee).toBeLessThan(rate.rtpSent / 4);
-    expect(rate.rtpLostCalleeToCaller).toBeLessThan(rate.rtpSent / 4);
-    expect(rate.p50ms).toBeGreaterThan(0);
-    expect(rate.p99ms).toBeGreaterThanOrEqual(rate.p50ms);
-    expect(rate.anchored + rate.direct).toBe(2);
-    const [level] = r.levelSteps;
-    expect(level).toMatchObject({ attempted: 2, answered: 2, failed: 0, held: 2 });
-    expect(level.rtpLost - level.rtpLostAtStart).toBe(0);
-    expect(r.bestRate).toBe(2);
-  }, 30_000);
+  it.each(['c', 'js'] as const)(
+    'places two calls with RTP (%s generator) both ways through the daemon and holds two at once',
+    async (rtpGenerator) => {
+      const r = await run({
+        rtpGenerator,
+        users: 8,
+        rates: [2],
+        stepMs: 1000,
+        holdMs: 400,
+        levels: [2],
+        levelHoldMs: 400,
+        pauseMs: 100,
+        setupMarginMs: 300,
+      });
+      expect(r.error).toBeUndefined();
+      expect(r.rtpGenerator).toBe(rtpGenerator === 'c' && hasGcc ? 'c' : 'js');
+      expect(r.registration.failed).toBe(0);
+      const [rate] = r.rateSteps;
+      expect(rate).toMatchObject({ attempted: 2, answered: 2, failed: 0 });
+      // 400 ms of 20 ms packets, both ways, two calls: about 80 packets. On loopback at this scale none is lost once a
+      // stream flows; an anchoring PBX may drop the first packet or two it gets before it has bridged the legs.
+      expect(rate.rtpSent).toBeGreaterThan(40);
+      expect(rate.rtpLost - rate.rtpLostAtStart).toBe(0);
+      // Media flowed both ways: most of each direction's packets (about half of rtpSent each) arrived.
+      expect(rate.rtpLostCallerToCallee).toBeLessThan(rate.rtpSent / 4);
+      expect(rate.rtpLostCalleeToCaller).toBeLessThan(rate.rtpSent / 4);
+      expect(rate.p50ms).toBeGreaterThan(0);
+      expect(rate.p99ms).toBeGreaterThanOrEqual(rate.p50ms);
+      expect(rate.anchored + rate.direct).toBe(2);
+      const [level] = r.levelSteps;
+      expect(level).toMatchObject({ attempted: 2, answered: 2, failed: 0, held: 2 });
+      expect(level.rtpLost - level.rtpLostAtStart).toBe(0);
+      expect(r.bestRate).toBe(2);
+    },
+    30_000,
+  );
 });

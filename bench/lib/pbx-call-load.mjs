@@ -9,16 +9,19 @@
 //   2. concurrency steps: ramps up to a number of calls held at once, holds them all, and counts RTP loss.
 // It measures the daemon's CPU (utime + stime from /proc/PID/stat) and memory (VmRSS), setup latency (INVITE sent
 // -> 200 received, the 401 round trip included) and RTP packets sent vs received per call, and prints one JSON line.
-// Lean on purpose, as it shares the machine with the daemon: RTP runs in a worker thread (pbx-rtp-worker.mjs) with one
+// Lean on purpose, as it shares the machine with the daemon: RTP runs in a C process (bench/c/rtp_phones.c, built with
+// gcc; sendmmsg/recvmmsg, a few us per packet) or, without gcc or with rtpGenerator 'js', in a worker thread
+// (pbx-rtp-worker.mjs, ~10 us per packet: it runs out of core before the daemon does at ~500 calls). Either way one
 // socket per phone bound once, one preallocated packet per phone rewritten in place, and one 5 ms tick that sends
 // every due packet of every call; SIP stays on the main thread so RTP never delays the set-ups being timed.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { ulawEncode } from '@switchyard/media';
 import { parseSdp, SipTransportLayer, UserAgent } from '@switchyard/sip-stack';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -44,6 +47,9 @@ const idleMs = opts.idleMs ?? 2000;
 const calleeByeMs = opts.calleeByeMs ?? 10_000;
 /** RTP worker threads in the generator (the SIP side stays on the main thread). */
 const rtpWorkers = opts.rtpWorkers ?? 1;
+/** Who sends and counts the phones' RTP: 'c' (bench/c/rtp_phones.c, built with gcc) or 'js' (worker threads).
+ * Unset: C when gcc builds it, else JS. */
+const rtpGeneratorWanted = opts.rtpGenerator;
 const CLOCK_TICKS = 100; // USER_HZ for /proc/<pid>/stat
 const PAGE = 4096;
 // Enough phones for the busiest step: a phone is in one call at a time, as caller or callee.
@@ -259,7 +265,109 @@ class RtpPool {
   }
 }
 
-const rtp = new RtpPool(rtpWorkers);
+/** 20 ms of a sine at `hz` (a whole number of periods in 160 samples for 400 Hz or 1 kHz), mu-law encoded. */
+function tone(hz) {
+  const pcm = new Int16Array(160);
+  for (let i = 0; i < 160; i++) pcm[i] = Math.round(8000 * Math.sin((2 * Math.PI * hz * i) / 8000));
+  return Buffer.from(ulawEncode(pcm));
+}
+
+/** bench/c/rtp_phones.c built into a temp dir; undefined without gcc (or when it does not build). */
+function buildRtpPhones() {
+  if (spawnSync('gcc', ['--version']).status !== 0) return undefined;
+  const exe = join(mkdtempSync(join(tmpdir(), 'rtp-phones-')), 'rtp_phones');
+  try {
+    execFileSync('gcc', ['-O2', '-o', exe, join(here, '..', 'c', 'rtp_phones.c')], { stdio: 'ignore' });
+    return exe;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The same sides in one C process (bench/c/rtp_phones.c): sendmmsg/recvmmsg at a fraction of Node's cost per packet. */
+class CRtpPool {
+  constructor(exe) {
+    this.exe = exe;
+    this.child = spawn(exe, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.waiting = new Map();
+    this.bound = new Map();
+    this.next = 0;
+    this.exited = new Promise((r) => this.child.once('exit', r));
+    let rest = '';
+    this.child.stdout.setEncoding('latin1');
+    this.child.stdout.on('data', (d) => {
+      const lines = (rest + d).split('\n');
+      rest = lines.pop();
+      for (const line of lines) {
+        const f = line.split(' ');
+        if (f[0] === 'P') this.bound.get(Number(f[1]))?.(Number(f[2]));
+        else if (f[0] === 'C') {
+          const req = Number(f[1]);
+          const [sent, received, late, stray, firstIndex, gaps] = f.slice(2).map(Number);
+          this.waiting.get(req)?.({ sent, received, late, stray, firstIndex, gaps });
+          this.waiting.delete(req);
+        }
+      }
+    });
+  }
+
+  send(line) {
+    this.child.stdin.write(`${line}\n`);
+  }
+
+  async bind(phones) {
+    const hex = new Map([1000, 400].map((hz) => [hz, tone(hz).toString('hex')]));
+    await Promise.all(
+      phones.map(
+        (p) =>
+          new Promise((resolve) => {
+            this.bound.set(p.index, (port) => {
+              p.rtpPort = port;
+              this.bound.delete(p.index);
+              resolve();
+            });
+            const hz = p.index % 2 === 0 ? 1000 : 400;
+            const peerHz = p.index % 2 === 0 ? 400 : 1000;
+            const ssrc = ((p.index * 2654435761) ^ 0x5a5a5a5a) >>> 0;
+            this.send(`B ${p.index} ${p.ip} ${ssrc} ${hex.get(hz)} ${hex.get(peerHz).slice(0, 8)}`);
+          }),
+      ),
+    );
+  }
+
+  reset(phone) {
+    this.send(`R ${phone.index}`);
+  }
+
+  begin(phone, target) {
+    this.send(`G ${phone.index} ${target.address} ${target.port}`);
+  }
+
+  stop(phone) {
+    this.send(`S ${phone.index}`);
+  }
+
+  finish(phone) {
+    const req = ++this.next;
+    return new Promise((resolve) => {
+      this.waiting.set(req, resolve);
+      this.send(`F ${req} ${phone.index} ${graceMs}`);
+    });
+  }
+
+  async close() {
+    this.send('Q');
+    this.child.stdin.end();
+    await Promise.race([this.exited, sleep(2000)]);
+    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+    rmSync(dirname(this.exe), { recursive: true, force: true });
+  }
+}
+
+const rtpPhones = rtpGeneratorWanted === 'js' ? undefined : buildRtpPhones();
+/** Which RTP generator runs, for the tables. */
+const rtpGenerator = rtpPhones ? 'c' : 'js';
+const rtp = rtpPhones ? new CRtpPool(rtpPhones) : new RtpPool(rtpWorkers);
 
 class Phone {
   constructor(index) {
@@ -375,6 +483,7 @@ function newStats() {
     /** How long callees waited for the PBX's BYE after the caller's BYE completed (ms), when they had to wait. */
     byeWaits: [],
     late: 0,
+    gaps: 0,
     anchored: 0,
     direct: 0,
     worstLoss: 0,
@@ -435,6 +544,7 @@ async function placeCall(caller, callee, endAt, stats, sipPort) {
   if (b.firstIndex > 0) stats.headLost += b.firstIndex;
   if (a.firstIndex > 0) stats.headLost += a.firstIndex;
   stats.late += a.late + b.late;
+  stats.gaps += (a.gaps ?? 0) + (b.gaps ?? 0);
   if (sent > 0) stats.worstLoss = Math.max(stats.worstLoss, lost / sent);
   stats.up--;
   try {
@@ -485,6 +595,8 @@ function summarize(stats, extra) {
     rtpLoss: stats.sent > 0 ? stats.lost / stats.sent : 0,
     worstCallLoss: stats.worstLoss,
     rtpLate: stats.late,
+    /** Sequence numbers skipped between packets received (the C generator counts them; 0 from the JS one). */
+    rtpGaps: rtpGenerator === 'c' ? stats.gaps : undefined,
     anchored: stats.anchored,
     direct: stats.direct,
   };
@@ -532,18 +644,28 @@ async function runCalls(count, perSecond, endAtFor, sipPort) {
   return { stats, calls, launchSeconds, starved, began };
 }
 
+/** The generator's CPU seconds (this process and the C RTP process), and the C RTP process's alone. */
+function generatorCpu() {
+  const own = process.cpuUsage();
+  let rtpCpu = 0;
+  try {
+    if (rtp.child) rtpCpu = statOf(`/proc/${rtp.child.pid}/stat`).cpu;
+  } catch {}
+  return { all: (own.user + own.system) / 1e6 + rtpCpu, rtp: rtpCpu };
+}
+
 async function rateStep(daemonPid, rate, sipPort) {
   const count = Math.max(1, Math.round((rate * stepMs) / 1000));
   const before = usage(daemonPid);
   const drops0 = udpDrops(sipPort);
   loopDelay.reset();
-  const genBefore = process.cpuUsage();
+  const genBefore = generatorCpu();
   const t0 = performance.now();
   const run = await runCalls(count, rate, (_i, answeredAt) => answeredAt + holdMs, sipPort);
   await Promise.all(run.calls);
   const seconds = (performance.now() - t0) / 1000;
   const after = usage(daemonPid);
-  const gen = process.cpuUsage(genBefore);
+  const gen = generatorCpu();
   return summarize(run.stats, {
     rate,
     offeredPerSecond: count / run.launchSeconds,
@@ -555,7 +677,8 @@ async function rateStep(daemonPid, rate, sipPort) {
     daemonCpuMsPerCall: ((after.cpu - before.cpu) * 1000) / count,
     daemonMainCpuPercent: ((after.main - before.main) / seconds) * 100,
     daemonMainCpuMsPerCall: ((after.main - before.main) * 1000) / count,
-    generatorCpuPercent: (gen.user + gen.system) / 1e4 / seconds,
+    generatorCpuPercent: ((gen.all - genBefore.all) / seconds) * 100,
+    rtpGeneratorCpuPercent: ((gen.rtp - genBefore.rtp) / seconds) * 100,
   });
 }
 
@@ -574,14 +697,14 @@ async function levelStep(daemonPid, level, sipPort) {
   windowStart = performance.now();
   const w0 = usage(daemonPid);
   const drops0 = udpDrops(sipPort);
-  const g0 = process.cpuUsage();
+  const g0 = generatorCpu();
   const held = run.stats.up;
   const windowMs = Math.max(200, firstEnd - windowStart - 100);
   await sleep(windowMs);
   const w1 = usage(daemonPid);
   // In the window, while every socket is open (a closed socket takes its drop counter with it).
   const drops = dropsSince(drops0, sipPort);
-  const g1 = process.cpuUsage(g0);
+  const g1 = generatorCpu();
   const heldEnd = run.stats.up;
   await Promise.all(run.calls);
   const windowSeconds = windowMs / 1000;
@@ -599,7 +722,8 @@ async function levelStep(daemonPid, level, sipPort) {
     daemonMainCpuPercent: main,
     daemonRssMiB: w1.rss / 2 ** 20,
     daemonRssKiBPerCall: held > 0 ? (w1.rss - base.rss) / 1024 / held : 0,
-    generatorCpuPercent: (g1.user + g1.system) / 1e4 / windowSeconds,
+    generatorCpuPercent: ((g1.all - g0.all) / windowSeconds) * 100,
+    rtpGeneratorCpuPercent: ((g1.rtp - g0.rtp) / windowSeconds) * 100,
   });
 }
 
@@ -607,6 +731,7 @@ async function levelStep(daemonPid, level, sipPort) {
 
 const result = {
   loadAverageAtStart: loadavg(),
+  rtpGenerator,
   cpus: availableParallelism(),
   dataDir,
   users,
