@@ -425,7 +425,11 @@ export class SipSession {
     for (const watch of this.refers.splice(0)) watch.resolve({ status: 481, reason: 'Session Ended' });
     this.dialog.terminate();
     this.ua.forgetSession(this);
-    this.events.onEnded?.(by);
+    // The embedder's handlers go with the session: the INVITE transactions (RFC 6026 Timers L and M, 64*T1) keep
+    // this object for seconds after the call, and must not keep the embedder's whole call with it.
+    const onEnded = this.events.onEnded;
+    this.events = {};
+    onEnded?.(by);
   }
 
   /** @internal an in-dialog request from the peer */
@@ -610,6 +614,9 @@ function replacesValue(dialog: SipDialog): string {
 }
 
 /** A call we placed; `answered` resolves with the session once a 2xx arrived and was ACKed. */
+/** What a settled OutgoingCall keeps of its options: nothing of the embedder's. */
+const SETTLED_CALL: CallOptions = Object.freeze({});
+
 export class OutgoingCall {
   readonly answered: Promise<SipSession>;
   private tx: ClientTransaction | undefined;
@@ -623,7 +630,7 @@ export class OutgoingCall {
   constructor(
     private readonly ua: UserAgent,
     readonly invite: SipRequest,
-    private readonly options: CallOptions,
+    private options: CallOptions,
   ) {
     this.current = invite;
     this.answered = new Promise((resolve, reject) => {
@@ -677,9 +684,19 @@ export class OutgoingCall {
         invite = retry;
         continue;
       }
+      this.release();
       this.settle.reject(new SipRequestError(response.status, response.reason, response));
       return;
     }
+  }
+
+  /**
+   * The call is settled: no more provisionals or first 2xx, so the embedder's callbacks are let go. The INVITE
+   * client transaction keeps this object through Timer M (RFC 6026 7.2, 64*T1) to ACK 2xx retransmissions, and
+   * must not keep the embedder's call (and all it holds) alive that long.
+   */
+  private release(): void {
+    this.options = SETTLED_CALL;
   }
 
   /** A 1xx: PRACK it when it is reliable (RFC 3262 4), then tell the embedder. */
@@ -772,6 +789,7 @@ export class OutgoingCall {
 
   /** A call cancelled as it was answered: `answered` settles (the call was taken and ended at once). */
   private settleCancelled(): void {
+    this.release();
     this.settle.reject(new SipRequestError(487, 'Request Terminated'));
   }
 
@@ -790,6 +808,7 @@ export class OutgoingCall {
     // RFC 4028 7.2: the 2xx says the interval and who refreshes; without Session-Expires there is no timer.
     if (se) session.startSessionTimer(se.delta, se.refresher === 'uas' ? 'remote' : 'local');
     this.session = session;
+    this.release();
     this.settle.resolve(session);
   }
 
@@ -868,6 +887,13 @@ export class IncomingCall {
       contentType: options.contentType,
     });
     this.tx.respond(response);
+    if (status >= 200) {
+      // Final: CANCEL and early UPDATEs no longer reach this call (RFC 3261 9.2, RFC 3311 5.1), so their handlers
+      // go, and the UA forgets it, while the transaction lives on for Timer L or H (64*T1).
+      this.onCancel = undefined;
+      this.onEarlyOffer = undefined;
+      this.ua.forgetIncoming(this.tx, this);
+    }
     return response;
   }
 
@@ -1510,6 +1536,13 @@ export class UserAgent {
     if (session && ack.body.length > 0) session.remoteBody = ack.body;
   }
 
+  /** @internal the INVITE was answered finally or its transaction ended: the call is no longer pending. */
+  forgetIncoming(inviteTx: InviteServerTransaction, call: IncomingCall): void {
+    if (this.incoming.get(inviteTx) === call) this.incoming.delete(inviteTx);
+    const early = call.dialog?.key;
+    if (early !== undefined && this.earlyCalls.get(early) === call) this.earlyCalls.delete(early);
+  }
+
   private receiveCancel(cancelTx: ServerTransaction, inviteTx: InviteServerTransaction | undefined): void {
     if (inviteTx === undefined) {
       cancelTx.reply(481);
@@ -1596,11 +1629,7 @@ export class UserAgent {
         const call = new IncomingCall(this, request, inviteTx, context);
         call.replaces = replaces;
         this.incoming.set(inviteTx, call);
-        inviteTx.events.onTerminated = () => {
-          this.incoming.delete(inviteTx);
-          const early = call.dialog?.key;
-          if (early !== undefined && this.earlyCalls.get(early) === call) this.earlyCalls.delete(early);
-        };
+        inviteTx.events.onTerminated = () => this.forgetIncoming(inviteTx, call);
         if (this.onInvite) this.onInvite(call);
         else call.reject(480);
         return;
