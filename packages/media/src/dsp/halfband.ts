@@ -11,7 +11,7 @@
 // 3400..4000 Hz, outside the telephone band, partly attenuated. Measured by test/dsp/halfband.test.ts from the
 // filter's own response: 55 taps, passband ripple 0.005 dB, stop band 64.2 dB from 4600 Hz.
 import { DspError } from './errors.js';
-import type { Resampler } from './resampler.js';
+import { besselI0, type Resampler } from './resampler.js';
 
 const ATTENUATION_DB = 66;
 const PASSBAND_FRACTION = 0.85;
@@ -24,18 +24,6 @@ export interface HalfbandDesign {
   readonly stopbandEdgeHz: number;
   /** All taps, 4k+3 of them; taps at an even distance from the centre (other than the centre) are zero. */
   readonly taps: Float64Array;
-}
-
-function besselI0(x: number): number {
-  let sum = 1;
-  let term = 1;
-  const q = (x * x) / 4;
-  for (let k = 1; k < 64; k++) {
-    term *= q / (k * k);
-    sum += term;
-    if (term < sum * 1e-17) break;
-  }
-  return sum;
 }
 
 const designs = new Map<number, HalfbandDesign>();

@@ -57,7 +57,7 @@ function gcd(a: number, b: number): number {
 }
 
 /** Zeroth-order modified Bessel function of the first kind (power series; converges fast for Kaiser betas). */
-function besselI0(x: number): number {
+export function besselI0(x: number): number {
   let sum = 1;
   let term = 1;
   const q = (x * x) / 4;
