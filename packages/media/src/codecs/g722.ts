@@ -323,6 +323,30 @@ class SubbandState {
     this.det = initialDet;
   }
 
+  copyFrom(o: SubbandState): void {
+    this.s = o.s;
+    this.sz = o.sz;
+    this.r1 = o.r1;
+    this.a1 = o.a1;
+    this.a2 = o.a2;
+    this.p1 = o.p1;
+    this.p2 = o.p2;
+    this.d1 = o.d1;
+    this.d2 = o.d2;
+    this.d3 = o.d3;
+    this.d4 = o.d4;
+    this.d5 = o.d5;
+    this.d6 = o.d6;
+    this.b1 = o.b1;
+    this.b2 = o.b2;
+    this.b3 = o.b3;
+    this.b4 = o.b4;
+    this.b5 = o.b5;
+    this.b6 = o.b6;
+    this.nb = o.nb;
+    this.det = o.det;
+  }
+
   reset(): void {
     this.s = this.sz = this.r1 = this.a1 = this.a2 = this.p1 = this.p2 = 0;
     this.d1 = this.d2 = this.d3 = this.d4 = this.d5 = this.d6 = 0;
@@ -583,6 +607,20 @@ export class G722Encoder implements AudioEncoder {
     this.pos = 0;
     this.hasPending = false;
     this.pending = 0;
+  }
+
+  /**
+   * Takes over another encoder's whole state (ADPCM, QMF history, a held sample), so that what this one encodes
+   * next continues the other's stream: a receiving decoder that followed that stream stays in step (a conference
+   * member leaving the stream it shared with others for one of its own).
+   */
+  copyStateFrom(other: G722Encoder): void {
+    this.low.copyFrom(other.low);
+    this.high.copyFrom(other.high);
+    this.x.set(other.x);
+    this.pos = other.pos;
+    this.pending = other.pending;
+    this.hasPending = other.hasPending;
   }
 
   /** Encodes samples into out; returns octets written (one per sample pair, counting a held odd sample). */

@@ -171,6 +171,27 @@ describe('G.722', () => {
     enc.reset();
     expect(enc.encode(pcm)).toEqual(first);
   });
+  it('copyStateFrom continues the other encoder stream: same bytes from then on (odd held sample too)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 4001 }),
+        fc.integer({ min: 1, max: 4001 }),
+        fc.integer({ min: 100, max: 7000 }),
+        (lenA, lenB, freq) => {
+          const a = new G722Encoder();
+          const b = new G722Encoder();
+          a.encode(sine(lenA, 16000, freq, 9000));
+          b.encode(sine(lenB, 16000, 3100, 12000)); // a different history and state
+          b.copyStateFrom(a);
+          const next = sine(1601, 16000, 523, 8000);
+          const fromA = a.encode(next);
+          const fromB = b.encode(next);
+          return fromA.length === fromB.length && fromA.every((v, i) => v === fromB[i]);
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
   it('rejects an unknown decoder bitrate and short buffers with typed errors', () => {
     expect(() => new G722Decoder({ bitrate: 32000 as 64000 })).toThrow(UnsupportedCodecError);
     expect(() => new G722Encoder().encodeInto(new Int16Array(320), new Uint8Array(100))).toThrow(CodecBufferError);
