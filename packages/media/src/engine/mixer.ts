@@ -8,6 +8,14 @@ export interface MixParticipant {
   /** What this participant hears: everyone else, after `mix()`. */
   readonly output: Int16Array;
   hasInput: boolean;
+  /**
+   * Voice activity of this tick's decoded frame (at any rate, before resampling): true when the frame should go into
+   * the mix (speech, or the hangover after it), false for silence and background noise, which are left out so that
+   * only talkers are mixed. Without a voice threshold every frame of an unmuted participant counts.
+   */
+  detectVoice(pcm: Int16Array): boolean;
+  /** After `mix()`: this participant contributed nothing this tick, so it hears the shared mix, `mixer.shared`. */
+  readonly hearsShared: boolean;
 }
 
 export interface TalkerLevel {
@@ -27,11 +35,24 @@ export interface ConferenceMixerOptions {
   maxTalkers?: number;
   /** Quieter than this (dBFS) is not talking. */
   talkerThresholdDb?: number;
+  /**
+   * Voice activity gate: a frame whose mean power (dBFS, as talker levels) is below this is silence and is not
+   * mixed, unless it falls within the hangover after speech. Undefined: no gate, every input is mixed.
+   */
+  voiceThresholdDb?: number;
+  /** Ticks after the last frame above the voice threshold that are still mixed, so word endings are not clipped. */
+  voiceHangoverTicks?: number;
 }
 
 const GAIN_ONE = 4096; // Q12 fixed point: unity gain
 const MAX_GAIN = 8; // keeps |sample * gain| < 2^18, so N participants sum safely in int32
 const FULL_SCALE_POWER = 32768 * 32768;
+
+/** The voice gate's settings, shared by a mixer's participants: the power threshold as a mean square. */
+interface VoiceGate {
+  readonly meanSquare: number;
+  readonly hangoverTicks: number;
+}
 
 class Participant implements MixParticipant {
   readonly id: string;
@@ -44,17 +65,51 @@ class Participant implements MixParticipant {
   muted = false;
   gainQ12 = GAIN_ONE;
   energy = 0;
-  constructor(id: string, frameSamples: number) {
+  /** Ticks of hangover left after the last frame above the voice threshold. */
+  hangover = 0;
+  private readonly gate: VoiceGate | undefined;
+  constructor(id: string, frameSamples: number, gate: VoiceGate | undefined) {
     this.id = id;
     this.input = new Int16Array(frameSamples);
     this.output = new Int16Array(frameSamples);
     this.contribution = new Int32Array(frameSamples);
+    this.gate = gate;
+  }
+
+  get hearsShared(): boolean {
+    return !this.contributed;
+  }
+
+  detectVoice(pcm: Int16Array): boolean {
+    if (this.muted || this.gainQ12 === 0) {
+      this.hangover = 0; // nobody hears it anyway: no mix of its own, no resampling
+      return false;
+    }
+    const gate = this.gate;
+    if (!gate) return true;
+    const n = pcm.length;
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += pcm[i] * pcm[i];
+    if (n > 0 && sum >= gate.meanSquare * n) {
+      this.hangover = gate.hangoverTicks;
+      return true;
+    }
+    if (this.hangover > 0) {
+      this.hangover--;
+      return true;
+    }
+    return false;
   }
 }
 
 /**
  * N-party mixer: every participant hears the sum of all others (sum minus self), accumulated in int32 and clamped
  * to 16 bits, with per-participant mute and gain and a loudest-talker report. `mix()` allocates nothing.
+ *
+ * With a voice gate (`voiceThresholdDb`) only talkers are mixed, as conference bridges do: a participant whose
+ * frames are silence or background noise adds nothing, and it hears the same mix as every other such participant,
+ * `shared` (the clamped sum of all talkers), so a caller can resample and encode that once for all of them. Only
+ * talkers get a mix of their own (all talkers minus themselves).
  */
 export class ConferenceMixer {
   readonly sampleRate: number;
@@ -62,6 +117,9 @@ export class ConferenceMixer {
   private readonly participants: Participant[] = [];
   private readonly total: Int32Array;
   private readonly everyone: Int16Array;
+  private readonly gate: VoiceGate | undefined;
+  /** Mean square of `shared` this tick (0 when nobody talks). */
+  sharedPower = 0;
   private readonly windowTicks: number;
   private readonly maxTalkers: number;
   private readonly thresholdDb: number;
@@ -76,6 +134,19 @@ export class ConferenceMixer {
     this.thresholdDb = options.talkerThresholdDb ?? -45;
     this.total = new Int32Array(this.frameSamples);
     this.everyone = new Int16Array(this.frameSamples);
+    const db = options.voiceThresholdDb;
+    if (db !== undefined) {
+      const hangover = options.voiceHangoverTicks ?? 15;
+      if (!Number.isFinite(db) || db > 0 || !Number.isInteger(hangover) || hangover < 0) {
+        throw new MediaEngineError('INVALID_ARGUMENT', 'voice threshold must be <= 0 dBFS, hangover whole ticks >= 0');
+      }
+      this.gate = { meanSquare: FULL_SCALE_POWER * 10 ** (db / 10), hangoverTicks: hangover };
+    }
+  }
+
+  /** After `mix()`: what every participant that contributed nothing this tick hears (all talkers, clamped). */
+  get shared(): Int16Array {
+    return this.everyone;
   }
 
   get size(): number {
@@ -84,7 +155,7 @@ export class ConferenceMixer {
 
   add(id: string): MixParticipant {
     if (this.find(id)) throw new MediaEngineError('INVALID_ARGUMENT', `participant ${id} already in the mix`);
-    const p = new Participant(id, this.frameSamples);
+    const p = new Participant(id, this.frameSamples, this.gate);
     this.participants.push(p);
     return p;
   }
@@ -121,6 +192,7 @@ export class ConferenceMixer {
     for (let k = 0; k < ps.length; k++) {
       const p = ps[k];
       p.contributed = p.hasInput && !p.muted && p.gainQ12 > 0;
+      if (!p.hasInput) p.hangover = 0; // no packets: the talk spurt is over
       p.hasInput = false;
       if (!p.contributed) continue;
       const input = p.input;
@@ -136,8 +208,15 @@ export class ConferenceMixer {
       p.energy += energy / n;
     }
     // Everyone who said nothing (silent, muted, gain 0) hears the same clamped total: computed once, then copied.
-    let everyoneDone = false;
     const everyone = this.everyone;
+    let power = 0;
+    for (let i = 0; i < n; i++) {
+      const t = total[i];
+      const v = t > 32767 ? 32767 : Math.max(t, -32768);
+      everyone[i] = v;
+      power += v * v;
+    }
+    this.sharedPower = power / n;
     for (let k = 0; k < ps.length; k++) {
       const p = ps[k];
       const out = p.output;
@@ -148,13 +227,6 @@ export class ConferenceMixer {
           out[i] = v > 32767 ? 32767 : Math.max(v, -32768);
         }
       } else {
-        if (!everyoneDone) {
-          for (let i = 0; i < n; i++) {
-            const v = total[i];
-            everyone[i] = v > 32767 ? 32767 : Math.max(v, -32768);
-          }
-          everyoneDone = true;
-        }
         out.set(everyone);
       }
     }

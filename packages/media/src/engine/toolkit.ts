@@ -2,7 +2,7 @@
 // shapes the worker needs, and the factories that turn a plain codec description into them, with the modules'
 // own errors mapped to MediaEngineError codes.
 import { readFileSync } from 'node:fs';
-import { createDecoder, createEncoder } from '../codecs/index.js';
+import { createDecoder, createEncoder, G722Encoder } from '../codecs/index.js';
 import {
   createHalfbandResampler,
   createResampler,
@@ -77,6 +77,34 @@ export function makeEncoder(codec: CodecDescription): PcmEncoder {
   return wrap(`${codec.encoding} encoder`, 'UNSUPPORTED_CODEC', () =>
     createEncoder(codec.encoding, codecOptions(codec)),
   );
+}
+
+/**
+ * Whether listeners of one codec can share one encoded stream: 'stateless' codecs (G.711, L16) encode each frame
+ * on its own, so any frame can go to anyone; 'stateful' ones (G.722's ADPCM) can, provided a member that leaves
+ * the shared stream continues from the shared encoder's state (`copyEncoderState`); undefined for codecs whose
+ * state cannot be handed over (Opus): each member keeps its own encoder.
+ */
+export function encoderSharing(codec: CodecDescription): 'stateless' | 'stateful' | undefined {
+  switch (codec.encoding) {
+    case 'PCMU':
+    case 'PCMA':
+    case 'L16':
+      return 'stateless';
+    case 'G722':
+      return 'stateful';
+    default:
+      return undefined;
+  }
+}
+
+/** Makes `to` continue `from`'s stream (both made by makeEncoder for one 'stateful' codec); false if it cannot. */
+export function copyEncoderState(to: PcmEncoder, from: PcmEncoder): boolean {
+  if (to instanceof G722Encoder && from instanceof G722Encoder) {
+    to.copyStateFrom(from);
+    return true;
+  }
+  return false;
 }
 
 export function makeDecoder(codec: CodecDescription): PcmDecoder {

@@ -100,6 +100,13 @@ export interface ConferenceOptions {
   near?: string;
   talkerWindowMs?: number;
   maxTalkers?: number;
+  /**
+   * Voice activity: a member's frame quieter than this mean power (dBFS, default -50) is silence or background
+   * noise and is not mixed; members not talking share one encoded mix per codec.
+   */
+  voiceThresholdDb?: number;
+  /** Frames after the last one above the threshold that are still mixed, in ms (default 300). */
+  voiceHangoverMs?: number;
 }
 
 export interface SessionStatistics {

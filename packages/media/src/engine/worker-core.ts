@@ -29,8 +29,8 @@ import {
   writeRtpHeader,
 } from '../rtp/index.js';
 import { ManualTickClock, RealTickClock, type TickClock } from './clock.js';
+import { Conference, type ConferenceSeat, type SharedStream } from './conference.js';
 import { MediaEngineError } from './errors.js';
-import { ConferenceMixer, type MixParticipant } from './mixer.js';
 import { PlayoutQueue } from './playout-queue.js';
 import type {
   CommandResults,
@@ -60,7 +60,6 @@ import {
 } from './toolkit.js';
 import type {
   CodecDescription,
-  ConferenceOptions,
   DtmfDetectOptions,
   EndpointInfo,
   MediaEngineEvent,
@@ -231,28 +230,6 @@ interface DtmfOut {
   gapMs: number;
   pending: number;
   pendingBuf: Uint8Array;
-}
-
-interface ConferenceSeat {
-  conference: Conference;
-  participant: MixParticipant;
-  toMix: RateBridge;
-  fromMix: RateBridge;
-}
-
-class Conference {
-  readonly id: string;
-  readonly mixer: ConferenceMixer;
-  readonly members = new Map<string, Session>();
-  constructor(id: string, options: ConferenceOptions, tickMs: number) {
-    this.id = id;
-    this.mixer = new ConferenceMixer({
-      sampleRate: 16000,
-      frameSamples: 16 * tickMs,
-      talkerWindowTicks: Math.max(1, Math.round((options.talkerWindowMs ?? 200) / tickMs)),
-      maxTalkers: options.maxTalkers ?? 3,
-    });
-  }
 }
 
 /** Counters of what a session received (RFC 3550 statistics proper are in RtpSourceStatistics). */
@@ -799,13 +776,7 @@ class Session {
       this.inPcm.fill(0);
     }
     if (this.inActive && this.inband) this.inband.process(this.inPcm);
-    if (this.seat) {
-      const p = this.seat.participant;
-      if (this.inActive) {
-        this.seat.toMix.run(this.inPcm, p.input);
-        p.hasInput = true;
-      }
-    }
+    if (this.seat && this.inActive) this.seat.hear(this.inPcm);
     if (this.streams.size === 0) return; // no iterator per session per tick when nobody streams
     for (const s of this.streams.values()) {
       s.toStream.run(this.inPcm, s.streamBuf);
@@ -843,8 +814,9 @@ class Session {
       if (this.player.finished && !this.outActive) this.endPlayback('finished');
     }
     if (!this.outActive && this.streams.size > 0) this.outActive = this.pullStreams();
+    let shared: SharedStream | undefined; // a conference frame encoded once for every listener of this codec
     if (!this.outActive && this.seat) {
-      this.seat.fromMix.run(this.seat.participant.output, this.outPcm);
+      shared = this.seat.speak(this.outPcm, this.sendCodec);
       this.outActive = true;
     }
     if (!this.outActive && this.bridgeMode === 'transcode' && this.peer?.inActive) {
@@ -853,7 +825,8 @@ class Session {
     }
     if (this.recorder) this.record();
     if (this.outActive) {
-      this.sendPcm(this.outPcm);
+      if (shared) this.sendSharedFrame(shared.frame);
+      else this.sendPcm(this.outPcm);
       if (this.peer) this.peer.relayResync = true;
     } else if (!this.relayedSinceTick) {
       this.timestamp = (this.timestamp + this.tsStep) >>> 0; // time goes on while silent (RFC 3550 5.1)
@@ -998,10 +971,22 @@ class Session {
   }
 
   private sendPcm(pcm: Int16Array): void {
+    this.seat?.continueSharedStream(this.encoder);
     const pkt = this.nextSendBuffer();
     // Encoded straight after the header (the payload view of this ring slot): no copy.
     const n = this.encoder.encodeInto(pcm, this.ringPayloads[this.ringSlot]);
-    if (n <= 0) return;
+    if (n > 0) this.sendAudio(pkt, n);
+  }
+
+  /** Sends a conference frame encoded once for all listeners of this codec, behind this session's header. */
+  private sendSharedFrame(payload: Uint8Array): void {
+    if (payload.length === 0) return;
+    const pkt = this.nextSendBuffer();
+    this.ringPayloads[this.ringSlot].set(payload);
+    this.sendAudio(pkt, payload.length);
+  }
+
+  private sendAudio(pkt: Uint8Array, n: number): void {
     // RFC 3551 4.1: the marker bit flags the first packet of a talk spurt
     this.writeHeader(pkt, this.sendCodec.payloadType, !this.talking, this.seq, this.timestamp);
     this.talking = true;
@@ -1163,7 +1148,7 @@ export class WorkerCore {
   readonly statisticsTicks: number;
   private readonly host: WorkerHost;
   private readonly sessions = new Map<string, Session>();
-  private readonly conferences = new Map<string, Conference>();
+  private readonly conferences = new Map<string, Conference<Session>>();
   private readonly streamOwners = new Map<number, Session>();
   private scratchBuf = new Int16Array(960);
   private nextPlayback = 1;
@@ -1256,7 +1241,10 @@ export class WorkerCore {
         return undefined;
       case 'createConference':
         if (this.conferences.has(c.conferenceId)) throw new MediaEngineError('INVALID_ARGUMENT', 'conference exists');
-        this.conferences.set(c.conferenceId, new Conference(c.conferenceId, c.options, this.config.tickMs));
+        this.conferences.set(
+          c.conferenceId,
+          new Conference(c.conferenceId, c.options, this.config.tickMs, (from, to) => new RateBridge(from, to)),
+        );
         return undefined;
       case 'destroyConference': {
         const conf = this.conference(c.conferenceId);
@@ -1270,15 +1258,7 @@ export class WorkerCore {
         if (s.seat) throw new MediaEngineError('BUSY', `session ${s.id} is already in a conference`);
         if (s.peer) this.unbridge(s);
         s.requireCodecs();
-        const participant = conf.mixer.add(s.id);
-        conf.mixer.setMuted(s.id, c.muted);
-        conf.mixer.setGain(s.id, c.gain);
-        s.seat = {
-          conference: conf,
-          participant,
-          toMix: new RateBridge(s.pcmRate, conf.mixer.sampleRate),
-          fromMix: new RateBridge(conf.mixer.sampleRate, s.pcmRate),
-        };
+        s.seat = conf.seat(s.id, c.muted, c.gain, s.pcmRate);
         conf.members.set(s.id, s);
         return undefined;
       }
@@ -1449,7 +1429,7 @@ export class WorkerCore {
   private leaveConference(s: Session): void {
     const seat = s.seat;
     if (!seat) return;
-    seat.conference.mixer.remove(s.id);
+    seat.conference.leave(seat);
     seat.conference.members.delete(s.id);
     s.seat = undefined;
   }
@@ -1479,7 +1459,7 @@ export class WorkerCore {
       }
     }
     for (const conf of this.conferences.values()) {
-      conf.mixer.mix();
+      conf.mix();
       const report = conf.mixer.takeTalkerReport();
       if (report) {
         this.emit({
@@ -1531,7 +1511,7 @@ export class WorkerCore {
     return s;
   }
 
-  private conference(id: string): Conference {
+  private conference(id: string): Conference<Session> {
     const c = this.conferences.get(id);
     if (!c) throw new MediaEngineError('UNKNOWN_CONFERENCE', `no conference ${id} in this worker`);
     return c;
