@@ -131,4 +131,76 @@ describe('ConferenceMixer', () => {
     expect(ps[1].output[100]).toBe(32767);
     expect(ps[0].output[0]).toBe(32767);
   });
+
+  describe('voice gate', () => {
+    const frame = (amplitude: number, n = 160) =>
+      Int16Array.from({ length: n }, (_, i) => (i % 2 === 0 ? amplitude : -amplitude));
+    // A square wave of amplitude A has mean power (A / 32768)^2: -40 dBFS is A = 328, -60 dBFS is A = 33.
+    const offer = (p: MixParticipant, pcm: Int16Array) => {
+      if (p.detectVoice(pcm)) {
+        p.input.fill(pcm[0]);
+        p.hasInput = true;
+      }
+    };
+
+    it('mixes frames above the threshold and leaves out background noise', () => {
+      const m = new ConferenceMixer({ frameSamples: 8, voiceThresholdDb: -50, voiceHangoverTicks: 0 });
+      const a = m.add('a');
+      const b = m.add('b');
+      const c = m.add('c');
+      expect(a.detectVoice(frame(328))).toBe(true);
+      expect(b.detectVoice(frame(33))).toBe(false);
+      expect(b.detectVoice(frame(0, 0))).toBe(false); // an empty frame is not voice
+      offer(a, frame(328));
+      offer(b, frame(33));
+      m.mix();
+      expect(b.hearsShared).toBe(true);
+      expect(c.hearsShared).toBe(true);
+      expect(a.hearsShared).toBe(false);
+      expect([...b.output]).toEqual(new Array(8).fill(328));
+      expect([...c.output]).toEqual([...m.shared]);
+      expect([...a.output]).toEqual(new Array(8).fill(0)); // b's noise is not mixed
+      expect(m.sharedPower).toBe(328 * 328);
+    });
+
+    it('keeps mixing for the hangover after the last loud frame, then stops', () => {
+      const m = new ConferenceMixer({ frameSamples: 8, voiceThresholdDb: -50, voiceHangoverTicks: 3 });
+      const a = m.add('a');
+      const said: boolean[] = [];
+      said.push(a.detectVoice(frame(1000)));
+      for (let t = 0; t < 5; t++) said.push(a.detectVoice(frame(20)));
+      expect(said).toEqual([true, true, true, true, false, false]);
+      // Speech again restarts the hangover.
+      expect(a.detectVoice(frame(1000))).toBe(true);
+      expect(a.detectVoice(frame(20))).toBe(true);
+    });
+
+    it('ends the hangover when packets stop, and never counts a muted or silenced participant', () => {
+      const m = new ConferenceMixer({ frameSamples: 8, voiceThresholdDb: -50, voiceHangoverTicks: 5 });
+      const a = m.add('a');
+      offer(a, frame(1000));
+      m.mix();
+      m.mix(); // a tick without a packet from a
+      expect(a.detectVoice(frame(20))).toBe(false);
+      m.setMuted('a', true);
+      expect(a.detectVoice(frame(20000))).toBe(false);
+      m.setMuted('a', false);
+      m.setGain('a', 0);
+      expect(a.detectVoice(frame(20000))).toBe(false);
+    });
+
+    it('without a threshold every frame of an unmuted participant counts', () => {
+      const m = new ConferenceMixer({ frameSamples: 8 });
+      const a = m.add('a');
+      expect(a.detectVoice(frame(0))).toBe(true);
+      m.setMuted('a', true);
+      expect(a.detectVoice(frame(0))).toBe(false);
+    });
+
+    it('rejects a threshold above full scale or a bad hangover', () => {
+      expect(() => new ConferenceMixer({ voiceThresholdDb: 3 })).toThrow(/voice threshold/);
+      expect(() => new ConferenceMixer({ voiceThresholdDb: Number.NaN })).toThrow(/voice threshold/);
+      expect(() => new ConferenceMixer({ voiceThresholdDb: -50, voiceHangoverTicks: -1 })).toThrow(/hangover/);
+    });
+  });
 });

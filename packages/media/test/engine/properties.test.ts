@@ -41,6 +41,58 @@ describe('engine properties', () => {
     );
   });
 
+  it('voice-gated mixer: only talkers are mixed, listeners hear the shared mix, nobody hears itself', () => {
+    // Per participant and tick a frame level: loud (speech) or quiet (noise), or no packet at all.
+    const level = fc.constantFrom(0, 20, 60, 400, 3000);
+    const party = fc.record({
+      levels: fc.array(fc.option(level, { nil: undefined }), { minLength: 12, maxLength: 12 }),
+      muted: fc.boolean(),
+      gain: fc.constantFrom(0, 0.5, 1, 2),
+    });
+    const threshold = 10 ** (-50 / 10) * 32768 * 32768; // -50 dBFS as a mean square
+    fc.assert(
+      fc.property(fc.array(party, { minLength: 1, maxLength: 6 }), fc.integer({ min: 0, max: 4 }), (parties, hang) => {
+        const m = new ConferenceMixer({ frameSamples: 4, voiceThresholdDb: -50, voiceHangoverTicks: hang });
+        const ps = parties.map((p, i) => {
+          const h = m.add(`p${i}`);
+          m.setMuted(`p${i}`, p.muted);
+          m.setGain(`p${i}`, p.gain);
+          return h;
+        });
+        const left = parties.map(() => 0); // the reference model's hangover
+        const q12 = (g: number): number => Math.round(g * 4096);
+        for (let t = 0; t < 12; t++) {
+          // The model: a loud frame is mixed and restarts the hangover; a quiet one is mixed while hangover is left.
+          const gated = parties.map((p, i) => {
+            const a = p.levels[t];
+            if (a === undefined || p.muted || p.gain === 0) {
+              left[i] = 0;
+              return false;
+            }
+            const frame = Int16Array.of(a, -a, a, -a);
+            if (ps[i].detectVoice(frame)) {
+              ps[i].input.set(frame);
+              ps[i].hasInput = true;
+            }
+            if (a * a >= threshold) left[i] = hang;
+            else if (left[i] > 0) left[i]--;
+            else return false;
+            return true;
+          });
+          const value = parties.map((p, i) => (gated[i] ? ((p.levels[t] ?? 0) * q12(p.gain)) >> 12 : 0));
+          m.mix();
+          const all = value.reduce((x, y) => x + y, 0);
+          for (let i = 0; i < ps.length; i++) {
+            expect(ps[i].hearsShared).toBe(!gated[i]);
+            expect(ps[i].output[0]).toBe(clamp(all - value[i]));
+            if (ps[i].hearsShared) expect([...ps[i].output]).toEqual([...m.shared]);
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('playout queue: any arrival order within its window plays every packet once, in sequence order', () => {
     fc.assert(
       fc.property(
