@@ -36,6 +36,10 @@ function encoderFor(codec: CodecDescription) {
       const n = enc.encodeInto(sine.next(samples), out);
       return out.slice(0, n);
     },
+    encodeRaw(pcm: Int16Array): Uint8Array {
+      const n = enc.encodeInto(pcm, out);
+      return out.slice(0, n);
+    },
   };
 }
 
@@ -208,6 +212,89 @@ describe('media engine end to end', () => {
       // The loudest talkers are the three with the largest amplitudes.
       expect(talkers.length).toBeGreaterThan(0);
       expect(talkers[talkers.length - 1]).toEqual([eps[4].sessionId, eps[3].sessionId, eps[2].sessionId]);
+      await engine.destroyConference(conf);
+      for (const ep of eps) await engine.close(ep.sessionId);
+    } finally {
+      for (const p of phones) p.close();
+    }
+  });
+
+  it('mixes only talkers in a meeting: everyone hears each talker, never itself, listeners share one frame per codec', async () => {
+    const freqs = [350, 620, 910, 1330, 1770, 2300];
+    const amps = [3000, 3500, 2500, 4000, 2800, 3300];
+    const codecs = [PCMU, G722, PCMU, G722, PCMU, G722];
+    // Turns (in 20 ms ticks), with overlaps and pauses; 4 and 5 only listen.
+    const spans: [number, number][][] = [[[0, 60]], [[40, 120]], [[150, 200]], [[150, 250]], [], []];
+    const talks = (i: number, t: number) => spans[i].some(([a, b]) => t >= a && t < b);
+    const total = 300;
+    const phones = await Promise.all(freqs.map(() => Phone.open()));
+    try {
+      const conf = await engine.createConference({ group: 'conf-meeting' });
+      const eps = [];
+      for (let i = 0; i < 6; i++) {
+        const ep = await engine.createEndpoint({ address: '127.0.0.1', codecs: [codecs[i]], group: 'conf-meeting' });
+        await engine.setRemote(ep.sessionId, { address: '127.0.0.1', port: phones[i].port });
+        await engine.addToConference(conf, ep.sessionId);
+        eps.push(ep);
+      }
+      const encs = codecs.map((c) => encoderFor(c));
+      const sines = freqs.map((f, i) => new Sine(f, amps[i], encs[i].sampleRate));
+      let seed = 1;
+      const noise = (n: number) =>
+        Int16Array.from({ length: n }, () => {
+          seed = (seed * 1103515245 + 12345) >>> 0;
+          return ((seed >>> 16) % 31) - 15; // background noise near -66 dBFS: below the voice threshold
+        });
+      const burst = 25;
+      for (let sent = 0; sent < total; sent += burst) {
+        for (let k = 0; k < burst; k++) {
+          for (let i = 0; i < 6; i++) {
+            const tone = sines[i].next(encs[i].samples); // keeps its phase whether heard or not
+            const frame = noise(encs[i].samples);
+            if (talks(i, sent + k)) for (let j = 0; j < frame.length; j++) frame[j] += tone[j];
+            phones[i].send(eps[i].port, codecs[i].payloadType, encs[i].encodeRaw(frame), 160);
+          }
+        }
+        for (const ep of eps) await receivedBy(ep.sessionId, sent + burst);
+        await engine.advanceClock(burst * 20);
+        for (const p of phones) await p.waitFor(sent + burst);
+      }
+      const heard = phones.map((p, i) => {
+        expectContiguous(p.received, 160, codecs[i].payloadType);
+        return decodeAll(codecs[i], p.received);
+      });
+      // 100 ms windows; a talker counts where its state is the same from 20 ticks before to 6 after (hangover,
+      // playout delay). Nobody ever hears itself.
+      for (let w = 0; w + 5 <= total; w += 5) {
+        const steady = (j: number) => {
+          for (let t = Math.max(0, w - 20); t < Math.min(total, w + 11); t++)
+            if (talks(j, t) !== talks(j, w)) return false;
+          return true;
+        };
+        for (let i = 0; i < 6; i++) {
+          const n = encs[i].samples;
+          const pcm = heard[i].subarray(w * n, (w + 5) * n);
+          for (let j = 0; j < 6; j++) {
+            const level = toneAmplitude(pcm, freqs[j], encs[i].sampleRate);
+            const what = `party ${i} at tick ${w} hears ${j} at ${level.toFixed(0)}`;
+            if (j === i) expect(level, what).toBeLessThan(amps[j] * 0.05);
+            else if (!steady(j)) continue;
+            else if (talks(j, w)) {
+              expect(level, what).toBeGreaterThan(amps[j] * 0.8);
+              expect(level, what).toBeLessThan(amps[j] * 1.2);
+            } else expect(level, what).toBeLessThan(amps[j] * 0.05);
+          }
+        }
+      }
+      // Listeners of one codec are sent the very same payload: the pure listeners 4 and 5 match members 2 and 1
+      // packet for packet while those are long silent (1 rejoins the shared G.722 stream at the first quiet tick).
+      const same = (a: number, b: number, from: number, to: number) => {
+        for (let t = from; t < to; t++)
+          expect(phones[a].received[t].payload, `${a}/${b} at ${t}`).toEqual(phones[b].received[t].payload);
+      };
+      same(4, 2, 30, 140);
+      same(4, 0, 90, 290);
+      same(5, 1, 150, 290);
       await engine.destroyConference(conf);
       for (const ep of eps) await engine.close(ep.sessionId);
     } finally {
