@@ -114,7 +114,18 @@ describe('WorkerCore commands', () => {
       code: 'INVALID_ARGUMENT',
     });
     await call({ op: 'destroyConference', conferenceId: 'c1' });
+    // A bad gain leaves no half-seated member behind.
+    await expect(
+      call({ op: 'conferenceAdd', conferenceId: 'c2', sessionId: 'a', muted: false, gain: 9 }),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await call({ op: 'conferenceAdd', conferenceId: 'c2', sessionId: 'a', muted: true, gain: 0.5 });
+    for (const options of [{ voiceThresholdDb: 3 }, { voiceThresholdDb: Number.NaN }, { voiceHangoverMs: -20 }]) {
+      await expect(call({ op: 'createConference', conferenceId: 'c3', options })).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+      });
+    }
+    await call({ op: 'createConference', conferenceId: 'c3', options: { voiceThresholdDb: -40, voiceHangoverMs: 0 } });
+    await call({ op: 'destroyConference', conferenceId: 'c3' });
     const stats = (await call({ op: 'workerStatistics' })) as { sessions: number; conferences: number };
     expect(stats).toMatchObject({ sessions: 1, conferences: 1 });
     await expect(
