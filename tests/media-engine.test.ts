@@ -8,6 +8,9 @@ import { concat, Phone, type ReceivedPacket, Sine, toneAmplitude, until } from '
 
 const PCMU: CodecDescription = { payloadType: 0, encoding: 'PCMU', clockRate: 8000 };
 const G722: CodecDescription = { payloadType: 9, encoding: 'G722', clockRate: 8000 };
+const OPUS: CodecDescription = { payloadType: 111, encoding: 'opus', clockRate: 48000, channels: 2 };
+/** Packets a decoding session holds back at most: its jitter buffer's largest playout delay (300 ms). */
+const PLAYOUT_LAG = 15;
 
 let engine: MediaEngine;
 
@@ -95,9 +98,13 @@ describe('media engine end to end', () => {
         await receivedBy(a.sessionId, sent + burst);
         await receivedBy(b.sessionId, sent + burst);
         await engine.advanceClock(burst * 20);
-        await phoneB.waitFor(sent + burst);
-        await phoneA.waitFor(sent + burst);
+        await phoneB.waitFor(sent + burst - PLAYOUT_LAG);
+        await phoneA.waitFor(sent + burst - PLAYOUT_LAG);
       }
+      await engine.advanceClock(PLAYOUT_LAG * 20); // what the jitter buffers still hold plays out
+      await phoneB.waitFor(total);
+      await phoneA.waitFor(total);
+      await engine.advanceClock(200);
       // One packet out per packet in, each direction: no drift, nothing dropped or invented.
       expect(phoneB.received).toHaveLength(total);
       expect(phoneA.received).toHaveLength(total);
@@ -122,6 +129,83 @@ describe('media engine end to end', () => {
       const stats = await engine.getStatistics(a.sessionId);
       expect(stats.packetsLost).toBe(0);
       expect(stats.packetsSent).toBe(total);
+      await engine.close(a.sessionId);
+      await engine.close(b.sessionId);
+    } finally {
+      phoneA.close();
+      phoneB.close();
+    }
+  });
+
+  it('conceals lost packets and reorders late ones across an Opus <-> PCMU bridge: no gap, right tones', async () => {
+    const phoneA = await Phone.open();
+    const phoneB = await Phone.open();
+    try {
+      const a = await engine.createEndpoint({ address: '127.0.0.1', codecs: [OPUS] });
+      const b = await engine.createEndpoint({ address: '127.0.0.1', codecs: [PCMU] });
+      await engine.setRemote(a.sessionId, { address: '127.0.0.1', port: phoneA.port, payloadType: 111 });
+      await engine.setRemote(b.sessionId, { address: '127.0.0.1', port: phoneB.port, payloadType: 0 });
+      expect(await engine.bridge(a.sessionId, b.sessionId)).toEqual({ mode: 'transcode' });
+      const encA = encoderFor(OPUS);
+      const encB = encoderFor(PCMU);
+      const toneA = new Sine(1000, 10000, 48000);
+      const toneB = new Sine(440, 8000, 8000);
+      const total = 500; // 10 s
+      const burst = 10;
+      // One packet in 13 is lost and one in 7 swapped with its successor, in both directions; the first three
+      // arrive in order so the hijack guard latches.
+      const lost = (i: number): boolean => i > 3 && i % 13 === 5;
+      const swapped = (i: number): boolean => i > 3 && i % 7 === 2 && !lost(i) && !lost(i + 1);
+      let lostCount = 0;
+      for (let sent = 0; sent < total; sent += burst) {
+        const framesA = Array.from({ length: burst }, () => encA.frame(toneA));
+        const framesB = Array.from({ length: burst }, () => encB.frame(toneB));
+        const order = Array.from({ length: burst }, (_, k) => k);
+        for (let k = 0; k + 1 < burst; k++) {
+          if (swapped(sent + k)) [order[k], order[k + 1]] = [order[k + 1], order[k]];
+        }
+        for (const k of order) {
+          const i = sent + k;
+          if (lost(i) && i < total - 1) {
+            lostCount++;
+            continue;
+          }
+          phoneA.sendAt(a.port, 111, framesA[k], 960, i);
+          phoneB.sendAt(b.port, 0, framesB[k], 160, i);
+        }
+        await receivedBy(a.sessionId, sent + burst - lostCount);
+        await receivedBy(b.sessionId, sent + burst - lostCount);
+        await engine.advanceClock(burst * 20);
+        await phoneB.waitFor(sent + burst - PLAYOUT_LAG);
+        await phoneA.waitFor(sent + burst - PLAYOUT_LAG);
+      }
+      await engine.advanceClock(PLAYOUT_LAG * 20);
+      await phoneB.waitFor(total);
+      await phoneA.waitFor(total);
+      await engine.advanceClock(200);
+      expect(lostCount).toBeGreaterThan(30);
+      // Every lost packet became a concealed frame: one packet out per packet sent, in order.
+      expect(phoneB.received).toHaveLength(total);
+      expect(phoneA.received).toHaveLength(total);
+      expectContiguous(phoneB.received, 160, 0);
+      expectContiguous(phoneA.received, 960, 111);
+      for (const [heard, rate, freq, amp, other] of [
+        [decodeAll(PCMU, phoneB.received), 8000, 1000, 10000, 440],
+        [decodeAll(OPUS, phoneA.received), 48000, 440, 8000, 1000],
+      ] as const) {
+        const steady = heard.subarray(rate, heard.length - rate / 2);
+        expect(toneAmplitude(steady, freq, rate)).toBeGreaterThan(amp * 0.75);
+        expect(toneAmplitude(steady, freq, rate)).toBeLessThan(amp * 1.2);
+        expect(toneAmplitude(steady, other, rate)).toBeLessThan(amp * 0.05);
+        // no silent frame where a packet was lost or late: every 20 ms carries the tone (a concealed frame and the
+        // one after it are quieter: libopus PLC fades, and a pure tone gets no in-band FEC as SILK's VAD sees no speech)
+        const frame = rate / 50;
+        for (let f = 0; f + frame <= steady.length; f += frame) {
+          let e = 0;
+          for (let i = f; i < f + frame; i++) e += steady[i] * steady[i];
+          expect(Math.sqrt(e / frame), `frame ${f / frame} at ${rate} Hz`).toBeGreaterThan((amp / Math.SQRT2) * 0.15);
+        }
+      }
       await engine.close(a.sessionId);
       await engine.close(b.sessionId);
     } finally {
