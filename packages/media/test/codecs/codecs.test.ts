@@ -247,7 +247,51 @@ describe('factory and concealment', () => {
     checkConcealment(createDecoder('PCMU'), createEncoder('PCMU'), 160, 160);
     checkConcealment(createDecoder('G722'), createEncoder('G722'), 320, 160);
   });
+  it('G.722 conceals a loss by repeating the pitch period: the tone goes on at full level, then mutes by 60 ms', () => {
+    for (const freq of [180, 440, 1000]) {
+      const enc = createEncoder('G722');
+      const dec = createDecoder('G722');
+      const pcm = sine(16000, 16000, freq, 8000);
+      const packet = new Uint8Array(160);
+      const out = new Int16Array(320);
+      for (let i = 0; i < 320 * 20; i += 320) {
+        enc.encodeInto(pcm.subarray(i, i + 320), packet);
+        dec.decodeInto(packet, out);
+      }
+      const last = out[319];
+      const lost = new Int16Array(320 * 4);
+      for (let k = 0; k < 4; k++) expect(dec.conceal(lost.subarray(320 * k), 320)).toBe(320);
+      // the first 10 ms carry the tone at its level and frequency, starting where the signal left off
+      expect(toneAmplitude16k(lost.subarray(0, 160), freq)).toBeGreaterThan(8000 * 0.7);
+      expect(Math.abs(lost[0] - last)).toBeLessThan(((8000 * 2 * Math.PI * freq) / 16000) * 1.5 + 400);
+      // fading, then silent from 60 ms
+      expect(rms(lost.subarray(640, 960))).toBeLessThan(rms(lost.subarray(0, 320)));
+      expect(rms(lost.subarray(960))).toBe(0);
+      // a packet after the loss decodes to a full frame again
+      enc.encodeInto(pcm.subarray(320 * 24, 320 * 25), packet);
+      expect(dec.decodeInto(packet, out)).toBe(320);
+    }
+  });
 });
+
+function rms(x: Int16Array): number {
+  let e = 0;
+  for (const v of x) e += v * v;
+  return Math.sqrt(e / x.length);
+}
+
+/** Amplitude of `freq` in 16 kHz PCM (Goertzel). */
+function toneAmplitude16k(x: Int16Array, freq: number): number {
+  const c = 2 * Math.cos((2 * Math.PI * freq) / 16000);
+  let s1 = 0;
+  let s2 = 0;
+  for (const v of x) {
+    const s0 = v + c * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+  }
+  return (2 * Math.sqrt(Math.max(0, s1 * s1 + s2 * s2 - c * s1 * s2))) / x.length;
+}
 
 /** Frequency from positive-going zero crossings. */
 function zeroCrossingFrequency(x: Int16Array, rate: number): number {
