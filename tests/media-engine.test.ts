@@ -2,12 +2,16 @@
 // and mix them, and what comes out is decoded and measured. The engine runs on its manual clock, so a minute of
 // audio takes as long as the machine needs, not a minute.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDecoder, createEncoder } from '../packages/media/src/codecs/index.js';
+import { createDecoder, createEncoder, OpusEncoder } from '../packages/media/src/codecs/index.js';
+import { createResampler } from '../packages/media/src/dsp/index.js';
 import { type CodecDescription, MediaEngine } from '../packages/media/src/engine/index.js';
 import { concat, Phone, type ReceivedPacket, Sine, toneAmplitude, until } from '../packages/media/test/engine/phone.js';
 
 const PCMU: CodecDescription = { payloadType: 0, encoding: 'PCMU', clockRate: 8000 };
 const G722: CodecDescription = { payloadType: 9, encoding: 'G722', clockRate: 8000 };
+const OPUS: CodecDescription = { payloadType: 111, encoding: 'opus', clockRate: 48000, channels: 2 };
+/** Packets a decoding session holds back at most: its jitter buffer's largest playout delay (300 ms). */
+const PLAYOUT_LAG = 15;
 
 let engine: MediaEngine;
 
@@ -99,9 +103,13 @@ describe('media engine end to end', () => {
         await receivedBy(a.sessionId, sent + burst);
         await receivedBy(b.sessionId, sent + burst);
         await engine.advanceClock(burst * 20);
-        await phoneB.waitFor(sent + burst);
-        await phoneA.waitFor(sent + burst);
+        await phoneB.waitFor(sent + burst - PLAYOUT_LAG);
+        await phoneA.waitFor(sent + burst - PLAYOUT_LAG);
       }
+      await engine.advanceClock(PLAYOUT_LAG * 20); // what the jitter buffers still hold plays out
+      await phoneB.waitFor(total);
+      await phoneA.waitFor(total);
+      await engine.advanceClock(200);
       // One packet out per packet in, each direction: no drift, nothing dropped or invented.
       expect(phoneB.received).toHaveLength(total);
       expect(phoneA.received).toHaveLength(total);
@@ -132,6 +140,165 @@ describe('media engine end to end', () => {
       phoneA.close();
       phoneB.close();
     }
+  });
+
+  it('conceals lost packets and reorders late ones across an Opus <-> PCMU bridge: no gap, right tones', async () => {
+    const phoneA = await Phone.open();
+    const phoneB = await Phone.open();
+    try {
+      const a = await engine.createEndpoint({ address: '127.0.0.1', codecs: [OPUS] });
+      const b = await engine.createEndpoint({ address: '127.0.0.1', codecs: [PCMU] });
+      await engine.setRemote(a.sessionId, { address: '127.0.0.1', port: phoneA.port, payloadType: 111 });
+      await engine.setRemote(b.sessionId, { address: '127.0.0.1', port: phoneB.port, payloadType: 0 });
+      expect(await engine.bridge(a.sessionId, b.sessionId)).toEqual({ mode: 'transcode' });
+      const encA = encoderFor(OPUS);
+      const encB = encoderFor(PCMU);
+      const toneA = new Sine(1000, 10000, 48000);
+      const toneB = new Sine(440, 8000, 8000);
+      const total = 500; // 10 s
+      const burst = 10;
+      // One packet in 13 is lost and one in 7 swapped with its successor, in both directions; the first three
+      // arrive in order so the hijack guard latches.
+      const lost = (i: number): boolean => i > 3 && i % 13 === 5;
+      const swapped = (i: number): boolean => i > 3 && i % 7 === 2 && !lost(i) && !lost(i + 1);
+      let lostCount = 0;
+      for (let sent = 0; sent < total; sent += burst) {
+        const framesA = Array.from({ length: burst }, () => encA.frame(toneA));
+        const framesB = Array.from({ length: burst }, () => encB.frame(toneB));
+        const order = Array.from({ length: burst }, (_, k) => k);
+        for (let k = 0; k + 1 < burst; k++) {
+          if (swapped(sent + k)) [order[k], order[k + 1]] = [order[k + 1], order[k]];
+        }
+        for (const k of order) {
+          const i = sent + k;
+          if (lost(i) && i < total - 1) {
+            lostCount++;
+            continue;
+          }
+          phoneA.sendAt(a.port, 111, framesA[k], 960, i);
+          phoneB.sendAt(b.port, 0, framesB[k], 160, i);
+        }
+        await receivedBy(a.sessionId, sent + burst - lostCount);
+        await receivedBy(b.sessionId, sent + burst - lostCount);
+        await engine.advanceClock(burst * 20);
+        await phoneB.waitFor(sent + burst - PLAYOUT_LAG);
+        await phoneA.waitFor(sent + burst - PLAYOUT_LAG);
+      }
+      await engine.advanceClock(PLAYOUT_LAG * 20);
+      await phoneB.waitFor(total);
+      await phoneA.waitFor(total);
+      await engine.advanceClock(200);
+      expect(lostCount).toBeGreaterThan(30);
+      // Every lost packet became a concealed frame: one packet out per packet sent, in order.
+      expect(phoneB.received).toHaveLength(total);
+      expect(phoneA.received).toHaveLength(total);
+      expectContiguous(phoneB.received, 160, 0);
+      expectContiguous(phoneA.received, 960, 111);
+      for (const [heard, rate, freq, amp, other] of [
+        [decodeAll(PCMU, phoneB.received), 8000, 1000, 10000, 440],
+        [decodeAll(OPUS, phoneA.received), 48000, 440, 8000, 1000],
+      ] as const) {
+        const steady = heard.subarray(rate, heard.length - rate / 2);
+        expect(toneAmplitude(steady, freq, rate)).toBeGreaterThan(amp * 0.75);
+        expect(toneAmplitude(steady, freq, rate)).toBeLessThan(amp * 1.2);
+        expect(toneAmplitude(steady, other, rate)).toBeLessThan(amp * 0.05);
+        // no silent frame where a packet was lost or late: every 20 ms carries the tone (a concealed frame and the
+        // one after it are quieter: libopus PLC fades, and a pure tone gets no in-band FEC as SILK's VAD sees no speech)
+        const frame = rate / 50;
+        for (let f = 0; f + frame <= steady.length; f += frame) {
+          let e = 0;
+          for (let i = f; i < f + frame; i++) e += steady[i] * steady[i];
+          expect(Math.sqrt(e / frame), `frame ${f / frame} at ${rate} Hz`).toBeGreaterThan((amp / Math.SQRT2) * 0.15);
+        }
+      }
+      await engine.close(a.sessionId);
+      await engine.close(b.sessionId);
+    } finally {
+      phoneA.close();
+      phoneB.close();
+    }
+  });
+
+  it("rebuilds a lost Opus frame from the next packet's in-band FEC: closer to the sent audio than PLC", async () => {
+    // A voiced-speech-like signal (SILK codes FEC only for what its VAD takes for speech).
+    const voice = (frame: number): Int16Array => {
+      const out = new Int16Array(960);
+      for (let i = 0; i < 960; i++) {
+        const t = (frame * 960 + i) / 48000;
+        // fundamental 140 +- 40 Hz gliding at 1.3 Hz (the phase is its integral)
+        const phase = 2 * Math.PI * (140 * t - (40 / (2 * Math.PI * 1.3)) * Math.cos(2 * Math.PI * 1.3 * t));
+        let v = 0;
+        for (let h = 1; h <= 8; h++) v += Math.sin(h * phase) / h;
+        out[i] = Math.round(5000 * (0.6 + 0.4 * Math.sin(2 * Math.PI * 3 * t)) * v);
+      }
+      return out;
+    };
+    const total = 100;
+    const lost = new Set([20, 37, 55, 71, 88]);
+    /** Sends the stream (with or without FEC) through Opus -> PCMU with losses; returns the error at the losses. */
+    const run = async (fec: boolean): Promise<{ error: number; energy: number }> => {
+      const phoneA = await Phone.open();
+      const phoneB = await Phone.open();
+      try {
+        const a = await engine.createEndpoint({ address: '127.0.0.1', codecs: [OPUS] });
+        const b = await engine.createEndpoint({ address: '127.0.0.1', codecs: [PCMU] });
+        await engine.setRemote(a.sessionId, { address: '127.0.0.1', port: phoneA.port, payloadType: 111 });
+        await engine.setRemote(b.sessionId, { address: '127.0.0.1', port: phoneB.port, payloadType: 0 });
+        await engine.bridge(a.sessionId, b.sessionId);
+        const enc = new OpusEncoder({ fec, packetLossPercent: 10 });
+        const packets = Array.from({ length: total }, (_, k) => enc.encode(voice(k)));
+        let sentCount = 0;
+        for (let sent = 0; sent < total; sent += 10) {
+          for (let i = sent; i < sent + 10; i++) {
+            if (lost.has(i)) continue;
+            phoneA.sendAt(a.port, 111, packets[i], 960, i);
+            sentCount++;
+          }
+          await receivedBy(a.sessionId, sentCount);
+          await engine.advanceClock(200);
+          await phoneB.waitFor(sent + 10 - PLAYOUT_LAG);
+        }
+        await engine.advanceClock(PLAYOUT_LAG * 20);
+        await phoneB.waitFor(total);
+        expect(phoneB.received).toHaveLength(total);
+        // The reference: the same packets, none lost, through the engine's steps (Opus decode, 48 -> 8 kHz, PCMU).
+        const dec = createDecoder('opus');
+        const rs = createResampler(48000, 8000);
+        const ulawEnc = createEncoder('PCMU');
+        const ulawDec = createDecoder('PCMU');
+        const pcm48 = new Int16Array(960);
+        const pcm8 = new Int16Array(160);
+        const code = new Uint8Array(160);
+        const heard = new Int16Array(160);
+        const ref = new Int16Array(160);
+        let error = 0;
+        let energy = 0;
+        for (let k = 0; k < total; k++) {
+          dec.decodeInto(packets[k], pcm48);
+          const n = rs.process(pcm48, pcm8);
+          pcm8.fill(0, n);
+          ulawEnc.encodeInto(pcm8, code);
+          ulawDec.decodeInto(code, ref);
+          ulawDec.decodeInto(phoneB.received[k].payload, heard);
+          if (lost.has(k)) {
+            for (let i = 0; i < 160; i++) {
+              error += (heard[i] - ref[i]) ** 2;
+              energy += ref[i] ** 2;
+            }
+          }
+        }
+        await engine.close(a.sessionId);
+        await engine.close(b.sessionId);
+        return { error, energy };
+      } finally {
+        phoneA.close();
+        phoneB.close();
+      }
+    };
+    const withFec = await run(true);
+    const withoutFec = await run(false);
+    expect(withFec.error).toBeLessThan(withFec.energy * 0.5);
+    expect(withFec.error / withFec.energy).toBeLessThan((withoutFec.error / withoutFec.energy) * 0.5);
   });
 
   it('relays matching codecs on arrival with consistent SSRC, sequence and timestamp rewriting', async () => {

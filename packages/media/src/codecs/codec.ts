@@ -15,6 +15,13 @@ export interface AudioDecoder {
   decodeInto(payload: Uint8Array, out: Int16Array): number;
   /** Fills `samples` samples of concealment for a lost frame (PLC), returns samples written. */
   conceal(out: Int16Array, samples: number): number;
+  /** Optional: decodes the first `length` bytes of `buf` (a jitter-buffer slot), sparing a view per packet. */
+  decodeSlot?(buf: Uint8Array, length: number, out: Int16Array): number;
+  /**
+   * Optional (codecs with in-band FEC, Opus): rebuilds a lost frame of `samples` from the first `length` bytes of
+   * the packet after it; the codec's PLC when that packet carries no redundancy. Decode that packet afterwards.
+   */
+  recoverInto?(next: Uint8Array, length: number, out: Int16Array, samples: number): number;
   reset(): void;
 }
 

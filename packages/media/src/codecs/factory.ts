@@ -1,5 +1,6 @@
 // Encoder/decoder construction by SDP encoding name (RFC 3551 names; case-insensitive as SDP rtpmap is).
 import type { AudioDecoder, AudioEncoder, CodecOptions } from './codec.js';
+import { PitchConcealingDecoder } from './concealment.js';
 import { UnsupportedCodecError } from './errors.js';
 import { G711Decoder, G711Encoder } from './g711.js';
 import { G722Decoder, G722Encoder } from './g722.js';
@@ -75,7 +76,8 @@ export function createDecoder(encoding: string, options?: CodecOptions): AudioDe
       return new G711Decoder('PCMA');
     case 'G722':
       checkMono('G722', options, 16000);
-      return new G722Decoder();
+      // G.722's own concealment (predictors decaying on a zero difference) is near silence after a few ms
+      return new PitchConcealingDecoder(new G722Decoder());
     case 'L16': {
       const [rate, channels] = l16Options(options);
       return new L16Decoder(rate, channels);

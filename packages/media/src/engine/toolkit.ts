@@ -24,6 +24,8 @@ export interface PcmDecoder {
   readonly sampleRate: number;
   decodeInto(payload: Uint8Array, out: Int16Array): number;
   conceal(out: Int16Array, samples: number): number;
+  decodeSlot?(buf: Uint8Array, length: number, out: Int16Array): number;
+  recoverInto?(next: Uint8Array, length: number, out: Int16Array, samples: number): number;
   reset(): void;
 }
 

@@ -10,6 +10,8 @@ import {
   RtcpPacketType,
   RtcpReportBlock,
   RtpHeader,
+  RtpJitterBuffer,
+  RtpJitterStatus,
   RtpLatch,
   RtpLatchResult,
   RtpParseStatus,
@@ -31,7 +33,6 @@ import {
 import { ManualTickClock, RealTickClock, type TickClock } from './clock.js';
 import { Conference, type ConferenceSeat, type SharedStream } from './conference.js';
 import { MediaEngineError } from './errors.js';
-import { PlayoutQueue } from './playout-queue.js';
 import type {
   CommandResults,
   CreateEndpointArgs,
@@ -80,7 +81,6 @@ export interface WorkerHost {
 
 const SEND_RING = 8; // packets in flight per session before a send buffer is reused
 const MAX_PACKET = 1500;
-const CONCEAL_TICKS = 5; // after this many ticks without packets, stop concealing: the far end went silent
 
 /** Copies or resamples one frame between rates; the identity case just copies. */
 class RateBridge {
@@ -278,8 +278,8 @@ class Session {
   outPcm: Int16Array;
   private outActive = false;
   private talking = false;
-  private readonly queue: PlayoutQueue;
-  private silentTicks = CONCEAL_TICKS;
+  /** Inbound audio for sessions that decode it: adaptive playout delay, reordering, losses named for concealment. */
+  private jitter: RtpJitterBuffer;
   readonly rx = new ReceiveCounters();
   /** RFC 3550 A.1/A.3/A.8 sequence, loss and jitter of the far end's stream, for statistics and RTCP. */
   private readonly source: RtpSourceStatistics;
@@ -338,7 +338,7 @@ class Session {
     this.ringPayloads = this.sendRing.map((b) => b.subarray(12));
     this.ringViews = this.sendRing.map((b) => Buffer.from(b.buffer, b.byteOffset, 0));
     this.srtpRing = args.srtp ? Array.from({ length: SEND_RING }, () => new Uint8Array(MAX_PACKET + 64)) : [];
-    this.queue = new PlayoutQueue(64, maxPayloadBytes(args.codecs, args.ptime));
+    this.jitter = this.makeJitterBuffer(this.sendCodec.clockRate);
     const snap = args.snapshot;
     this.ssrc = snap?.ssrc ?? randomInt(0, 2 ** 32);
     this.seq = snap?.seq ?? randomInt(0, 65536);
@@ -426,8 +426,19 @@ class Session {
       }
       this.encoderInstance = undefined;
     }
+    if (codec.clockRate !== this.sendCodec.clockRate) this.jitter = this.makeJitterBuffer(codec.clockRate);
     this.sendCodec = codec;
     this.tsStep = (codec.clockRate * this.args.ptime) / 1000;
+  }
+
+  /** The receive buffer, timed in the codec's RTP clock; telephone-events hold their sequence numbers (not lost). */
+  private makeJitterBuffer(clockRate: number): RtpJitterBuffer {
+    return new RtpJitterBuffer({
+      capacity: 64,
+      maxPayload: maxPayloadBytes(this.args.codecs, this.args.ptime),
+      clockRate,
+      telephoneEventPayloadType: this.args.telephoneEventPayloadType,
+    });
   }
 
   /**
@@ -516,6 +527,7 @@ class Session {
     const now = this.core.realTime ? arrival : this.core.clock.now();
     this.source.update(v.ssrc, v.sequenceNumber, v.timestamp, arrival);
     this.timeout.onPacket(now);
+    if (this.needsPcm) this.jitter.insert(buf, v, now);
     if (isEvent) {
       if (this.dtmf.rfc4733) {
         this.teReceiver.receive(buf, v.payloadOffset, v.payloadLength, v.timestamp, v.marker, now);
@@ -525,7 +537,6 @@ class Session {
       return;
     }
     if (this.bridgeMode === 'relay') this.relay(msg, len, v, false);
-    if (this.needsPcm) this.queue.push(v.sequenceNumber, v.payloadType, buf, v.payloadOffset, v.payloadLength);
   }
 
   /**
@@ -755,26 +766,12 @@ class Session {
     this.teReceiver.check(now); // an event whose end packets were all lost is still reported
     if (!this.needsPcm) {
       this.inActive = false;
+      if (this.jitter.bufferedPackets > 0) this.jitter.reset(); // nobody listens: start afresh when someone does
       return;
     }
-    const n = this.queue.take();
-    if (n >= 0) {
-      const dec = this.decoderFor(this.queue.payloadType);
-      const got = dec ? dec.decodeInto(this.queue.payload, this.inPcm) : 0;
-      if (got < this.frameSamples) this.inPcm.fill(0, Math.max(0, got));
-      this.lastDecoder = dec;
-      this.silentTicks = 0;
-      this.inActive = got > 0;
-    } else if (this.silentTicks < CONCEAL_TICKS && this.lastDecoder) {
-      // A gap inside a talk spurt: let the codec's concealment bridge it.
-      const got = this.lastDecoder.conceal(this.inPcm, this.frameSamples);
-      if (got < this.frameSamples) this.inPcm.fill(0, Math.max(0, got));
-      this.silentTicks++;
-      this.inActive = true;
-    } else {
-      this.inActive = false;
-      this.inPcm.fill(0);
-    }
+    const got = this.decodeInbound(now);
+    if (got < this.frameSamples) this.inPcm.fill(0, Math.max(0, got));
+    this.inActive = got > 0;
     if (this.inActive && this.inband) this.inband.process(this.inPcm);
     if (this.seat && this.inActive) this.seat.hear(this.inPcm);
     if (this.streams.size === 0) return; // no iterator per session per tick when nobody streams
@@ -783,6 +780,35 @@ class Session {
       const frame = s.streamBuf.slice(0, s.frame);
       this.core.post({ kind: 'streamFrame', streamId: s.id, pcm: frame }, [frame.buffer]);
     }
+  }
+
+  /**
+   * This tick's frame from the jitter buffer into inPcm: the next packet decoded, or a loss concealed by its codec
+   * (Opus rebuilds it from the next packet's in-band FEC when that one is buffered, else runs PLC; G.711 and G.722
+   * repeat and fade what came before). Nothing (0) when the buffer is empty: the far end is silent or filling.
+   */
+  private decodeInbound(now: number): number {
+    const jb = this.jitter;
+    const status = jb.get(now);
+    if (status === RtpJitterStatus.Packet) {
+      const dec = this.decoderFor(jb.payloadType);
+      if (!dec) return 0;
+      this.lastDecoder = dec;
+      try {
+        return dec.decodeSlot
+          ? dec.decodeSlot(jb.payload, jb.payloadLength, this.inPcm)
+          : dec.decodeInto(jb.payloadView(), this.inPcm);
+      } catch {
+        return dec.conceal(this.inPcm, this.frameSamples); // a malformed payload is a lost one
+      }
+    }
+    const dec = this.lastDecoder;
+    if (status !== RtpJitterStatus.Lost || !dec) return 0;
+    const next = dec.recoverInto ? jb.peekNext() : -1;
+    if (next > 0 && this.decoderFor(jb.nextPayloadType) === dec) {
+      return dec.recoverInto!(jb.nextPayload, next, this.inPcm, this.frameSamples);
+    }
+    return dec.conceal(this.inPcm, this.frameSamples);
   }
 
   decoderFor(pt: number): PcmDecoder | undefined {

@@ -51,12 +51,15 @@ const EMPTY = 0;
 const AUDIO = 1;
 const SKIP = 2;
 const EXT_BASE = 0x100000; // extended sequence numbers start at cycle 16, so a reordered first packet stays positive
+const LEVEL_WINDOW_MS = 1000; // the buffer level's minimum is taken over windows of this length
 
 /**
  * Adaptive jitter buffer for one RTP audio stream over a preallocated ring of slots. Packets come in any order;
  * duplicates and late packets are dropped; `get` is called once per packet time and returns the next packet, a
  * loss (for concealment) or empty. The playout delay follows the measured interarrival jitter (RFC 3550 A.8),
- * grown at talkspurt starts (marker bit) and shrunk by dropping a packet when far above the target.
+ * grown at talkspurt starts (marker bit) and shrunk by dropping packets when the buffer's lowest level over a
+ * second stayed above the target: a standing surplus (a stall's backlog, a sender's fast clock), not a burst that
+ * drains before the next one (a bursty link must not lose audio).
  */
 export class RtpJitterBuffer {
   // output of get()
@@ -68,6 +71,9 @@ export class RtpJitterBuffer {
   /** The slot holding the packet returned by get (read `payloadLength` bytes). */
   payload: Uint8Array;
   payloadLength = 0;
+  /** After `peekNext`: the slot and payload type of the packet after the one reported lost. */
+  nextPayload: Uint8Array;
+  nextPayloadType = 0;
   // counters
   inserted = 0;
   duplicates = 0;
@@ -98,6 +104,12 @@ export class RtpJitterBuffer {
   private readonly lengths: Uint16Array;
   private readonly arrivals: Float64Array;
   private readonly views: Uint8Array[];
+  /** Per slot, a view of exactly the last payload length held there (remade only when that length changes). */
+  private readonly exact: Uint8Array[];
+  private playedSlot = 0;
+  private windowStart = -1;
+  private windowMin = Number.POSITIVE_INFINITY;
+  private shrink = 0;
   private ssrc = 0;
   private hasStream = false;
   private nextSeq = 0;
@@ -138,6 +150,31 @@ export class RtpJitterBuffer {
       this.views.push(storage.subarray(i * this.maxPayload, (i + 1) * this.maxPayload));
     }
     this.payload = this.views[0];
+    this.nextPayload = this.views[0];
+    this.exact = this.views.map((v) => v.subarray(0, 0));
+  }
+
+  /** The payload returned by get as a view of exactly `payloadLength` bytes (made only when a slot's length changes). */
+  payloadView(): Uint8Array {
+    const slot = this.playedSlot;
+    let v = this.exact[slot];
+    if (v.length !== this.payloadLength) {
+      v = this.views[slot].subarray(0, this.payloadLength);
+      this.exact[slot] = v;
+    }
+    return v;
+  }
+
+  /**
+   * After `get` returned Lost: the length of the packet that follows the lost one when it is already buffered (its
+   * slot in `nextPayload`, its type in `nextPayloadType`), for codecs that rebuild a loss from it (Opus FEC); else -1.
+   */
+  peekNext(): number {
+    const slot = this.nextSeq & this.mask;
+    if (this.state[slot] !== AUDIO) return -1;
+    this.nextPayload = this.views[slot];
+    this.nextPayloadType = this.types[slot];
+    return this.lengths[slot];
   }
 
   /** The playout delay the buffer aims at, in ms. */
@@ -161,6 +198,9 @@ export class RtpJitterBuffer {
     this.fillStart = -1;
     this.haveLast = false;
     this.lastAudioExt = -1;
+    this.windowStart = -1;
+    this.windowMin = Number.POSITIVE_INFINITY;
+    this.shrink = 0;
   }
 
   /** Adds the packet whose header was parsed into `h` (payload in `buf`) that arrived at `arrivalMs`. */
@@ -277,12 +317,14 @@ export class RtpJitterBuffer {
       this.playing = true;
       this.playedAny = true;
     }
+    let shrunk = false;
     for (;;) {
       if (this.count === 0) {
         // drained: fill to the playout delay again before resuming
         this.playing = false;
         this.fillStart = -1;
         this.underruns++;
+        this.windowMin = 0;
         return RtpJitterStatus.Empty;
       }
       const slot = this.nextSeq & this.mask;
@@ -308,14 +350,18 @@ export class RtpJitterBuffer {
         // a talkspurt starts: hold it until it has waited the (possibly grown) playout delay
         return RtpJitterStatus.Empty;
       }
-      if ((this.highest - this.nextSeq) * this.packetMs > 2 * target + 3 * this.packetMs && this.markers[slot] === 0) {
-        // far above the target (a burst after a stall): drop this packet to catch up
+      const level = (this.highest - this.nextSeq) * this.packetMs; // ms buffered behind this packet
+      if (this.shrink > 0 && !shrunk && this.markers[slot] === 0) {
+        // a standing surplus: drop one packet per frame to bring the delay back to the target
+        this.shrink--;
+        shrunk = true;
         this.state[slot] = EMPTY;
         this.count--;
         this.nextSeq++;
         this.dropped++;
         continue;
       }
+      this.trackLevel(nowMs, level, target);
       this.state[slot] = EMPTY;
       this.count--;
       this.sequenceNumber = this.nextSeq & 0xffff;
@@ -325,8 +371,23 @@ export class RtpJitterBuffer {
       this.payloadType = this.types[slot];
       this.payload = this.views[slot];
       this.payloadLength = this.lengths[slot];
+      this.playedSlot = slot;
       this.nextSeq++;
       return RtpJitterStatus.Packet;
     }
+  }
+
+  /**
+   * The lowest level over each window: when even that stayed above the target by two packets or more, the surplus
+   * (less one packet of margin) is dropped over the next frames. A burst that drains within the window never does.
+   */
+  private trackLevel(nowMs: number, level: number, target: number): void {
+    if (level < this.windowMin) this.windowMin = level;
+    if (this.windowStart < 0) this.windowStart = nowMs;
+    if (nowMs - this.windowStart < LEVEL_WINDOW_MS) return;
+    const surplus = this.windowMin - target;
+    this.shrink = surplus >= 2 * this.packetMs ? Math.floor(surplus / this.packetMs) - 1 : 0;
+    this.windowStart = nowMs;
+    this.windowMin = Number.POSITIVE_INFINITY;
   }
 }

@@ -268,7 +268,51 @@ describe('factory and concealment', () => {
     checkConcealment(createDecoder('PCMU'), createEncoder('PCMU'), 160, 160);
     checkConcealment(createDecoder('G722'), createEncoder('G722'), 320, 160);
   });
+  it('G.722 conceals a loss by repeating the pitch period: the tone goes on at full level, then mutes by 60 ms', () => {
+    for (const freq of [180, 440, 1000]) {
+      const enc = createEncoder('G722');
+      const dec = createDecoder('G722');
+      const pcm = sine(16000, 16000, freq, 8000);
+      const packet = new Uint8Array(160);
+      const out = new Int16Array(320);
+      for (let i = 0; i < 320 * 20; i += 320) {
+        enc.encodeInto(pcm.subarray(i, i + 320), packet);
+        dec.decodeInto(packet, out);
+      }
+      const last = out[319];
+      const lost = new Int16Array(320 * 4);
+      for (let k = 0; k < 4; k++) expect(dec.conceal(lost.subarray(320 * k), 320)).toBe(320);
+      // the first 10 ms carry the tone at its level and frequency, starting where the signal left off
+      expect(toneAmplitude16k(lost.subarray(0, 160), freq)).toBeGreaterThan(8000 * 0.7);
+      expect(Math.abs(lost[0] - last)).toBeLessThan(((8000 * 2 * Math.PI * freq) / 16000) * 1.5 + 400);
+      // fading, then silent from 60 ms
+      expect(rms(lost.subarray(640, 960))).toBeLessThan(rms(lost.subarray(0, 320)));
+      expect(rms(lost.subarray(960))).toBe(0);
+      // a packet after the loss decodes to a full frame again
+      enc.encodeInto(pcm.subarray(320 * 24, 320 * 25), packet);
+      expect(dec.decodeInto(packet, out)).toBe(320);
+    }
+  });
 });
+
+function rms(x: Int16Array): number {
+  let e = 0;
+  for (const v of x) e += v * v;
+  return Math.sqrt(e / x.length);
+}
+
+/** Amplitude of `freq` in 16 kHz PCM (Goertzel). */
+function toneAmplitude16k(x: Int16Array, freq: number): number {
+  const c = 2 * Math.cos((2 * Math.PI * freq) / 16000);
+  let s1 = 0;
+  let s2 = 0;
+  for (const v of x) {
+    const s0 = v + c * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+  }
+  return (2 * Math.sqrt(Math.max(0, s1 * s1 + s2 * s2 - c * s1 * s2))) / x.length;
+}
 
 /** Frequency from positive-going zero crossings. */
 function zeroCrossingFrequency(x: Int16Array, rate: number): number {
@@ -309,5 +353,96 @@ describe('Opus', () => {
     const out = new Int16Array(2880);
     expect(() => dec.decodeInto(Uint8Array.of(0xff, 0xff, 0xff), out)).toThrow(CodecError);
     expect(() => enc.encodeInto(new Int16Array(1000), new Uint8Array(1500))).toThrow(CodecBufferError);
+  });
+
+  /** A voiced-speech-like signal: a gliding fundamental with harmonics under a syllable-rate envelope. */
+  function voice(samples: number): Int16Array {
+    const out = new Int16Array(samples);
+    let phase = 0;
+    for (let i = 0; i < samples; i++) {
+      const t = i / 48000;
+      phase += (2 * Math.PI * (140 + 40 * Math.sin(2 * Math.PI * 1.3 * t))) / 48000;
+      const env = 0.6 + 0.4 * Math.sin(2 * Math.PI * 3 * t);
+      let v = 0;
+      for (let h = 1; h <= 8; h++) v += Math.sin(h * phase) / h;
+      out[i] = Math.round(5000 * env * v);
+    }
+    return out;
+  }
+
+  /** Encodes `pcm` in 20 ms packets with in-band FEC. */
+  function packets(pcm: Int16Array): Uint8Array[] {
+    const enc = new OpusEncoder({ packetLossPercent: 10 });
+    const list: Uint8Array[] = [];
+    for (let i = 0; i + 960 <= pcm.length; i += 960) list.push(enc.encode(pcm.subarray(i, i + 960)));
+    return list;
+  }
+
+  function squaredError(a: Int16Array, b: Int16Array): number {
+    let e = 0;
+    for (let i = 0; i < a.length; i++) e += (a[i] - b[i]) ** 2;
+    return e;
+  }
+
+  it('rebuilds a lost frame from the next packet (in-band FEC) closer to the original than PLC does', () => {
+    const list = packets(voice(48000 * 2));
+    // The reference is the lossless decode (it shares the codec delay with the lossy ones).
+    const ref = new OpusDecoder();
+    const reference = list.map((p) => ref.decode(p));
+    let fecError = 0;
+    let plcError = 0;
+    let energy = 0;
+    for (const lost of [20, 37, 55, 71, 88]) {
+      const withFec = new OpusDecoder();
+      const withPlc = new OpusDecoder();
+      const out = new Int16Array(960);
+      for (let k = 0; k < lost; k++) {
+        withFec.decodeInto(list[k], out);
+        withPlc.decodeInto(list[k], out);
+      }
+      const next = list[lost + 1];
+      expect(withFec.recoverInto(next, next.length, out, 960)).toBe(960);
+      fecError += squaredError(out, reference[lost]);
+      expect(withPlc.conceal(out, 960)).toBe(960);
+      plcError += squaredError(out, reference[lost]);
+      for (const v of reference[lost]) energy += v * v;
+    }
+    // FEC carries a coarser copy of the very frame: well under the signal energy, and at most half PLC's error.
+    expect(fecError).toBeLessThan(energy * 0.5);
+    expect(fecError).toBeLessThan(plcError * 0.5);
+  });
+
+  it('conceals a lost frame with PLC that continues the signal without a click or a mute', () => {
+    const list = packets(voice(48000));
+    const dec = new OpusDecoder();
+    const out = new Int16Array(960);
+    let last = 0;
+    let rms = 0;
+    for (let k = 0; k < 30; k++) {
+      dec.decodeInto(list[k], out);
+      last = out[959];
+      rms = Math.sqrt(out.reduce((a, v) => a + v * v, 0) / 960);
+    }
+    const plc = new Int16Array(960);
+    expect(dec.conceal(plc, 960)).toBe(960);
+    const plcRms = Math.sqrt(plc.reduce((a, v) => a + v * v, 0) / 960);
+    expect(plcRms).toBeGreaterThan(rms * 0.2); // not silence
+    let maxStep = 0;
+    for (let i = 1; i < 960; i++) maxStep = Math.max(maxStep, Math.abs(plc[i] - plc[i - 1]));
+    for (let i = 1; i < 960; i++) maxStep = Math.max(maxStep, Math.abs(out[i] - out[i - 1]));
+    // the step across the frame edge is no larger than the steps the signal itself takes
+    expect(Math.abs(plc[0] - last)).toBeLessThanOrEqual(maxStep);
+    // and decoding resumes: the next packet decodes to a full frame
+    expect(dec.decodeInto(list[31], out)).toBe(960);
+  });
+
+  it('refuses garbage as the FEC source without harm, falling back to PLC', () => {
+    const list = packets(voice(9600));
+    const dec = new OpusDecoder();
+    const out = new Int16Array(960);
+    for (const p of list) dec.decodeInto(p, out);
+    expect(dec.recoverInto(Uint8Array.of(0xff, 0xff, 0xff), 3, out, 960)).toBe(960);
+    expect(dec.recoverInto(new Uint8Array(0), 0, out, 1000)).toBe(960);
+    expect(dec.decodeInto(list[0], out)).toBe(960);
   });
 });

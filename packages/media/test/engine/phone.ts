@@ -65,6 +65,18 @@ export class Phone {
     this.ts = (this.ts + tsStep) >>> 0;
   }
 
+  /** Sends the packet of index `i` of a stream begun at this phone's sequence and timestamp (for reordering). */
+  sendAt(port: number, payloadType: number, payload: Uint8Array, tsStep: number, i: number): void {
+    const buf = Buffer.alloc(12 + payload.length);
+    buf[0] = 0x80;
+    buf[1] = payloadType;
+    buf.writeUInt16BE((this.seq + i) & 0xffff, 2);
+    buf.writeUInt32BE((this.ts + i * tsStep) >>> 0, 4);
+    buf.writeUInt32BE(this.ssrc >>> 0, 8);
+    buf.set(payload, 12);
+    this.socket.send(buf, port, '127.0.0.1');
+  }
+
   /** Starts a new RTP stream on the same socket (as after a re-INVITE): new SSRC, sequence and timestamp base. */
   restartStream(ssrc: number, seq: number, timestamp: number): void {
     this.ssrc = ssrc;

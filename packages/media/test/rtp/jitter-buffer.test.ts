@@ -100,19 +100,63 @@ describe('RtpJitterBuffer', () => {
     expect(stamps).toEqual(Array.from({ length: 10 }, (_, i) => (0xfffffd80 + i * 160) >>> 0));
   });
 
-  it('drops packets to catch up after a burst far above the playout delay', () => {
+  it('drops packets to catch up after a stall leaves a standing backlog, one per frame, never a lost one', () => {
     const jb = new RtpJitterBuffer({ minDelayMs: 40, maxDelayMs: 40 });
     insert(jb, packet(0, 0, { marker: true }), 0);
-    let t = 0;
-    for (; t <= 40; t += 20) jb.get(t);
-    // a stall: 30 packets arrive at once
-    for (let i = 1; i <= 30; i++) insert(jb, packet(i, i * 160), 600);
     const seqs: number[] = [];
-    for (t = 600; t < 1200; t += 20) if (jb.get(t) === RtpJitterStatus.Packet) seqs.push(jb.sequenceNumber);
-    expect(jb.dropped).toBeGreaterThan(0);
-    expect(seqs.length + jb.dropped).toBe(30);
+    let lastSent = 0;
+    for (let t = 0; t <= 4000; t += 20) {
+      if (t === 600) for (let i = 1; i <= 30; i++) insert(jb, packet(i, i * 160), 600); // a 580 ms stall
+      if (t > 600) insert(jb, packet(t / 20, (t / 20) * 160), t); // then on time again
+      lastSent = t < 600 ? 0 : t / 20;
+      const before = jb.dropped;
+      const st = jb.get(t);
+      expect(st).not.toBe(RtpJitterStatus.Lost);
+      expect(jb.dropped - before).toBeLessThanOrEqual(1);
+      if (st === RtpJitterStatus.Packet) seqs.push(jb.sequenceNumber);
+    }
+    expect(jb.dropped).toBeGreaterThan(20);
     expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
-    expect(seqs.at(-1)).toBe(30);
+    expect(seqs.length + jb.dropped + jb.bufferedPackets).toBe(lastSent + 1);
+    // the delay is back near the target: what is left behind the last packet played
+    expect((lastSent - seqs[seqs.length - 1]) * 20).toBeLessThanOrEqual(40 + 40);
+  });
+
+  it('plays a bursty link (200 ms of packets at a time, on time on average) without dropping any', () => {
+    const jb = new RtpJitterBuffer({ minDelayMs: 40, maxDelayMs: 300 });
+    const seqs: number[] = [];
+    for (let t = 0; t < 6000; t += 20) {
+      if (t % 200 === 0) for (let i = t / 20; i < t / 20 + 10; i++) insert(jb, packet(i, i * 160), t);
+      if (jb.get(t) === RtpJitterStatus.Packet) seqs.push(jb.sequenceNumber);
+    }
+    expect(jb.dropped).toBe(0);
+    expect(jb.lost).toBe(0);
+    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i));
+    expect(seqs.length).toBeGreaterThan(280);
+  });
+
+  it('shows the packet after a lost one (for FEC) and gives exact-length views without one per packet', () => {
+    const jb = new RtpJitterBuffer({ minDelayMs: 40, maxDelayMs: 40 });
+    insert(jb, packet(0, 0, { marker: true }), 0);
+    insert(jb, packet(2, 320, { pt: 9 }), 40);
+    expect(jb.get(40)).toBe(RtpJitterStatus.Packet);
+    const view = jb.payloadView();
+    expect(view.length).toBe(4);
+    expect(view[0]).toBe(0);
+    expect(jb.get(60)).toBe(RtpJitterStatus.Lost);
+    expect(jb.peekNext()).toBe(4);
+    expect(jb.nextPayloadType).toBe(9);
+    expect(jb.nextPayload[0]).toBe(2);
+    expect(jb.get(80)).toBe(RtpJitterStatus.Packet);
+    expect(jb.sequenceNumber).toBe(2);
+    expect(jb.peekNext()).toBe(-1);
+    insert(jb, packet(3, 480), 80);
+    insert(jb, packet(64, 64 * 160), 90); // lands in packet 0's slot again, same length: the same view
+    expect(jb.get(100)).toBe(RtpJitterStatus.Packet);
+    for (let t = 120; jb.sequenceNumber !== 64 && t < 2000; t += 20) jb.get(t);
+    expect(jb.sequenceNumber).toBe(64);
+    expect(jb.payloadView()).toBe(view);
+    expect(view[0]).toBe(64);
   });
 
   it('drops duplicates and late packets', () => {
