@@ -571,6 +571,8 @@ export class G722Encoder implements AudioEncoder {
   // An odd trailing sample of one call is held until the next call, so frame boundaries never change the output.
   private pending = 0;
   private hasPending = false;
+  // The higher band sits at its fixed point for zero input (see encodeQuietHigh).
+  private highIdle = false;
 
   constructor() {
     this.reset();
@@ -581,6 +583,7 @@ export class G722Encoder implements AudioEncoder {
     this.high.reset();
     this.x.fill(0);
     this.pos = 0;
+    this.highIdle = false;
     this.hasPending = false;
     this.pending = 0;
   }
@@ -592,6 +595,7 @@ export class G722Encoder implements AudioEncoder {
     if (out.length < need) throw new CodecBufferError(`output holds ${out.length} octets, needs ${need}`);
     let i = 0;
     let n = 0;
+    this.highIdle = false;
     if (this.hasPending && pcm.length > 0) {
       out[n++] = this.encodePair(this.pending, pcm[0]);
       this.hasPending = false;
@@ -614,10 +618,64 @@ export class G722Encoder implements AudioEncoder {
   }
 
   /**
+   * Encodes 8 kHz PCM as G.722 with the QMF by-passed, one octet per sample: the sample (halved to the coders'
+   * 15-bit range) is the lower sub-band and the higher sub-band is silent. The G.722 lower band is the signal
+   * below 4 kHz sampled at 8 kHz, so a far-end decoder's receive QMF returns the narrowband audio at 16 kHz: the
+   * 8 kHz mode of spandsp (and of Asterisk's G.722 translator), here with the higher-band coder still run on zero
+   * input so that the codeword (always I_H = 3 from reset, as in spandsp) and its state stay those of a real
+   * encoder, and 16 kHz encoding can resume at any packet. Returns octets written.
+   */
+  encodeNarrowbandInto(pcm8k: Int16Array, out: Uint8Array): number {
+    const n = pcm8k.length;
+    if (out.length < n) throw new CodecBufferError(`output holds ${out.length} octets, needs ${n}`);
+    const low = this.low;
+    const high = this.high;
+    for (let i = 0; i < n; i++) {
+      const il = encodeLowBand(low, pcm8k[i] >> 1);
+      out[i] = this.highIdle ? 0xc0 | il : (this.encodeQuietHigh(high) << 6) | il;
+    }
+    return n;
+  }
+
+  /**
+   * The higher band on zero input. Once an update leaves its state unchanged it is at its fixed point: every
+   * later zero sample gives I_H = 3 and the same state, so the update is skipped (until 16 kHz input arrives).
+   */
+  private encodeQuietHigh(st: SubbandState): number {
+    const { s, sz, r1, a1, a2, p1, p2, d1, d2, d3, d4, d5, d6, b1, b2, b3, b4, b5, b6, nb, det } = st;
+    const ih = encodeHighBand(st, 0);
+    this.highIdle =
+      ih === 3 &&
+      s === st.s &&
+      sz === st.sz &&
+      r1 === st.r1 &&
+      a1 === st.a1 &&
+      a2 === st.a2 &&
+      p1 === st.p1 &&
+      p2 === st.p2 &&
+      d1 === st.d1 &&
+      d2 === st.d2 &&
+      d3 === st.d3 &&
+      d4 === st.d4 &&
+      d5 === st.d5 &&
+      d6 === st.d6 &&
+      b1 === st.b1 &&
+      b2 === st.b2 &&
+      b3 === st.b3 &&
+      b4 === st.b4 &&
+      b5 === st.b5 &&
+      b6 === st.b6 &&
+      nb === st.nb &&
+      det === st.det;
+    return ih;
+  }
+
+  /**
    * Encodes one sub-band sample pair with the QMF by-passed (G.722 Appendix II "configuration 1"); returns the
    * codeword. Used by the digital test sequences.
    */
   encodeSubbands(xLow: number, xHigh: number): number {
+    this.highIdle = false;
     const il = encodeLowBand(this.low, xLow);
     return (encodeHighBand(this.high, xHigh) << 6) | il;
   }
@@ -659,6 +717,8 @@ export class G722Decoder implements AudioDecoder {
   private readonly x = new Int32Array(QMF_TAPS + QMF_RUN);
   private pos = 0;
   private concealed = 0;
+  // The higher band and QMF missed codewords (decodeLowBandInto): restart them at the next 16 kHz decode.
+  private highStale = false;
 
   constructor(options: G722DecoderOptions = {}) {
     const bitrate = options.bitrate ?? 64000;
@@ -677,6 +737,7 @@ export class G722Decoder implements AudioDecoder {
     this.x.fill(0);
     this.pos = 0;
     this.concealed = 0;
+    this.highStale = false;
   }
 
   decodeInto(payload: Uint8Array, out: Int16Array): number {
@@ -685,6 +746,36 @@ export class G722Decoder implements AudioDecoder {
     for (let i = 0; i < n; i++) this.decodeCode(payload[i], out, 2 * i);
     this.concealed = 0;
     return 2 * n;
+  }
+
+  /**
+   * Decodes only the lower sub-band, one 8 kHz sample per octet (r_L doubled back to 16 bits): the signal below
+   * 4 kHz without the receive QMF, for an 8 kHz listener (spandsp's 8 kHz mode). The higher band is not decoded;
+   * the next 16 kHz decode starts it (and the QMF) from reset, as after a loss. Returns samples written.
+   */
+  decodeLowBandInto(payload: Uint8Array, out: Int16Array): number {
+    const n = payload.length;
+    if (out.length < n) throw new CodecBufferError(`output holds ${out.length} samples, needs ${n}`);
+    const low = this.low;
+    const table = this.table;
+    const shift = this.shift;
+    // |r_L| <= 16384, so doubling stays within 16 bits
+    for (let i = 0; i < n; i++) out[i] = decodeLowBand(low, payload[i] & 0x3f, table, shift) << 1;
+    this.highStale = true;
+    this.concealed = 0;
+    return n;
+  }
+
+  /** Concealment of decodeLowBandInto's 8 kHz output, as `conceal` does at 16 kHz. */
+  concealLowBand(out: Int16Array, samples: number): number {
+    const n = Math.min(samples, out.length);
+    for (let k = 0; k < n; k++) {
+      const gain = this.concealed >= 960 ? 0 : 1 - this.concealed / 960;
+      out[k] = Math.round((decodeLowBand(this.low, 0x3f, this.table, this.shift) << 1) * gain);
+      this.concealed += 2;
+    }
+    this.highStale = true;
+    return n;
   }
 
   decode(data: Uint8Array): Int16Array {
@@ -715,11 +806,20 @@ export class G722Decoder implements AudioDecoder {
    * out[0] and r_H to out[1].
    */
   decodeSubbands(code: number, out: Int16Array | Int32Array): void {
+    if (this.highStale) {
+      this.highStale = false;
+      this.high.reset();
+    }
     out[0] = decodeLowBand(this.low, code & 0x3f, this.table, this.shift);
     out[1] = decodeHighBand(this.high, (code >> 6) & 3);
   }
 
   private decodeCode(code: number, out: Int16Array, k: number): void {
+    if (this.highStale) {
+      this.highStale = false;
+      this.high.reset();
+      this.x.fill(0);
+    }
     const rl = decodeLowBand(this.low, code & 0x3f, this.table, this.shift);
     const rh = decodeHighBand(this.high, (code >> 6) & 3);
     const x = this.x;

@@ -298,6 +298,9 @@ class Session {
   private readonly ringViews: Buffer[];
   inPcm: Int16Array;
   inActive = false;
+  /** This tick's inbound audio as 8 kHz PCM in `narrowPcm` instead of `inPcm` (see subbandTranscode). */
+  narrowIn = false;
+  narrowPcm: Int16Array | undefined;
   outPcm: Int16Array;
   private outActive = false;
   private talking = false;
@@ -776,8 +779,13 @@ class Session {
     this.ticks++;
     this.checkTimeout(now);
     this.teReceiver.check(now); // an event whose end packets were all lost is still reported
+    this.narrowIn = false;
     if (!this.needsPcm) {
       this.inActive = false;
+      return;
+    }
+    if (this.subbandTranscode) {
+      this.tickInboundSubband();
       return;
     }
     const n = this.queue.take();
@@ -814,6 +822,65 @@ class Session {
     }
   }
 
+  /**
+   * G.722 transcoded to or from an 8 kHz codec, nobody else using this session's 16 kHz audio: the G.722 lower
+   * sub-band is the 8 kHz audio (G.722 clause 1.1; spandsp's and Asterisk's 8 kHz mode), so the codec runs on it
+   * alone and the QMF, the higher-band decoder and both 8 <-> 16 kHz resamplers are skipped. The lower band's
+   * 24-tap QMF replaces the half-band filter as the anti-aliasing and interpolation filter.
+   */
+  private get subbandTranscode(): boolean {
+    return (
+      this.bridgeMode === 'transcode' &&
+      this.core.subbandTranscoding &&
+      this.pcmRate === 16000 &&
+      this.peer!.pcmRate === 8000 &&
+      this.seat === undefined &&
+      this.recorder === undefined &&
+      this.streams.size === 0 &&
+      this.inband === undefined
+    );
+  }
+
+  /** Phase 1 of subbandTranscode: decodes this tick's G.722 frame to 8 kHz. */
+  private tickInboundSubband(): void {
+    const frame = this.frameSamples >> 1;
+    if (!this.narrowPcm) this.narrowPcm = new Int16Array(frame);
+    const out = this.narrowPcm;
+    const n = this.queue.take();
+    if (n >= 0) {
+      const dec = this.decoderFor(this.queue.payloadType);
+      if (!dec?.decodeLowBandInto) {
+        // not G.722 (another codec of the endpoint at 16 kHz): decode it on the 16 kHz path
+        const got = dec ? dec.decodeInto(this.queue.payload, this.inPcm) : 0;
+        if (got < this.frameSamples) this.inPcm.fill(0, Math.max(0, got));
+        this.lastDecoder = dec;
+        this.silentTicks = 0;
+        this.inActive = got > 0;
+        return;
+      }
+      const got = dec.decodeLowBandInto(this.queue.payload, out);
+      if (got < frame) out.fill(0, Math.max(0, got));
+      this.lastDecoder = dec;
+      this.silentTicks = 0;
+      this.inActive = got > 0;
+      this.narrowIn = true;
+      return;
+    }
+    const last = this.lastDecoder;
+    if (this.silentTicks < CONCEAL_TICKS && last) {
+      // A gap inside a talk spurt: the codec's concealment bridges it, at 8 kHz for G.722
+      const got = last.concealLowBand ? last.concealLowBand(out, frame) : last.conceal(this.inPcm, this.frameSamples);
+      const buf = last.concealLowBand ? out : this.inPcm;
+      if (got < buf.length) buf.fill(0, Math.max(0, got));
+      this.silentTicks++;
+      this.inActive = true;
+      this.narrowIn = last.concealLowBand !== undefined;
+      return;
+    }
+    this.inActive = false;
+    this.inPcm.fill(0);
+  }
+
   decoderFor(pt: number): PcmDecoder | undefined {
     let d = this.decoders.get(pt);
     if (!d) {
@@ -847,13 +914,18 @@ class Session {
       this.seat.fromMix.run(this.seat.participant.output, this.outPcm);
       this.outActive = true;
     }
+    // subbandTranscode: a G.722 peer's 8 kHz lower band, or our G.722 encoder fed the peer's 8 kHz audio
+    let narrowOut = false;
     if (!this.outActive && this.bridgeMode === 'transcode' && this.peer?.inActive) {
-      this.peerRate!.run(this.peer.inPcm, this.outPcm);
+      if (this.peer.narrowIn) this.outPcm.set(this.peer.narrowPcm!);
+      else if (this.encoder.encodeNarrowbandInto && this.subbandTranscode) narrowOut = true;
+      else this.peerRate!.run(this.peer.inPcm, this.outPcm);
       this.outActive = true;
     }
     if (this.recorder) this.record();
     if (this.outActive) {
-      this.sendPcm(this.outPcm);
+      if (narrowOut) this.sendPcm(this.peer!.inPcm, true);
+      else this.sendPcm(this.outPcm);
       if (this.peer) this.peer.relayResync = true;
     } else if (!this.relayedSinceTick) {
       this.timestamp = (this.timestamp + this.tsStep) >>> 0; // time goes on while silent (RFC 3550 5.1)
@@ -997,10 +1069,13 @@ class Session {
     return view;
   }
 
-  private sendPcm(pcm: Int16Array): void {
+  /** Encodes and sends one frame; `narrow`: 8 kHz PCM for the G.722 lower band (subbandTranscode). */
+  private sendPcm(pcm: Int16Array, narrow = false): void {
     const pkt = this.nextSendBuffer();
     // Encoded straight after the header (the payload view of this ring slot): no copy.
-    const n = this.encoder.encodeInto(pcm, this.ringPayloads[this.ringSlot]);
+    const enc = this.encoder;
+    const payload = this.ringPayloads[this.ringSlot];
+    const n = narrow ? enc.encodeNarrowbandInto!(pcm, payload) : enc.encodeInto(pcm, payload);
     if (n <= 0) return;
     // RFC 3551 4.1: the marker bit flags the first packet of a talk spurt
     this.writeHeader(pkt, this.sendCodec.payloadType, !this.talking, this.seq, this.timestamp);
@@ -1161,6 +1236,8 @@ export class WorkerCore {
   private readonly oneBlock: RtcpReportBlock[] = [];
   private readonly noBlocks: RtcpReportBlock[] = [];
   readonly statisticsTicks: number;
+  /** G.722 <-> 8 kHz bridges on the G.722 lower sub-band (Session.subbandTranscode), unless configured off. */
+  readonly subbandTranscoding: boolean;
   private readonly host: WorkerHost;
   private readonly sessions = new Map<string, Session>();
   private readonly conferences = new Map<string, Conference>();
@@ -1180,6 +1257,7 @@ export class WorkerCore {
     this.host = host;
     this.clock = config.clock === 'manual' ? new ManualTickClock() : new RealTickClock();
     this.realTime = config.clock !== 'manual';
+    this.subbandTranscoding = config.g722Transcoding !== 'resample';
     this.statisticsTicks =
       config.statisticsIntervalMs > 0 ? Math.round(config.statisticsIntervalMs / config.tickMs) : 0;
     this.clock.start(config.tickMs, (now) => this.tick(now));
