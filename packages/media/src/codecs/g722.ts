@@ -510,6 +510,147 @@ function decodeHighBand(st: SubbandState, ih: number): number {
   return rh;
 }
 
+/**
+ * The lower band over samples from..n-1 with its state held in locals: encoding 8 kHz PCM (halved into the 15-bit
+ * range, blocks 1L-4L) to I_L codewords with `highBits` or'ed in, or decoding codewords (5L, 6L) to r_L doubled.
+ * The same arithmetic as encodeLowBand / decodeLowBand with adaptLowScale and adaptPredictor, which V8 cannot
+ * inline per sample (adaptPredictor is over its inlining size): fields are read once per run, not per sample.
+ */
+function lowBandRun(
+  st: SubbandState,
+  encode: boolean,
+  pcm: Int16Array,
+  codes: Uint8Array,
+  from: number,
+  n: number,
+  highBits: number,
+  table: Int32Array,
+  shift: number,
+): void {
+  let s = st.s;
+  let sz = st.sz;
+  let r1 = st.r1;
+  let a1 = st.a1;
+  let a2 = st.a2;
+  let p1 = st.p1;
+  let p2 = st.p2;
+  let d1 = st.d1;
+  let d2 = st.d2;
+  let d3 = st.d3;
+  let d4 = st.d4;
+  let d5 = st.d5;
+  let d6 = st.d6;
+  let b1 = st.b1;
+  let b2 = st.b2;
+  let b3 = st.b3;
+  let b4 = st.b4;
+  let b5 = st.b5;
+  let b6 = st.b6;
+  let nb = st.nb;
+  let det = st.det;
+  for (let i = from; i < n; i++) {
+    let il: number;
+    if (encode) {
+      // QUANTL as in encodeLowBand
+      const el = sat16((pcm[i] >> 1) - s);
+      const sign = el >> 31;
+      const wd = el ^ sign;
+      const ratio = ((wd * 4096) / det) | 0;
+      let lo = ratio >= Q6_FLOOR_LIMIT ? 30 : Q6_FLOOR[ratio];
+      while (lo < 30 && wd >= (Q6[lo] * det) >> 12) lo++;
+      il = IL_BY_SIGN[lo + (sign & 32)];
+      codes[i] = highBits | il;
+    } else {
+      il = codes[i] & 0x3f;
+      let rl = s + ((det * table[il >> shift]) >> 15);
+      if (rl > 16383) rl = 16383;
+      else if (rl < -16384) rl = -16384;
+      pcm[i] = rl << 1; // |r_L| <= 16384: doubled it stays within 16 bits
+    }
+    const ril = il >> 2;
+    const d = (det * QM4[ril]) >> 15;
+    // LOGSCL, SCALEL (adaptLowScale)
+    nb = ((nb * 127) >> 7) + WL_BY_RIL[ril];
+    if (nb < 0) nb = 0;
+    else if (nb > 18432) nb = 18432;
+    const scaleShift = 8 - (nb >> 11);
+    const v = ILB[(nb >> 6) & 31];
+    det = (scaleShift < 0 ? v << (0 - scaleShift) : v >> scaleShift) << 2;
+    // Block 4 (adaptPredictor, which explains each step)
+    const r0 = sat16(s + d);
+    const p0 = sat16(sz + d);
+    const differ1 = (p0 ^ p1) >> 31;
+    const differ2 = (p0 ^ p2) >> 31;
+    const w1 = sat16(a1 << 2);
+    const same1 = ~differ1;
+    let w2 = (w1 ^ same1) - same1;
+    if (w2 > 32767) w2 = 32767;
+    let ap2 = (w2 >> 7) + (128 + (differ2 & -256)) + ((a2 * 32512) >> 15);
+    if (ap2 > 12288) ap2 = 12288;
+    else if (ap2 < -12288) ap2 = -12288;
+    let ap1 = 192 + (differ1 & -384) + ((a1 * 32640) >> 15);
+    const lim = 15360 - ap2;
+    if (ap1 > lim) ap1 = lim;
+    else if (ap1 < 0 - lim) ap1 = 0 - lim;
+    const step = ((d | (0 - d)) >> 31) & 128;
+    const m1 = (d1 ^ d) >> 31;
+    const m2 = (d2 ^ d) >> 31;
+    const m3 = (d3 ^ d) >> 31;
+    const m4 = (d4 ^ d) >> 31;
+    const m5 = (d5 ^ d) >> 31;
+    const m6 = (d6 ^ d) >> 31;
+    b1 = (step ^ m1) - m1 + ((b1 * 32640) >> 15);
+    b2 = (step ^ m2) - m2 + ((b2 * 32640) >> 15);
+    b3 = (step ^ m3) - m3 + ((b3 * 32640) >> 15);
+    b4 = (step ^ m4) - m4 + ((b4 * 32640) >> 15);
+    b5 = (step ^ m5) - m5 + ((b5 * 32640) >> 15);
+    b6 = (step ^ m6) - m6 + ((b6 * 32640) >> 15);
+    d6 = d5;
+    d5 = d4;
+    d4 = d3;
+    d3 = d2;
+    d2 = d1;
+    d1 = sat16(d + d);
+    sz = sat16(
+      ((b1 * d1) >> 15) +
+        ((b2 * d2) >> 15) +
+        ((b3 * d3) >> 15) +
+        ((b4 * d4) >> 15) +
+        ((b5 * d5) >> 15) +
+        ((b6 * d6) >> 15),
+    );
+    const rr0 = sat16(r0 + r0);
+    const sp = sat16(((ap1 * rr0) >> 15) + ((ap2 * r1) >> 15));
+    r1 = rr0;
+    p2 = p1;
+    p1 = p0;
+    a1 = ap1;
+    a2 = ap2;
+    s = sat16(sp + sz);
+  }
+  st.s = s;
+  st.sz = sz;
+  st.r1 = r1;
+  st.a1 = a1;
+  st.a2 = a2;
+  st.p1 = p1;
+  st.p2 = p2;
+  st.d1 = d1;
+  st.d2 = d2;
+  st.d3 = d3;
+  st.d4 = d4;
+  st.d5 = d5;
+  st.d6 = d6;
+  st.b1 = b1;
+  st.b2 = b2;
+  st.b3 = b3;
+  st.b4 = b4;
+  st.b5 = b5;
+  st.b6 = b6;
+  st.nb = nb;
+  st.det = det;
+}
+
 // QMF delay lines are written linearly into a longer buffer and moved back when full, instead of shifting
 // 22 words for every sample pair.
 const QMF_TAPS = 24;
@@ -630,10 +771,13 @@ export class G722Encoder implements AudioEncoder {
     if (out.length < n) throw new CodecBufferError(`output holds ${out.length} octets, needs ${n}`);
     const low = this.low;
     const high = this.high;
-    for (let i = 0; i < n; i++) {
+    let i = 0;
+    for (; i < n && !this.highIdle; i++) {
       const il = encodeLowBand(low, pcm8k[i] >> 1);
-      out[i] = this.highIdle ? 0xc0 | il : (this.encodeQuietHigh(high) << 6) | il;
+      out[i] = (this.encodeQuietHigh(high) << 6) | il;
     }
+    // the higher band at rest: I_H = 3 on every octet, the lower band alone runs
+    if (i < n) lowBandRun(low, true, pcm8k, out, i, n, 0xc0, QM6, 0);
     return n;
   }
 
@@ -756,11 +900,7 @@ export class G722Decoder implements AudioDecoder {
   decodeLowBandInto(payload: Uint8Array, out: Int16Array): number {
     const n = payload.length;
     if (out.length < n) throw new CodecBufferError(`output holds ${out.length} samples, needs ${n}`);
-    const low = this.low;
-    const table = this.table;
-    const shift = this.shift;
-    // |r_L| <= 16384, so doubling stays within 16 bits
-    for (let i = 0; i < n; i++) out[i] = decodeLowBand(low, payload[i] & 0x3f, table, shift) << 1;
+    lowBandRun(this.low, false, out, payload, 0, n, 0, this.table, this.shift);
     this.highStale = true;
     this.concealed = 0;
     return n;
