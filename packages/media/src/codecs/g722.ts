@@ -511,22 +511,28 @@ function decodeHighBand(st: SubbandState, ih: number): number {
 }
 
 /**
- * The lower band over samples from..n-1 with its state held in locals: encoding 8 kHz PCM (halved into the 15-bit
- * range, blocks 1L-4L) to I_L codewords with `highBits` or'ed in, or decoding codewords (5L, 6L) to r_L doubled.
- * The same arithmetic as encodeLowBand / decodeLowBand with adaptLowScale and adaptPredictor, which V8 cannot
- * inline per sample (adaptPredictor is over its inlining size): fields are read once per run, not per sample.
+ * One sub-band over samples from..n-1 with its state held in locals (the lower band when `high` is false):
+ * encoding (blocks 1-4) takes x = pcm[i] >> inShift and writes codes[i] = (codes[i] & keep) | orBits | (I << at);
+ * decoding (blocks 5-6, then 2-4) takes I = (codes[i] >> at) & 63 and writes pcm[i] = r << outShift. The same
+ * arithmetic as encodeLowBand / encodeHighBand / decodeLowBand / decodeHighBand with the scale adaptation and
+ * adaptPredictor, which V8 cannot inline per sample (adaptPredictor is over its inlining size): fields are read
+ * once per run instead of per sample. The branches on `high` and `encode` go the same way for a whole run.
  */
-function lowBandRun(
+function subbandRun(
   st: SubbandState,
+  high: boolean,
   encode: boolean,
   pcm: Int16Array,
   codes: Uint8Array,
   from: number,
   n: number,
-  highBits: number,
-  table: Int32Array,
   shift: number,
+  keep: number,
+  orBits: number,
+  table: Int32Array,
+  tableShift: number,
 ): void {
+  const at = high ? 6 : 0;
   let s = st.s;
   let sz = st.sz;
   let r1 = st.r1;
@@ -549,31 +555,46 @@ function lowBandRun(
   let nb = st.nb;
   let det = st.det;
   for (let i = from; i < n; i++) {
-    let il: number;
+    let code: number;
     if (encode) {
-      // QUANTL as in encodeLowBand
-      const el = sat16((pcm[i] >> 1) - s);
-      const sign = el >> 31;
-      const wd = el ^ sign;
-      const ratio = ((wd * 4096) / det) | 0;
-      let lo = ratio >= Q6_FLOOR_LIMIT ? 30 : Q6_FLOOR[ratio];
-      while (lo < 30 && wd >= (Q6[lo] * det) >> 12) lo++;
-      il = IL_BY_SIGN[lo + (sign & 32)];
-      codes[i] = highBits | il;
+      const e = sat16((pcm[i] >> shift) - s);
+      const sign = e >> 31; // -1 when negative
+      const wd = e ^ sign;
+      if (high) {
+        // QUANTH as in encodeHighBand
+        code = IH_BY_SIGN[1 + ((((564 * det) >> 12) - 1 - wd) >>> 31) + (sign & 4)];
+      } else {
+        // QUANTL as in encodeLowBand
+        const ratio = ((wd * 4096) / det) | 0;
+        let lo = ratio >= Q6_FLOOR_LIMIT ? 30 : Q6_FLOOR[ratio];
+        while (lo < 30 && wd >= (Q6[lo] * det) >> 12) lo++;
+        code = IL_BY_SIGN[lo + (sign & 32)];
+      }
+      codes[i] = (codes[i] & keep) | orBits | (code << at);
     } else {
-      il = codes[i] & 0x3f;
-      let rl = s + ((det * table[il >> shift]) >> 15);
-      if (rl > 16383) rl = 16383;
-      else if (rl < -16384) rl = -16384;
-      pcm[i] = rl << 1; // |r_L| <= 16384: doubled it stays within 16 bits
+      code = (codes[i] >> at) & 63;
+      let r = high ? s + ((det * QM2[code]) >> 15) : s + ((det * table[code >> tableShift]) >> 15);
+      if (r > 16383) r = 16383;
+      else if (r < -16384) r = -16384;
+      pcm[i] = r << shift;
     }
-    const ril = il >> 2;
-    const d = (det * QM4[ril]) >> 15;
-    // LOGSCL, SCALEL (adaptLowScale)
-    nb = ((nb * 127) >> 7) + WL_BY_RIL[ril];
-    if (nb < 0) nb = 0;
-    else if (nb > 18432) nb = 18432;
-    const scaleShift = 8 - (nb >> 11);
+    // INVQAL / INVQAH, then LOGSCL, SCALEL (adaptLowScale) or LOGSCH, SCALEH (adaptHighScale)
+    let d: number;
+    let scaleShift: number;
+    if (high) {
+      d = (det * QM2[code]) >> 15;
+      nb = ((nb * 127) >> 7) + WH_BY_IH[code];
+      if (nb < 0) nb = 0;
+      else if (nb > 22528) nb = 22528;
+      scaleShift = 10 - (nb >> 11);
+    } else {
+      const ril = code >> 2;
+      d = (det * QM4[ril]) >> 15;
+      nb = ((nb * 127) >> 7) + WL_BY_RIL[ril];
+      if (nb < 0) nb = 0;
+      else if (nb > 18432) nb = 18432;
+      scaleShift = 8 - (nb >> 11);
+    }
     const v = ILB[(nb >> 6) & 31];
     det = (scaleShift < 0 ? v << (0 - scaleShift) : v >> scaleShift) << 2;
     // Block 4 (adaptPredictor, which explains each step)
@@ -714,6 +735,9 @@ export class G722Encoder implements AudioEncoder {
   private hasPending = false;
   // The higher band sits at its fixed point for zero input (see encodeQuietHigh).
   private highIdle = false;
+  // Sub-band samples of the frame being coded (grown to the largest frame seen).
+  private bandLow = new Int16Array(160);
+  private bandHigh = new Int16Array(160);
 
   constructor() {
     this.reset();
@@ -734,20 +758,27 @@ export class G722Encoder implements AudioEncoder {
     const total = pcm.length + (this.hasPending ? 1 : 0);
     const need = total >> 1;
     if (out.length < need) throw new CodecBufferError(`output holds ${out.length} octets, needs ${need}`);
+    if (this.bandLow.length < need) {
+      this.bandLow = new Int16Array(need);
+      this.bandHigh = new Int16Array(need);
+    }
     let i = 0;
     let n = 0;
     this.highIdle = false;
+    // The transmit QMF over the frame, then each sub-band coder over all its samples (subbandRun).
     if (this.hasPending && pcm.length > 0) {
-      out[n++] = this.encodePair(this.pending, pcm[0]);
+      this.analysis(this.pending, pcm[0], n++);
       this.hasPending = false;
       i = 1;
     }
     const end = pcm.length - 1;
-    for (; i < end; i += 2) out[n++] = this.encodePair(pcm[i], pcm[i + 1]);
+    for (; i < end; i += 2) this.analysis(pcm[i], pcm[i + 1], n++);
     if (i < pcm.length) {
       this.pending = pcm[i];
       this.hasPending = true;
     }
+    subbandRun(this.high, true, true, this.bandHigh, out, 0, n, 0, 0, 0, QM6, 0); // I_H << 6
+    subbandRun(this.low, false, true, this.bandLow, out, 0, n, 0, 0xc0, 0, QM6, 0); // | I_L
     return n;
   }
 
@@ -777,7 +808,7 @@ export class G722Encoder implements AudioEncoder {
       out[i] = (this.encodeQuietHigh(high) << 6) | il;
     }
     // the higher band at rest: I_H = 3 on every octet, the lower band alone runs
-    if (i < n) lowBandRun(low, true, pcm8k, out, i, n, 0xc0, QM6, 0);
+    if (i < n) subbandRun(low, false, true, pcm8k, out, i, n, 1, 0, 0xc0, QM6, 0);
     return n;
   }
 
@@ -824,7 +855,8 @@ export class G722Encoder implements AudioEncoder {
     return (encodeHighBand(this.high, xHigh) << 6) | il;
   }
 
-  private encodePair(s0: number, s1: number): number {
+  /** Transmit QMF (clause 3.1) of one input pair into bandLow[k], bandHigh[k]. */
+  private analysis(s0: number, s1: number, k: number): void {
     const x = this.x;
     let p = this.pos;
     if (p + QMF_TAPS > x.length) {
@@ -844,8 +876,8 @@ export class G722Encoder implements AudioEncoder {
     else if (xl < -16384) xl = -16384;
     if (xh > 16383) xh = 16383;
     else if (xh < -16384) xh = -16384;
-    const il = encodeLowBand(this.low, xl);
-    return (encodeHighBand(this.high, xh) << 6) | il;
+    this.bandLow[k] = xl;
+    this.bandHigh[k] = xh;
   }
 }
 
@@ -863,6 +895,9 @@ export class G722Decoder implements AudioDecoder {
   private concealed = 0;
   // The higher band and QMF missed codewords (decodeLowBandInto): restart them at the next 16 kHz decode.
   private highStale = false;
+  // r_L and r_H of the frame being decoded (grown to the largest frame seen).
+  private bandLow = new Int16Array(160);
+  private bandHigh = new Int16Array(160);
 
   constructor(options: G722DecoderOptions = {}) {
     const bitrate = options.bitrate ?? 64000;
@@ -887,7 +922,17 @@ export class G722Decoder implements AudioDecoder {
   decodeInto(payload: Uint8Array, out: Int16Array): number {
     const n = payload.length;
     if (out.length < 2 * n) throw new CodecBufferError(`output holds ${out.length} samples, needs ${2 * n}`);
-    for (let i = 0; i < n; i++) this.decodeCode(payload[i], out, 2 * i);
+    if (this.highStale) this.restartHigh();
+    if (this.bandLow.length < n) {
+      this.bandLow = new Int16Array(n);
+      this.bandHigh = new Int16Array(n);
+    }
+    // Each sub-band decoder over all its samples (subbandRun), then the receive QMF over the frame.
+    const rl = this.bandLow;
+    const rh = this.bandHigh;
+    subbandRun(this.low, false, false, rl, payload, 0, n, 0, 0, 0, this.table, this.shift);
+    subbandRun(this.high, true, false, rh, payload, 0, n, 0, 0, 0, QM6, 0);
+    for (let i = 0; i < n; i++) this.synthesis(rl[i], rh[i], out, 2 * i);
     this.concealed = 0;
     return 2 * n;
   }
@@ -900,7 +945,7 @@ export class G722Decoder implements AudioDecoder {
   decodeLowBandInto(payload: Uint8Array, out: Int16Array): number {
     const n = payload.length;
     if (out.length < n) throw new CodecBufferError(`output holds ${out.length} samples, needs ${n}`);
-    lowBandRun(this.low, false, out, payload, 0, n, 0, this.table, this.shift);
+    subbandRun(this.low, false, false, out, payload, 0, n, 1, 0, 0, this.table, this.shift);
     this.highStale = true;
     this.concealed = 0;
     return n;
@@ -946,22 +991,27 @@ export class G722Decoder implements AudioDecoder {
    * out[0] and r_H to out[1].
    */
   decodeSubbands(code: number, out: Int16Array | Int32Array): void {
-    if (this.highStale) {
-      this.highStale = false;
-      this.high.reset();
-    }
+    if (this.highStale) this.restartHigh();
     out[0] = decodeLowBand(this.low, code & 0x3f, this.table, this.shift);
     out[1] = decodeHighBand(this.high, (code >> 6) & 3);
   }
 
+  /** The higher band and the QMF missed codewords (decodeLowBandInto): start them again, as after a loss. */
+  private restartHigh(): void {
+    this.highStale = false;
+    this.high.reset();
+    this.x.fill(0);
+  }
+
   private decodeCode(code: number, out: Int16Array, k: number): void {
-    if (this.highStale) {
-      this.highStale = false;
-      this.high.reset();
-      this.x.fill(0);
-    }
+    if (this.highStale) this.restartHigh();
     const rl = decodeLowBand(this.low, code & 0x3f, this.table, this.shift);
     const rh = decodeHighBand(this.high, (code >> 6) & 3);
+    this.synthesis(rl, rh, out, k);
+  }
+
+  /** Receive QMF (clause 4.4) of one sub-band pair into out[k], out[k + 1]. */
+  private synthesis(rl: number, rh: number, out: Int16Array, k: number): void {
     const x = this.x;
     let p = this.pos;
     if (p + QMF_TAPS > x.length) {
