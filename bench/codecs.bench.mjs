@@ -83,6 +83,13 @@ export default async function () {
   enc.encodeInto(pcm, g722Codes);
   const dec = new G722Decoder();
   ours['g722-dec'] = time(iter, () => dec.decodeInto(g722Codes, back)) / N;
+  // 8 kHz mode (the lower sub-band alone, what a G.722 <-> G.711 bridge runs): the same block read as 8 kHz PCM
+  const enc8 = new G722Encoder();
+  ours['g722-enc8'] = time(iter, () => enc8.encodeNarrowbandInto(pcm, codes)) / N;
+  enc8.reset();
+  enc8.encodeNarrowbandInto(pcm, codes);
+  const dec8 = new G722Decoder();
+  ours['g722-dec8'] = time(iter, () => dec8.decodeLowBandInto(codes, back)) / N;
   ours['ulaw-enc'] = time(iter * 8, () => ulawEncodeInto(pcm, codes)) / N;
   ours['ulaw-dec'] = time(iter * 8, () => ulawDecodeInto(codes, back)) / N;
   alawEncodeInto(pcm, codes);
@@ -92,6 +99,8 @@ export default async function () {
   const label = {
     'g722-enc': ['G.722 64k', 'encode'],
     'g722-dec': ['G.722 64k', 'decode'],
+    'g722-enc8': ['G.722 64k, 8 kHz mode', 'encode'],
+    'g722-dec8': ['G.722 64k, 8 kHz mode', 'decode'],
     'ulaw-enc': ['G.711 mu-law', 'encode'],
     'ulaw-dec': ['G.711 mu-law', 'decode'],
     'alaw-enc': ['G.711 A-law', 'encode'],
@@ -158,6 +167,7 @@ export default async function () {
           ? 'C figures: bench/c/spandsp_codec.c built with gcc -O2 against Debian libspandsp, timed inside C, best of 3.'
           : 'C figures unavailable: gcc or libspandsp-dev missing (bash scripts/install-system-deps.sh).',
         'G.722 decode is per output sample (16 kHz); spandsp G.711 is its g711_encode/g711_decode block API.',
+        "G.722 8 kHz mode: per 8 kHz sample (one codeword each), ours encodeNarrowbandInto / decodeLowBandInto against spandsp's G722_SAMPLE_RATE_8000 (bit-exact with it: g722-spandsp.test.ts).",
       ],
     },
     {
