@@ -824,9 +824,9 @@ class Session {
 
   /**
    * G.722 transcoded to or from an 8 kHz codec, nobody else using this session's 16 kHz audio: the G.722 lower
-   * sub-band is the 8 kHz audio (G.722 clause 1.1; spandsp's and Asterisk's 8 kHz mode), so the codec runs on it
-   * alone and the QMF, the higher-band decoder and both 8 <-> 16 kHz resamplers are skipped. The lower band's
-   * 24-tap QMF replaces the half-band filter as the anti-aliasing and interpolation filter.
+   * sub-band (0-4 kHz sampled at 8 kHz) is the 8 kHz audio, as in spandsp's and Asterisk's 8 kHz mode, so the
+   * codec runs on it alone and the QMF, the higher-band decoder and both 8 <-> 16 kHz resamplers are skipped. The
+   * 24-tap QMF the far end applies replaces the half-band filter (its response: MediaEngineOptions.g722Transcoding).
    */
   private get subbandTranscode(): boolean {
     return (
