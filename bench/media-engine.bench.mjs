@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { MediaEngine } from '@switchyard/media';
+import { G722Encoder, MediaEngine, ulawEncodeInto } from '@switchyard/media';
 import { conferenceLoad } from './lib/talk-spurts.mjs';
 
 const PCMU = { payloadType: 0, encoding: 'PCMU', clockRate: 8000 };
@@ -225,11 +225,11 @@ export async function relayBench(pairs, durationMs) {
 // relay's sink, the kernel queues and then drops that, with no wake-up of a reader charged to the engine's sends
 // (a real network card has none) and no receiving code running while the ticks are timed. It is idle (blocked)
 // while the ticks run, so the process CPU time measured then is the engine's. A target with \`frames\` (160-octet
-// payloads, one per 20 ms) sends those in turn; others send one constant payload.
+// payloads, one per 20 ms) sends those in turn; others send the speech of speechPayloads.
 const PHONES_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const dgram = require('node:dgram');
-const { targets, host, control } = workerData;
+const { targets, host, control, payloads } = workerData;
 const cmd = new Int32Array(control);
 (async () => {
   const socks = [];
@@ -241,7 +241,7 @@ const cmd = new Int32Array(control);
     socks.push(s);
   }
   parentPort.postMessage('ready');
-  const pkts = targets.map((t) => { const p = Buffer.alloc(172, t.payloadType === 0 ? 0x55 : 0x3a); p[0] = 0x80; p[1] = t.payloadType; p.writeUInt32BE(0xabc, 8); return p; });
+  const pkts = targets.map((t) => { const p = Buffer.alloc(172); p[0] = 0x80; p[1] = t.payloadType; p.writeUInt32BE(0xabc, 8); return p; });
   const frames = targets.map((t) => t.frames);
   for (;;) {
     Atomics.wait(cmd, 0, 0);
@@ -253,6 +253,12 @@ const cmd = new Int32Array(control);
         p.writeUInt16BE(seq & 0xffff, 2); p.writeUInt32BE((seq * 160) >>> 0, 4);
         const f = frames[i];
         if (f) { const at = (seq % (f.length / 160)) * 160; p.set(f.subarray(at, at + 160), 12); }
+        else {
+          // This phone's next 20 ms of encoded speech (each phone starts at its own place in the recording).
+          const speech = payloads[targets[i].payloadType];
+          const k = (seq + 37 * i) % speech.count;
+          p.set(speech.bytes.subarray(k * 160, k * 160 + 160), 12);
+        }
         socks[i].send(p); // connected: sent (copied into the kernel) before send returns
       }
     }
@@ -263,10 +269,43 @@ const cmd = new Int32Array(control);
 })();
 `;
 
+// What the phones say: 5 s of a speech-like signal (a voiced source whose pitch glides between 100 and 250 Hz with
+// decaying harmonics, syllables at about 4 Hz, noise under it), encoded frame by frame with state kept as a phone
+// would, so the decoders see real, varying codewords (constant payloads make codecs unrealistically cheap or dear).
+const SPEECH_FRAMES = 250;
+function speechPayloads() {
+  const at16k = new Int16Array(SPEECH_FRAMES * 320);
+  let seed = 2024;
+  let phase = 0;
+  for (let n = 0; n < at16k.length; n++) {
+    const t = n / 16000;
+    const f0 = 175 + 75 * Math.sin(2 * Math.PI * 0.7 * t);
+    phase += (2 * Math.PI * f0) / 16000;
+    let v = 0;
+    for (let h = 1; h <= 12; h++) v += Math.sin(h * phase) / h;
+    const syllable = Math.max(0, Math.sin(2 * Math.PI * 4.1 * t)) ** 2;
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    const noise = ((seed >>> 16) / 65536 - 0.5) * 600;
+    at16k[n] = Math.round(5000 * syllable * v + noise);
+  }
+  const g722 = new Uint8Array(SPEECH_FRAMES * 160);
+  const enc = new G722Encoder();
+  for (let f = 0; f < SPEECH_FRAMES; f++) {
+    enc.encodeInto(at16k.subarray(f * 320, f * 320 + 320), g722.subarray(f * 160, f * 160 + 160));
+  }
+  // 8 kHz for G.711: a two-sample average before taking every second sample (enough for a test signal)
+  const at8k = new Int16Array(SPEECH_FRAMES * 160);
+  for (let n = 0; n < at8k.length; n++) at8k[n] = (at16k[2 * n] + at16k[2 * n + 1]) >> 1;
+  const pcmu = new Uint8Array(SPEECH_FRAMES * 160);
+  ulawEncodeInto(at8k, pcmu);
+  return { 0: { count: SPEECH_FRAMES, bytes: pcmu }, 9: { count: SPEECH_FRAMES, bytes: g722 } };
+}
+
 async function startPhones(targets) {
   const control = new SharedArrayBuffer(12);
   const cmd = new Int32Array(control);
-  const w = new Worker(PHONES_SOURCE, { eval: true, workerData: { targets, host: HOST, control } });
+  const payloads = speechPayloads();
+  const w = new Worker(PHONES_SOURCE, { eval: true, workerData: { targets, host: HOST, control, payloads } });
   await new Promise((resolve, reject) => {
     w.once('message', resolve);
     w.once('error', reject);
@@ -287,7 +326,7 @@ async function startPhones(targets) {
   };
 }
 
-async function tickBench(engine, targets, frames, warmup = 0) {
+async function tickBench(engine, targets, frames, warmup = 50) {
   const phones = await startPhones(targets);
   const burst = 10;
   // Three packets first, so every endpoint has latched onto its phone (RtpLatch wants a valid stream) before the
@@ -300,8 +339,9 @@ async function tickBench(engine, targets, frames, warmup = 0) {
     if (s.packetsReceived - start.packetsReceived >= targets.length) break;
     await new Promise((r) => setTimeout(r, 2));
   }
-  // Ticks run but not counted: a conference settles (who talks, which members share a stream) as it would have
-  // long before in a real call.
+  // Ticks run but not counted: V8 compiles the hot paths on its helper threads during the first ones (a one-off
+  // cost), and a conference settles (who talks, which members share a stream) as it would have long before in a
+  // real call.
   for (let f = 0; f < warmup; f += 10) {
     const s0 = (await engine.getWorkerStatistics())[0];
     await phones.send(prime + f, 10);
@@ -341,12 +381,13 @@ async function tickBench(engine, targets, frames, warmup = 0) {
   return { wallMs: busy / ticks, cpuMs: cpu / ticks, workerCpuMs: workerCpu / ticks };
 }
 
-export async function transcodeBench(calls, frames) {
+export async function transcodeBench(calls, frames, g722Transcoding = 'subband') {
   const engine = await MediaEngine.start({
     workers: 1,
     clock: 'manual',
     portRange: { min: 45000, max: 46999 },
     statisticsIntervalMs: 0,
+    g722Transcoding,
   });
   const sink = await startSink();
   const targets = [];
@@ -428,6 +469,7 @@ export default async function () {
   const relay = await attempt(() => relayBench(16, 3000));
   const bare = await attempt(() => bareRelayBench(16, 3000));
   const tc = await attempt(() => transcodeBench(100, 100));
+  const tcResample = await attempt(() => transcodeBench(100, 100, 'resample'));
   const conf = await attempt(() => conferenceBench(500, 150));
   const confAll = await attempt(() => conferenceBench(200, 100, { everyone: true }));
   const na = (r) => `not measured: ${r.error}`;
@@ -466,6 +508,14 @@ export default async function () {
         '>= 300',
       ],
       [
+        "ref: the same with g722Transcoding: 'resample' (16 kHz G.722 through the half-band resampler)",
+        tcResample.error
+          ? na(tcResample)
+          : `${tcResample.calls} calls, CPU ${tcResample.perCallUs.toFixed(1)} us (worker thread alone ${((tcResample.workerCpuMs / tcResample.calls) * 1000).toFixed(1)}, wall ${tcResample.wallPerCallUs.toFixed(1)}) per call per 20 ms`,
+        tcResample.error ? '-' : tcResample.callsPerCore,
+        'less aliasing 4-5.5 kHz',
+      ],
+      [
         '16 kHz conference, participants per core (meeting: a few talk)',
         conf.error
           ? na(conf)
@@ -484,7 +534,8 @@ export default async function () {
     ],
     notes: [
       'Relay: a C sender (bench/c/rtp_blaster.c, sendmmsg; a JS thread without gcc) offers PCMU RTP to the A side of each pair for 3 s at up to 300,000 pps; the engine rewrites each packet in place and sends it from its B side (latched to a sink process that never reads). The result is 1 / (worker thread CPU time per relayed packet, from /proc/thread-self/schedstat, its receive and send system calls included): what one core sustains. The wall rate beside it is lower when other processes share the core (a 2-core machine, the load generator on one of them).',
-      'Transcoding and conference: phones (a thread with one connected socket per endpoint, blocked and never reading while the ticks run) queue 10 packets per endpoint, then the worker runs 10 ticks of its manual clock over them; the capacity is 20 ms / (process CPU time of those ticks per call or participant: decode, 8 <-> 16 kHz resampling, mix, encode, send), wall time inside the ticks shown beside it. Process CPU includes the main thread and V8 helper threads (GC), so it errs high; the CPU of the worker thread alone (schedstat) is shown beside it.',
+      "Transcoding: by default (g722Transcoding: 'subband') a G.722 leg bridged to an 8 kHz codec is coded on its lower sub-band alone (spandsp's 8 kHz mode: no QMF, no higher-band decoding, no resampling; the G.722 QMF is then the anti-aliasing filter, -20.6 dB at 5 kHz); 'resample' decodes and encodes 16 kHz G.722 and resamples with the half-band filter (64 dB from 4.6 kHz).",
+      'Transcoding and conference: phones (a thread with one connected socket per endpoint, blocked and never reading while the ticks run; 5 s of a speech-like signal, encoded, each phone at its own offset) queue 10 packets per endpoint, then the worker runs 10 ticks of its manual clock over them (after 50 uncounted warm-up ticks); the capacity is 20 ms / (process CPU time of those ticks per call or participant: decode, 8 <-> 16 kHz resampling, mix, encode, send), wall time inside the ticks shown beside it. Process CPU includes the main thread and V8 helper threads (GC), so it errs high; the CPU of the worker thread alone (schedstat) is shown beside it.',
       'Conference load (bench/lib/talk-spurts.mjs): every phone sends properly encoded audio, different in every frame: speech-like talk spurts (a harmonic voice with moving pitch and formants, 120-350 ms syllables with gaps and pauses, -20 to -26 dBFS voiced) or its own background noise (-70 to -55 dBFS). In the meeting row three floor slots pass the word around (spurts of 0.8-2.4 s), so about three talk at any time; the engine mixes only talkers (voice gate at -50 dBFS with a 300 ms hangover) and encodes the mix of everyone else once per codec. The worst-case row has everybody talk without pause. Both run 60 ticks before counting.',
     ],
   };

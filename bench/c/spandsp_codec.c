@@ -2,6 +2,8 @@
  * Reference harness around libspandsp's public G.722 / G.711 API, used by the Switchyard codec tests and benchmark.
  *   spandsp_codec g722-enc FRAME   16 kHz int16 LE on stdin -> G.722 octets on stdout, FRAME samples per call
  *   spandsp_codec g722-dec FRAME   G.722 octets on stdin -> int16 LE on stdout, FRAME octets per call
+ *   spandsp_codec g722-enc8 FRAME / g722-dec8 FRAME   the same in spandsp's 8 kHz mode (G722_SAMPLE_RATE_8000:
+ *                                  8 kHz PCM as the lower sub-band, no QMF)
  *   spandsp_codec bench ITER       prints "name ns_per_sample" lines, timed inside C over ITER passes of 1 s of audio
  */
 #include <stdint.h>
@@ -78,6 +80,19 @@ static int bench(int iter)
     printf("alaw-dec %.3f\n", (t2 - t1) / ((double) iter711 * N));
     g722_encode_free(enc);
     g722_decode_free(dec);
+    /* 8 kHz mode: N samples of 8 kHz PCM per pass (the same signal, read as 8 kHz) */
+    enc = g722_encode_init(NULL, 64000, G722_SAMPLE_RATE_8000);
+    dec = g722_decode_init(NULL, 64000, G722_SAMPLE_RATE_8000);
+    t0 = now_ns();
+    for (int k = 0; k < iter; k++) g722_encode(enc, code, pcm, N);
+    t1 = now_ns();
+    for (int k = 0; k < iter; k++) g722_decode(dec, back, code, N);
+    t2 = now_ns();
+    sink += code[7] + back[9];
+    printf("g722-enc8 %.3f\n", (t1 - t0) / ((double) iter * N));
+    printf("g722-dec8 %.3f\n", (t2 - t1) / ((double) iter * N));
+    g722_encode_free(enc);
+    g722_decode_free(dec);
     g711_free(ulaw);
     g711_free(alaw);
     return 0;
@@ -94,12 +109,17 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "bench") == 0) return bench(arg);
     size_t len;
     uint8_t *in = read_all(&len);
+    int options = 0;
+    if (strcmp(argv[1], "g722-enc8") == 0 || strcmp(argv[1], "g722-dec8") == 0) {
+        options = G722_SAMPLE_RATE_8000;
+        argv[1][8] = '\0'; /* same code paths below */
+    }
     if (strcmp(argv[1], "g722-enc") == 0) {
         size_t samples = len / 2;
         int16_t *pcm = malloc(samples * 2 + 2);
         for (size_t i = 0; i < samples; i++) pcm[i] = (int16_t) (in[2 * i] | (in[2 * i + 1] << 8));
-        uint8_t *out = malloc(samples / 2 + 1);
-        g722_encode_state_t *s = g722_encode_init(NULL, 64000, 0);
+        uint8_t *out = malloc(samples + 1);
+        g722_encode_state_t *s = g722_encode_init(NULL, 64000, options);
         size_t n = 0;
         for (size_t i = 0; i < samples; i += (size_t) arg) {
             size_t m = samples - i < (size_t) arg ? samples - i : (size_t) arg;
@@ -111,7 +131,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "g722-dec") == 0) {
         int16_t *pcm = malloc(len * 4 + 2);
-        g722_decode_state_t *s = g722_decode_init(NULL, 64000, 0);
+        g722_decode_state_t *s = g722_decode_init(NULL, 64000, options);
         size_t n = 0;
         for (size_t i = 0; i < len; i += (size_t) arg) {
             size_t m = len - i < (size_t) arg ? len - i : (size_t) arg;

@@ -116,6 +116,15 @@ export class PitchRepeatConcealer {
   }
 }
 
+interface LowBandDecoder {
+  decodeLowBandInto(payload: Uint8Array, out: Int16Array): number;
+  concealLowBand(out: Int16Array, samples: number): number;
+}
+
+const hasLowBand = (d: AudioDecoder): d is AudioDecoder & LowBandDecoder =>
+  typeof (d as Partial<LowBandDecoder>).decodeLowBandInto === 'function' &&
+  typeof (d as Partial<LowBandDecoder>).concealLowBand === 'function';
+
 /**
  * A decoder whose losses are concealed by pitch repetition of its output. The wrapped decoder's own concealment
  * still runs (into scratch) so its state moves on as that codec expects.
@@ -126,12 +135,30 @@ export class PitchConcealingDecoder implements AudioDecoder {
   private readonly inner: AudioDecoder;
   private readonly plc: PitchRepeatConcealer;
   private scratch = new Int16Array(0);
+  /** G.722's lower sub-band alone at 8 kHz, when the wrapped decoder has it; its losses concealed the same way. */
+  readonly decodeLowBandInto?: (payload: Uint8Array, out: Int16Array) => number;
+  readonly concealLowBand?: (out: Int16Array, samples: number) => number;
+  private readonly lowPlc?: PitchRepeatConcealer;
 
   constructor(inner: AudioDecoder) {
     this.inner = inner;
     this.encoding = inner.encoding;
     this.sampleRate = inner.sampleRate;
     this.plc = new PitchRepeatConcealer(inner.sampleRate);
+    if (hasLowBand(inner)) {
+      const plc = new PitchRepeatConcealer(inner.sampleRate / 2);
+      this.lowPlc = plc;
+      this.decodeLowBandInto = (payload, out) => {
+        const n = inner.decodeLowBandInto(payload, out);
+        plc.remember(out, n);
+        return n;
+      };
+      this.concealLowBand = (out, samples) => {
+        if (this.scratch.length < samples) this.scratch = new Int16Array(samples);
+        inner.concealLowBand(this.scratch, samples); // the codec's state moves on as after a loss
+        return plc.conceal(out, samples);
+      };
+    }
   }
 
   decodeInto(payload: Uint8Array, out: Int16Array): number {
@@ -149,5 +176,6 @@ export class PitchConcealingDecoder implements AudioDecoder {
   reset(): void {
     this.inner.reset();
     this.plc.reset();
+    this.lowPlc?.reset();
   }
 }

@@ -534,6 +534,168 @@ function decodeHighBand(st: SubbandState, ih: number): number {
   return rh;
 }
 
+/**
+ * One sub-band over samples from..n-1 with its state held in locals (the lower band when `high` is false):
+ * encoding (blocks 1-4) takes x = pcm[i] >> inShift and writes codes[i] = (codes[i] & keep) | orBits | (I << at);
+ * decoding (blocks 5-6, then 2-4) takes I = (codes[i] >> at) & 63 and writes pcm[i] = r << outShift. The same
+ * arithmetic as encodeLowBand / encodeHighBand / decodeLowBand / decodeHighBand with the scale adaptation and
+ * adaptPredictor, which V8 cannot inline per sample (adaptPredictor is over its inlining size): fields are read
+ * once per run instead of per sample. The branches on `high` and `encode` go the same way for a whole run.
+ */
+function subbandRun(
+  st: SubbandState,
+  high: boolean,
+  encode: boolean,
+  pcm: Int16Array,
+  codes: Uint8Array,
+  from: number,
+  n: number,
+  shift: number,
+  keep: number,
+  orBits: number,
+  table: Int32Array,
+  tableShift: number,
+): void {
+  const at = high ? 6 : 0;
+  let s = st.s;
+  let sz = st.sz;
+  let r1 = st.r1;
+  let a1 = st.a1;
+  let a2 = st.a2;
+  let p1 = st.p1;
+  let p2 = st.p2;
+  let d1 = st.d1;
+  let d2 = st.d2;
+  let d3 = st.d3;
+  let d4 = st.d4;
+  let d5 = st.d5;
+  let d6 = st.d6;
+  let b1 = st.b1;
+  let b2 = st.b2;
+  let b3 = st.b3;
+  let b4 = st.b4;
+  let b5 = st.b5;
+  let b6 = st.b6;
+  let nb = st.nb;
+  let det = st.det;
+  for (let i = from; i < n; i++) {
+    let code: number;
+    if (encode) {
+      const e = sat16((pcm[i] >> shift) - s);
+      const sign = e >> 31; // -1 when negative
+      const wd = e ^ sign;
+      if (high) {
+        // QUANTH as in encodeHighBand
+        code = IH_BY_SIGN[1 + ((((564 * det) >> 12) - 1 - wd) >>> 31) + (sign & 4)];
+      } else {
+        // QUANTL as in encodeLowBand
+        const ratio = ((wd * 4096) / det) | 0;
+        let lo = ratio >= Q6_FLOOR_LIMIT ? 30 : Q6_FLOOR[ratio];
+        while (lo < 30 && wd >= (Q6[lo] * det) >> 12) lo++;
+        code = IL_BY_SIGN[lo + (sign & 32)];
+      }
+      codes[i] = (codes[i] & keep) | orBits | (code << at);
+    } else {
+      code = (codes[i] >> at) & 63;
+      let r = high ? s + ((det * QM2[code]) >> 15) : s + ((det * table[code >> tableShift]) >> 15);
+      if (r > 16383) r = 16383;
+      else if (r < -16384) r = -16384;
+      pcm[i] = r << shift;
+    }
+    // INVQAL / INVQAH, then LOGSCL, SCALEL (adaptLowScale) or LOGSCH, SCALEH (adaptHighScale)
+    let d: number;
+    let scaleShift: number;
+    if (high) {
+      d = (det * QM2[code]) >> 15;
+      nb = ((nb * 127) >> 7) + WH_BY_IH[code];
+      if (nb < 0) nb = 0;
+      else if (nb > 22528) nb = 22528;
+      scaleShift = 10 - (nb >> 11);
+    } else {
+      const ril = code >> 2;
+      d = (det * QM4[ril]) >> 15;
+      nb = ((nb * 127) >> 7) + WL_BY_RIL[ril];
+      if (nb < 0) nb = 0;
+      else if (nb > 18432) nb = 18432;
+      scaleShift = 8 - (nb >> 11);
+    }
+    const v = ILB[(nb >> 6) & 31];
+    det = (scaleShift < 0 ? v << (0 - scaleShift) : v >> scaleShift) << 2;
+    // Block 4 (adaptPredictor, which explains each step)
+    const r0 = sat16(s + d);
+    const p0 = sat16(sz + d);
+    const differ1 = (p0 ^ p1) >> 31;
+    const differ2 = (p0 ^ p2) >> 31;
+    const w1 = sat16(a1 << 2);
+    const same1 = ~differ1;
+    let w2 = (w1 ^ same1) - same1;
+    if (w2 > 32767) w2 = 32767;
+    let ap2 = (w2 >> 7) + (128 + (differ2 & -256)) + ((a2 * 32512) >> 15);
+    if (ap2 > 12288) ap2 = 12288;
+    else if (ap2 < -12288) ap2 = -12288;
+    let ap1 = 192 + (differ1 & -384) + ((a1 * 32640) >> 15);
+    const lim = 15360 - ap2;
+    if (ap1 > lim) ap1 = lim;
+    else if (ap1 < 0 - lim) ap1 = 0 - lim;
+    const step = ((d | (0 - d)) >> 31) & 128;
+    const m1 = (d1 ^ d) >> 31;
+    const m2 = (d2 ^ d) >> 31;
+    const m3 = (d3 ^ d) >> 31;
+    const m4 = (d4 ^ d) >> 31;
+    const m5 = (d5 ^ d) >> 31;
+    const m6 = (d6 ^ d) >> 31;
+    b1 = (step ^ m1) - m1 + ((b1 * 32640) >> 15);
+    b2 = (step ^ m2) - m2 + ((b2 * 32640) >> 15);
+    b3 = (step ^ m3) - m3 + ((b3 * 32640) >> 15);
+    b4 = (step ^ m4) - m4 + ((b4 * 32640) >> 15);
+    b5 = (step ^ m5) - m5 + ((b5 * 32640) >> 15);
+    b6 = (step ^ m6) - m6 + ((b6 * 32640) >> 15);
+    d6 = d5;
+    d5 = d4;
+    d4 = d3;
+    d3 = d2;
+    d2 = d1;
+    d1 = sat16(d + d);
+    sz = sat16(
+      ((b1 * d1) >> 15) +
+        ((b2 * d2) >> 15) +
+        ((b3 * d3) >> 15) +
+        ((b4 * d4) >> 15) +
+        ((b5 * d5) >> 15) +
+        ((b6 * d6) >> 15),
+    );
+    const rr0 = sat16(r0 + r0);
+    const sp = sat16(((ap1 * rr0) >> 15) + ((ap2 * r1) >> 15));
+    r1 = rr0;
+    p2 = p1;
+    p1 = p0;
+    a1 = ap1;
+    a2 = ap2;
+    s = sat16(sp + sz);
+  }
+  st.s = s;
+  st.sz = sz;
+  st.r1 = r1;
+  st.a1 = a1;
+  st.a2 = a2;
+  st.p1 = p1;
+  st.p2 = p2;
+  st.d1 = d1;
+  st.d2 = d2;
+  st.d3 = d3;
+  st.d4 = d4;
+  st.d5 = d5;
+  st.d6 = d6;
+  st.b1 = b1;
+  st.b2 = b2;
+  st.b3 = b3;
+  st.b4 = b4;
+  st.b5 = b5;
+  st.b6 = b6;
+  st.nb = nb;
+  st.det = det;
+}
+
 // QMF delay lines are written linearly into a longer buffer and moved back when full, instead of shifting
 // 22 words for every sample pair.
 const QMF_TAPS = 24;
@@ -595,6 +757,11 @@ export class G722Encoder implements AudioEncoder {
   // An odd trailing sample of one call is held until the next call, so frame boundaries never change the output.
   private pending = 0;
   private hasPending = false;
+  // The higher band sits at its fixed point for zero input (see encodeQuietHigh).
+  private highIdle = false;
+  // Sub-band samples of the frame being coded (grown to the largest frame seen).
+  private bandLow = new Int16Array(160);
+  private bandHigh = new Int16Array(160);
 
   constructor() {
     this.reset();
@@ -605,6 +772,7 @@ export class G722Encoder implements AudioEncoder {
     this.high.reset();
     this.x.fill(0);
     this.pos = 0;
+    this.highIdle = false;
     this.hasPending = false;
     this.pending = 0;
   }
@@ -628,19 +796,27 @@ export class G722Encoder implements AudioEncoder {
     const total = pcm.length + (this.hasPending ? 1 : 0);
     const need = total >> 1;
     if (out.length < need) throw new CodecBufferError(`output holds ${out.length} octets, needs ${need}`);
+    if (this.bandLow.length < need) {
+      this.bandLow = new Int16Array(need);
+      this.bandHigh = new Int16Array(need);
+    }
     let i = 0;
     let n = 0;
+    this.highIdle = false;
+    // The transmit QMF over the frame, then each sub-band coder over all its samples (subbandRun).
     if (this.hasPending && pcm.length > 0) {
-      out[n++] = this.encodePair(this.pending, pcm[0]);
+      this.analysis(this.pending, pcm[0], n++);
       this.hasPending = false;
       i = 1;
     }
     const end = pcm.length - 1;
-    for (; i < end; i += 2) out[n++] = this.encodePair(pcm[i], pcm[i + 1]);
+    for (; i < end; i += 2) this.analysis(pcm[i], pcm[i + 1], n++);
     if (i < pcm.length) {
       this.pending = pcm[i];
       this.hasPending = true;
     }
+    subbandRun(this.high, true, true, this.bandHigh, out, 0, n, 0, 0, 0, QM6, 0); // I_H << 6
+    subbandRun(this.low, false, true, this.bandLow, out, 0, n, 0, 0xc0, 0, QM6, 0); // | I_L
     return n;
   }
 
@@ -652,15 +828,73 @@ export class G722Encoder implements AudioEncoder {
   }
 
   /**
+   * Encodes 8 kHz PCM as G.722 with the QMF by-passed, one octet per sample: the sample (halved to the coders'
+   * 15-bit range) is the lower sub-band and the higher sub-band is silent. The G.722 lower band is the signal
+   * below 4 kHz sampled at 8 kHz, so a far-end decoder's receive QMF returns the narrowband audio at 16 kHz: the
+   * 8 kHz mode of spandsp (and of Asterisk's G.722 translator), here with the higher-band coder still run on zero
+   * input so that the codeword (always I_H = 3 from reset, as in spandsp) and its state stay those of a real
+   * encoder, and 16 kHz encoding can resume at any packet. Returns octets written.
+   */
+  encodeNarrowbandInto(pcm8k: Int16Array, out: Uint8Array): number {
+    const n = pcm8k.length;
+    if (out.length < n) throw new CodecBufferError(`output holds ${out.length} octets, needs ${n}`);
+    const low = this.low;
+    const high = this.high;
+    let i = 0;
+    for (; i < n && !this.highIdle; i++) {
+      const il = encodeLowBand(low, pcm8k[i] >> 1);
+      out[i] = (this.encodeQuietHigh(high) << 6) | il;
+    }
+    // the higher band at rest: I_H = 3 on every octet, the lower band alone runs
+    if (i < n) subbandRun(low, false, true, pcm8k, out, i, n, 1, 0, 0xc0, QM6, 0);
+    return n;
+  }
+
+  /**
+   * The higher band on zero input. Once an update leaves its state unchanged it is at its fixed point: every
+   * later zero sample gives I_H = 3 and the same state, so the update is skipped (until 16 kHz input arrives).
+   */
+  private encodeQuietHigh(st: SubbandState): number {
+    const { s, sz, r1, a1, a2, p1, p2, d1, d2, d3, d4, d5, d6, b1, b2, b3, b4, b5, b6, nb, det } = st;
+    const ih = encodeHighBand(st, 0);
+    this.highIdle =
+      ih === 3 &&
+      s === st.s &&
+      sz === st.sz &&
+      r1 === st.r1 &&
+      a1 === st.a1 &&
+      a2 === st.a2 &&
+      p1 === st.p1 &&
+      p2 === st.p2 &&
+      d1 === st.d1 &&
+      d2 === st.d2 &&
+      d3 === st.d3 &&
+      d4 === st.d4 &&
+      d5 === st.d5 &&
+      d6 === st.d6 &&
+      b1 === st.b1 &&
+      b2 === st.b2 &&
+      b3 === st.b3 &&
+      b4 === st.b4 &&
+      b5 === st.b5 &&
+      b6 === st.b6 &&
+      nb === st.nb &&
+      det === st.det;
+    return ih;
+  }
+
+  /**
    * Encodes one sub-band sample pair with the QMF by-passed (G.722 Appendix II "configuration 1"); returns the
    * codeword. Used by the digital test sequences.
    */
   encodeSubbands(xLow: number, xHigh: number): number {
+    this.highIdle = false;
     const il = encodeLowBand(this.low, xLow);
     return (encodeHighBand(this.high, xHigh) << 6) | il;
   }
 
-  private encodePair(s0: number, s1: number): number {
+  /** Transmit QMF (clause 3.1) of one input pair into bandLow[k], bandHigh[k]. */
+  private analysis(s0: number, s1: number, k: number): void {
     const x = this.x;
     let p = this.pos;
     if (p + QMF_TAPS > x.length) {
@@ -680,8 +914,8 @@ export class G722Encoder implements AudioEncoder {
     else if (xl < -16384) xl = -16384;
     if (xh > 16383) xh = 16383;
     else if (xh < -16384) xh = -16384;
-    const il = encodeLowBand(this.low, xl);
-    return (encodeHighBand(this.high, xh) << 6) | il;
+    this.bandLow[k] = xl;
+    this.bandHigh[k] = xh;
   }
 }
 
@@ -697,6 +931,11 @@ export class G722Decoder implements AudioDecoder {
   private readonly x = new Int32Array(QMF_TAPS + QMF_RUN);
   private pos = 0;
   private concealed = 0;
+  // The higher band and QMF missed codewords (decodeLowBandInto): restart them at the next 16 kHz decode.
+  private highStale = false;
+  // r_L and r_H of the frame being decoded (grown to the largest frame seen).
+  private bandLow = new Int16Array(160);
+  private bandHigh = new Int16Array(160);
 
   constructor(options: G722DecoderOptions = {}) {
     const bitrate = options.bitrate ?? 64000;
@@ -715,14 +954,51 @@ export class G722Decoder implements AudioDecoder {
     this.x.fill(0);
     this.pos = 0;
     this.concealed = 0;
+    this.highStale = false;
   }
 
   decodeInto(payload: Uint8Array, out: Int16Array): number {
     const n = payload.length;
     if (out.length < 2 * n) throw new CodecBufferError(`output holds ${out.length} samples, needs ${2 * n}`);
-    for (let i = 0; i < n; i++) this.decodeCode(payload[i], out, 2 * i);
+    if (this.highStale) this.restartHigh();
+    if (this.bandLow.length < n) {
+      this.bandLow = new Int16Array(n);
+      this.bandHigh = new Int16Array(n);
+    }
+    // Each sub-band decoder over all its samples (subbandRun), then the receive QMF over the frame.
+    const rl = this.bandLow;
+    const rh = this.bandHigh;
+    subbandRun(this.low, false, false, rl, payload, 0, n, 0, 0, 0, this.table, this.shift);
+    subbandRun(this.high, true, false, rh, payload, 0, n, 0, 0, 0, QM6, 0);
+    for (let i = 0; i < n; i++) this.synthesis(rl[i], rh[i], out, 2 * i);
     this.concealed = 0;
     return 2 * n;
+  }
+
+  /**
+   * Decodes only the lower sub-band, one 8 kHz sample per octet (r_L doubled back to 16 bits): the signal below
+   * 4 kHz without the receive QMF, for an 8 kHz listener (spandsp's 8 kHz mode). The higher band is not decoded;
+   * the next 16 kHz decode starts it (and the QMF) from reset, as after a loss. Returns samples written.
+   */
+  decodeLowBandInto(payload: Uint8Array, out: Int16Array): number {
+    const n = payload.length;
+    if (out.length < n) throw new CodecBufferError(`output holds ${out.length} samples, needs ${n}`);
+    subbandRun(this.low, false, false, out, payload, 0, n, 1, 0, 0, this.table, this.shift);
+    this.highStale = true;
+    this.concealed = 0;
+    return n;
+  }
+
+  /** Concealment of decodeLowBandInto's 8 kHz output, as `conceal` does at 16 kHz. */
+  concealLowBand(out: Int16Array, samples: number): number {
+    const n = Math.min(samples, out.length);
+    for (let k = 0; k < n; k++) {
+      const gain = this.concealed >= 960 ? 0 : 1 - this.concealed / 960;
+      out[k] = Math.round((decodeLowBand(this.low, 0x3f, this.table, this.shift) << 1) * gain);
+      this.concealed += 2;
+    }
+    this.highStale = true;
+    return n;
   }
 
   decode(data: Uint8Array): Int16Array {
@@ -753,13 +1029,27 @@ export class G722Decoder implements AudioDecoder {
    * out[0] and r_H to out[1].
    */
   decodeSubbands(code: number, out: Int16Array | Int32Array): void {
+    if (this.highStale) this.restartHigh();
     out[0] = decodeLowBand(this.low, code & 0x3f, this.table, this.shift);
     out[1] = decodeHighBand(this.high, (code >> 6) & 3);
   }
 
+  /** The higher band and the QMF missed codewords (decodeLowBandInto): start them again, as after a loss. */
+  private restartHigh(): void {
+    this.highStale = false;
+    this.high.reset();
+    this.x.fill(0);
+  }
+
   private decodeCode(code: number, out: Int16Array, k: number): void {
+    if (this.highStale) this.restartHigh();
     const rl = decodeLowBand(this.low, code & 0x3f, this.table, this.shift);
     const rh = decodeHighBand(this.high, (code >> 6) & 3);
+    this.synthesis(rl, rh, out, k);
+  }
+
+  /** Receive QMF (clause 4.4) of one sub-band pair into out[k], out[k + 1]. */
+  private synthesis(rl: number, rh: number, out: Int16Array, k: number): void {
     const x = this.x;
     let p = this.pos;
     if (p + QMF_TAPS > x.length) {

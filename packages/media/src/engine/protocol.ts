@@ -19,6 +19,8 @@ export interface WorkerConfig {
   clock: 'real' | 'manual';
   tickMs: number;
   statisticsIntervalMs: number;
+  /** MediaEngineOptions.g722Transcoding (default 'subband'). */
+  g722Transcoding?: 'subband' | 'resample';
 }
 
 /** What a session carries when it moves to another worker (its socket is closed and bound again there). */

@@ -17,6 +17,8 @@ import type { CodecDescription } from './types.js';
 export interface PcmEncoder {
   readonly sampleRate: number;
   encodeInto(pcm: Int16Array, out: Uint8Array): number;
+  /** G.722 only: 8 kHz PCM into the lower sub-band (G722Encoder.encodeNarrowbandInto). */
+  encodeNarrowbandInto?(pcm8k: Int16Array, out: Uint8Array): number;
   reset(): void;
 }
 
@@ -26,6 +28,9 @@ export interface PcmDecoder {
   conceal(out: Int16Array, samples: number): number;
   decodeSlot?(buf: Uint8Array, length: number, out: Int16Array): number;
   recoverInto?(next: Uint8Array, length: number, out: Int16Array, samples: number): number;
+  /** G.722 only: the lower sub-band alone as 8 kHz PCM (G722Decoder.decodeLowBandInto) and its concealment. */
+  decodeLowBandInto?(payload: Uint8Array, out: Int16Array): number;
+  concealLowBand?(out: Int16Array, samples: number): number;
   reset(): void;
 }
 

@@ -275,6 +275,9 @@ class Session {
   private readonly ringViews: Buffer[];
   inPcm: Int16Array;
   inActive = false;
+  /** This tick's inbound audio as 8 kHz PCM in `narrowPcm` instead of `inPcm` (see subbandTranscode). */
+  narrowIn = false;
+  narrowPcm: Int16Array | undefined;
   outPcm: Int16Array;
   private outActive = false;
   private talking = false;
@@ -764,9 +767,14 @@ class Session {
     this.ticks++;
     this.checkTimeout(now);
     this.teReceiver.check(now); // an event whose end packets were all lost is still reported
+    this.narrowIn = false;
     if (!this.needsPcm) {
       this.inActive = false;
       if (this.jitter.bufferedPackets > 0) this.jitter.reset(); // nobody listens: start afresh when someone does
+      return;
+    }
+    if (this.subbandTranscode) {
+      this.tickInboundSubband(now);
       return;
     }
     const got = this.decodeInbound(now);
@@ -811,6 +819,64 @@ class Session {
     return dec.conceal(this.inPcm, this.frameSamples);
   }
 
+  /**
+   * G.722 transcoded to or from an 8 kHz codec, nobody else using this session's 16 kHz audio: the G.722 lower
+   * sub-band (0-4 kHz sampled at 8 kHz) is the 8 kHz audio, as in spandsp's and Asterisk's 8 kHz mode, so the
+   * codec runs on it alone and the QMF, the higher-band decoder and both 8 <-> 16 kHz resamplers are skipped. The
+   * 24-tap QMF the far end applies replaces the half-band filter (its response: MediaEngineOptions.g722Transcoding).
+   */
+  private get subbandTranscode(): boolean {
+    return (
+      this.bridgeMode === 'transcode' &&
+      this.core.subbandTranscoding &&
+      this.pcmRate === 16000 &&
+      this.peer!.pcmRate === 8000 &&
+      this.seat === undefined &&
+      this.recorder === undefined &&
+      this.streams.size === 0 &&
+      this.inband === undefined
+    );
+  }
+
+  /** Phase 1 of subbandTranscode: this tick's G.722 frame from the jitter buffer, decoded to 8 kHz. */
+  private tickInboundSubband(now: number): void {
+    const frame = this.frameSamples >> 1;
+    if (!this.narrowPcm) this.narrowPcm = new Int16Array(frame);
+    const out = this.narrowPcm;
+    const jb = this.jitter;
+    const status = jb.get(now);
+    const dec = status === RtpJitterStatus.Packet ? this.decoderFor(jb.payloadType) : this.lastDecoder;
+    if (dec && status === RtpJitterStatus.Packet) this.lastDecoder = dec;
+    if (!dec || (status !== RtpJitterStatus.Packet && status !== RtpJitterStatus.Lost)) {
+      this.inActive = false;
+      this.inPcm.fill(0);
+      return;
+    }
+    if (!dec.decodeLowBandInto || !dec.concealLowBand) {
+      // not G.722 (another codec of the endpoint at 16 kHz): the 16 kHz path
+      let got: number;
+      try {
+        got = status === RtpJitterStatus.Packet ? dec.decodeInto(jb.payloadView(), this.inPcm) : -1;
+      } catch {
+        got = -1; // a malformed payload is a lost one
+      }
+      if (got < 0) got = dec.conceal(this.inPcm, this.frameSamples);
+      if (got < this.frameSamples) this.inPcm.fill(0, Math.max(0, got));
+      this.inActive = got > 0;
+      return;
+    }
+    let got: number;
+    try {
+      got = status === RtpJitterStatus.Packet ? dec.decodeLowBandInto(jb.payloadView(), out) : -1;
+    } catch {
+      got = -1;
+    }
+    if (got < 0) got = dec.concealLowBand(out, frame);
+    if (got < frame) out.fill(0, Math.max(0, got));
+    this.inActive = got > 0;
+    this.narrowIn = true;
+  }
+
   decoderFor(pt: number): PcmDecoder | undefined {
     let d = this.decoders.get(pt);
     if (!d) {
@@ -845,13 +911,18 @@ class Session {
       shared = this.seat.speak(this.outPcm, this.sendCodec);
       this.outActive = true;
     }
+    // subbandTranscode: a G.722 peer's 8 kHz lower band, or our G.722 encoder fed the peer's 8 kHz audio
+    let narrowOut = false;
     if (!this.outActive && this.bridgeMode === 'transcode' && this.peer?.inActive) {
-      this.peerRate!.run(this.peer.inPcm, this.outPcm);
+      if (this.peer.narrowIn) this.outPcm.set(this.peer.narrowPcm!);
+      else if (this.encoder.encodeNarrowbandInto && this.subbandTranscode) narrowOut = true;
+      else this.peerRate!.run(this.peer.inPcm, this.outPcm);
       this.outActive = true;
     }
     if (this.recorder) this.record();
     if (this.outActive) {
       if (shared) this.sendSharedFrame(shared.frame);
+      else if (narrowOut) this.sendPcm(this.peer!.inPcm, true);
       else this.sendPcm(this.outPcm);
       if (this.peer) this.peer.relayResync = true;
     } else if (!this.relayedSinceTick) {
@@ -996,11 +1067,14 @@ class Session {
     return view;
   }
 
-  private sendPcm(pcm: Int16Array): void {
+  /** Encodes and sends one frame; `narrow`: 8 kHz PCM for the G.722 lower band (subbandTranscode). */
+  private sendPcm(pcm: Int16Array, narrow = false): void {
     this.seat?.continueSharedStream(this.encoder);
     const pkt = this.nextSendBuffer();
     // Encoded straight after the header (the payload view of this ring slot): no copy.
-    const n = this.encoder.encodeInto(pcm, this.ringPayloads[this.ringSlot]);
+    const enc = this.encoder;
+    const payload = this.ringPayloads[this.ringSlot];
+    const n = narrow ? enc.encodeNarrowbandInto!(pcm, payload) : enc.encodeInto(pcm, payload);
     if (n > 0) this.sendAudio(pkt, n);
   }
 
@@ -1023,7 +1097,6 @@ class Session {
     this.sendDatagram(pkt, 12 + n, true);
   }
 
-  /** Sends to the latched source if media arrived, else to the signalled remote. */
   /**
    * Sends to the latched source if media arrived, else to the signalled remote. `reused` says `buf` is one of the
    * session's ring buffers: a connected socket sends it at once (libuv tries the send synchronously), but an
@@ -1172,6 +1245,8 @@ export class WorkerCore {
   private readonly oneBlock: RtcpReportBlock[] = [];
   private readonly noBlocks: RtcpReportBlock[] = [];
   readonly statisticsTicks: number;
+  /** G.722 <-> 8 kHz bridges on the G.722 lower sub-band (Session.subbandTranscode), unless configured off. */
+  readonly subbandTranscoding: boolean;
   private readonly host: WorkerHost;
   private readonly sessions = new Map<string, Session>();
   private readonly conferences = new Map<string, Conference<Session>>();
@@ -1191,6 +1266,7 @@ export class WorkerCore {
     this.host = host;
     this.clock = config.clock === 'manual' ? new ManualTickClock() : new RealTickClock();
     this.realTime = config.clock !== 'manual';
+    this.subbandTranscoding = config.g722Transcoding !== 'resample';
     this.statisticsTicks =
       config.statisticsIntervalMs > 0 ? Math.round(config.statisticsIntervalMs / config.tickMs) : 0;
     this.clock.start(config.tickMs, (now) => this.tick(now));

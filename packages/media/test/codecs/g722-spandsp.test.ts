@@ -84,7 +84,11 @@ function noise(samples: number, seed: number, amplitude: number): Int16Array {
   return out;
 }
 
-function runHarness(mode: 'g722-enc' | 'g722-dec', frame: number, input: Uint8Array): Uint8Array {
+function runHarness(
+  mode: 'g722-enc' | 'g722-dec' | 'g722-enc8' | 'g722-dec8',
+  frame: number,
+  input: Uint8Array,
+): Uint8Array {
   const r = spawnSync(buildHarness(), [mode, String(frame)], { input, maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`harness failed: ${r.stderr?.toString()}`);
   return new Uint8Array(r.stdout.buffer, r.stdout.byteOffset, r.stdout.length);
@@ -142,6 +146,30 @@ describe.skipIf(!available)('G.722 against libspandsp (C)', () => {
       }
     });
   }
+  it("8 kHz mode: lower sub-band encode and decode byte for byte with spandsp's G722_SAMPLE_RATE_8000", () => {
+    for (const [, make] of signals) {
+      // the 16 kHz test signals read as 8 kHz PCM, louder too: the lower band alone meets no QMF limiting
+      const pcm = make().map((v) => Math.max(-32768, Math.min(32767, v * 2)));
+      for (const ms of frameMs) {
+        const samples = 8 * ms;
+        const cCodes = runHarness('g722-enc8', samples, pcmBytes(pcm));
+        const enc = new G722Encoder();
+        const ours = new Uint8Array(pcm.length);
+        for (let i = 0; i < pcm.length; i += samples) {
+          enc.encodeNarrowbandInto(pcm.subarray(i, i + samples), ours.subarray(i));
+        }
+        expect(firstMismatch(ours, cCodes), `encode ${ms} ms`).toBe(-1);
+        const cPcm = runHarness('g722-dec8', samples, cCodes);
+        const dec = new G722Decoder();
+        const back = new Int16Array(cCodes.length);
+        for (let i = 0; i < cCodes.length; i += samples) {
+          dec.decodeLowBandInto(cCodes.subarray(i, i + samples), back.subarray(i));
+        }
+        expect(firstMismatch(pcmBytes(back), cPcm), `decode ${ms} ms`).toBe(-1);
+      }
+    }
+  });
+
   it('decodes arbitrary (random) codewords like spandsp, except where spandsp wraps instead of limiting', () => {
     // Random codewords drive the receive QMF past 16 bits. G.722 limits the output there (as the ITU reference
     // does and as this decoder passes the ITU vectors); spandsp truncates to int16, which wraps the sign.
