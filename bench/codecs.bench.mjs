@@ -47,18 +47,6 @@ function time(iter, fn) {
   return best;
 }
 
-/** Best of five runs of `iter` calls, in ns per call (Opus frames, measured as before). */
-function timeRuns(iter, fn) {
-  for (let i = 0; i < Math.max(3, iter >> 2); i++) fn();
-  let best = Number.POSITIVE_INFINITY;
-  for (let r = 0; r < 5; r++) {
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < iter; i++) fn();
-    best = Math.min(best, Number(process.hrtime.bigint() - t0) / iter);
-  }
-  return best;
-}
-
 function spandspFigures() {
   const source = join(here, 'c', 'spandsp_codec.c');
   if (spawnSync('gcc', ['--version']).status !== 0 || !existsSync('/usr/include/spandsp/g722.h')) return undefined;
