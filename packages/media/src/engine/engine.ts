@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { AudioStream } from './audio-stream.js';
 import { MediaEngineError, type MediaEngineErrorCode } from './errors.js';
+import { MessageBatch } from './message-batch.js';
 import type { CommandResults, CreateEndpointArgs, MainToWorker, WorkerCommand, WorkerToMain } from './protocol.js';
 import type {
   ConferenceOptions,
@@ -53,6 +54,8 @@ interface Pending {
 interface WorkerSlot {
   index: number;
   worker: Worker;
+  /** Commands of this turn, posted to the worker as one message after it. */
+  outbox: MessageBatch<{ id: number; command: WorkerCommand }>;
   ready: Promise<void>;
   alive: boolean;
   pending: Map<number, Pending>;
@@ -366,6 +369,7 @@ export class MediaEngine extends EventEmitter {
         if (!slot.alive) return;
         const copy = pcm.slice();
         const msg: MainToWorker = { kind: 'streamWrite', streamId, pcm: copy };
+        slot.outbox.flush(); // after the commands posted before it (the stream's opening)
         slot.worker.postMessage(msg, [copy.buffer]);
       },
       close: async () => {
@@ -400,6 +404,7 @@ export class MediaEngine extends EventEmitter {
     if (!slot) throw new MediaEngineError('INVALID_ARGUMENT', `no worker ${target}`);
     const gone = new Promise<void>((resolve) => slot.worker.once('exit', () => resolve()));
     const msg: MainToWorker = { kind: 'command', id: 0, command: { op: 'crash', how } };
+    slot.outbox.flush();
     slot.worker.postMessage(msg);
     await gone;
   }
@@ -442,6 +447,11 @@ export class MediaEngine extends EventEmitter {
     const slot: WorkerSlot = {
       index,
       worker,
+      outbox: new MessageBatch((list) => {
+        if (!slot.alive) return; // its requests were rejected when it died
+        const msg: MainToWorker = list.length === 1 ? { kind: 'command', ...list[0]! } : { kind: 'commands', list };
+        worker.postMessage(msg);
+      }),
       alive: true,
       pending: new Map(),
       sessions: new Set(),
@@ -469,6 +479,9 @@ export class MediaEngine extends EventEmitter {
 
   private onWorkerMessage(slot: WorkerSlot, msg: WorkerToMain): void {
     switch (msg.kind) {
+      case 'batch':
+        for (const m of msg.list) this.onWorkerMessage(slot, m);
+        return;
       case 'response': {
         const p = slot.pending.get(msg.id);
         if (!p) return;
@@ -648,8 +661,7 @@ export class MediaEngine extends EventEmitter {
           reject(new MediaEngineError('WORKER_UNAVAILABLE', `${command.op} timed out`));
         }, timeoutMs);
       }
-      const msg: MainToWorker = { kind: 'command', id, command };
-      slot.worker.postMessage(msg);
+      slot.outbox.add({ id, command });
     });
   }
 }
