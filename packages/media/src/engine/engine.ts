@@ -91,6 +91,8 @@ export class MediaEngine extends EventEmitter {
   private readonly sessions = new Map<string, SessionRecord>();
   private readonly conferences = new Map<string, ConferenceRecord>();
   private readonly groups = new Map<string, WorkerSlot>();
+  /** Sessions and conferences of each placement group: a group is let go without scanning every session. */
+  private readonly groupMembers = new Map<string, number>();
   private readonly creating = new Set<string>();
   private readonly usedPorts = new Set<number>();
   private readonly streams = new Map<number, { stream: AudioStream; slot: WorkerSlot; sessionId: string }>();
@@ -203,6 +205,7 @@ export class MediaEngine extends EventEmitter {
       try {
         const info = await this.request(slot, { op: 'createEndpoint', args });
         this.sessions.set(sessionId, { slot, args, info, group: options.group, streams: new Set() });
+        this.joinGroup(options.group);
         slot.sessions.add(sessionId);
         return info;
       } catch (err) {
@@ -243,6 +246,7 @@ export class MediaEngine extends EventEmitter {
     if (options.group !== undefined) this.groups.set(options.group, slot);
     await this.request(slot, { op: 'createConference', conferenceId, options });
     this.conferences.set(conferenceId, { slot, members: new Set(), group: options.group });
+    this.joinGroup(options.group);
     slot.conferences.add(conferenceId);
     return conferenceId;
   }
@@ -287,7 +291,7 @@ export class MediaEngine extends EventEmitter {
     await this.request(c.slot, { op: 'destroyConference', conferenceId });
     this.conferences.delete(conferenceId);
     c.slot.conferences.delete(conferenceId);
-    if (c.group !== undefined) this.releaseGroup(c.group);
+    this.leaveGroup(c.group);
   }
 
   /** Plays WAV files, tones and silences to the session; 'playbackEnded' tells when and why it stopped. */
@@ -519,7 +523,10 @@ export class MediaEngine extends EventEmitter {
     for (const p of slot.pending.values()) p.reject(crash);
     slot.pending.clear();
     for (const id of [...slot.sessions]) this.forgetSession(id, 'worker-crashed');
-    for (const id of slot.conferences) this.conferences.delete(id);
+    for (const id of slot.conferences) {
+      this.leaveGroup(this.conferences.get(id)?.group);
+      this.conferences.delete(id);
+    }
     slot.conferences.clear();
     for (const [key, s] of this.groups) if (s === slot) this.groups.delete(key);
     if (this.shuttingDown) return;
@@ -540,15 +547,27 @@ export class MediaEngine extends EventEmitter {
       this.streams.delete(id);
     }
     for (const c of this.conferences.values()) c.members.delete(sessionId);
-    if (s.group !== undefined) this.releaseGroup(s.group);
+    this.leaveGroup(s.group);
     this.emitEvent({ type: 'sessionClosed', session: sessionId, reason });
+  }
+
+  private joinGroup(group: string | undefined): void {
+    if (group !== undefined) this.groupMembers.set(group, (this.groupMembers.get(group) ?? 0) + 1);
+  }
+
+  private leaveGroup(group: string | undefined): void {
+    if (group === undefined) return;
+    const left = (this.groupMembers.get(group) ?? 1) - 1;
+    if (left > 0) this.groupMembers.set(group, left);
+    else {
+      this.groupMembers.delete(group);
+      this.groups.delete(group);
+    }
   }
 
   /** Forgets a placement group once nothing of it is left, so per-call group keys do not pile up. */
   private releaseGroup(group: string): void {
-    for (const s of this.sessions.values()) if (s.group === group) return;
-    for (const c of this.conferences.values()) if (c.group === group) return;
-    this.groups.delete(group);
+    if (!this.groupMembers.has(group)) this.groups.delete(group);
   }
 
   private emitEvent(ev: MediaEngineEvent): void {
@@ -572,6 +591,7 @@ export class MediaEngine extends EventEmitter {
     } catch (err) {
       // The port was released by the old worker; the session cannot continue.
       this.sessions.delete(sessionId);
+      this.leaveGroup(s.group);
       this.releasePort(s.args.port, s.args.rtcpMux);
       this.emitEvent({ type: 'sessionClosed', session: sessionId, reason: 'migrated-failed' });
       throw err;
