@@ -5,6 +5,7 @@
 // Options after the bench name: --quick, --rates=50,100 --step-ms=N --hold-ms=N --levels=100,500 --level-hold-ms=N
 // --ramp-rate=N --rtp-workers=N --data-dir=DIR (where the daemon's SQLite file goes, e.g. /dev/shm)
 // --rtp-generator=c|js (the phones' RTP from bench/c/rtp_phones.c, the default when gcc builds it, or from a JS worker),
+// --daemon-node-args='--cpu-prof --cpu-prof-dir=/tmp/prof' (Node flags for the daemon, space-separated: to profile it),
 // as in `npm run bench -- pbx-calls --quick`. `--rates=` (empty) runs the concurrency steps alone.
 // PBX_BENCH_QUICK=1 is --quick.
 import { spawn } from 'node:child_process';
@@ -40,6 +41,9 @@ export function loadOptions(argv = process.argv) {
     rtpWorkers: num(argument('rtp-workers')),
     dataDir: argument('data-dir'),
     rtpGenerator: argument('rtp-generator'),
+    daemonNodeArgs: argument('daemon-node-args')
+      ?.split(' ')
+      .filter((x) => x !== ''),
   };
   for (const [k, v] of Object.entries(given)) if (v !== undefined) base[k] = v;
   return base;

@@ -4,7 +4,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig, type SwitchyardConfig } from './config.js';
 import { Daemon, demoConfig } from './daemon.js';
-import { jsonLog, logLevelOf } from './log.js';
+import { batchedLines, jsonLog, logLevelOf } from './log.js';
 import { AdminConnectionError, callAdmin } from './rpc/admin-client.js';
 
 const USAGE = `usage:
@@ -118,10 +118,14 @@ async function start(args: string[], io: CliIo): Promise<number> {
         `Admin: switchyard ctl --socket ${config.admin.socket} status\n`,
     );
   }
-  const daemon = new Daemon({ config, log: jsonLog((line) => io.out(line), logLevelOf(config, process.env)) });
+  // One write per event-loop turn rather than one per line; what is left is written when the process exits.
+  const lines = batchedLines((text) => io.out(text));
+  process.once('exit', lines.flush);
+  const daemon = new Daemon({ config, log: jsonLog(lines.write, logLevelOf(config, process.env)) });
   try {
     await daemon.start();
   } catch (err) {
+    lines.flush();
     io.err(`switchyard: cannot start: ${(err as Error).message}\n`);
     await daemon.stop().catch(() => {});
     return 1;

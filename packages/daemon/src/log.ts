@@ -30,3 +30,40 @@ export const jsonLog = (
     write(`${JSON.stringify({ time: new Date().toISOString(), level: lineLevel, msg, ...fields })}\n`);
   };
 };
+
+/** Lines collected for one write; see `batchedLines`. */
+export interface LineBatch {
+  /** Queues a line (with its newline); written with the rest of this event-loop turn's lines. */
+  readonly write: (line: string) => void;
+  /** Writes what is queued now (before exit, or before something else writes to the same stream). */
+  readonly flush: () => void;
+}
+
+/**
+ * Joins the lines logged in one event-loop turn into one write: a call logs a line per event, and each line was a
+ * write(2) of its own to the log file or pipe. `schedule` runs the flush after the turn (default setImmediate).
+ */
+export function batchedLines(
+  write: (text: string) => void,
+  schedule: (flush: () => void) => void = (flush) => void setImmediate(flush),
+): LineBatch {
+  let pending = '';
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (pending === '') return;
+    const text = pending;
+    pending = '';
+    write(text);
+  };
+  return {
+    write: (line) => {
+      pending += line;
+      if (!scheduled) {
+        scheduled = true;
+        schedule(flush);
+      }
+    },
+    flush,
+  };
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, mediaDefaults, parseConfig, parseHostPort } from '../src/config.js';
-import { jsonLog, logLevelOf } from '../src/log.js';
+import { batchedLines, jsonLog, logLevelOf } from '../src/log.js';
 
 const good = `sip:
   listen: ["udp://127.0.0.1:5060", "tcp://127.0.0.1:5060"]
@@ -166,5 +166,33 @@ describe('log levels', () => {
     expect(logLevelOf({ log: { level: 'warn' } }, { SWITCHYARD_LOG_LEVEL: 'DEBUG' })).toBe('debug');
     expect(logLevelOf({ log: { level: 'warn' } }, { SWITCHYARD_LOG_LEVEL: 'nonsense' })).toBe('warn');
     expect(logLevelOf(undefined, {})).toBe('info');
+  });
+
+  it("joins one turn's lines into one write, and writes what is pending on flush", () => {
+    const writes: string[] = [];
+    const turns: Array<() => void> = [];
+    const batch = batchedLines(
+      (text) => writes.push(text),
+      (flush) => turns.push(flush),
+    );
+    const log = jsonLog(batch.write, 'info');
+    log('info', 'call.started', { call: 'c1' });
+    log('info', 'call.ringing', { call: 'c1' });
+    expect(writes).toEqual([]);
+    expect(turns).toHaveLength(1); // one flush scheduled for the turn, not one per line
+    turns.shift()?.();
+    expect(writes).toHaveLength(1);
+    expect(
+      writes[0]
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l).msg),
+    ).toEqual(['call.started', 'call.ringing']);
+    log('warn', 'stopping');
+    batch.flush(); // at exit: no waiting for the turn
+    expect(writes).toHaveLength(2);
+    turns.shift()?.(); // the turn's own flush then finds nothing to write
+    batch.flush();
+    expect(writes).toHaveLength(2);
   });
 });

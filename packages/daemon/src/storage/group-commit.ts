@@ -11,6 +11,30 @@ export const nextTurn: FlushScheduler = (flush) => {
   setImmediate(flush);
 };
 
+/** The timers `spacedTurns` needs (the daemon passes its clock). */
+export interface FlushClock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+}
+
+/**
+ * Like nextTurn, but at most one commit per `gapMs`: a write after a quiet spell is committed on the next turn;
+ * under load, writes wait out the rest of the gap, so one WAL fsync (it blocks the event loop) serves every call
+ * that ended meanwhile rather than one per turn. A write waits `gapMs` at most for its promise.
+ */
+export function spacedTurns(clock: FlushClock, gapMs: number): FlushScheduler {
+  let last = Number.NEGATIVE_INFINITY;
+  return (flush) => {
+    const run = () => {
+      last = clock.now();
+      flush();
+    };
+    const wait = last + gapMs - clock.now();
+    if (wait <= 0) setImmediate(run);
+    else clock.setTimeout(run, wait);
+  };
+}
+
 interface PendingWrite {
   readonly work: () => unknown;
   readonly resolve: (value: unknown) => void;

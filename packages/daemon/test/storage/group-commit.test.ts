@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sampleCall } from '../../../pbx-core/test/storage/contract.js';
 import { GroupCommit } from '../../src/storage/group-commit.js';
-import { openSqliteStorage } from '../../src/storage/index.js';
+import { openSqliteStorage, spacedTurns } from '../../src/storage/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'switchyard-group-'));
 let dirs = 0;
@@ -56,6 +56,34 @@ describe('sqlite storage: group commit', () => {
       const ids = (await storage.queueLog.query({})).map((e) => e.id);
       expect(ids).toEqual([...ids].sort((a, b) => a - b));
       expect(ids).toHaveLength(n / 4);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('spaces commits by a gap under load: the first after a quiet spell goes at once, later ones share one', async () => {
+    let now = T0;
+    const timers: Array<{ fn: () => void; ms: number }> = [];
+    const clock = { now: () => now, setTimeout: (fn: () => void, ms: number) => timers.push({ fn, ms }) };
+    const storage = openSqliteStorage(freshDir(), { groupCommit: spacedTurns(clock, 10) });
+    try {
+      const before = storage.groupCommits;
+      await storage.cdrs.insert(sampleCall('quiet', T0)); // committed on the next turn, no timer
+      expect(timers).toHaveLength(0);
+      now += 3;
+      let settled = 0;
+      const later = [1, 2, 3].map((i) => storage.cdrs.insert(sampleCall(`busy-${i}`, T0 + i)).then(() => settled++));
+      await new Promise((r) => setImmediate(r));
+      expect(settled).toBe(0); // waiting out the gap: 7 ms left of it
+      expect(timers.map((t) => t.ms)).toEqual([7]);
+      now += 7;
+      timers.shift()?.fn();
+      await Promise.all(later);
+      expect(storage.groupCommits - before).toBe(2);
+      now += 50; // quiet again: at once
+      await storage.cdrs.insert(sampleCall('quiet-again', T0 + 60));
+      expect(timers).toHaveLength(0);
+      expect(await storage.cdrs.count({})).toBe(5);
     } finally {
       await storage.close();
     }

@@ -202,6 +202,34 @@ describe('sqlite storage: opening and migrations', () => {
     }
   });
 
+  it('serves repeated extension reads from memory, and sees every change, made here or by another connection', async () => {
+    const dir = freshDir();
+    const storage = openSqliteStorage(dir);
+    const other = new Database(join(dir, DEFAULT_DATABASE_FILE));
+    try {
+      await storage.extensions.create({ number: '301', displayName: 'Alice', forwarding: [] });
+      const first = await storage.extensions.get('301');
+      expect(await storage.extensions.get('301')).toBe(first);
+      // Shared between readers, so nobody can change it under the others.
+      expect(Object.isFrozen(first)).toBe(true);
+      expect(Object.isFrozen(first?.forwarding)).toBe(true);
+      await storage.extensions.update('301', { displayName: 'Alice B' });
+      expect((await storage.extensions.get('301'))?.displayName).toBe('Alice B');
+      // Another process editing the file (sqlite3 at a shell, a second daemon) is seen too.
+      other.prepare("UPDATE extensions SET display_name = 'Alice C', enabled = 0 WHERE number = '301'").run();
+      expect(await storage.extensions.get('301')).toMatchObject({ displayName: 'Alice C', enabled: false });
+      other.prepare("DELETE FROM extensions WHERE number = '301'").run();
+      expect(await storage.extensions.get('301')).toBeUndefined();
+      await storage.extensions.create({ number: '301', displayName: 'Bob' });
+      expect((await storage.extensions.get('301'))?.displayName).toBe('Bob');
+      await storage.extensions.delete('301');
+      expect(await storage.extensions.get('301')).toBeUndefined();
+    } finally {
+      other.close();
+      await storage.close();
+    }
+  });
+
   it('uses the indexes for the call-log queries', async () => {
     const storage = openSqliteStorage(freshDir());
     try {

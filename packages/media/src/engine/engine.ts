@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { AudioStream } from './audio-stream.js';
 import { MediaEngineError, type MediaEngineErrorCode } from './errors.js';
+import { MessageBatch } from './message-batch.js';
 import type { CommandResults, CreateEndpointArgs, MainToWorker, WorkerCommand, WorkerToMain } from './protocol.js';
 import type {
   ConferenceOptions,
@@ -61,6 +62,8 @@ interface Pending {
 interface WorkerSlot {
   index: number;
   worker: Worker;
+  /** Commands of this turn, posted to the worker as one message after it. */
+  outbox: MessageBatch<{ id: number; command: WorkerCommand }>;
   ready: Promise<void>;
   alive: boolean;
   pending: Map<number, Pending>;
@@ -96,6 +99,8 @@ export class MediaEngine extends EventEmitter {
   private readonly sessions = new Map<string, SessionRecord>();
   private readonly conferences = new Map<string, ConferenceRecord>();
   private readonly groups = new Map<string, WorkerSlot>();
+  /** Sessions and conferences of each placement group: a group is let go without scanning every session. */
+  private readonly groupMembers = new Map<string, number>();
   private readonly creating = new Set<string>();
   private readonly usedPorts = new Set<number>();
   private readonly streams = new Map<number, { stream: AudioStream; slot: WorkerSlot; sessionId: string }>();
@@ -213,6 +218,7 @@ export class MediaEngine extends EventEmitter {
       try {
         const info = await this.request(slot, { op: 'createEndpoint', args });
         this.sessions.set(sessionId, { slot, args, info, group: options.group, streams: new Set() });
+        this.joinGroup(options.group);
         slot.sessions.add(sessionId);
         return info;
       } catch (err) {
@@ -253,6 +259,7 @@ export class MediaEngine extends EventEmitter {
     if (options.group !== undefined) this.groups.set(options.group, slot);
     await this.request(slot, { op: 'createConference', conferenceId, options });
     this.conferences.set(conferenceId, { slot, members: new Set(), group: options.group });
+    this.joinGroup(options.group);
     slot.conferences.add(conferenceId);
     return conferenceId;
   }
@@ -297,7 +304,7 @@ export class MediaEngine extends EventEmitter {
     await this.request(c.slot, { op: 'destroyConference', conferenceId });
     this.conferences.delete(conferenceId);
     c.slot.conferences.delete(conferenceId);
-    if (c.group !== undefined) this.releaseGroup(c.group);
+    this.leaveGroup(c.group);
   }
 
   /** Plays WAV files, tones and silences to the session; 'playbackEnded' tells when and why it stopped. */
@@ -379,6 +386,7 @@ export class MediaEngine extends EventEmitter {
         if (!slot.alive) return;
         const copy = pcm.slice();
         const msg: MainToWorker = { kind: 'streamWrite', streamId, pcm: copy };
+        slot.outbox.flush(); // after the commands posted before it (the stream's opening)
         slot.worker.postMessage(msg, [copy.buffer]);
       },
       close: async () => {
@@ -413,6 +421,7 @@ export class MediaEngine extends EventEmitter {
     if (!slot) throw new MediaEngineError('INVALID_ARGUMENT', `no worker ${target}`);
     const gone = new Promise<void>((resolve) => slot.worker.once('exit', () => resolve()));
     const msg: MainToWorker = { kind: 'command', id: 0, command: { op: 'crash', how } };
+    slot.outbox.flush();
     slot.worker.postMessage(msg);
     await gone;
   }
@@ -456,6 +465,11 @@ export class MediaEngine extends EventEmitter {
     const slot: WorkerSlot = {
       index,
       worker,
+      outbox: new MessageBatch((list) => {
+        if (!slot.alive) return; // its requests were rejected when it died
+        const msg: MainToWorker = list.length === 1 ? { kind: 'command', ...list[0]! } : { kind: 'commands', list };
+        worker.postMessage(msg);
+      }),
       alive: true,
       pending: new Map(),
       sessions: new Set(),
@@ -483,6 +497,9 @@ export class MediaEngine extends EventEmitter {
 
   private onWorkerMessage(slot: WorkerSlot, msg: WorkerToMain): void {
     switch (msg.kind) {
+      case 'batch':
+        for (const m of msg.list) this.onWorkerMessage(slot, m);
+        return;
       case 'response': {
         const p = slot.pending.get(msg.id);
         if (!p) return;
@@ -520,7 +537,10 @@ export class MediaEngine extends EventEmitter {
     for (const p of slot.pending.values()) p.reject(crash);
     slot.pending.clear();
     for (const id of [...slot.sessions]) this.forgetSession(id, 'worker-crashed');
-    for (const id of slot.conferences) this.conferences.delete(id);
+    for (const id of slot.conferences) {
+      this.leaveGroup(this.conferences.get(id)?.group);
+      this.conferences.delete(id);
+    }
     slot.conferences.clear();
     for (const [key, s] of this.groups) if (s === slot) this.groups.delete(key);
     if (this.shuttingDown) return;
@@ -541,15 +561,27 @@ export class MediaEngine extends EventEmitter {
       this.streams.delete(id);
     }
     for (const c of this.conferences.values()) c.members.delete(sessionId);
-    if (s.group !== undefined) this.releaseGroup(s.group);
+    this.leaveGroup(s.group);
     this.emitEvent({ type: 'sessionClosed', session: sessionId, reason });
+  }
+
+  private joinGroup(group: string | undefined): void {
+    if (group !== undefined) this.groupMembers.set(group, (this.groupMembers.get(group) ?? 0) + 1);
+  }
+
+  private leaveGroup(group: string | undefined): void {
+    if (group === undefined) return;
+    const left = (this.groupMembers.get(group) ?? 1) - 1;
+    if (left > 0) this.groupMembers.set(group, left);
+    else {
+      this.groupMembers.delete(group);
+      this.groups.delete(group);
+    }
   }
 
   /** Forgets a placement group once nothing of it is left, so per-call group keys do not pile up. */
   private releaseGroup(group: string): void {
-    for (const s of this.sessions.values()) if (s.group === group) return;
-    for (const c of this.conferences.values()) if (c.group === group) return;
-    this.groups.delete(group);
+    if (!this.groupMembers.has(group)) this.groups.delete(group);
   }
 
   private emitEvent(ev: MediaEngineEvent): void {
@@ -573,6 +605,7 @@ export class MediaEngine extends EventEmitter {
     } catch (err) {
       // The port was released by the old worker; the session cannot continue.
       this.sessions.delete(sessionId);
+      this.leaveGroup(s.group);
       this.releasePort(s.args.port, s.args.rtcpMux);
       this.emitEvent({ type: 'sessionClosed', session: sessionId, reason: 'migrated-failed' });
       throw err;
@@ -662,8 +695,7 @@ export class MediaEngine extends EventEmitter {
           reject(new MediaEngineError('WORKER_UNAVAILABLE', `${command.op} timed out`));
         }, timeoutMs);
       }
-      const msg: MainToWorker = { kind: 'command', id, command };
-      slot.worker.postMessage(msg);
+      slot.outbox.add({ id, command });
     });
   }
 }

@@ -104,10 +104,14 @@ export interface CommandResults {
 
 export type MainToWorker =
   | { kind: 'command'; id: number; command: WorkerCommand }
+  /** The commands of one turn of the main thread, in order: one message, one wake-up of the worker. */
+  | { kind: 'commands'; list: Array<{ id: number; command: WorkerCommand }> }
   | { kind: 'streamWrite'; streamId: number; pcm: Int16Array };
 
 export type WorkerToMain =
   | { kind: 'ready' }
+  /** Responses and events of one turn of the worker, in order (none carries a transfer). */
+  | { kind: 'batch'; list: WorkerToMain[] }
   | { kind: 'response'; id: number; ok: true; result: unknown }
   | { kind: 'response'; id: number; ok: false; error: { code: string; message: string } }
   | { kind: 'event'; event: MediaEngineEvent }

@@ -1307,7 +1307,14 @@ export class WorkerCore {
       }
       return;
     }
-    const { id, command } = msg;
+    if (msg.kind === 'commands') {
+      for (const c of msg.list) this.command(c.id, c.command);
+      return;
+    }
+    this.command(msg.id, msg.command);
+  }
+
+  private command(id: number, command: WorkerCommand): void {
     if (command.op === 'crash') {
       // Debug hook for the engine's crash handling: die the way a bug or a fatal error would.
       if (command.how === 'exit') this.host.exit(3);

@@ -87,6 +87,25 @@ describe('MediaEngine', () => {
     for (const e of [a, b, c, d]) await engine.close(e.sessionId);
   });
 
+  it('keeps a placement group while any of its sessions is open, and forgets it after the last', async () => {
+    const groups = (engine as unknown as { groups: Map<string, unknown> }).groups;
+    const a = await engine.createEndpoint({ address: '127.0.0.1', codecs: [PCMU], group: 'g2' });
+    const b = await engine.createEndpoint({ address: '127.0.0.1', codecs: [PCMU], group: 'g2' });
+    await engine.close(a.sessionId);
+    // b still holds the group: a new member joins it on b's worker.
+    const c = await engine.createEndpoint({ address: '127.0.0.1', codecs: [PCMU], group: 'g2' });
+    expect(c.worker).toBe(b.worker);
+    await engine.close(b.sessionId);
+    expect(groups.has('g2')).toBe(true);
+    await engine.close(c.sessionId);
+    expect(groups.has('g2')).toBe(false);
+    // A create that fails leaves no group behind either.
+    await expect(
+      engine.createEndpoint({ address: '127.0.0.1', codecs: [{ ...PCMU, payloadType: 200 }], group: 'g3' }),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(groups.has('g3')).toBe(false);
+  });
+
   it('drops malformed and foreign packets without harm and counts them', async () => {
     const { phone, ep } = await phoneEndpoint();
     const stranger = await Phone.open();

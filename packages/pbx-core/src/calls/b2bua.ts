@@ -295,7 +295,8 @@ export class CallManager {
     const legIds = contacts.map(() => this.newId());
     let offers: string[];
     try {
-      const media = await this.options.media.open(call.id, request.body);
+      // Every endpoint at once (one round trip to the media worker); the offers below are then ready.
+      const media = await this.options.media.open(call.id, request.body, legIds);
       call.media = media;
       // Cancelled while the endpoint was made: finish() ran without it.
       if (call.isOver) return void media.close().catch(() => {});

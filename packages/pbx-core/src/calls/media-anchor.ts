@@ -113,14 +113,16 @@ export class MediaAnchor {
 
   /**
    * Anchors a new call: reads the caller's offer (empty for a late offer, RFC 3261 13.2.1) and opens the caller's
-   * endpoint. Throws MediaAnchorError (488) when the offer has nothing the engine can carry.
+   * endpoint, and the endpoints of `legIds` (callee legs known now) with it, in one engine round trip; their
+   * offers then come from `offerTo` at once. Throws MediaAnchorError (488) when the offer has nothing the engine
+   * can carry.
    */
-  async open(callId: string, offerBody: Uint8Array): Promise<AnchoredCall> {
+  async open(callId: string, offerBody: Uint8Array, legIds: readonly string[] = []): Promise<AnchoredCall> {
     const offer = offerBody.length > 0 ? readMediaOffer(offerBody, this.family) : undefined;
     const call = new AnchoredCall(this, callId, offer);
     this.calls.set(callId, call);
     try {
-      await call.openCaller();
+      await call.openCaller(legIds);
     } catch (err) {
       await call.close();
       throw err;
@@ -183,6 +185,8 @@ export class AnchoredCall {
   private closed: Promise<void> = Promise.resolve();
   /** Engine commands of one call run one after another: SIP events arrive faster than the engine answers. */
   private chain: Promise<unknown> = Promise.resolve();
+  /** Answers still awaited for commands the chain did not wait for (see `posting`). */
+  private acks: Promise<unknown> = Promise.resolve();
   private lostReported = false;
 
   constructor(
@@ -228,25 +232,74 @@ export class AnchoredCall {
     return run;
   }
 
-  /** @internal */
-  async openCaller(): Promise<void> {
+  /**
+   * Like `serial`, for a step that only posts commands on endpoints that exist (`fn` runs without awaiting): the
+   * chain moves on once they are posted, not answered, since a worker runs one session's commands in the order
+   * they were posted. The next step's commands then share the round trip. Resolves with `fn`'s result.
+   */
+  private posting<T>(fn: () => Promise<T>): Promise<T> {
+    const posted = this.chain.then(() => {
+      if (this.closing) throw new MediaAnchorError(500, 'the call has ended');
+      const done = fn();
+      this.acks = Promise.all([this.acks, done.catch(() => {})]);
+      return { done };
+    });
+    this.chain = posted.catch(() => {});
+    return posted.then((p) => p.done);
+  }
+
+  /** @internal the caller's endpoint and those of `legIds`, created together (all in the call's worker). */
+  async openCaller(legIds: readonly string[] = []): Promise<void> {
     await this.serial(async () => {
       const offer = this.callerOffer;
       // For an offer: its codecs with its payload numbers. For a late offer: ours, offered in our 200.
       const codecs = offer ? offer.codecs : [...this.anchor.codecs];
       const te = offer ? offer.telephoneEventPayloadType : TELEPHONE_EVENT_PAYLOAD_TYPE;
-      const info = await this.anchor.createEndpoint(this, {
-        codecs,
-        ...(te !== undefined ? { telephoneEventPayloadType: te } : {}),
-        group: this.callId,
-      });
-      this.caller = { info, local: undefined, codec: undefined, remote: offer?.remote };
+      const creating = [
+        this.anchor.createEndpoint(this, {
+          codecs,
+          ...(te !== undefined ? { telephoneEventPayloadType: te } : {}),
+          group: this.callId,
+        }),
+      ];
+      // The legs join the caller's placement group rather than waiting to be placed near its endpoint.
+      const legCodecs = legIds.length > 0 ? this.calleeCodecs() : [];
+      for (let i = 0; i < legIds.length; i++) {
+        creating.push(
+          this.anchor.createEndpoint(this, {
+            codecs: legCodecs,
+            telephoneEventPayloadType: TELEPHONE_EVENT_PAYLOAD_TYPE,
+            group: this.callId,
+          }),
+        );
+      }
+      const made = await Promise.allSettled(creating);
+      // Whatever was made is kept, so that close() releases it when another one failed.
+      const first = made[0];
+      if (first.status === 'fulfilled') {
+        this.caller = { info: first.value, local: undefined, codec: undefined, remote: offer?.remote };
+      }
+      for (let i = 0; i < legIds.length; i++) {
+        const r = made[i + 1];
+        if (r.status === 'fulfilled') this.addLeg(legIds[i], r.value, legCodecs);
+      }
+      const failed = made.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
     });
   }
 
-  /** Opens a callee leg's endpoint and returns our offer for its INVITE. */
+  private addLeg(legId: string, info: EndpointInfo, codecs: readonly CodecDescription[]): CalleeEndpoint {
+    const offer = createMediaOffer(this.localOf(info), codecs);
+    const leg: CalleeEndpoint = { info, offer, local: offer, codec: undefined, remote: undefined, answered: false };
+    this.legs.set(legId, leg);
+    return leg;
+  }
+
+  /** Our offer for a callee leg's INVITE: its endpoint opened with the call, or opened now. */
   offerTo(legId: string): Promise<string> {
     return this.serial(async () => {
+      const opened = this.legs.get(legId);
+      if (opened) return sdpBytes(opened.offer);
       const caller = this.callerEndpoint();
       const codecs = this.calleeCodecs();
       const info = await this.anchor.createEndpoint(this, {
@@ -254,9 +307,7 @@ export class AnchoredCall {
         telephoneEventPayloadType: TELEPHONE_EVENT_PAYLOAD_TYPE,
         near: caller.info.sessionId,
       });
-      const offer = createMediaOffer(this.localOf(info), codecs);
-      this.legs.set(legId, { info, offer, local: offer, codec: undefined, remote: undefined, answered: false });
-      return sdpBytes(offer);
+      return sdpBytes(this.addLeg(legId, info, codecs).offer);
     });
   }
 
@@ -296,21 +347,24 @@ export class AnchoredCall {
    * Returns undefined when the 180 should be relayed as it is (or the caller already has early media).
    */
   ringback(): Promise<string | undefined> {
-    return this.serial(async () => {
+    // The callee's 200 often follows its 180 at once: its bridge is posted behind these commands, not after them.
+    return this.posting(async () => {
       const offer = this.callerOffer;
       if (this.anchor.options.ringbackTone === false || !offer || this.bridged !== undefined || this.ringing) {
         return undefined;
       }
       if (offer.direction === 'sendonly' || offer.direction === 'inactive') return undefined;
-      const first = this.caller?.local === undefined;
-      const sdp = await this.answerCaller(offer.codecs[0]);
+      const caller = this.callerEndpoint();
+      const first = caller.local === undefined;
+      const sdp = quiet(this.answerCaller(offer.codecs[0]));
       this.ringing = true;
       const country = this.anchor.options.toneCountry;
-      await this.anchor.options.engine.play(
-        this.callerEndpoint().info.sessionId,
+      const playing = this.anchor.options.engine.play(
+        caller.info.sessionId,
         [{ tone: 'ringback', ...(country !== undefined ? { country } : {}) }],
         { loop: true },
       );
+      await Promise.all([sdp, playing]);
       return first ? sdp : undefined;
     });
   }
@@ -323,12 +377,16 @@ export class AnchoredCall {
   earlyMedia(legId: string, answerBody: Uint8Array): Promise<string | undefined> {
     return this.serial(async () => {
       const leg = this.leg(legId);
-      await this.applyAnswer(leg, answerBody);
-      if (!this.callerOffer) return undefined; // a late-offer caller gets no early media: nothing to answer yet
-      if (this.bridged !== undefined && this.bridged !== legId) return undefined;
+      // Checked first (a bad answer bridges nothing), then every command posted before any answer is awaited.
+      const applied = quiet(this.applyAnswer(leg, answerBody));
+      if (!this.callerOffer || (this.bridged !== undefined && this.bridged !== legId)) {
+        // A late-offer caller gets no early media (nothing to answer yet); another leg's early media holds it.
+        await applied;
+        return undefined;
+      }
       const first = this.caller?.local === undefined;
-      const sdp = await this.answerCaller(this.callerCodecFor(leg));
-      await this.bridgeTo(legId);
+      const sdp = quiet(this.answerCaller(this.callerCodecFor(leg)));
+      await Promise.all([applied, sdp, this.bridgeTo(legId)]);
       return first ? sdp : undefined;
     });
   }
@@ -341,25 +399,29 @@ export class AnchoredCall {
   answered(legId: string, answerBody: Uint8Array): Promise<string> {
     return this.serial(async () => {
       const leg = this.leg(legId);
+      const caller = this.callerEndpoint();
       // RFC 3261 13.2.1: an answer in an unreliable 183 is repeated in the 200; apply it again only if it changed.
-      await this.applyAnswer(leg, answerBody);
+      // Checked at once (a bad answer bridges nothing); the commands below are all posted before any is awaited,
+      // so the ACK waits for one round trip to the worker, not one per command.
+      const posted: Promise<unknown>[] = [quiet(this.applyAnswer(leg, answerBody))];
       for (const [id, other] of [...this.legs]) {
         if (id === legId) continue;
         this.legs.delete(id);
         if (this.bridged === id) this.bridged = undefined;
-        await this.anchor.closeEndpoint(other.info.sessionId);
+        posted.push(this.anchor.closeEndpoint(other.info.sessionId));
       }
       const offer = this.callerOffer;
       if (!offer) {
-        const caller = this.callerEndpoint();
         // Late offer: our codecs with the callee's first, so the caller can pick the one that relays.
         const codecs = [leg.codec!, ...this.anchor.codecs.filter((c) => !sameEncoding(c, leg.codec!))];
         const local = createMediaOffer(this.localOf(caller.info), codecs, caller.local);
         caller.local = local;
+        await Promise.all(posted);
         return sdpBytes(local);
       }
-      const sdp = await this.answerCaller(this.callerCodecFor(leg));
-      await this.bridgeTo(legId);
+      const sdp = quiet(this.answerCaller(this.callerCodecFor(leg)));
+      posted.push(sdp, this.bridgeTo(legId));
+      await Promise.all(posted);
       return sdp;
     });
   }
@@ -370,9 +432,9 @@ export class AnchoredCall {
       const caller = this.callerEndpoint();
       if (!caller.local) throw new MediaAnchorError(500, 'no offer was sent to the caller');
       const answer = readMediaAnswer(caller.local, answerBody, this.anchor.family);
-      await this.setRemote(caller, answer.codec, answer.remote);
+      const set = quiet(this.setRemote(caller, answer.codec, answer.remote));
       const legId = [...this.legs.keys()][0];
-      if (legId !== undefined) await this.bridgeTo(legId);
+      await Promise.all([set, legId !== undefined ? this.bridgeTo(legId) : undefined]);
     });
   }
 
@@ -420,7 +482,7 @@ export class AnchoredCall {
 
   /** Resolves once every engine command queued so far has run (re-offers apply in the background). */
   idle(): Promise<void> {
-    return this.chain.then(() => {});
+    return this.chain.then(() => this.acks).then(() => {});
   }
 
   /** Ends the call's media: every endpoint closed. Safe to call more than once and while commands are running. */
@@ -498,19 +560,29 @@ export class AnchoredCall {
     return (leg.codec && offered.find((c) => sameEncoding(c, leg.codec!))) ?? offered[0];
   }
 
+  // The helpers below check what they can synchronously (throwing before anything is posted), post their engine
+  // commands at once, and return the promise of the answers: a step posts all its commands, then awaits them.
+
   /** Fixes the caller's codec (once: the first answer the caller gets stays, RFC 3264 8) and returns our answer. */
-  private async answerCaller(codec: CodecDescription): Promise<string> {
+  private answerCaller(codec: CodecDescription): Promise<string> {
     const caller = this.callerEndpoint();
     const offer = this.callerOffer!;
-    if (caller.local) return sdpBytes(caller.local);
-    await this.setRemote(caller, codec, offer.remote);
-    caller.local = answerMediaOffer(offer, this.localOf(caller.info), codec);
-    return sdpBytes(caller.local);
+    if (caller.local) return Promise.resolve(sdpBytes(caller.local));
+    const local = answerMediaOffer(offer, this.localOf(caller.info), codec);
+    const sdp = sdpBytes(local);
+    caller.local = local;
+    return this.setRemote(caller, codec, offer.remote).then(
+      () => sdp,
+      (err: unknown) => {
+        if (caller.local === local) caller.local = undefined;
+        throw err;
+      },
+    );
   }
 
-  private async applyAnswer(leg: CalleeEndpoint, body: Uint8Array): Promise<void> {
+  private applyAnswer(leg: CalleeEndpoint, body: Uint8Array): Promise<void> {
     if (body.length === 0) {
-      if (leg.answered) return; // a 200 that repeats nothing: the early answer stands
+      if (leg.answered) return Promise.resolve(); // a 200 that repeats nothing: the early answer stands
       throw new MediaAnchorError(488, 'the callee answered without SDP');
     }
     const answer: MediaAnswer = readMediaAnswer(leg.offer, body, this.anchor.family);
@@ -521,21 +593,23 @@ export class AnchoredCall {
       leg.remote?.address === answer.remote.address &&
       leg.remote?.port === answer.remote.port;
     leg.answered = true;
-    if (same) return;
+    if (same) return Promise.resolve();
     const wasBridged = this.bridged !== undefined && this.legs.get(this.bridged) === leg;
+    let unbridged: Promise<void> | undefined;
     if (wasBridged) {
-      await this.anchor.options.engine.unbridge(leg.info.sessionId);
+      unbridged = quiet(this.anchor.options.engine.unbridge(leg.info.sessionId));
       this.bridged = undefined;
     }
-    await this.setRemote(leg, answer.codec, answer.remote);
+    const set = this.setRemote(leg, answer.codec, answer.remote);
+    return unbridged ? Promise.all([unbridged, set]).then(() => {}) : set;
   }
 
-  private async setRemote(ep: Endpoint, codec: CodecDescription, remote: RemoteMedia): Promise<void> {
+  private setRemote(ep: Endpoint, codec: CodecDescription, remote: RemoteMedia): Promise<void> {
     ep.codec = codec;
     ep.remote = remote;
     // c=0.0.0.0 (old-style hold): nowhere to send; symmetric RTP latches again when media comes back.
-    if (remote.address === undefined || remote.port === 0) return;
-    await this.anchor.options.engine.setRemote(ep.info.sessionId, {
+    if (remote.address === undefined || remote.port === 0) return Promise.resolve();
+    return this.anchor.options.engine.setRemote(ep.info.sessionId, {
       address: remote.address,
       port: remote.port,
       payloadType: codec.payloadType,
@@ -543,22 +617,35 @@ export class AnchoredCall {
   }
 
   /** Bridges the caller to a leg (stopping ringback, leaving any other leg's early media). */
-  private async bridgeTo(legId: string): Promise<void> {
-    if (this.bridged === legId) return;
+  private bridgeTo(legId: string): Promise<void> {
+    if (this.bridged === legId) return Promise.resolve();
     const engine = this.anchor.options.engine;
     const caller = this.callerEndpoint();
     const leg = this.leg(legId);
+    const posted: Promise<unknown>[] = [];
     if (this.ringing) {
       this.ringing = false;
-      await engine.stopPlayback(caller.info.sessionId);
+      posted.push(quiet(engine.stopPlayback(caller.info.sessionId)));
     }
     if (this.bridged !== undefined) {
-      await engine.unbridge(caller.info.sessionId);
+      posted.push(quiet(engine.unbridge(caller.info.sessionId)));
       this.bridged = undefined;
     }
-    this.mode = (await engine.bridge(caller.info.sessionId, leg.info.sessionId)).mode;
-    this.bridged = legId;
+    const bridging = quiet(engine.bridge(caller.info.sessionId, leg.info.sessionId));
+    return Promise.all(posted).then(async () => {
+      this.mode = (await bridging).mode;
+      this.bridged = legId;
+    });
   }
+}
+
+/**
+ * Marks a posted command's promise as handled now, so that a failure arriving before the step awaits it is not an
+ * unhandled rejection; awaiting the same promise later still throws.
+ */
+function quiet<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => {});
+  return p;
 }
 
 function firstFree(used: Set<number>): number {

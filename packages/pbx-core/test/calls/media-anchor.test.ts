@@ -315,6 +315,47 @@ describe('MediaAnchor', () => {
     await call.close();
   });
 
+  it('sets a call up in two round trips to the worker: endpoints, then ringback and bridge together', async () => {
+    // Each command is written down with how many engine answers had come back when it was posted.
+    const posted: Array<{ op: string; answers: number }> = [];
+    let answers = 0;
+    const counting = new Proxy(engine, {
+      get(target, prop) {
+        const v = Reflect.get(target, prop);
+        if (typeof v !== 'function') return v;
+        if (!['createEndpoint', 'setRemote', 'bridge', 'unbridge', 'play', 'stopPlayback'].includes(String(prop)))
+          return v.bind(target);
+        return (...args: unknown[]) => {
+          posted.push({ op: String(prop), answers });
+          return (v as (...a: unknown[]) => Promise<unknown>).apply(target, args).finally(() => answers++);
+        };
+      },
+    }) as AnchorEngine;
+    const anchor = new MediaAnchor({ engine: counting, address: '127.0.0.1' });
+    cleanup.push(() => anchor.detach());
+    const a = await openPhone();
+    const b = await openPhone();
+    const call = await anchor.open('two-trips', offerFrom(a), ['leg']);
+    const offer = await call.offerTo('leg');
+    // A callee that rings and answers at once: its 200 is handled while the ringback is still in flight.
+    const ringing = call.ringback();
+    const answered = call.answered('leg', answerFrom(b, offer, 'PCMU'));
+    expect(await answered).toBe(await ringing);
+    expect(posted).toEqual([
+      { op: 'createEndpoint', answers: 0 },
+      { op: 'createEndpoint', answers: 0 },
+      { op: 'setRemote', answers: 2 },
+      { op: 'play', answers: 2 },
+      { op: 'setRemote', answers: 2 },
+      { op: 'stopPlayback', answers: 2 },
+      { op: 'bridge', answers: 2 },
+    ]);
+    expect(call.bridgedLeg).toBe('leg');
+    expect(call.bridgeMode).toBe('relay');
+    await call.close();
+    expect(await engineSessions()).toBe(0);
+  });
+
   it('refuses an offer with no codec of ours (488) and leaves nothing open', async () => {
     const anchor = newAnchor();
     const a = await openPhone();
