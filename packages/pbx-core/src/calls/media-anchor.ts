@@ -8,6 +8,7 @@ import {
   type EndpointOptions,
   type MediaEngine,
   type MediaEngineEvent,
+  type PlayItem,
 } from '@switchyard/media';
 import type { SdpSessionDescription } from '@switchyard/sip-stack';
 import {
@@ -51,6 +52,10 @@ export interface MediaAnchorOptions {
   readonly toneCountry?: string;
   /** Told when the engine lost a call's media (a crashed worker): the call should be ended. */
   readonly onMediaLost?: (callId: string) => void;
+  /** What a held party hears, looped (default: the call-waiting tone, so it knows the call is still there). */
+  readonly musicOnHold?: readonly PlayItem[];
+  /** Told when a party puts the call on hold or takes it off hold (for the call's events and record). */
+  readonly onHold?: (callId: string, side: 'caller' | string, held: boolean) => void;
 }
 
 /** Whether this process can load the Opus codec the engine would use. */
@@ -67,7 +72,9 @@ export function engineHasOpus(): boolean {
 export class MediaAnchor {
   readonly address: string;
   /** What SDP names. */
-  readonly announced: string;
+  private announcedAddress: string;
+  /** @internal what a held party hears. */
+  musicOnHold: readonly PlayItem[];
   readonly family: 4 | 6;
   readonly codecs: readonly CodecDescription[];
   private readonly calls = new Map<string, AnchoredCall>();
@@ -85,14 +92,37 @@ export class MediaAnchor {
     const family = addressFamily(options.address);
     if (family === 0) throw new MediaAnchorError(500, `media address ${options.address} is not an IP address`);
     this.address = options.address;
-    this.announced = options.announceAddress ?? options.address;
-    if (addressFamily(this.announced) !== family) {
-      throw new MediaAnchorError(500, `announced address ${this.announced} is not an IPv${family} address`);
-    }
     this.family = family;
+    this.announcedAddress = this.checkAnnounced(options.announceAddress ?? options.address);
+    this.musicOnHold = options.musicOnHold ?? [
+      { tone: 'callWaiting', ...(options.toneCountry !== undefined ? { country: options.toneCountry } : {}) },
+    ];
     this.codecs = options.codecs ?? defaultEngineCodecs(engineHasOpus());
     if (this.codecs.length === 0) throw new MediaAnchorError(500, 'no codec to offer');
     options.engine.on('sessionClosed', this.onSessionClosed);
+  }
+
+  /** The address SDP names for RTP. */
+  get announced(): string {
+    return this.announcedAddress;
+  }
+
+  /** A new announced address (config reload): descriptions made from now on name it. */
+  setAnnounced(address: string): void {
+    this.announcedAddress = this.checkAnnounced(address);
+  }
+
+  /** New music on hold (config reload): holds that start from now on play it. */
+  setMusicOnHold(items: readonly PlayItem[]): void {
+    if (items.length === 0) throw new MediaAnchorError(500, 'music on hold needs something to play');
+    this.musicOnHold = items.slice();
+  }
+
+  private checkAnnounced(address: string): string {
+    if (addressFamily(address) !== this.family) {
+      throw new MediaAnchorError(500, `announced address ${address} is not an IPv${this.family} address`);
+    }
+    return address;
   }
 
   /** Stops listening to the engine (the engine itself belongs to whoever made it). */
