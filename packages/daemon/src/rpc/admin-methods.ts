@@ -318,7 +318,7 @@ export function registerAdminMethods(daemon: Daemon): void {
 
   rpc.register('events.subscribe', {
     description:
-      'Streams live events on this connection as `event` notifications until it closes: `call.started`, `call.ringing`, `call.answered` (params `{type, call}`, call as in calls.list), `call.ended` (`{type, call, record}`, record as in cdrs.query) and `extension.registrations` (`{type, extension, devices}`).',
+      'Streams live events on this connection as `event` notifications until it closes: `call.started`, `call.ringing`, `call.answered` (params `{type, call}`, call as in calls.list), `call.held` and `call.resumed` (`{type, call, by}`, by `caller` or `callee`: who put the other on hold, which hears music on hold meanwhile), `call.ended` (`{type, call, record}`, record as in cdrs.query) and `extension.registrations` (`{type, extension, devices}`).',
     result: objectOf({ subscribed: { type: 'boolean' } }),
     handler: (_params, session) => {
       const unsubscribe = daemon.subscribe((event) => session.notify('event', event));

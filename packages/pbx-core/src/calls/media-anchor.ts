@@ -435,17 +435,54 @@ export class AnchoredCall {
     if (!codec) throw new MediaAnchorError(488, 'the new offer has no codec this call can switch to');
     const answer = answerMediaOffer(offer, this.localOf(ep.info), codec, ep.local);
     ep.local = answer;
+    // RFC 3264 8.4 / RFC 6337 5.3: sendonly, inactive or c=0.0.0.0 puts the other party on hold.
+    const holds = offer.direction === 'sendonly' || offer.direction === 'inactive' || offer.remote.address === undefined;
     void this.serial(async () => {
       const changedCodec = !current || !sameEncoding(current, codec);
       // A session refresh (RFC 4028) re-offers the same: leave the endpoint latched where it is.
       const sameRemote = ep.remote?.address === offer.remote.address && ep.remote?.port === offer.remote.port;
-      if (!changedCodec && sameRemote) return;
-      const peer = this.peerOf(side);
-      if (changedCodec && peer) await this.anchor.options.engine.unbridge(ep.info.sessionId);
-      await this.setRemote(ep, this.endpointCodec(ep, codec), offer.remote);
-      if (changedCodec && peer) this.mode = (await this.anchor.options.engine.bridge(ep.info.sessionId, peer)).mode;
+      if (changedCodec || !sameRemote) {
+        const peer = this.holding.size === 0 ? this.peerOf(side) : undefined;
+        if (changedCodec && peer) await this.anchor.options.engine.unbridge(ep.info.sessionId);
+        await this.setRemote(ep, this.endpointCodec(ep, codec), offer.remote);
+        if (changedCodec && peer) this.mode = (await this.anchor.options.engine.bridge(ep.info.sessionId, peer)).mode;
+      }
+      if (holds !== this.holding.has(side)) await this.setHold(side, holds);
     }).catch(() => {});
     return sdpBytes(answer);
+  }
+
+  /** Sides (the caller, or a leg id) holding the call now. */
+  private readonly holding = new Set<string>();
+  /** Told once the engine has put the call on hold or taken it off (for the call's events and record). */
+  onHold: ((side: 'caller' | string, held: boolean) => void) | undefined;
+
+  /** Whether `side` has the call on hold (its last offer was sendonly, inactive or c=0.0.0.0). */
+  isHolding(side: 'caller' | string): boolean {
+    return this.holding.has(side);
+  }
+
+  /**
+   * Hold as an anchoring PBX does it (Asterisk, FreeSWITCH): the bridge is opened, so the held party hears neither
+   * the holder nor silence but music on hold from the engine; when nobody holds any more the bridge is restored.
+   * Only the answered call's two sides count: a leg that is not bridged to the caller holds nobody.
+   */
+  private async setHold(side: string, held: boolean): Promise<void> {
+    const legId = this.bridged;
+    if (legId === undefined || (side !== 'caller' && side !== legId)) return;
+    const engine = this.anchor.options.engine;
+    const caller = this.callerEndpoint().info.sessionId;
+    const leg = this.leg(legId).info.sessionId;
+    const wasBridged = this.holding.size === 0;
+    if (held) this.holding.add(side);
+    else this.holding.delete(side);
+    if (wasBridged && this.holding.size > 0) await engine.unbridge(caller);
+    // The other party is the one held: it hears the music until this side takes it off hold.
+    const heldParty = side === 'caller' ? leg : caller;
+    if (held) await engine.play(heldParty, [...this.anchor.musicOnHold], { loop: true });
+    else await engine.stopPlayback(heldParty);
+    if (this.holding.size === 0) this.mode = (await engine.bridge(caller, leg)).mode;
+    this.onHold?.(side, held);
   }
 
   /** Resolves once every engine command queued so far has run (re-offers apply in the background). */
