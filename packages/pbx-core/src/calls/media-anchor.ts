@@ -436,7 +436,8 @@ export class AnchoredCall {
     const answer = answerMediaOffer(offer, this.localOf(ep.info), codec, ep.local);
     ep.local = answer;
     // RFC 3264 8.4 / RFC 6337 5.3: sendonly, inactive or c=0.0.0.0 puts the other party on hold.
-    const holds = offer.direction === 'sendonly' || offer.direction === 'inactive' || offer.remote.address === undefined;
+    const holds =
+      offer.direction === 'sendonly' || offer.direction === 'inactive' || offer.remote.address === undefined;
     void this.serial(async () => {
       const changedCodec = !current || !sameEncoding(current, codec);
       // A session refresh (RFC 4028) re-offers the same: leave the endpoint latched where it is.
