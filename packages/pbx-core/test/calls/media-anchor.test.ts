@@ -333,6 +333,38 @@ describe('MediaAnchor', () => {
     await call.close();
   });
 
+  it("numbers telephone-event per leg: the caller's 96 and the callee's 101 are translated both ways", async () => {
+    const anchor = newAnchor();
+    const a = await openPhone();
+    const b = await openPhone();
+    const callerOffer = Buffer.from(
+      Buffer.from(offerFrom(a, '0 96'))
+        .toString()
+        .replace('rtpmap:101 telephone-event', 'rtpmap:96 telephone-event')
+        .replace('fmtp:101', 'fmtp:96'),
+    );
+    const call = await anchor.open('te', callerOffer);
+    const offer = await call.offerTo('leg');
+    expect(offer).toContain('a=rtpmap:101 telephone-event/8000');
+    const toCaller = await call.answered('leg', answerFrom(b, offer, 'PCMU'));
+    // RFC 3264 6.1: the answer keeps the offer's number for the caller.
+    expect(toCaller).toContain('a=rtpmap:96 telephone-event/8000');
+    expect(toCaller).not.toContain('telephone-event/8000\r\na=rtpmap:101');
+    // RFC 4733 2.3: digit 5, volume 10, duration 160, end bit on the last packet.
+    const event = (end: boolean) => Uint8Array.of(5, (end ? 0x80 : 0) | 10, 0, 160);
+    a.send(portOf(toCaller), 96, event(false), 0, true);
+    a.send(portOf(toCaller), 96, event(true), 0);
+    b.send(portOf(offer), 101, event(false), 0, true);
+    b.send(portOf(offer), 101, event(true), 0);
+    await engine.advanceClock(40);
+    await b.waitFor(2);
+    await a.waitFor(2);
+    expect(new Set(b.received.map((p) => p.payloadType))).toEqual(new Set([101]));
+    expect(new Set(a.received.map((p) => p.payloadType))).toEqual(new Set([96]));
+    expect(b.received[0].payload[0]).toBe(5);
+    await call.close();
+  });
+
   it('switches codec on a re-offer that drops the one in use: relay becomes transcode', async () => {
     const anchor = newAnchor();
     const a = await openPhone();
