@@ -198,6 +198,8 @@ describe('hold across the B2BUA', () => {
     expect(chimeLevel(held)).toBeGreaterThan(300);
     // Bob's leg was not touched: the PBX held nothing towards him, it played the music itself.
     expect(bobReoffers).toEqual([]);
+    const live = await ctlCall<Array<{ heldBy: string[]; heldSince: number | null }>>(socket, 'calls.list');
+    expect(live).toEqual([expect.objectContaining({ heldBy: ['caller'], heldSince: expect.any(Number) })]);
 
     // Resume: both tones flow again, and the music stops.
     const resume = await session.reinvite(pcmuSdp(aliceRtp, 3, 'sendrecv'));
@@ -208,6 +210,7 @@ describe('hold across the B2BUA', () => {
     expect(toneAmplitude(bobHears, 1000, 8000)).toBeGreaterThan(6000);
     expect(chimeLevel(bobHears)).toBeLessThan(200);
     expect(toneAmplitude(aliceHears, 440, 8000)).toBeGreaterThan(6000);
+    expect(await ctlCall(socket, 'calls.list')).toEqual([expect.objectContaining({ heldBy: [], heldSince: null })]);
 
     aliceRtp.stop();
     bobRtp.stop();

@@ -47,6 +47,8 @@ const callResult = {
     calleeExtension: nullable('string'),
     startedAt: { type: 'integer', description: 'epoch ms' },
     answeredAt: { type: ['integer', 'null'], description: 'epoch ms' },
+    heldBy: { type: 'array', items: { enum: ['caller', 'callee'] }, description: 'who has the call on hold now' },
+    heldSince: { type: ['integer', 'null'], description: 'epoch ms the hold began; null when not on hold' },
     media: {
       type: 'object',
       description: "each side's codec and how the PBX bridges them (null until known)",

@@ -44,6 +44,10 @@ export interface CallSnapshot {
   readonly calleeExtension: string | null;
   readonly startedAt: number;
   readonly answeredAt: number | null;
+  /** Who has the call on hold now (FEATURES 1: hold time is tracked and shown in the live view). */
+  readonly heldBy: ReadonlyArray<'caller' | 'callee'>;
+  /** Since when it has been on hold (epoch ms), null when it is not. */
+  readonly heldSince: number | null;
   /** The anchored media: each side's codec and how the PBX bridges them (null until known). */
   readonly media: {
     readonly callerCodec: string | null;
@@ -128,6 +132,8 @@ export class PbxCall {
 
   snapshot(): CallSnapshot {
     const bridged = this.media?.bridgedLeg;
+    let heldSince: number | null = null;
+    for (const i of this.openHolds.values()) heldSince = Math.min(heldSince ?? Infinity, this.steps[i].at);
     return {
       id: this.id,
       state: this.state,
@@ -137,6 +143,8 @@ export class PbxCall {
       calleeExtension: this.calleeExtension,
       startedAt: this.startedAt,
       answeredAt: this.answeredAt,
+      heldBy: [...this.openHolds.keys()],
+      heldSince,
       media: {
         callerCodec: this.media?.codecOf('caller') ?? null,
         calleeCodec: bridged !== undefined ? (this.media?.codecOf(bridged) ?? null) : null,
