@@ -1,7 +1,7 @@
 // End to end, hold across the B2BUA: Alice and Bob (user agents on our SIP stack, RTP from 127.0.0.2 and .3) talk
 // through the daemon; Alice holds with a re-INVITE (a=sendonly), and Bob, whose leg knows nothing of it, must hear
-// the music on hold from the media engine (the built-in chime: not silence, not Alice's audio); Alice resumes
-// (a=sendrecv) and the tones flow both ways again. The call record and the log carry the hold and the resume.
+// the music on hold from the media engine (the built-in chime: not silence, not Alice's audio); Alice resumes with
+// an UPDATE (a=sendrecv) and the tones flow both ways again. The call record and the log carry the hold and the resume.
 import type { ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { join } from 'node:path';
@@ -201,8 +201,8 @@ describe('hold across the B2BUA', () => {
     const live = await ctlCall<Array<{ heldBy: string[]; heldSince: number | null }>>(socket, 'calls.list');
     expect(live).toEqual([expect.objectContaining({ heldBy: ['caller'], heldSince: expect.any(Number) })]);
 
-    // Resume: both tones flow again, and the music stops.
-    const resume = await session.reinvite(pcmuSdp(aliceRtp, 3, 'sendrecv'));
+    // Resume, this time with UPDATE (RFC 3311): both tones flow again, and the music stops.
+    const resume = await session.update(pcmuSdp(aliceRtp, 3, 'sendrecv'));
     expect(resume.status).toBe(200);
     expect(Buffer.from(resume.body).toString()).toContain('a=sendrecv');
     await new Promise((r) => setTimeout(r, 300));
