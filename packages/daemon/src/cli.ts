@@ -121,7 +121,11 @@ async function start(args: string[], io: CliIo): Promise<number> {
   // One write per event-loop turn rather than one per line; what is left is written when the process exits.
   const lines = batchedLines((text) => io.out(text));
   process.once('exit', lines.flush);
-  const daemon = new Daemon({ config, log: jsonLog(lines.write, logLevelOf(config, process.env)) });
+  const daemon = new Daemon({
+    config,
+    ...(file !== undefined ? { configFile: file } : {}),
+    log: jsonLog(lines.write, logLevelOf(config, process.env)),
+  });
   try {
     await daemon.start();
   } catch (err) {
@@ -143,13 +147,17 @@ async function start(args: string[], io: CliIo): Promise<number> {
     };
     process.once('SIGTERM', () => void stop('SIGTERM'));
     process.once('SIGINT', () => void stop('SIGINT'));
+    // SIGHUP: the config file again; a bad one is logged (file, line, field) and the running config stays.
     process.on('SIGHUP', () => {
-      if (file === undefined) return;
-      try {
-        void daemon.reload(loadConfig(file));
-      } catch (err) {
-        daemon.log('error', 'config not reloaded', { error: (err as Error).message });
+      if (file === undefined) {
+        daemon.log('warn', 'config not reloaded', { error: 'the built-in demo has no config file' });
+        return;
       }
+      daemon.reloadFromFile().catch((err: unknown) => {
+        // A ConfigError is logged where it is found; anything else is logged here.
+        if (!(err instanceof ConfigError))
+          daemon.log('error', 'config not reloaded', { error: (err as Error).message });
+      });
     });
   });
 }

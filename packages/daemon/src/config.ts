@@ -3,6 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { readWav } from '@switchyard/media';
 import { type DigestAlgorithm, parseListenUrl } from '@switchyard/sip-stack';
 import { Ajv, type ErrorObject } from 'ajv';
 import { isMap, isNode, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
@@ -25,6 +27,11 @@ export interface MediaConfig {
   rtpPorts: { min: number; max: number };
   /** Media worker threads (default: one per core). */
   workers?: number;
+  /**
+   * Music on hold: a WAV file (any rate, mono or stereo, PCM16, u-law or A-law; converted to 16 kHz mono) played to
+   * a held party. A relative path is taken from the config file's folder. Default: a gentle generated chime.
+   */
+  musicOnHold?: string;
 }
 
 export interface SwitchyardConfig {
@@ -181,6 +188,7 @@ export const configSchema = {
           },
         },
         workers: { type: 'integer', minimum: 1, maximum: 256, description: 'media worker threads' },
+        musicOnHold: { type: 'string', minLength: 1, description: 'WAV file played to a held party' },
       },
     },
     data: { type: 'string', minLength: 1 },
@@ -308,6 +316,11 @@ export function parseConfig(text: string, file: string): SwitchyardConfig {
   if (media?.address !== undefined && isIP(media.address) === 0) report(['media', 'address'], 'is not an IP address');
   if (media?.announce !== undefined && isIP(media.announce) === 0)
     report(['media', 'announce'], 'is not an IP address');
+  if (media?.musicOnHold !== undefined) {
+    media.musicOnHold = resolve(dirname(file), media.musicOnHold);
+    const why = unplayableWav(media.musicOnHold);
+    if (why !== undefined) report(['media', 'musicOnHold'], why);
+  }
   if (media?.rtpPorts && media.rtpPorts.max - media.rtpPorts.min < 2) {
     report(['media', 'rtpPorts', 'max'], 'must be above min (at least one RTP/RTCP port pair)');
   }
@@ -321,6 +334,23 @@ export function parseConfig(text: string, file: string): SwitchyardConfig {
   value.admin ??= { socket: `${value.data}/admin.sock` };
   value.extensions ??= [];
   return value;
+}
+
+/** Why a WAV file cannot be music on hold (unreadable, not a WAV the reader takes, no audio), or undefined. */
+function unplayableWav(path: string): string | undefined {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    return `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+  }
+  try {
+    const wav = readWav(bytes);
+    if (wav.samples.length < wav.channels) return `${path} holds no audio`;
+  } catch (err) {
+    return `${path} is not a usable WAV file: ${(err as Error).message}`;
+  }
+  return undefined;
 }
 
 /** `host:port` (IPv6 in brackets) into its parts; undefined when it is not one. */
@@ -359,6 +389,7 @@ export function mediaDefaults(config: Pick<SwitchyardConfig, 'sip' | 'media'>): 
   const out: MediaConfig = { address, rtpPorts: config.media?.rtpPorts ?? { min: 10000, max: 20000 } };
   if (config.media?.workers !== undefined) out.workers = config.media.workers;
   if (config.media?.announce !== undefined) out.announce = config.media.announce;
+  if (config.media?.musicOnHold !== undefined) out.musicOnHold = config.media.musicOnHold;
   return out;
 }
 

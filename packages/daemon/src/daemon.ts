@@ -2,6 +2,7 @@
 // and stopped cleanly. `switchyard start` runs one of these in the foreground.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MediaEngine } from '@switchyard/media';
@@ -15,12 +16,14 @@ import {
   systemClock,
   UserAgent,
 } from '@switchyard/sip-stack';
-import { mediaDefaults, type SwitchyardConfig } from './config.js';
-import { jsonLog, type LogFn } from './log.js';
+import { ConfigError, loadConfig, mediaDefaults, type SwitchyardConfig } from './config.js';
+import { type ConfigChanges, compareConfigs, mergeForReload, RESTART_SETTINGS } from './config-reload.js';
+import { isLevelledLog, jsonLog, type LogFn, logLevelOf } from './log.js';
 import { DaemonMetrics } from './metrics/daemon-metrics.js';
+import { MusicOnHoldError, prepareMusicOnHold } from './music-on-hold.js';
 import { registerAdminMethods } from './rpc/admin-methods.js';
 import { JsonRpcServer } from './rpc/json-rpc.js';
-import { RemoteAdmin } from './rpc/remote-admin.js';
+import { BearerToken, RemoteAdmin } from './rpc/remote-admin.js';
 import { AdminSocketServer } from './rpc/socket-server.js';
 import { openSqliteStorage, type SqliteStorage, spacedTurns } from './storage/index.js';
 
@@ -33,8 +36,12 @@ export type DaemonEvent =
 
 export interface DaemonOptions {
   readonly config: SwitchyardConfig;
+  /** The file the config came from: SIGHUP and `config.reload` read it again. */
+  readonly configFile?: string;
   readonly clock?: Clock;
   readonly log?: LogFn;
+  /** Where SWITCHYARD_LOG_LEVEL is read on reload (it wins over log.level); default process.env. */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -79,9 +86,17 @@ export class Daemon {
   private purgeTimer: ReturnType<Clock['setTimeout']> | undefined;
   private draining = false;
   config: SwitchyardConfig;
+  readonly configFile: string | undefined;
+  private readonly env: NodeJS.ProcessEnv;
+  /** Reloads run one after another (two quick SIGHUPs must not interleave). */
+  private reloading: Promise<unknown> = Promise.resolve();
+  /** The digest brute-force guard; a reload keeps it (and who it blocks) unless security.authFailures changed. */
+  private authLimiter: AuthFailureLimiter | undefined;
 
   constructor(options: DaemonOptions) {
     this.config = options.config;
+    this.configFile = options.configFile;
+    this.env = options.env ?? process.env;
     this.clock = options.clock ?? systemClock;
     this.log = options.log ?? jsonLog();
     this.startedAt = this.clock.now();
@@ -103,7 +118,8 @@ export class Daemon {
     // Call records commit at most every 10 ms: at hundreds of calls a second, one WAL fsync (it blocks the event
     // loop) then serves several calls' records.
     this.storage = openSqliteStorage(config.data, { clock: this.clock, groupCommit: spacedTurns(this.clock, 10) });
-    await this.syncExtensions();
+    await this.syncExtensions(config.extensions, []);
+    const musicOnHold = prepareMusicOnHold(config.data, config.media?.musicOnHold);
 
     // Media first: a call that arrives as soon as SIP listens finds its engine ready.
     const media = mediaDefaults(config);
@@ -115,6 +131,7 @@ export class Daemon {
       engine: this.engine,
       address: media.address,
       ...(media.announce !== undefined ? { announceAddress: media.announce } : {}),
+      musicOnHold: [{ file: musicOnHold }],
       onMediaLost: (callId) => {
         this.log('warn', 'call media lost (media worker restarted)', { call: callId });
         void this.calls
@@ -143,13 +160,14 @@ export class Daemon {
       );
       this.log('info', 'sip listening', { listen: `${local.protocol}://${local.address}:${local.port}` });
     }
+    this.authLimiter = authFailureLimiter(config, this.clock);
     this.registrar = new Registrar({
       domain: config.sip.domain,
       extensions: this.storage.extensions,
       registrations: this.storage.registrations,
       clock: this.clock,
       algorithms: config.sip.digestAlgorithms,
-      authFailures: authFailureLimiter(config, this.clock),
+      authFailures: this.authLimiter,
       onChange: (extension: string, bindings: readonly Registration[]) =>
         this.publish({ type: 'extension.registrations', extension, devices: bindings.length }),
     });
@@ -224,9 +242,19 @@ export class Daemon {
     this.calls.refused(incoming, verdict.status, `authentication failed: ${verdict.reason}`);
   }
 
-  /** Config extensions are created or updated in storage; ones made over JSON-RPC are kept. */
-  private async syncExtensions(): Promise<void> {
-    for (const ext of this.config.extensions) {
+  /**
+   * Config extensions are created or updated in storage; ones made over JSON-RPC are kept. An extension the
+   * previous config had and this one drops is deleted (its call records stay).
+   */
+  private async syncExtensions(
+    extensions: SwitchyardConfig['extensions'],
+    previous: SwitchyardConfig['extensions'],
+  ): Promise<void> {
+    const kept = new Set(extensions.map((e) => e.number));
+    for (const old of previous) {
+      if (!kept.has(old.number)) await this.storage.extensions.delete(old.number).catch(() => false);
+    }
+    for (const ext of extensions) {
       const existing = await this.storage.extensions.get(ext.number);
       const fields = {
         displayName: ext.name ?? ext.number,
@@ -249,11 +277,109 @@ export class Daemon {
     }, 10_000);
   }
 
-  /** SIGHUP: re-read the config's extensions (listen addresses need a restart). */
-  async reload(config: SwitchyardConfig): Promise<void> {
-    this.config = config;
-    await this.syncExtensions();
-    this.log('info', 'config reloaded', { extensions: config.extensions.length });
+  /**
+   * SIGHUP and `config.reload`: reads the config file again and applies it. A file that does not validate changes
+   * nothing: the error (file, line, field) is logged and thrown.
+   */
+  reloadFromFile(): Promise<ConfigChanges> {
+    const file = this.configFile;
+    if (file === undefined) {
+      return Promise.reject(new Error('the daemon runs the built-in demo (no --config): there is no file to reload'));
+    }
+    let next: SwitchyardConfig;
+    try {
+      next = loadConfig(file);
+    } catch (err) {
+      this.logRefusedReload(err);
+      return Promise.reject(err);
+    }
+    return this.reload(next);
+  }
+
+  /**
+   * Applies a new config to the running daemon: every setting that can change live does, the ones bound at start
+   * (listen addresses, data folder, admin listeners, media ports and workers) are logged as needing a restart and
+   * keep their running values. Anything that fails before a change is made leaves the running config in force.
+   */
+  reload(next: SwitchyardConfig): Promise<ConfigChanges> {
+    const run = this.reloading.then(() => this.applyConfig(next));
+    this.reloading = run.catch(() => {});
+    return run;
+  }
+
+  private logRefusedReload(err: unknown): void {
+    if (err instanceof ConfigError) {
+      this.log('error', 'config not reloaded', { file: err.file, problems: err.problems, error: err.message });
+    } else this.log('error', 'config not reloaded', { error: (err as Error).message });
+  }
+
+  private async applyConfig(next: SwitchyardConfig): Promise<ConfigChanges> {
+    const running = this.config;
+    const changes = compareConfigs(running, next);
+    const changed = new Set(changes.changed);
+    const file = this.configFile ?? '(config)';
+    const refuse = (field: string, message: string): never => {
+      const err = new ConfigError(file, [{ field, line: undefined, column: undefined, message }]);
+      this.logRefusedReload(err);
+      throw err;
+    };
+    // First whatever can fail, so a refused reload changes nothing.
+    let token: BearerToken | undefined;
+    if ((changed.has('admin.token') || changed.has('admin.tokenFile')) && this.remoteAdmin?.listening) {
+      try {
+        token = BearerToken.fromConfig(next.admin);
+      } catch (err) {
+        refuse('admin.tokenFile', (err as Error).message);
+      }
+      if (token === undefined) refuse('admin.token', 'the running admin.tcp/admin.ws listeners need a token');
+    }
+    const announce = next.media?.announce ?? this.media.address;
+    if (changed.has('media.announce') && isIP(announce) !== isIP(this.media.address)) {
+      refuse('media.announce', `${announce} is not of the same IP family as the media address ${this.media.address}`);
+    }
+    let musicOnHold: string | undefined;
+    if (changed.has('media.musicOnHold')) {
+      try {
+        musicOnHold = prepareMusicOnHold(running.data, next.media?.musicOnHold);
+      } catch (err) {
+        refuse('media.musicOnHold', err instanceof MusicOnHoldError ? err.message : (err as Error).message);
+      }
+    }
+    let metrics: DaemonMetrics | undefined;
+    if (changed.has('metrics.listen') && next.metrics) {
+      try {
+        metrics = await DaemonMetrics.start(this, next.metrics.listen, this.engine);
+      } catch (err) {
+        refuse('metrics.listen', `cannot listen on ${next.metrics.listen}: ${(err as Error).message}`);
+      }
+    }
+
+    // Then the changes.
+    if (changed.has('log.level') && isLevelledLog(this.log)) this.log.setLevel(logLevelOf(next, this.env));
+    if (changed.has('extensions')) await this.syncExtensions(next.extensions, running.extensions);
+    if (changed.has('security.authFailures')) this.authLimiter = authFailureLimiter(next, this.clock);
+    if (changed.has('sip.digestAlgorithms') || changed.has('security.authFailures')) {
+      this.registrar.reconfigureDigest(next.sip.digestAlgorithms, this.authLimiter);
+    }
+    if (token !== undefined) this.remoteAdmin?.replaceToken(token);
+    if (changed.has('metrics.listen')) {
+      await this.metrics?.close();
+      this.metrics = metrics;
+      if (metrics) this.log('info', 'metrics listening', { url: metrics.url });
+    }
+    if (changed.has('media.announce')) this.media.setAnnounced(announce);
+    if (musicOnHold !== undefined) this.media.setMusicOnHold([{ file: musicOnHold }]);
+    // shutdown.drainTimeoutSeconds is read when SIGTERM comes.
+    this.config = mergeForReload(running, next);
+    for (const setting of changes.needsRestart) {
+      this.log('warn', 'config setting needs a restart', { setting, reason: RESTART_SETTINGS[setting] });
+    }
+    this.log('info', 'config reloaded', {
+      changed: changes.changed,
+      needsRestart: changes.needsRestart,
+      extensions: next.extensions.length,
+    });
+    return changes;
   }
 
   /** SIGTERM: refuse new calls, let current ones finish up to `graceMs`, then hang up the rest and stop. */

@@ -20,15 +20,36 @@ export function logLevelOf(config: Pick<SwitchyardConfig, 'log'> | undefined, en
   return config?.log?.level ?? 'info';
 }
 
+/** A log whose level a config reload can change. */
+export interface LevelledLog extends LogFn {
+  readonly level: LogLevel;
+  setLevel(level: LogLevel): void;
+}
+
+export function isLevelledLog(log: LogFn): log is LevelledLog {
+  return typeof (log as Partial<LevelledLog>).setLevel === 'function';
+}
+
 export const jsonLog = (
   write: (line: string) => void = (l) => process.stdout.write(l),
   level: LogLevel = 'info',
-): LogFn => {
-  const min = RANK[level];
-  return (lineLevel, msg, fields = {}) => {
+): LevelledLog => {
+  let current = level;
+  let min = RANK[level];
+  const log: LogFn = (lineLevel, msg, fields = {}) => {
     if (RANK[lineLevel] < min) return;
     write(`${JSON.stringify({ time: new Date().toISOString(), level: lineLevel, msg, ...fields })}\n`);
   };
+  // defineProperties, not Object.assign: assign would copy the getter's value once.
+  return Object.defineProperties(log, {
+    level: { get: () => current },
+    setLevel: {
+      value: (next: LogLevel) => {
+        current = next;
+        min = RANK[next];
+      },
+    },
+  }) as LevelledLog;
 };
 
 /** Lines collected for one write; see `batchedLines`. */

@@ -1,6 +1,7 @@
 // The admin surface over JSON-RPC: extensions, registrations, calls, call records, status and live events.
 // Each method's params are a JSON Schema, so `rpc.discover` documents them and bad calls get -32602.
 import { type Extension, isStorageError } from '@switchyard/pbx-core';
+import { ConfigError } from '../config.js';
 import type { Daemon } from '../daemon.js';
 import { JsonRpcError, JsonRpcErrorCode } from './json-rpc.js';
 
@@ -46,6 +47,8 @@ const callResult = {
     calleeExtension: nullable('string'),
     startedAt: { type: 'integer', description: 'epoch ms' },
     answeredAt: { type: ['integer', 'null'], description: 'epoch ms' },
+    heldBy: { type: 'array', items: { enum: ['caller', 'callee'] }, description: 'who has the call on hold now' },
+    heldSince: { type: ['integer', 'null'], description: 'epoch ms the hold began; null when not on hold' },
     media: {
       type: 'object',
       description: "each side's codec and how the PBX bridges them (null until known)",
@@ -289,9 +292,35 @@ export function registerAdminMethods(daemon: Daemon): void {
     handler: (q) => storage(() => daemon.storage.cdrs.query(q)),
   });
 
+  rpc.register('config.reload', {
+    description:
+      'Reads the config file again and applies it, as SIGHUP does. Settings that change live take effect now (extensions, log.level, security.authFailures, sip.digestAlgorithms, admin.token/tokenFile, metrics.listen, media.announce, media.musicOnHold, shutdown.drainTimeoutSeconds); the ones bound at start (sip.listen, sip.tls, sip.domain, data, admin.socket/tcp/ws, media.address/rtpPorts/workers) keep their running values until a restart and are listed. A file that does not validate changes nothing: the error (-32602) names file, line and field in `data.problems`.',
+    result: objectOf({
+      changed: { type: 'array', items: { type: 'string' }, description: 'settings applied, by dotted path' },
+      needsRestart: {
+        type: 'array',
+        items: { type: 'string' },
+        description: 'settings that differ from the running ones and take effect only after a restart',
+      },
+    }),
+    handler: async () => {
+      try {
+        return await daemon.reloadFromFile();
+      } catch (err) {
+        if (err instanceof ConfigError) {
+          throw new JsonRpcError(JsonRpcErrorCode.InvalidParams, err.message, {
+            file: err.file,
+            problems: err.problems,
+          });
+        }
+        throw new JsonRpcError(JsonRpcErrorCode.InternalError, (err as Error).message);
+      }
+    },
+  });
+
   rpc.register('events.subscribe', {
     description:
-      'Streams live events on this connection as `event` notifications until it closes: `call.started`, `call.ringing`, `call.answered` (params `{type, call}`, call as in calls.list), `call.ended` (`{type, call, record}`, record as in cdrs.query) and `extension.registrations` (`{type, extension, devices}`).',
+      'Streams live events on this connection as `event` notifications until it closes: `call.started`, `call.ringing`, `call.answered` (params `{type, call}`, call as in calls.list), `call.held` and `call.resumed` (`{type, call, by}`, by `caller` or `callee`: who put the other on hold, which hears music on hold meanwhile), `call.ended` (`{type, call, record}`, record as in cdrs.query) and `extension.registrations` (`{type, extension, devices}`).',
     result: objectOf({ subscribed: { type: 'boolean' } }),
     handler: (_params, session) => {
       const unsubscribe = daemon.subscribe((event) => session.notify('event', event));

@@ -16,11 +16,20 @@ import { errorLine, MAX_LINE_BYTES, serveLineSession } from './line-session.js';
 
 /** A bearer token compared in constant time (both sides hashed first, so lengths do not leak either). */
 export class BearerToken {
-  private readonly digest: Buffer;
+  private digest: Buffer;
 
   constructor(token: string) {
+    this.digest = BearerToken.hash(token);
+  }
+
+  private static hash(token: string): Buffer {
     if (token.length === 0) throw new Error('the admin token is empty');
-    this.digest = createHash('sha256').update(token).digest();
+    return createHash('sha256').update(token).digest();
+  }
+
+  /** A config reload's new token: connections from now on must present it (open ones stay). */
+  replaceWith(other: BearerToken): void {
+    this.digest = other.digest;
   }
 
   /** The token from `admin.token`, or the first line of `admin.tokenFile`. */
@@ -166,6 +175,18 @@ function listenOn(server: Server | HttpServer, host: string, port: number): Prom
 export class RemoteAdmin {
   private readonly closers: Array<() => Promise<void>> = [];
   readonly endpoints: string[] = [];
+  /** The token the listeners check (undefined when there are none). */
+  private token: BearerToken | undefined;
+
+  /** Whether TCP or WebSocket listeners are up (they need a token). */
+  get listening(): boolean {
+    return this.token !== undefined;
+  }
+
+  /** A config reload changed the token: the listeners check the new one from the next connection on. */
+  replaceToken(token: BearerToken): void {
+    this.token?.replaceWith(token);
+  }
 
   static async start(
     rpc: JsonRpcServer,
@@ -177,6 +198,7 @@ export class RemoteAdmin {
     const token = BearerToken.fromConfig(admin);
     // The config check refuses this too; this guards a config built in code.
     if (token === undefined) throw new Error('admin.tcp and admin.ws need admin.token or admin.tokenFile');
+    remote.token = token;
     try {
       for (const kind of ['tcp', 'ws'] as const) {
         const at = admin[kind];

@@ -31,6 +31,28 @@ const queueEntry = (at: number) => ({
   detail: null,
 });
 
+/** A device's binding of `extension`, expiring an hour after `at`. */
+function registration(extension: string, at: number) {
+  return {
+    extension,
+    contactUri: `sip:${extension}@127.0.0.1:5062`,
+    instanceId: null,
+    regId: null,
+    callId: `reg-${extension}`,
+    cseq: 1,
+    path: [],
+    transport: 'udp' as const,
+    sourceAddress: '127.0.0.1',
+    sourcePort: 5062,
+    flowId: null,
+    userAgent: 'storm',
+    q: 1,
+    expiresAt: at + 3_600_000,
+    registeredAt: at,
+    updatedAt: at,
+  };
+}
+
 async function settle<T>(promises: readonly Promise<T>[]) {
   return Promise.allSettled(promises);
 }
@@ -149,6 +171,67 @@ describe('sqlite storage: group commit', () => {
         n: 0,
       });
       expect(storage.db.prepare('SELECT count(*) AS n FROM cdr_legs').get()).toEqual({ n: 3 * 2 });
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('groups a registration storm into few commits; each REGISTER write settles only once it is on disk', async () => {
+    const dir = freshDir();
+    const storage = openSqliteStorage(dir);
+    const other = new Database(join(dir, 'switchyard.db'), { readonly: true });
+    try {
+      const n = 100;
+      for (let i = 0; i < n; i++) {
+        await storage.extensions.create({ number: String(2000 + i), displayName: `E${i}`, sipPassword: 'pw-secret' });
+      }
+      const before = storage.groupCommits;
+      const seenByOther: boolean[] = [];
+      const writes = Array.from({ length: n }, (_, i) =>
+        storage.registrations.upsert(registration(String(2000 + i), T0)).then((r) => {
+          // Another connection reads the file: what resolved is committed.
+          const row = other
+            .prepare('SELECT count(*) AS n FROM registrations WHERE extension = ? AND contact_uri = ?')
+            .get(r.extension, r.contactUri) as { n: number };
+          seenByOther.push(row.n === 1);
+          return r;
+        }),
+      );
+      const results = await Promise.all(writes);
+      expect(results.map((r) => r.extension)).toEqual(Array.from({ length: n }, (_, i) => String(2000 + i)));
+      expect(seenByOther).toEqual(Array(n).fill(true));
+      const commits = storage.groupCommits - before;
+      expect(commits).toBeGreaterThanOrEqual(1);
+      expect(commits).toBeLessThanOrEqual(n / 20);
+      // Removals and purges go through the same commits.
+      const gone = storage.registrations.removeAll('2000');
+      const purged = storage.registrations.purgeExpired(T0 + 3_600_001);
+      expect(await gone).toBe(1);
+      expect(await purged).toHaveLength(n - 1);
+      expect(storage.groupCommits - before).toBeLessThanOrEqual(n / 20 + 1);
+    } finally {
+      other.close();
+      await storage.close();
+    }
+  });
+
+  it('lets a registration read see the writes queued for its extension', async () => {
+    const storage = openSqliteStorage(freshDir(), { groupCommit: () => {} }); // never flushes by itself
+    try {
+      await storage.extensions.create({ number: '3000', displayName: 'A', sipPassword: 'pw-secret' });
+      await storage.extensions.create({ number: '3001', displayName: 'B', sipPassword: 'pw-secret' });
+      const bound = storage.registrations.upsert(registration('3000', T0));
+      const commits = storage.groupCommits;
+      // Another extension's read does not commit 3000's write early...
+      expect(await storage.registrations.list('3001', T0)).toEqual([]);
+      expect(storage.groupCommits).toBe(commits);
+      // ...its own read does.
+      expect((await storage.registrations.list('3000', T0)).map((r) => r.extension)).toEqual(['3000']);
+      expect(storage.groupCommits).toBe(commits + 1);
+      await bound;
+      const removed = storage.registrations.remove('3000', 'sip:3000@127.0.0.1:5062');
+      expect(await storage.registrations.listAll(T0)).toEqual([]);
+      expect(await removed).toBe(true);
     } finally {
       await storage.close();
     }

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock, IncomingCall, OutgoingCall, SipSession, TimerHandle, UserAgent } from '@switchyard/sip-stack';
 import type { Registrar } from '../registrar/index.js';
 import type { CdrRepository, ExtensionRepository } from '../storage/repositories.js';
-import type { CallLeg, CallRecord, CallStatus, HangupSide, LegStatus } from '../storage/types.js';
+import type { CallLeg, CallRecord, CallStatus, CallStep, HangupSide, LegStatus } from '../storage/types.js';
 import type { AnchoredCall, MediaAnchor } from './media-anchor.js';
 import { MediaAnchorError } from './sdp-media.js';
 
@@ -30,6 +30,8 @@ export type CallEvent =
   | { readonly type: 'call.started'; readonly call: CallSnapshot }
   | { readonly type: 'call.ringing'; readonly call: CallSnapshot }
   | { readonly type: 'call.answered'; readonly call: CallSnapshot }
+  /** A party put the other on hold (it hears music on hold) or took it off hold. */
+  | { readonly type: 'call.held' | 'call.resumed'; readonly call: CallSnapshot; readonly by: 'caller' | 'callee' }
   | { readonly type: 'call.ended'; readonly call: CallSnapshot; readonly record: CallRecord };
 
 /** A call as the admin interface shows it. */
@@ -42,6 +44,10 @@ export interface CallSnapshot {
   readonly calleeExtension: string | null;
   readonly startedAt: number;
   readonly answeredAt: number | null;
+  /** Who has the call on hold now (FEATURES 1: hold time is tracked and shown in the live view). */
+  readonly heldBy: ReadonlyArray<'caller' | 'callee'>;
+  /** Since when it has been on hold (epoch ms), null when it is not. */
+  readonly heldSince: number | null;
   /** The anchored media: each side's codec and how the PBX bridges them (null until known). */
   readonly media: {
     readonly callerCodec: string | null;
@@ -101,6 +107,10 @@ export class PbxCall {
   ringTimer: TimerHandle | undefined;
   /** The call's media in the engine (from routing on; closed when the call ends). */
   media: AnchoredCall | undefined;
+  /** What happened during the call (hold, resume), for the record. */
+  readonly steps: CallStep[] = [];
+  /** Hold steps still open, by who holds: closed (endedAt) at resume or at the end of the call. */
+  readonly openHolds = new Map<'caller' | 'callee', number>();
   private finished = false;
 
   constructor(
@@ -122,6 +132,8 @@ export class PbxCall {
 
   snapshot(): CallSnapshot {
     const bridged = this.media?.bridgedLeg;
+    let heldSince: number | null = null;
+    for (const i of this.openHolds.values()) heldSince = Math.min(heldSince ?? Infinity, this.steps[i].at);
     return {
       id: this.id,
       state: this.state,
@@ -131,6 +143,8 @@ export class PbxCall {
       calleeExtension: this.calleeExtension,
       startedAt: this.startedAt,
       answeredAt: this.answeredAt,
+      heldBy: [...this.openHolds.keys()],
+      heldSince,
       media: {
         callerCodec: this.media?.codecOf('caller') ?? null,
         calleeCodec: bridged !== undefined ? (this.media?.codecOf(bridged) ?? null) : null,
@@ -424,6 +438,7 @@ export class CallManager {
       return;
     }
     const media = call.media!;
+    media.onHold = (side, held) => this.holdChanged(call, side === 'caller' ? 'caller' : 'callee', held);
     // Re-INVITEs and UPDATEs (hold, a new address) are answered by the PBX with its own address (RFC 3264 8).
     session.events.onOffer = (offer) => ({ body: media.reoffer(leg.legId, offer), contentType: 'application/sdp' });
     let callerSdp: string;
@@ -470,6 +485,23 @@ export class CallManager {
     this.emit({ type: 'call.answered', call: call.snapshot() });
   }
 
+  /** A party put the call on hold or took it off: an event, and a step in the record (hold with its end, resume). */
+  private holdChanged(call: PbxCall, by: 'caller' | 'callee', held: boolean): void {
+    if (call.isOver) return;
+    const now = this.clock.now();
+    const target = by === 'caller' ? call.callerExtension : call.calleeExtension;
+    if (held) {
+      call.openHolds.set(by, call.steps.length);
+      call.steps.push({ at: now, kind: 'hold', target, endedAt: null, detail: { by } });
+    } else {
+      const open = call.openHolds.get(by);
+      call.openHolds.delete(by);
+      if (open !== undefined) call.steps[open] = { ...call.steps[open], endedAt: now };
+      call.steps.push({ at: now, kind: 'resume', target, endedAt: null, detail: { by } });
+    }
+    this.emit({ type: held ? 'call.held' : 'call.resumed', call: call.snapshot(), by });
+  }
+
   private legFailed(call: PbxCall, leg: OutboundLeg, status: number): void {
     leg.endedAt = this.clock.now();
     void call.media?.releaseLeg(leg.legId);
@@ -487,6 +519,9 @@ export class CallManager {
   ended(call: PbxCall, status: CallStatus, side: HangupSide | null, sipStatus: number | null, reason: string | null) {
     this.calls.delete(call.id);
     const endedAt = this.clock.now();
+    // A hold that lasts until the hang-up ends with the call.
+    for (const i of call.openHolds.values()) call.steps[i] = { ...call.steps[i], endedAt };
+    call.openHolds.clear();
     const inboundLeg: CallLeg = {
       legId: `${call.id}-in`,
       peerKind: 'extension',
@@ -544,7 +579,7 @@ export class CallManager {
       cost: null,
       recordingPath: null,
       legs,
-      steps: [],
+      steps: call.steps,
     };
     const write = this.options.cdrs.insert(record).then(
       () => this.emit({ type: 'call.ended', call: call.snapshot(), record }),

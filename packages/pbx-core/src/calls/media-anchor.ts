@@ -8,6 +8,7 @@ import {
   type EndpointOptions,
   type MediaEngine,
   type MediaEngineEvent,
+  type PlayItem,
 } from '@switchyard/media';
 import type { SdpSessionDescription } from '@switchyard/sip-stack';
 import {
@@ -51,6 +52,10 @@ export interface MediaAnchorOptions {
   readonly toneCountry?: string;
   /** Told when the engine lost a call's media (a crashed worker): the call should be ended. */
   readonly onMediaLost?: (callId: string) => void;
+  /** What a held party hears, looped (default: the call-waiting tone, so it knows the call is still there). */
+  readonly musicOnHold?: readonly PlayItem[];
+  /** Told when a party puts the call on hold or takes it off hold (for the call's events and record). */
+  readonly onHold?: (callId: string, side: 'caller' | string, held: boolean) => void;
 }
 
 /** Whether this process can load the Opus codec the engine would use. */
@@ -67,7 +72,9 @@ export function engineHasOpus(): boolean {
 export class MediaAnchor {
   readonly address: string;
   /** What SDP names. */
-  readonly announced: string;
+  private announcedAddress: string;
+  /** @internal what a held party hears. */
+  musicOnHold: readonly PlayItem[];
   readonly family: 4 | 6;
   readonly codecs: readonly CodecDescription[];
   private readonly calls = new Map<string, AnchoredCall>();
@@ -85,14 +92,37 @@ export class MediaAnchor {
     const family = addressFamily(options.address);
     if (family === 0) throw new MediaAnchorError(500, `media address ${options.address} is not an IP address`);
     this.address = options.address;
-    this.announced = options.announceAddress ?? options.address;
-    if (addressFamily(this.announced) !== family) {
-      throw new MediaAnchorError(500, `announced address ${this.announced} is not an IPv${family} address`);
-    }
     this.family = family;
+    this.announcedAddress = this.checkAnnounced(options.announceAddress ?? options.address);
+    this.musicOnHold = options.musicOnHold ?? [
+      { tone: 'callWaiting', ...(options.toneCountry !== undefined ? { country: options.toneCountry } : {}) },
+    ];
     this.codecs = options.codecs ?? defaultEngineCodecs(engineHasOpus());
     if (this.codecs.length === 0) throw new MediaAnchorError(500, 'no codec to offer');
     options.engine.on('sessionClosed', this.onSessionClosed);
+  }
+
+  /** The address SDP names for RTP. */
+  get announced(): string {
+    return this.announcedAddress;
+  }
+
+  /** A new announced address (config reload): descriptions made from now on name it. */
+  setAnnounced(address: string): void {
+    this.announcedAddress = this.checkAnnounced(address);
+  }
+
+  /** New music on hold (config reload): holds that start from now on play it. */
+  setMusicOnHold(items: readonly PlayItem[]): void {
+    if (items.length === 0) throw new MediaAnchorError(500, 'music on hold needs something to play');
+    this.musicOnHold = items.slice();
+  }
+
+  private checkAnnounced(address: string): string {
+    if (addressFamily(address) !== this.family) {
+      throw new MediaAnchorError(500, `announced address ${address} is not an IPv${this.family} address`);
+    }
+    return address;
   }
 
   /** Stops listening to the engine (the engine itself belongs to whoever made it). */
@@ -467,17 +497,55 @@ export class AnchoredCall {
     if (!codec) throw new MediaAnchorError(488, 'the new offer has no codec this call can switch to');
     const answer = answerMediaOffer(offer, this.localOf(ep.info), codec, ep.local);
     ep.local = answer;
+    // RFC 3264 8.4 / RFC 6337 5.3: sendonly, inactive or c=0.0.0.0 puts the other party on hold.
+    const holds =
+      offer.direction === 'sendonly' || offer.direction === 'inactive' || offer.remote.address === undefined;
     void this.serial(async () => {
       const changedCodec = !current || !sameEncoding(current, codec);
       // A session refresh (RFC 4028) re-offers the same: leave the endpoint latched where it is.
       const sameRemote = ep.remote?.address === offer.remote.address && ep.remote?.port === offer.remote.port;
-      if (!changedCodec && sameRemote) return;
-      const peer = this.peerOf(side);
-      if (changedCodec && peer) await this.anchor.options.engine.unbridge(ep.info.sessionId);
-      await this.setRemote(ep, this.endpointCodec(ep, codec), offer.remote);
-      if (changedCodec && peer) this.mode = (await this.anchor.options.engine.bridge(ep.info.sessionId, peer)).mode;
+      if (changedCodec || !sameRemote) {
+        const peer = this.holding.size === 0 ? this.peerOf(side) : undefined;
+        if (changedCodec && peer) await this.anchor.options.engine.unbridge(ep.info.sessionId);
+        await this.setRemote(ep, this.endpointCodec(ep, codec), offer.remote);
+        if (changedCodec && peer) this.mode = (await this.anchor.options.engine.bridge(ep.info.sessionId, peer)).mode;
+      }
+      if (holds !== this.holding.has(side)) await this.setHold(side, holds);
     }).catch(() => {});
     return sdpBytes(answer);
+  }
+
+  /** Sides (the caller, or a leg id) holding the call now. */
+  private readonly holding = new Set<string>();
+  /** Told once the engine has put the call on hold or taken it off (for the call's events and record). */
+  onHold: ((side: 'caller' | string, held: boolean) => void) | undefined;
+
+  /** Whether `side` has the call on hold (its last offer was sendonly, inactive or c=0.0.0.0). */
+  isHolding(side: 'caller' | string): boolean {
+    return this.holding.has(side);
+  }
+
+  /**
+   * Hold as an anchoring PBX does it (Asterisk, FreeSWITCH): the bridge is opened, so the held party hears neither
+   * the holder nor silence but music on hold from the engine; when nobody holds any more the bridge is restored.
+   * Only the answered call's two sides count: a leg that is not bridged to the caller holds nobody.
+   */
+  private async setHold(side: string, held: boolean): Promise<void> {
+    const legId = this.bridged;
+    if (legId === undefined || (side !== 'caller' && side !== legId)) return;
+    const engine = this.anchor.options.engine;
+    const caller = this.callerEndpoint().info.sessionId;
+    const leg = this.leg(legId).info.sessionId;
+    const wasBridged = this.holding.size === 0;
+    if (held) this.holding.add(side);
+    else this.holding.delete(side);
+    if (wasBridged && this.holding.size > 0) await engine.unbridge(caller);
+    // The other party is the one held: it hears the music until this side takes it off hold.
+    const heldParty = side === 'caller' ? leg : caller;
+    if (held) await engine.play(heldParty, [...this.anchor.musicOnHold], { loop: true });
+    else await engine.stopPlayback(heldParty);
+    if (this.holding.size === 0) this.mode = (await engine.bridge(caller, leg)).mode;
+    this.onHold?.(side, held);
   }
 
   /** Resolves once every engine command queued so far has run (re-offers apply in the background). */

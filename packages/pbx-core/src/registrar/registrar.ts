@@ -3,12 +3,15 @@
 // with `*`. Where the REGISTER came from (RFC 3581) and its connection are kept, so a device behind NAT or on TCP,
 // TLS or WebSocket is reached the way it reached us.
 import {
+  type AuthenticateOptions,
   type AuthFailureLimiter,
   type Clock,
   type CredentialStore,
   createResponse,
   type DigestAlgorithm,
   DigestServer,
+  type DigestServerOptions,
+  type DigestVerdict,
   parseUri,
   type ServerTransaction,
   type SipInboundContext,
@@ -41,9 +44,42 @@ export interface RegistrarOptions {
   readonly onChange?: (extension: string, bindings: readonly Registration[]) => void;
 }
 
+/**
+ * The registrar's digest server, whose settings (algorithms, failure limiter) a config reload can change: it stays
+ * the one object the UA and the metrics hold, and hands each request to the server built from the current settings.
+ */
+export class ReloadableDigestServer extends DigestServer {
+  private current: DigestServer;
+
+  constructor(options: DigestServerOptions) {
+    super(options);
+    this.current = new DigestServer(options);
+  }
+
+  /**
+   * New settings from now on. The new server has a new nonce secret: nonces handed out before are answered as
+   * stale (RFC 7616 3.4, the phone retries at once), so no nonce-count history is lost to a replay.
+   */
+  replace(options: DigestServerOptions): void {
+    this.current = new DigestServer(options);
+  }
+
+  override get trackedNonces(): number {
+    return this.current.trackedNonces;
+  }
+
+  override challenges(realm?: string, stale = false): string[] {
+    return realm === undefined ? this.current.challenges(undefined, stale) : this.current.challenges(realm, stale);
+  }
+
+  override authenticate(request: SipRequest, options?: AuthenticateOptions): Promise<DigestVerdict> {
+    return this.current.authenticate(request, options);
+  }
+}
+
 /** Answers REGISTER requests and says where an extension's devices are. */
 export class Registrar {
-  readonly digest: DigestServer;
+  readonly digest: ReloadableDigestServer;
   private readonly minExpires: number;
   private readonly maxExpires: number;
   private readonly defaultExpires: number;
@@ -54,13 +90,25 @@ export class Registrar {
     this.maxExpires = options.maxExpires ?? 3600;
     this.defaultExpires = options.defaultExpires ?? 3600;
     this.maxBindings = options.maxBindings ?? 10;
-    this.digest = new DigestServer({
-      realm: options.domain,
-      clock: options.clock,
-      algorithms: options.algorithms,
-      credentials: extensionCredentials(options.extensions),
-      limiter: options.authFailures,
-    });
+    this.digest = new ReloadableDigestServer(this.digestOptions(options.algorithms, options.authFailures));
+  }
+
+  private digestOptions(
+    algorithms: readonly DigestAlgorithm[] | undefined,
+    limiter: AuthFailureLimiter | undefined,
+  ): DigestServerOptions {
+    return {
+      realm: this.options.domain,
+      clock: this.options.clock,
+      algorithms,
+      credentials: extensionCredentials(this.options.extensions),
+      limiter,
+    };
+  }
+
+  /** A config reload: challenge with these algorithms and guard with this limiter from the next request on. */
+  reconfigureDigest(algorithms: readonly DigestAlgorithm[] | undefined, authFailures: AuthFailureLimiter | undefined) {
+    this.digest.replace(this.digestOptions(algorithms, authFailures));
   }
 
   /** Handles one REGISTER in its server transaction. Never throws for bad input: the device gets the answer. */

@@ -9,6 +9,8 @@ import { type AnchorEngine, MediaAnchor, MediaAnchorError } from '../../src/call
 
 let engine: MediaEngine;
 const modes: string[] = [];
+/** Hold-related engine commands, in order: `play <session>`, `stop <session>`, `unbridge`, `bridge`. */
+const ops: string[] = [];
 /** The engine, with the bridge modes it reports written down. */
 let spied: AnchorEngine;
 
@@ -25,7 +27,14 @@ beforeAll(async () => {
         return async (a: string, b: string) => {
           const r = await target.bridge(a, b);
           modes.push(r.mode);
+          ops.push('bridge');
           return r;
+        };
+      }
+      if (prop === 'play' || prop === 'stopPlayback' || prop === 'unbridge') {
+        return (session: string, ...rest: unknown[]) => {
+          ops.push(prop === 'unbridge' ? 'unbridge' : `${prop === 'play' ? 'play' : 'stop'} ${session}`);
+          return (Reflect.get(target, prop) as (...a: unknown[]) => Promise<unknown>).call(target, session, ...rest);
         };
       }
       const v = Reflect.get(target, prop);
@@ -41,6 +50,7 @@ const cleanup: Array<() => void | Promise<void>> = [];
 afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
   modes.length = 0;
+  ops.length = 0;
 });
 
 async function openPhone(): Promise<Phone> {
@@ -276,6 +286,83 @@ describe('MediaAnchor', () => {
     expect(() => call.reoffer('caller', offerFrom(a, '18'))).toThrow(MediaAnchorError);
     await call.close();
     expect(await engineSessions()).toBe(0);
+  });
+
+  it('holds: the held party gets music on hold, both may hold, the bridge returns when neither does', async () => {
+    const anchor = newAnchor();
+    anchor.setMusicOnHold([{ tone: 'dial' }]);
+    const a = await openPhone();
+    const b = await openPhone();
+    const call = await anchor.open('hold', offerFrom(a));
+    const offer = await call.offerTo('leg');
+    const toCaller = await call.answered('leg', answerFrom(b, offer, 'PCMU'));
+    const holds: string[] = [];
+    call.onHold = (side, held) => holds.push(`${side} ${held ? 'holds' : 'resumes'}`);
+    ops.length = 0;
+    // Old-style hold from the callee (RFC 3264 8.4: c=0.0.0.0), then the caller holds too (inactive).
+    const oldStyle = Buffer.from(
+      Buffer.from(answerFrom(b, offer, 'PCMU'))
+        .toString()
+        .replace(/c=IN IP4 127\.0\.0\.1/g, 'c=IN IP4 0.0.0.0'),
+    );
+    call.reoffer('leg', oldStyle);
+    await call.idle();
+    expect(call.isHolding('leg')).toBe(true);
+    // The caller hears the music: the engine plays to it, at its own pace (manual clock).
+    await engine.advanceClock(200);
+    await a.waitFor(5);
+    const dial = heard(a, 0, 'PCMU');
+    expect(toneAmplitude(dial.pcm.subarray(-800), 425, 8000)).toBeGreaterThan(1000);
+    expect(serializeSdp(parseSdp(call.reoffer('caller', offerFrom(a, '0 101', 'inactive'))))).toContain('a=inactive');
+    await call.idle();
+    // The callee resumes: it no longer plays music to the caller, but the caller still holds, so no bridge yet.
+    call.reoffer('leg', answerFrom(b, offer, 'PCMU'));
+    await call.idle();
+    call.reoffer('caller', offerFrom(a));
+    await call.idle();
+    expect(holds).toEqual(['leg holds', 'caller holds', 'leg resumes', 'caller resumes']);
+    expect(ops.map((o) => o.split(' ')[0])).toEqual(['unbridge', 'play', 'play', 'stop', 'stop', 'bridge']);
+    const callerSession = ops[1].split(' ')[1];
+    expect(ops[3]).toBe(`stop ${callerSession}`); // the callee's resume stops the caller's music
+    // Bridged again: the callee's tone reaches the caller.
+    a.received.length = 0;
+    await talk([{ from: b, toPort: portOf(offer), pt: 0, encoding: 'PCMU', hz: 1000 }], 10);
+    await a.waitFor(5);
+    expect(toneAmplitude(heard(a, 0, 'PCMU').pcm, 1000, 8000)).toBeGreaterThan(8000 * 0.7);
+    expect(portOf(toCaller)).toBeGreaterThan(0);
+    await call.close();
+  });
+
+  it("numbers telephone-event per leg: the caller's 96 and the callee's 101 are translated both ways", async () => {
+    const anchor = newAnchor();
+    const a = await openPhone();
+    const b = await openPhone();
+    const callerOffer = Buffer.from(
+      Buffer.from(offerFrom(a, '0 96'))
+        .toString()
+        .replace('rtpmap:101 telephone-event', 'rtpmap:96 telephone-event')
+        .replace('fmtp:101', 'fmtp:96'),
+    );
+    const call = await anchor.open('te', callerOffer);
+    const offer = await call.offerTo('leg');
+    expect(offer).toContain('a=rtpmap:101 telephone-event/8000');
+    const toCaller = await call.answered('leg', answerFrom(b, offer, 'PCMU'));
+    // RFC 3264 6.1: the answer keeps the offer's number for the caller.
+    expect(toCaller).toContain('a=rtpmap:96 telephone-event/8000');
+    expect(toCaller).not.toContain('telephone-event/8000\r\na=rtpmap:101');
+    // RFC 4733 2.3: digit 5, volume 10, duration 160, end bit on the last packet.
+    const event = (end: boolean) => Uint8Array.of(5, (end ? 0x80 : 0) | 10, 0, 160);
+    a.send(portOf(toCaller), 96, event(false), 0, true);
+    a.send(portOf(toCaller), 96, event(true), 0);
+    b.send(portOf(offer), 101, event(false), 0, true);
+    b.send(portOf(offer), 101, event(true), 0);
+    await engine.advanceClock(40);
+    await b.waitFor(2);
+    await a.waitFor(2);
+    expect(new Set(b.received.map((p) => p.payloadType))).toEqual(new Set([101]));
+    expect(new Set(a.received.map((p) => p.payloadType))).toEqual(new Set([96]));
+    expect(b.received[0].payload[0]).toBe(5);
+    await call.close();
   });
 
   it('switches codec on a re-offer that drops the one in use: relay becomes transcode', async () => {

@@ -127,6 +127,25 @@ describe('Registrar (RFC 3261 10.3)', () => {
     expect((await register(alice, uri, '1000', ['<sip:x@127.0.0.1:6001>'], 600)).status).toBe(200);
   });
 
+  it('takes new digest algorithms and a new failure guard on reconfigure, through the same digest server', async () => {
+    const { uri, registrar, clock } = await pbx();
+    const server = registrar.digest;
+    const algorithms = () => server.challenges().map((c) => /algorithm=([\w-]+)/.exec(c)?.[1]);
+    expect(algorithms()).toEqual(['SHA-256', 'MD5']);
+    registrar.reconfigureDigest(
+      ['MD5'],
+      new AuthFailureLimiter({ maxFailures: 1, windowMs: 60_000, blockMs: 60_000, clock }),
+    );
+    expect(registrar.digest).toBe(server);
+    expect(algorithms()).toEqual(['MD5']);
+    const guesser = await phone('1000', 'guess');
+    const first = await register(guesser, uri, '1000', ['<sip:x@127.0.0.1:6001>']);
+    expect(first.status).toBe(403); // one failure is enough now
+    const alice = await phone('1001', 'hunter2');
+    registrar.reconfigureDigest(['MD5'], undefined);
+    expect((await register(alice, uri, '1001', ['<sip:y@127.0.0.1:6001>'], 600)).status).toBe(200);
+  });
+
   it('removes one binding with expires=0 and all with *, and forgets expired ones', async () => {
     const { uri, registrar, clock } = await pbx();
     const alice = await phone('1000', 's3cret');
