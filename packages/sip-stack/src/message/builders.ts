@@ -3,8 +3,10 @@
 import { randomFillSync } from 'node:crypto';
 import { SipParseError } from './errors.js';
 import { HeaderId, headerIdOf } from './header-names.js';
-import { BRANCH_MAGIC_COOKIE } from './headers.js';
+import { BRANCH_MAGIC_COOKIE, ViaValue } from './headers.js';
 import { SipRequest, SipResponse } from './message.js';
+import { isToken } from './scan.js';
+import type { Via } from './types.js';
 import { formatHost } from './uri.js';
 
 /** Source of random octets; inject a deterministic one in tests. */
@@ -392,4 +394,51 @@ function stripLineBreaks(s: string): string {
     out += c === 13 || c === 10 || c === 0 ? ' ' : s[i];
   }
   return out;
+}
+
+/** True when `s` can stand unquoted as a generic-param value (token or host, RFC 3261 25.1). */
+function isTokenText(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    // token characters, and ':' '[' ']' for IPv6 hosts
+    if (!isToken(c) && c !== 58 && c !== 91 && c !== 93) return false;
+  }
+  return true;
+}
+
+/**
+ * A Via value with `received` set and, when `rport` is given, `rport=` filled in (RFC 3261 18.2.1, RFC 3581 4),
+ * other params written back as parsed (quoted values re-quoted). Returns its text and its parsed form together,
+ * so a transport stamping every request does not parse the Via it just wrote.
+ */
+export function stampVia(via: Via, received: string, rport: number | undefined): { text: string; via: Via } {
+  let out = `${via.protocol}/${via.version}/${via.transport} ${formatHost(via.host)}`;
+  if (via.port !== undefined) out += `:${via.port}`;
+  const paramsStart = out.length;
+  for (const [name, value] of via.params) {
+    if (name === 'received') continue;
+    if (name === 'rport' && rport !== undefined) out += `;rport=${rport}`;
+    else if (value === null) out += `;${name}`;
+    else out += isTokenText(value) ? `;${name}=${value}` : `;${name}=${quoteString(value)}`;
+  }
+  out += `;received=${received}`;
+  const stamped = new ViaValue(
+    via.protocol,
+    via.version,
+    via.transport,
+    via.host,
+    via.hostType,
+    via.port,
+    via.branch,
+    received,
+    rport ?? via.rport,
+    via.maddr,
+    via.ttl,
+    undefined,
+    out,
+    paramsStart,
+    out.length,
+  );
+  return { text: out, via: stamped };
 }
