@@ -12,44 +12,77 @@ import { formatHost } from './uri.js';
 /** Source of random octets; inject a deterministic one in tests. */
 export type RandomSource = (size: number) => Uint8Array;
 
+/** Two lower-case hex digits per octet value. */
+const HEX_OCTETS: readonly string[] = Array.from({ length: 256 }, (_, i) => (i < 16 ? '0' : '') + i.toString(16));
+
 /**
  * Cryptographic randomness drawn from a refilled pool: a tag or branch per message would otherwise cost a
  * getrandom() call each (it was 5% of a stateful UAS's profile).
  */
-function pooledRandom(poolSize = 4096): RandomSource {
-  const pool = Buffer.allocUnsafe(poolSize);
-  let used = poolSize;
-  return (size) => {
-    if (size > poolSize) return randomFillSync(Buffer.allocUnsafe(size));
-    if (used + size > poolSize) {
-      randomFillSync(pool);
-      used = 0;
+class RandomPool {
+  private readonly pool: Buffer;
+  private used: number;
+
+  constructor(private readonly size = 4096) {
+    this.pool = Buffer.allocUnsafe(size);
+    this.used = size;
+  }
+
+  /** Where `n` fresh octets start in `pool`. */
+  private take(n: number): number {
+    if (this.used + n > this.size) {
+      randomFillSync(this.pool);
+      this.used = 0;
     }
-    const out = pool.subarray(used, used + size);
-    used += size;
-    return out;
+    const at = this.used;
+    this.used += n;
+    return at;
+  }
+
+  readonly source: RandomSource = (n) => {
+    if (n > this.size) return randomFillSync(Buffer.allocUnsafe(n));
+    const at = this.take(n);
+    return this.pool.subarray(at, at + n);
   };
+
+  /** `n` random octets as hex, read straight from the pool (no view object per identifier). */
+  hex(n: number): string {
+    if (n > this.size) return hex(this.source(n));
+    const at = this.take(n);
+    const pool = this.pool;
+    let out = '';
+    for (let i = at; i < at + n; i++) out += HEX_OCTETS[pool[i]];
+    return out;
+  }
 }
 
-const defaultRandom: RandomSource = pooledRandom();
+const defaultPool = new RandomPool();
+const defaultRandom: RandomSource = defaultPool.source;
 
 function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+  let out = '';
+  for (let i = 0; i < bytes.length; i++) out += HEX_OCTETS[bytes[i]];
+  return out;
+}
+
+/** `n` random octets from `random` as hex. */
+function randomHex(random: RandomSource, n: number): string {
+  return random === defaultRandom ? defaultPool.hex(n) : hex(random(n));
 }
 
 /** A From/To tag: 64 random bits (RFC 3261 19.3 asks for at least 32). */
 export function generateTag(random: RandomSource = defaultRandom): string {
-  return hex(random(8));
+  return randomHex(random, 8);
 }
 
 /** A branch: the RFC 3261 magic cookie and 96 random bits, unique per transaction (RFC 3261 8.1.1.7). */
 export function generateBranch(random: RandomSource = defaultRandom): string {
-  return BRANCH_MAGIC_COOKIE + hex(random(12));
+  return BRANCH_MAGIC_COOKIE + randomHex(random, 12);
 }
 
 /** A Call-ID: 128 random bits, optionally `@host` (RFC 3261 8.1.1.4). */
 export function generateCallId(host?: string, random: RandomSource = defaultRandom): string {
-  const id = hex(random(16));
+  const id = randomHex(random, 16);
   return host === undefined ? id : `${id}@${host}`;
 }
 

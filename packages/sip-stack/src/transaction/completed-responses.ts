@@ -215,19 +215,35 @@ export class CompletedResponses {
   private grow(): void {
     const old = this.capacity;
     const capacity = old * 2;
-    const move = <T extends Float64Array | Uint32Array | Uint16Array | Uint8Array | Int32Array>(a: T, b: T): T => {
-      for (let n = this.tail; n < this.head; n++) b[n & (capacity - 1)] = a[n & (old - 1)];
-      return b;
-    };
-    this.at = move(this.at, new Float64Array(capacity));
-    this.keyLength = move(this.keyLength, new Uint32Array(capacity));
-    this.addressLength = move(this.addressLength, new Uint32Array(capacity));
-    this.bytesLength = move(this.bytesLength, new Uint32Array(capacity));
-    this.port = move(this.port, new Uint16Array(capacity));
-    this.protocol = move(this.protocol, new Uint8Array(capacity));
-    this.due = move(this.due, new Float64Array(capacity));
-    this.hash = move(this.hash, new Int32Array(capacity));
-    this.alive = move(this.alive, new Uint8Array(capacity));
+    const arrays = [
+      this.at,
+      this.keyLength,
+      this.addressLength,
+      this.bytesLength,
+      this.port,
+      this.protocol,
+      this.due,
+      this.hash,
+      this.alive,
+    ] as const;
+    const grown = arrays.map((a) => new (a.constructor as new (n: number) => typeof a)(capacity));
+    // records tail..head keep their numbers: copied in runs that are contiguous in both rings
+    for (let n = this.tail; n < this.head; ) {
+      const from = n & (old - 1);
+      const to = n & (capacity - 1);
+      const run = Math.min(this.head - n, old - from, capacity - to);
+      for (let k = 0; k < arrays.length; k++) grown[k].set(arrays[k].subarray(from, from + run) as never, to);
+      n += run;
+    }
+    this.at = grown[0] as Float64Array;
+    this.keyLength = grown[1] as Uint32Array;
+    this.addressLength = grown[2] as Uint32Array;
+    this.bytesLength = grown[3] as Uint32Array;
+    this.port = grown[4] as Uint16Array;
+    this.protocol = grown[5] as Uint8Array;
+    this.due = grown[6] as Float64Array;
+    this.hash = grown[7] as Int32Array;
+    this.alive = grown[8] as Uint8Array;
     this.capacity = capacity;
     const index = new Int32Array(2 * capacity);
     const mask = index.length - 1;

@@ -125,6 +125,24 @@ describe('CompletedResponses (RFC 3261 17.2.2 Completed, off the JS heap)', () =
     expect(store.size).toBe(0);
   });
 
+  it('grows a ring whose oldest record is not at its start', () => {
+    const clock = new VirtualClock(0);
+    const store = new CompletedResponses(clock, 1000, 4);
+    const key = (i: number) => `z9hG4bK-w${i}\n127.0.0.1:5060\nOPTIONS`;
+    for (let i = 0; i < 3; i++) store.add(key(i), datagram(`r${i}`));
+    clock.advance(500);
+    store.add(key(3), datagram('r3'));
+    clock.advance(500);
+    // 0..2 expired: the ring's tail is at slot 3, and the next adds wrap around and then grow it twice
+    for (let i = 4; i < 14; i++) store.add(key(i), datagram(`r${i}`));
+    expect(store.size).toBe(11);
+    for (let i = 3; i < 14; i++) expect(Buffer.from(store.datagram(store.find(key(i))).bytes).toString()).toBe(`r${i}`);
+    clock.advance(500);
+    expect(store.size).toBe(10);
+    clock.advance(500);
+    expect(store.size).toBe(0);
+  });
+
   it('keeps thousands at once (the index grows) and lets them all go at Timer J', () => {
     const clock = new VirtualClock(0);
     const store = new CompletedResponses(clock, 32_000);
