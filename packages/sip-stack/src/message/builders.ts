@@ -440,6 +440,12 @@ function isTokenText(s: string): boolean {
   return true;
 }
 
+/** Whether the param name at flat[i] came earlier (the first one counts, as in `params`). */
+function seenBefore(flat: ReadonlyArray<string | null>, i: number): boolean {
+  for (let j = 0; j < i; j += 2) if (flat[j] === flat[i]) return true;
+  return false;
+}
+
 /**
  * A Via value with `received` set and, when `rport` is given, `rport=` filled in (RFC 3261 18.2.1, RFC 3581 4),
  * other params written back as parsed (quoted values re-quoted). Returns its text and its parsed form together,
@@ -449,8 +455,12 @@ export function stampVia(via: Via, received: string, rport: number | undefined):
   let out = `${via.protocol}/${via.version}/${via.transport} ${formatHost(via.host)}`;
   if (via.port !== undefined) out += `:${via.port}`;
   const paramsStart = out.length;
-  for (const [name, value] of via.params) {
-    if (name === 'received') continue;
+  // the parsed form's flat list when there is one (no Map built per request)
+  const list = via instanceof ViaValue ? via.paramList() : [...via.params].flat();
+  for (let i = 0; i < list.length; i += 2) {
+    const name = list[i] as string;
+    const value = list[i + 1];
+    if (name === 'received' || seenBefore(list, i)) continue;
     if (name === 'rport' && rport !== undefined) out += `;rport=${rport}`;
     else if (value === null) out += `;${name}`;
     else out += isTokenText(value) ? `;${name}=${value}` : `;${name}=${quoteString(value)}`;

@@ -230,6 +230,7 @@ describe('stampVia (RFC 3261 18.2.1, RFC 3581 4)', () => {
     ['SIP/2.0/UDP [2001:db8::1]:5070;rport;branch=z9hG4bK-3;received=10.0.0.1', '2001:db8::9', 5071],
     ['SIP/2.0/TCP a.example;branch=z9hG4bK-4;x="quoted; value";maddr=224.2.0.1;ttl=16;lone', '192.0.2.9', undefined],
     ['SIP/2.0/WS df7jal23ls0d.invalid;branch=z9hG4bK-5;rport=1234;received=192.0.2.1', '192.0.2.2', undefined],
+    ['SIP/2.0/UDP 192.0.2.1;rport;branch=z9hG4bK-6;RPORT=9;rport', '192.0.2.3', 7000],
   ];
   it.each(cases)('stamps %s as parsing the stamped text would read it', (value, received, rport) => {
     const stamped = stampVia(parseVia(value), received, rport);
