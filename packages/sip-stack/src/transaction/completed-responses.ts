@@ -9,6 +9,9 @@
 import type { Clock, TimerHandle } from '../clock.js';
 import type { SentDatagram, SipEndpoint, SipTransportProtocol } from '../transport/index.js';
 
+/** Node's Buffer method for one-byte text, without `write`'s encoding dispatch (untyped in @types/node). */
+type Chunk = Buffer & { latin1Write(text: string, offset: number, length: number): number };
+
 /** Bytes per chunk of the byte store; a record never spans two chunks. */
 const CHUNK = 1 << 20;
 const PROTOCOLS: readonly SipTransportProtocol[] = ['udp', 'tcp', 'tls', 'ws', 'wss'];
@@ -49,9 +52,9 @@ export class CompletedResponses {
   /** Open addressing, linear probing: ring slot + 1, or 0 for empty. At most half full. */
   private index: Int32Array;
   /** Byte chunks, the first holding position firstChunk * CHUNK. */
-  private chunks: Buffer[] = [];
+  private chunks: Chunk[] = [];
   private firstChunk = 0;
-  private spare: Buffer | undefined = undefined;
+  private spare: Chunk | undefined = undefined;
   /** Byte position where the next record goes (only grows). */
   private cursor = 0;
   private timer: TimerHandle | undefined = undefined;
@@ -96,8 +99,8 @@ export class CompletedResponses {
     if ((pos % CHUNK) + total > CHUNK) pos = Math.ceil(pos / CHUNK) * CHUNK;
     const chunk = this.chunkAt(pos);
     let off = pos % CHUNK;
-    off += chunk.write(key, off, key.length, 'latin1');
-    off += chunk.write(dest.address, off, dest.address.length, 'latin1');
+    off += chunk.latin1Write(key, off, key.length);
+    off += chunk.latin1Write(dest.address, off, dest.address.length);
     chunk.set(sent.bytes, off);
     this.cursor = pos + total;
     const slot = this.head & (this.capacity - 1);
@@ -181,11 +184,11 @@ export class CompletedResponses {
     return true;
   }
 
-  private chunkAt(pos: number): Buffer {
+  private chunkAt(pos: number): Chunk {
     const n = Math.floor(pos / CHUNK) - this.firstChunk;
     let chunk = this.chunks[n];
     if (chunk === undefined) {
-      chunk = this.spare ?? Buffer.allocUnsafeSlow(CHUNK);
+      chunk = this.spare ?? (Buffer.allocUnsafeSlow(CHUNK) as Chunk);
       this.spare = undefined;
       this.chunks[n] = chunk;
     }
