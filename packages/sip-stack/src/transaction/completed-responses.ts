@@ -1,6 +1,6 @@
 // Completed non-INVITE server transactions over UDP, kept off the JS heap. RFC 3261 17.2.2 asks only one thing of
 // such a transaction until Timer J (64*T1) ends it: answer each retransmitted request with the same final response.
-// So all that is kept is its matching key (17.2.3) and the datagram that went out, as bytes in large chunks, with
+// So all that is kept is its matching key (17.2.3) and the datagram that went out, as bytes in 256 KiB chunks, with
 // their metadata in typed arrays and an open-addressing index over the keys. A busy server holds 32 s of these
 // (hundreds of thousands): as JS objects they made every garbage collection copy and mark them.
 //
@@ -13,7 +13,7 @@ import type { SentDatagram, SipEndpoint, SipTransportProtocol } from '../transpo
 type Chunk = Buffer & { latin1Write(text: string, offset: number, length: number): number };
 
 /** Bytes per chunk of the byte store; a record never spans two chunks. */
-const CHUNK = 1 << 20;
+const CHUNK = 1 << 18;
 const PROTOCOLS: readonly SipTransportProtocol[] = ['udp', 'tcp', 'tls', 'ws', 'wss'];
 
 /** @internal FNV-1a over the UTF-16 code units (keys here are latin1: branch, host, method). */
