@@ -21,6 +21,8 @@ const CLOCK_TICKS = 100; // USER_HZ for /proc/<pid>/stat
 // SIP_BENCH_MODES=options,call and SIP_BENCH_BUFFERS=default,4MiB select parts of the table.
 const MODES = (process.env.SIP_BENCH_MODES ?? 'options,call').split(',');
 const BUFFER_SET = (process.env.SIP_BENCH_BUFFERS ?? 'default,4MiB').split(',');
+// SIP_BENCH_FLOOR=0 leaves out the node:dgram echo row (bench/servers/dgram-echo.mjs).
+const ECHO = process.env.SIP_BENCH_FLOOR !== '0';
 const BUFFERS = [
   ['default', 0],
   ['4 MiB', 4 * 1024 * 1024],
@@ -127,10 +129,11 @@ function ask(child, what) {
   });
 }
 
-async function ours(port, mode, bufferBytes) {
+/** A Node server from bench/servers (stateful-uas.mjs, dgram-echo.mjs) under the generator's rate search. */
+async function ours(port, mode, bufferBytes, script = 'stateful-uas.mjs') {
   const [cmd, args] = pinned(1, process.execPath, [
     '--expose-gc',
-    join(here, 'servers/stateful-uas.mjs'),
+    join(here, 'servers', script),
     String(port),
     String(bufferBytes),
   ]);
@@ -258,6 +261,12 @@ export default async function sipTransactionsBench() {
         '',
       ];
       rows.push(row('switchyard (stateful UAS)', r, Math.round(r.bytesPerTransaction)));
+      if (ECHO) {
+        const e = await ours(port++, mode, bufferBytes, 'dgram-echo.mjs');
+        rows.push(row('node:dgram echo floor (no SIP)', e, '-'));
+        const ratio = best && e.best ? best.perSecond / e.best.perSecond : 0;
+        rows.at(-1)[10] = `ours/floor = ${ratio.toFixed(2)}`;
+      }
       if (kam) {
         const k = await kamailio(port++, mode, bufferBytes);
         rows.push(row('kamailio 1 worker (stateless sl)', k, '-'));
@@ -272,6 +281,7 @@ export default async function sipTransactionsBench() {
     PIN
       ? 'Each server runs pinned to CPU 1 (taskset; all its threads, GC included); the generator is not pinned. Server CPU % is over the passing step (100 = one core).'
       : 'Not pinned (SIP_BENCH_PIN=1 pins each server to CPU 1): server CPU % is over the passing step, all threads (GC included), 100 = one core.',
+    'The node:dgram echo floor (bench/servers/dgram-echo.mjs) answers each request with "SIP/2.0 200 OK" and the request\'s own header lines: no parsing, no state. It is the ceiling of any Node server on this machine through node:dgram (one recvmsg and one sendmsg per datagram).',
     'Memory is heap + external growth per live server transaction at the end of the run (a completed non-INVITE transaction lives 64*T1 = 32 s, Timer J).',
   ];
   if (!kam) notes.push('kamailio is not installed: bash scripts/install-bench-deps.sh installs it for the comparison.');

@@ -3,51 +3,86 @@
 import { randomFillSync } from 'node:crypto';
 import { SipParseError } from './errors.js';
 import { HeaderId, headerIdOf } from './header-names.js';
-import { BRANCH_MAGIC_COOKIE } from './headers.js';
+import { BRANCH_MAGIC_COOKIE, ViaValue } from './headers.js';
 import { SipRequest, SipResponse } from './message.js';
+import { isToken } from './scan.js';
+import type { Via } from './types.js';
 import { formatHost } from './uri.js';
 
 /** Source of random octets; inject a deterministic one in tests. */
 export type RandomSource = (size: number) => Uint8Array;
 
+/** Two lower-case hex digits per octet value. */
+const HEX_OCTETS: readonly string[] = Array.from({ length: 256 }, (_, i) => (i < 16 ? '0' : '') + i.toString(16));
+
 /**
  * Cryptographic randomness drawn from a refilled pool: a tag or branch per message would otherwise cost a
  * getrandom() call each (it was 5% of a stateful UAS's profile).
  */
-function pooledRandom(poolSize = 4096): RandomSource {
-  const pool = Buffer.allocUnsafe(poolSize);
-  let used = poolSize;
-  return (size) => {
-    if (size > poolSize) return randomFillSync(Buffer.allocUnsafe(size));
-    if (used + size > poolSize) {
-      randomFillSync(pool);
-      used = 0;
+class RandomPool {
+  private readonly pool: Buffer;
+  private used: number;
+
+  constructor(private readonly size = 4096) {
+    this.pool = Buffer.allocUnsafe(size);
+    this.used = size;
+  }
+
+  /** Where `n` fresh octets start in `pool`. */
+  private take(n: number): number {
+    if (this.used + n > this.size) {
+      randomFillSync(this.pool);
+      this.used = 0;
     }
-    const out = pool.subarray(used, used + size);
-    used += size;
-    return out;
+    const at = this.used;
+    this.used += n;
+    return at;
+  }
+
+  readonly source: RandomSource = (n) => {
+    if (n > this.size) return randomFillSync(Buffer.allocUnsafe(n));
+    const at = this.take(n);
+    return this.pool.subarray(at, at + n);
   };
+
+  /** `n` random octets as hex, read straight from the pool (no view object per identifier). */
+  hex(n: number): string {
+    if (n > this.size) return hex(this.source(n));
+    const at = this.take(n);
+    const pool = this.pool;
+    let out = '';
+    for (let i = at; i < at + n; i++) out += HEX_OCTETS[pool[i]];
+    return out;
+  }
 }
 
-const defaultRandom: RandomSource = pooledRandom();
+const defaultPool = new RandomPool();
+const defaultRandom: RandomSource = defaultPool.source;
 
 function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+  let out = '';
+  for (let i = 0; i < bytes.length; i++) out += HEX_OCTETS[bytes[i]];
+  return out;
+}
+
+/** `n` random octets from `random` as hex. */
+function randomHex(random: RandomSource, n: number): string {
+  return random === defaultRandom ? defaultPool.hex(n) : hex(random(n));
 }
 
 /** A From/To tag: 64 random bits (RFC 3261 19.3 asks for at least 32). */
 export function generateTag(random: RandomSource = defaultRandom): string {
-  return hex(random(8));
+  return randomHex(random, 8);
 }
 
 /** A branch: the RFC 3261 magic cookie and 96 random bits, unique per transaction (RFC 3261 8.1.1.7). */
 export function generateBranch(random: RandomSource = defaultRandom): string {
-  return BRANCH_MAGIC_COOKIE + hex(random(12));
+  return BRANCH_MAGIC_COOKIE + randomHex(random, 12);
 }
 
 /** A Call-ID: 128 random bits, optionally `@host` (RFC 3261 8.1.1.4). */
 export function generateCallId(host?: string, random: RandomSource = defaultRandom): string {
-  const id = hex(random(16));
+  const id = randomHex(random, 16);
   return host === undefined ? id : `${id}@${host}`;
 }
 
@@ -392,4 +427,61 @@ function stripLineBreaks(s: string): string {
     out += c === 13 || c === 10 || c === 0 ? ' ' : s[i];
   }
   return out;
+}
+
+/** True when `s` can stand unquoted as a generic-param value (token or host, RFC 3261 25.1). */
+function isTokenText(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    // token characters, and ':' '[' ']' for IPv6 hosts
+    if (!isToken(c) && c !== 58 && c !== 91 && c !== 93) return false;
+  }
+  return true;
+}
+
+/** Whether the param name at flat[i] came earlier (the first one counts, as in `params`). */
+function seenBefore(flat: ReadonlyArray<string | null>, i: number): boolean {
+  for (let j = 0; j < i; j += 2) if (flat[j] === flat[i]) return true;
+  return false;
+}
+
+/**
+ * A Via value with `received` set and, when `rport` is given, `rport=` filled in (RFC 3261 18.2.1, RFC 3581 4),
+ * other params written back as parsed (quoted values re-quoted). Returns its text and its parsed form together,
+ * so a transport stamping every request does not parse the Via it just wrote.
+ */
+export function stampVia(via: Via, received: string, rport: number | undefined): { text: string; via: Via } {
+  let out = `${via.protocol}/${via.version}/${via.transport} ${formatHost(via.host)}`;
+  if (via.port !== undefined) out += `:${via.port}`;
+  const paramsStart = out.length;
+  // the parsed form's flat list when there is one (no Map built per request)
+  const list = via instanceof ViaValue ? via.paramList() : [...via.params].flat();
+  for (let i = 0; i < list.length; i += 2) {
+    const name = list[i] as string;
+    const value = list[i + 1];
+    if (name === 'received' || seenBefore(list, i)) continue;
+    if (name === 'rport' && rport !== undefined) out += `;rport=${rport}`;
+    else if (value === null) out += `;${name}`;
+    else out += isTokenText(value) ? `;${name}=${value}` : `;${name}=${quoteString(value)}`;
+  }
+  out += `;received=${received}`;
+  const stamped = new ViaValue(
+    via.protocol,
+    via.version,
+    via.transport,
+    via.host,
+    via.hostType,
+    via.port,
+    via.branch,
+    received,
+    rport ?? via.rport,
+    via.maddr,
+    via.ttl,
+    undefined,
+    out,
+    paramsStart,
+    out.length,
+  );
+  return { text: out, via: stamped };
 }

@@ -167,6 +167,11 @@ export class ViaValue implements Via {
     }
     return p;
   }
+
+  /** @internal the params in order as a flat [name, value, ...] list (value null when absent), without a Map */
+  paramList(): ReadonlyArray<string | null> {
+    return flatParams(this.flat, this.src, this.paramsStart, this.paramsEnd);
+  }
 }
 
 function isDisplayNameChar(c: number): boolean {

@@ -163,6 +163,12 @@ export abstract class TransactionBase implements WaitingTransaction {
   }
 
   protected stopTimer(name: TransactionTimerName): void {
+    if (this.waitName === name) {
+      // the queue skips an entry whose deadline no longer matches
+      this.waitName = undefined;
+      this.waitDue = undefined;
+      return;
+    }
     const h = this.forgetTimer(name);
     if (h !== undefined) this.env.clock.clearTimeout(h);
   }
@@ -207,13 +213,22 @@ export abstract class TransactionBase implements WaitingTransaction {
       this.terminate('normal');
       return;
     }
+    this.startWait(name, ms);
+  }
+
+  /**
+   * Starts a fixed-length timer on the layer's wait queues instead of a clock timer of its own (one at a time):
+   * every transaction waits the same time for it, so a queue per duration keeps them in deadline order.
+   * The transaction ends at the deadline unless `stopTimer(name)` came first.
+   */
+  protected startWait(name: TransactionTimerName, ms: number): void {
     this.waitName = name;
     this.waitDue = this.env.waits.add(this, ms);
   }
 
   /** @internal the wait queue's call at the deadline */
   waitEnded(): void {
-    if (this.waitName === undefined) return;
+    if (this.waitName === undefined || this.ended) return;
     this.waitName = undefined;
     this.waitDue = undefined;
     this.terminate('normal');

@@ -27,13 +27,14 @@ import {
   InviteClientTransaction,
   NonInviteClientTransaction,
 } from './client.js';
+import { CompletedResponses } from './completed-responses.js';
 import {
   InviteServerTransaction,
   NonInviteServerTransaction,
   type ServerTransaction,
   type ServerTransactionEnv,
 } from './server.js';
-import { type WaitingTransaction, WaitQueues } from './wait-queue.js';
+import { WaitQueues } from './wait-queue.js';
 
 /** The transaction user: the UA core or proxy core above the layer. */
 export interface TransactionUser {
@@ -107,25 +108,6 @@ function serverKey(request: SipRequest, method: string, toTag: string | undefine
 }
 
 /**
- * A completed non-INVITE server transaction reduced to what RFC 3261 17.2.2 still asks of it until Timer J: send
- * the final response again for each retransmitted request. Its transaction object (with the request and the
- * response) is left to whoever holds it; a busy server keeps 64*T1 worth of these.
- */
-class RetiredTransaction implements WaitingTransaction {
-  waitDue: number | undefined = undefined;
-  constructor(
-    readonly key: string,
-    readonly sent: SentDatagram,
-    private readonly forget: (record: RetiredTransaction) => void,
-  ) {}
-
-  waitEnded(): void {
-    this.waitDue = undefined;
-    this.forget(this);
-  }
-}
-
-/**
  * The key as one flat string: a concatenation keeps its parts, and the branch is a slice of the whole request's
  * text, which a table entry living 64*T1 would otherwise keep alive. V8 flattens a string when it is indexed.
  */
@@ -146,12 +128,9 @@ export class TransactionLayer {
   readonly timers: TransactionTimerSettings;
   private readonly clientTable = new Map<string, ClientTransaction>();
   /** Every server transaction by its key, and by its RFC 2543 ACK key once it has one (`ackKey`). */
-  private readonly serverTable = new Map<string, ServerTransaction | RetiredTransaction>();
-  private readonly forgetRetired = (record: RetiredTransaction): void => {
-    if (this.serverTable.get(record.key) !== record) return;
-    this.serverTable.delete(record.key);
-    this.serverCount--;
-  };
+  private readonly serverTable = new Map<string, ServerTransaction>();
+  /** Completed non-INVITE transactions reduced to their final response until Timer J (off the JS heap). */
+  private completed: CompletedResponses | undefined = undefined;
   private serverCount = 0;
   private readonly waits: WaitQueues;
   private readonly clientEnv: ClientTransactionEnv;
@@ -197,7 +176,7 @@ export class TransactionLayer {
 
   /** Server transactions alive. */
   get serverTransactionCount(): number {
-    return this.serverCount;
+    return this.serverCount + (this.completed?.size ?? 0);
   }
 
   /**
@@ -280,17 +259,7 @@ export class TransactionLayer {
       return;
     }
     const existing = this.serverTable.get(key);
-    if (existing instanceof RetiredTransaction) {
-      // RFC 3261 17.2.2: Completed answers a retransmitted request with the final response again.
-      this.counters.retransmissionsAbsorbed++;
-      // RFC 3261 17.2.4: a send that fails ends it (nobody is left to tell).
-      try {
-        this.options.transport.resend?.(existing.sent, () => this.forgetRetired(existing));
-      } catch {
-        this.forgetRetired(existing);
-      }
-      return;
-    }
+    if (existing === undefined && this.completed !== undefined && this.absorbCompleted(this.completed, key)) return;
     if (existing !== undefined) {
       if (method === 'ACK' && existing.kind === 'invite-server' && existing.state === 'accepted') {
         // RFC 6026 7.1: an ACK matched in the Accepted state goes to the TU.
@@ -322,6 +291,21 @@ export class TransactionLayer {
     this.options.user.onRequest(request, tx, context);
   }
 
+  /** RFC 3261 17.2.2: Completed answers a retransmitted request with the final response again. */
+  private absorbCompleted(completed: CompletedResponses, key: string): boolean {
+    const slot = completed.find(key);
+    if (slot < 0) return false;
+    this.counters.retransmissionsAbsorbed++;
+    // RFC 3261 17.2.4: a send that fails ends it (nobody is left to tell).
+    const forget = (): void => completed.forget(slot);
+    try {
+      this.options.transport.resend?.(completed.datagram(slot), forget);
+    } catch {
+      forget();
+    }
+    return true;
+  }
+
   private dispatchCancel(cancel: SipRequest, cancelTx: ServerTransaction, inviteTx?: InviteServerTransaction): void {
     const onCancel = this.options.user.onCancel;
     if (onCancel !== undefined) {
@@ -339,10 +323,17 @@ export class TransactionLayer {
 
   private retire(tx: NonInviteServerTransaction, sent: SentDatagram, ms: number): boolean {
     if (this.options.transport.resend === undefined || this.serverTable.get(tx.key) !== tx) return false;
-    const record = new RetiredTransaction(tx.key, sent, this.forgetRetired);
-    this.serverTable.set(tx.key, record);
-    record.waitDue = this.waits.add(record, ms);
-    tx.retired('J', record.waitDue);
+    let completed = this.completed;
+    if (completed === undefined) {
+      completed = new CompletedResponses(this.clock, ms);
+      this.completed = completed;
+    }
+    if (completed.ms !== ms) return false;
+    const due = completed.add(tx.key, sent);
+    if (due === undefined) return false;
+    this.serverTable.delete(tx.key);
+    this.serverCount--;
+    tx.retired('J', due);
     return true;
   }
 
@@ -377,8 +368,8 @@ export class TransactionLayer {
       const found = this.serverTable.get(
         serverKey(request, request.method === 'ACK' ? 'INVITE' : request.method, request.to().tag),
       );
-      // a retired non-INVITE transaction is only its final response now
-      return found instanceof RetiredTransaction ? undefined : found;
+      // a completed non-INVITE transaction kept as its final response only is not found
+      return found;
     } catch {
       return undefined;
     }
@@ -387,10 +378,8 @@ export class TransactionLayer {
   /** Ends every transaction (their timers stopped, users told with cause 'closed'). */
   close(): void {
     for (const tx of [...this.clientTable.values()]) tx.terminate('closed');
-    for (const tx of new Set(this.serverTable.values())) {
-      if (tx instanceof RetiredTransaction) this.forgetRetired(tx);
-      else tx.terminate('closed');
-    }
+    for (const tx of new Set(this.serverTable.values())) tx.terminate('closed');
+    this.completed?.clear();
     this.waits.clear();
   }
 }

@@ -144,8 +144,9 @@ export class InviteServerTransaction extends ServerTransactionBase {
       this.current = 'accepted';
       this.env.finalSent(this, response);
       this.sendResponse(response);
-      // RFC 6026 7.1: Timer L = 64*T1 keeps the transaction to absorb INVITE retransmissions.
-      if (!this.isTerminated) this.startTimer('L', 64 * t1, () => this.terminate('normal'));
+      // RFC 6026 7.1: Timer L = 64*T1 keeps the transaction to absorb INVITE retransmissions (a fixed wait:
+      // on the wait queues).
+      if (!this.isTerminated) this.startWait('L', 64 * t1);
       return;
     }
     this.current = 'completed';

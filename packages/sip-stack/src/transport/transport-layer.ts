@@ -1,11 +1,12 @@
 // The SIP transport layer (RFC 3261 section 18): listens on several transports and addresses at once, frames and
 // parses what arrives, stamps received/rport on requests (18.2.1, RFC 3581), answers unparseable requests with 400,
 // answers CRLF keep-alives (RFC 5626 3.5.1), reuses connections, and sends responses where 18.2.2 says.
+
+import { stampVia } from '../message/builders.js';
 import {
   createErrorResponse,
   formatHost,
   parseMessage,
-  quoteString,
   type SipMessage,
   SipParseError,
   type SipParseLimits,
@@ -13,9 +14,7 @@ import {
   type SipResponse,
   SipStreamFramer,
   serializeMessage,
-  type Via,
 } from '../message/index.js';
-import { isToken } from '../message/scan.js';
 import { parseListenUrl } from './listen-url.js';
 import {
   type ConnectionIds,
@@ -94,39 +93,17 @@ function withViaTransport(via: string, protocol: SipTransportProtocol): string {
   return `${via.slice(0, slash + 1)}${protocol.toUpperCase()}${via.slice(end)}`;
 }
 
-/** True when `s` can stand unquoted as a generic-param value (token or host, RFC 3261 25.1). */
-function isTokenText(s: string): boolean {
-  if (s.length === 0) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    // token characters, and ':' '[' ']' for IPv6 hosts
-    if (!isToken(c) && c !== 58 && c !== 91 && c !== 93) return false;
-  }
-  return true;
-}
-
-/** Writes a Via value back from its parsed form (quoted values re-quoted), with `received` and `rport` as given. */
-function restampVia(via: Via, received: string | undefined, rport: number | undefined): string {
-  let out = `${via.protocol}/${via.version}/${via.transport} ${formatHost(via.host)}`;
-  if (via.port !== undefined) out += `:${via.port}`;
-  for (const [name, value] of via.params) {
-    if (name === 'received') continue;
-    if (name === 'rport' && rport !== undefined) out += `;rport=${rport}`;
-    else if (value === null) out += `;${name}`;
-    else out += isTokenText(value) ? `;${name}=${value}` : `;${name}=${quoteString(value)}`;
-  }
-  if (received !== undefined) out += `;received=${received}`;
-  return out;
-}
-
 /** RFC 3261 18.2.1 and RFC 3581 4: record where a request really came from in its top Via. */
 function stampReceived(request: SipRequest, source: SipEndpoint): void {
   const via = request.via();
   const fillRport = via.rport === null;
   // RFC 3581 4: with rport, received is added even when the host matches.
   if (!fillRport && via.host.toLowerCase() === source.address.toLowerCase()) return;
-  // In place: the other header lines stay as parsed (no decoding of the whole message per request).
-  request.replaceFirstValue('via', restampVia(via, source.address, fillRport ? source.port : undefined));
+  // In place: the other header lines stay as parsed (no decoding of the whole message per request), and the
+  // stamped Via is kept parsed for the transaction layer's matching (17.2.3) and the response's routing (18.2.2).
+  const stamped = stampVia(via, source.address, fillRport ? source.port : undefined);
+  request.replaceFirstValue('via', stamped.text);
+  request._topVia = stamped.via;
 }
 
 /** A stack's transport layer: every listener, the connection table, and the send and receive paths. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { stampVia } from '../../src/message/builders.js';
 import {
   parseAuth,
   parseContacts,
@@ -219,5 +220,38 @@ describe('other typed headers', () => {
     const out: string[] = [];
     splitList('"a, b" <sip:x;p=1,2>, <sip:y>,,  c ', out);
     expect(out).toEqual(['"a, b" <sip:x;p=1,2>', '<sip:y>', 'c']);
+  });
+});
+
+describe('stampVia (RFC 3261 18.2.1, RFC 3581 4)', () => {
+  const cases: Array<[string, string, number | undefined]> = [
+    ['SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK-1;rport', '198.51.100.7', 40000],
+    ['SIP/2.0/UDP host.example.com;branch=z9hG4bK-2', '198.51.100.7', undefined],
+    ['SIP/2.0/UDP [2001:db8::1]:5070;rport;branch=z9hG4bK-3;received=10.0.0.1', '2001:db8::9', 5071],
+    ['SIP/2.0/TCP a.example;branch=z9hG4bK-4;x="quoted; value";maddr=224.2.0.1;ttl=16;lone', '192.0.2.9', undefined],
+    ['SIP/2.0/WS df7jal23ls0d.invalid;branch=z9hG4bK-5;rport=1234;received=192.0.2.1', '192.0.2.2', undefined],
+    ['SIP/2.0/UDP 192.0.2.1;rport;branch=z9hG4bK-6;RPORT=9;rport', '192.0.2.3', 7000],
+  ];
+  it.each(cases)('stamps %s as parsing the stamped text would read it', (value, received, rport) => {
+    const stamped = stampVia(parseVia(value), received, rport);
+    const reparsed = parseVia(stamped.text);
+    for (const field of [
+      'protocol',
+      'version',
+      'transport',
+      'host',
+      'hostType',
+      'port',
+      'branch',
+      'received',
+      'rport',
+      'maddr',
+      'ttl',
+    ] as const) {
+      expect(stamped.via[field]).toEqual(reparsed[field]);
+    }
+    expect([...stamped.via.params]).toEqual([...reparsed.params]);
+    expect(stamped.via.received).toBe(received);
+    if (rport !== undefined) expect(stamped.via.rport).toBe(rport);
   });
 });
