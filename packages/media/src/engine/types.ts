@@ -57,8 +57,21 @@ export interface RemoteDescription {
   port: number;
   /** RTCP port when not muxed (default port + 1). */
   rtcpPort?: number;
-  /** Payload type (one of the endpoint's codecs) to send with. Defaults to the first codec. */
+  /** Which of the endpoint's codecs (by the endpoint's payload type) to send. Defaults to the first codec. */
   payloadType?: number;
+  /**
+   * The number the far end declared for that codec, written on the audio we send (RFC 3264 6.1: each side
+   * receives with the numbers it declared). Default `payloadType`. Also accepted on receive when it names no other
+   * format of the endpoint (phones that send with their own numbers).
+   */
+  sendPayloadType?: number;
+  /**
+   * Our telephone-event payload type from now on (received events), replacing the endpoint's: the one whose clock
+   * rate matches the chosen codec (RFC 4733 2.1: events use the audio's timestamp clock).
+   */
+  telephoneEventPayloadType?: number;
+  /** The far end's telephone-event payload type, written on the events we send. Default ours. */
+  sendTelephoneEventPayloadType?: number;
 }
 
 export type PlayItem =

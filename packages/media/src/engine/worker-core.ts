@@ -256,6 +256,16 @@ class Session {
   private connected = false;
   private connectGeneration = 0;
   sendCodec: CodecDescription;
+  /**
+   * Payload types per direction (RFC 3264 6.1: a side receives with the numbers it declared, so we send with the far
+   * end's): what we write on sent audio and events, what we accept as events, and the far end's numbers accepted
+   * on receive too when they name nothing else of ours (-1: none).
+   */
+  txAudioPt: number;
+  txEventPt: number | undefined;
+  private rxEventPt: number | undefined;
+  private rxAudioAlias = -1;
+  private rxEventAlias = -1;
   private encoderInstance: PcmEncoder | undefined;
   pcmRate: number;
   frameSamples: number;
@@ -319,7 +329,7 @@ class Session {
   readonly streams = new Map<number, StreamState>();
   dtmf: DtmfDetectOptions;
   private inband: InbandDtmfDetector | undefined;
-  private readonly teReceiver: TelephoneEventReceiver;
+  private teReceiver: TelephoneEventReceiver;
   private readonly srtp: SrtpSession | undefined;
   closed = false;
 
@@ -332,6 +342,9 @@ class Session {
     this.port = args.port;
     this.codecs = args.codecs;
     this.sendCodec = args.codecs[0];
+    this.txAudioPt = this.sendCodec.payloadType;
+    this.rxEventPt = args.telephoneEventPayloadType;
+    this.txEventPt = this.rxEventPt;
     this.pcmRate = pcmRateOf(this.sendCodec);
     this.frameSamples = (this.pcmRate * args.ptime) / 1000;
     this.tsStep = (this.sendCodec.clockRate * args.ptime) / 1000;
@@ -354,15 +367,13 @@ class Session {
     }
     this.dtmf = snap?.dtmf ?? { rfc4733: args.telephoneEventPayloadType !== undefined, inband: false };
     if (this.dtmf.inband) this.inband = makeInbandDtmfDetector(this.pcmRate, (d, ms) => this.onDigit(d, ms, 'inband'));
-    this.teReceiver = new TelephoneEventReceiver((digit, ms) => this.onDigit(digit, ms, 'rfc4733'), {
-      clockRate: this.sendCodec.clockRate,
-    });
+    this.teReceiver = this.makeEventReceiver(this.sendCodec.clockRate);
     this.srtp = args.srtp ? openSrtp(args.srtp) : undefined;
     this.source = new RtpSourceStatistics(this.sendCodec.clockRate);
     this.cname = new TextEncoder().encode(`switchyard-${this.ssrc.toString(16)}@${args.address}`);
     this.timeout = new RtpTimeoutMonitor({ timeoutMs: args.rtpTimeoutSeconds * 1000 }, core.clock.now());
     this.nextRtcpAt = core.clock.now() + this.rtcpIntervalMs();
-    if (this.remote?.payloadType !== undefined) this.chooseSendCodec(this.remote.payloadType);
+    if (this.remote) this.applyRemotePayloadTypes(this.remote);
   }
 
   info(): EndpointInfo {
@@ -400,11 +411,46 @@ class Session {
         `remote address ${remote.address} is not an IP of the local family`,
       );
     }
-    if (remote.payloadType !== undefined) this.chooseSendCodec(remote.payloadType);
+    this.checkRemotePayloadTypes(remote);
+    this.applyRemotePayloadTypes(remote);
     this.remote = { ...remote };
     this.latchGuard.setRemote(remote.address, remote.port);
     this.latchGuard.reset();
     this.unlatch();
+  }
+
+  private checkRemotePayloadTypes(r: RemoteDescription): void {
+    for (const pt of [r.payloadType, r.sendPayloadType, r.telephoneEventPayloadType, r.sendTelephoneEventPayloadType]) {
+      if (pt !== undefined && !(Number.isInteger(pt) && pt >= 0 && pt <= 127)) {
+        throw new MediaEngineError('INVALID_ARGUMENT', `bad payload type ${pt}`);
+      }
+    }
+    if (r.telephoneEventPayloadType !== undefined && this.codecOwnOf(r.telephoneEventPayloadType)) {
+      throw new MediaEngineError('INVALID_ARGUMENT', `telephone-event ${r.telephoneEventPayloadType} is a codec's`);
+    }
+    const audio = r.sendPayloadType ?? r.payloadType;
+    const event = r.sendTelephoneEventPayloadType;
+    if (audio !== undefined && audio === event) {
+      throw new MediaEngineError('INVALID_ARGUMENT', `payload type ${audio} sent for both audio and events`);
+    }
+  }
+
+  /** The codec, the per-direction payload types and the receive aliases a remote description settles. */
+  private applyRemotePayloadTypes(r: RemoteDescription): void {
+    if (r.payloadType !== undefined) this.chooseSendCodec(r.payloadType);
+    if (r.telephoneEventPayloadType !== undefined && r.telephoneEventPayloadType !== this.rxEventPt) {
+      if (this.rxEventPt === undefined) this.dtmf.rfc4733 = true; // negotiated only now
+      this.rxEventPt = r.telephoneEventPayloadType;
+      this.dtmfOut = undefined; // its sender was made for the old event clock
+      this.jitter = this.makeJitterBuffer(this.sendCodec.clockRate);
+    }
+    this.txAudioPt = r.sendPayloadType ?? this.sendCodec.payloadType;
+    this.txEventPt = r.sendTelephoneEventPayloadType ?? this.rxEventPt;
+    if (this.rxAudioAlias >= 0) this.decoders.delete(this.rxAudioAlias);
+    // The far end's own numbers are accepted too, unless one of ours means something else by them.
+    const free = (pt: number | undefined) => pt !== undefined && pt !== this.rxEventPt && !this.codecOwnOf(pt);
+    this.rxAudioAlias = free(this.txAudioPt) ? this.txAudioPt : -1;
+    this.rxEventAlias = free(this.txEventPt) && this.txEventPt !== this.rxAudioAlias ? this.txEventPt! : -1;
   }
 
   private chooseSendCodec(pt: number): void {
@@ -429,9 +475,18 @@ class Session {
       }
       this.encoderInstance = undefined;
     }
-    if (codec.clockRate !== this.sendCodec.clockRate) this.jitter = this.makeJitterBuffer(codec.clockRate);
+    if (codec.clockRate !== this.sendCodec.clockRate) {
+      this.jitter = this.makeJitterBuffer(codec.clockRate);
+      this.teReceiver = this.makeEventReceiver(codec.clockRate); // RFC 4733 2.1: events on the audio's clock
+      this.dtmfOut = undefined;
+    }
     this.sendCodec = codec;
+    this.txAudioPt = codec.payloadType;
     this.tsStep = (codec.clockRate * this.args.ptime) / 1000;
+  }
+
+  private makeEventReceiver(clockRate: number): TelephoneEventReceiver {
+    return new TelephoneEventReceiver((digit, ms) => this.onDigit(digit, ms, 'rfc4733'), { clockRate });
   }
 
   /** The receive buffer, timed in the codec's RTP clock; telephone-events hold their sequence numbers (not lost). */
@@ -440,7 +495,7 @@ class Session {
       capacity: 64,
       maxPayload: maxPayloadBytes(this.args.codecs, this.args.ptime),
       clockRate,
-      telephoneEventPayloadType: this.args.telephoneEventPayloadType,
+      telephoneEventPayloadType: this.rxEventPt,
     });
   }
 
@@ -517,8 +572,9 @@ class Session {
       this.rx.discarded++;
       return;
     }
-    const isEvent = v.payloadType === this.args.telephoneEventPayloadType;
-    const codec = isEvent ? undefined : this.codecOf(v.payloadType);
+    const pt = v.payloadType;
+    const isEvent = pt === this.rxEventPt || pt === this.rxEventAlias;
+    const codec = isEvent ? undefined : this.codecOf(pt);
     if (!isEvent && !codec) {
       this.rx.discarded++;
       return;
@@ -530,7 +586,8 @@ class Session {
     const now = this.core.realTime ? arrival : this.core.clock.now();
     this.source.update(v.ssrc, v.sequenceNumber, v.timestamp, arrival);
     this.timeout.onPacket(now);
-    if (this.needsPcm) this.jitter.insert(buf, v, now);
+    // Events under the far end's number stay out of the buffer, which knows ours only.
+    if (this.needsPcm && pt !== this.rxEventAlias) this.jitter.insert(buf, v, now);
     if (isEvent) {
       if (this.dtmf.rfc4733) {
         this.teReceiver.receive(buf, v.payloadOffset, v.payloadLength, v.timestamp, v.marker, now);
@@ -585,7 +642,13 @@ class Session {
     }
   }
 
+  /** The codec a received payload type carries: ours, or the far end's number for the send codec. */
   private codecOf(pt: number): CodecDescription | undefined {
+    for (const c of this.codecs) if (c.payloadType === pt) return c;
+    return pt === this.rxAudioAlias ? this.sendCodec : undefined;
+  }
+
+  private codecOwnOf(pt: number): CodecDescription | undefined {
     for (const c of this.codecs) if (c.payloadType === pt) return c;
     return undefined;
   }
@@ -596,10 +659,10 @@ class Session {
     if (peer.player || peer.streamsWriting || peer.dtmfOut?.sending) return; // the peer hears generated audio
     let pt: number;
     if (isEvent) {
-      if (peer.args.telephoneEventPayloadType === undefined) return;
-      pt = peer.args.telephoneEventPayloadType;
+      if (peer.txEventPt === undefined) return;
+      pt = peer.txEventPt;
     } else {
-      pt = peer.sendCodec.payloadType;
+      pt = peer.txAudioPt;
     }
     if (this.relayResync || v.ssrc !== this.relaySourceSsrc) {
       this.relaySourceSsrc = v.ssrc;
@@ -625,7 +688,7 @@ class Session {
    */
   private forwardEvent(buf: Uint8Array, v: RtpHeader): void {
     const peer = this.peer!;
-    const pt = peer.args.telephoneEventPayloadType;
+    const pt = peer.txEventPt;
     if (pt === undefined || v.payloadLength < 4 || peer.player) return;
     if (v.timestamp !== this.eventSourceTs || this.eventSourceSsrc !== v.ssrc) {
       this.eventSourceTs = v.timestamp;
@@ -934,7 +997,7 @@ class Session {
 
   /** Queues RFC 4733 digits to send (needs a negotiated telephone-event payload type). */
   queueDtmf(digits: string, durationMs: number, gapMs: number): void {
-    const pt = this.args.telephoneEventPayloadType;
+    const pt = this.txEventPt;
     if (pt === undefined) throw new MediaEngineError('INVALID_ARGUMENT', 'no telephone-event payload type negotiated');
     if (!/^[0-9A-D*#]{1,64}$/i.test(digits)) throw new MediaEngineError('INVALID_ARGUMENT', 'digits are 0-9 A-D * #');
     if (!(durationMs >= 40 && durationMs <= 10_000) || !(gapMs >= 0 && gapMs <= 10_000)) {
@@ -969,7 +1032,7 @@ class Session {
       d.gapMs = next.gapMs;
       d.pending = d.sender.next(d.pendingBuf, 12);
     }
-    const pt = this.args.telephoneEventPayloadType!;
+    const pt = this.txEventPt!;
     while (d.pending > 0 && d.startedAt + d.sender.dueMs <= now) {
       const pkt = this.nextSendBuffer();
       this.writeHeader(pkt, pt, d.sender.marker, this.seq, d.sender.timestamp);
@@ -1088,7 +1151,7 @@ class Session {
 
   private sendAudio(pkt: Uint8Array, n: number): void {
     // RFC 3551 4.1: the marker bit flags the first packet of a talk spurt
-    this.writeHeader(pkt, this.sendCodec.payloadType, !this.talking, this.seq, this.timestamp);
+    this.writeHeader(pkt, this.txAudioPt, !this.talking, this.seq, this.timestamp);
     this.talking = true;
     this.seq = (this.seq + 1) & 0xffff;
     this.timestamp = (this.timestamp + this.tsStep) >>> 0;

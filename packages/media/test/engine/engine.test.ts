@@ -387,6 +387,107 @@ describe('MediaEngine', () => {
     }
   });
 
+  it('sends with the payload types each phone declared and accepts ours and theirs (RFC 3264 6.1)', async () => {
+    // Phone A declared PCMU and telephone-event 96 (we offered 101); phone B declared PCMU and 101.
+    const pa = await Phone.open();
+    const pb = await Phone.open();
+    const a = await engine.createEndpoint({ address: '127.0.0.1', codecs: [PCMU], telephoneEventPayloadType: 101 });
+    const b = await engine.createEndpoint({ address: '127.0.0.1', codecs: [PCMU], telephoneEventPayloadType: 101 });
+    try {
+      await engine.setRemote(a.sessionId, {
+        address: '127.0.0.1',
+        port: pa.port,
+        payloadType: 0,
+        sendTelephoneEventPayloadType: 96,
+      });
+      await engine.setRemote(b.sessionId, { address: '127.0.0.1', port: pb.port, payloadType: 0 });
+      expect(await engine.bridge(a.sessionId, b.sessionId)).toEqual({ mode: 'relay' });
+      const ev = (digit: number, end: boolean, duration: number): Uint8Array =>
+        new Uint8Array([digit, end ? 0x80 | 10 : 10, duration >> 8, duration & 0xff]);
+      const audio = new Uint8Array(160).fill(0x55);
+      // A sends audio, a digit with our number (as RFC 3264 asks) and one with its own (tolerated).
+      pa.send(a.port, 0, audio, 160, true);
+      pa.send(a.port, 101, ev(1, false, 160), 0, true);
+      pa.send(a.port, 101, ev(1, true, 320), 320);
+      pa.send(a.port, 96, ev(2, false, 160), 0, true);
+      pa.send(a.port, 96, ev(2, true, 320), 320);
+      await pb.waitFor(5);
+      expect(pb.received.map((p) => p.payloadType)).toEqual([0, 101, 101, 101, 101]);
+      expect(pb.received.slice(1).map((p) => p.payload[0])).toEqual([1, 1, 2, 2]);
+      // B's audio and digits reach A under A's numbers.
+      pb.send(b.port, 0, audio, 160, true);
+      pb.send(b.port, 101, ev(3, false, 160), 0, true);
+      pb.send(b.port, 101, ev(3, true, 320), 320);
+      await pa.waitFor(3);
+      expect(pa.received.map((p) => p.payloadType)).toEqual([0, 96, 96]);
+      expect(pa.received.slice(1).map((p) => p.payload[0])).toEqual([3, 3]);
+      // Digits the engine generates towards A also use 96; A's digits were detected under both numbers.
+      await engine.unbridge(a.sessionId);
+      await engine.sendDtmf(a.sessionId, '7', { durationMs: 60, gapMs: 0 });
+      await engine.advanceClock(400);
+      await until(() => pa.received.some((p) => p.payloadType === 96 && p.payload[0] === 7));
+      expect(pa.received.filter((p) => p.payload[0] === 7).every((p) => p.payloadType === 96)).toBe(true);
+      await until(() => events.filter((e) => e.type === 'dtmf' && e.session === a.sessionId).length >= 2);
+      expect(
+        events.filter((e) => e.type === 'dtmf' && e.session === a.sessionId).map((e) => (e as { digit: string }).digit),
+      ).toEqual(['1', '2']);
+      await expect(
+        engine.setRemote(a.sessionId, { address: '127.0.0.1', port: pa.port, telephoneEventPayloadType: 0 }),
+      ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(
+        engine.setRemote(a.sessionId, { address: '127.0.0.1', port: pa.port, sendPayloadType: 128 }),
+      ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    } finally {
+      await engine.close(a.sessionId);
+      await engine.close(b.sessionId);
+      pa.close();
+      pb.close();
+    }
+  });
+
+  it("switches telephone-event to the number of the chosen codec clock and sends audio with the far end's number", async () => {
+    // An endpoint made before the codec was chosen: PCMU (0) and L16 mono at 8000 (ours 97), events 101/8000.
+    const L16: CodecDescription = { payloadType: 97, encoding: 'L16', clockRate: 8000 };
+    const phone = await Phone.open();
+    const ep = await engine.createEndpoint({
+      address: '127.0.0.1',
+      codecs: [PCMU, L16],
+      telephoneEventPayloadType: 101,
+    });
+    try {
+      // The answer settled L16, which the far end numbers 110, and events at 100.
+      await engine.setRemote(ep.sessionId, {
+        address: '127.0.0.1',
+        port: phone.port,
+        payloadType: 97,
+        sendPayloadType: 110,
+        telephoneEventPayloadType: 100,
+        sendTelephoneEventPayloadType: 100,
+      });
+      await engine.play(ep.sessionId, [{ tone: 'dial', durationMs: 60 }]);
+      await engine.advanceClock(100);
+      await until(() => phone.received.length >= 2);
+      expect(new Set(phone.received.map((p) => p.payloadType))).toEqual(new Set([110]));
+      const ev = (digit: number, end: boolean, duration: number): Uint8Array =>
+        new Uint8Array([digit, end ? 0x80 | 10 : 10, duration >> 8, duration & 0xff]);
+      // 101 is no longer an event number: dropped; 100 is.
+      phone.send(ep.port, 101, ev(4, false, 160), 0, true);
+      phone.send(ep.port, 101, ev(4, true, 320), 320);
+      phone.send(ep.port, 100, ev(6, false, 160), 0, true);
+      phone.send(ep.port, 100, ev(6, true, 320), 320);
+      await until(() => events.some((e) => e.type === 'dtmf' && e.session === ep.sessionId));
+      await until(async () => (await engine.getStatistics(ep.sessionId)).packetsDiscarded >= 2);
+      expect(
+        events
+          .filter((e) => e.type === 'dtmf' && e.session === ep.sessionId)
+          .map((e) => (e as { digit: string }).digit),
+      ).toEqual(['6']);
+    } finally {
+      await engine.close(ep.sessionId);
+      phone.close();
+    }
+  });
+
   it('stops a playback when one of its interrupt digits arrives', async () => {
     const { phone, ep } = await phoneEndpoint();
     try {
