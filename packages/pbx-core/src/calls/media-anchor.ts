@@ -9,6 +9,7 @@ import {
   type MediaEngine,
   type MediaEngineEvent,
   type PlayItem,
+  type RemoteDescription,
 } from '@switchyard/media';
 import type { SdpSessionDescription } from '@switchyard/sip-stack';
 import {
@@ -25,6 +26,7 @@ import {
   sameEncoding,
   sdpBytes,
   TELEPHONE_EVENT_PAYLOAD_TYPE,
+  telephoneEventFor,
 } from './sdp-media.js';
 
 /** The part of the media engine the anchor uses (a fake can stand in for it). */
@@ -192,9 +194,26 @@ interface Endpoint {
   readonly info: EndpointInfo;
   /** Our description on this leg (offer or answer), the o= line kept for re-offers. */
   local: SdpSessionDescription | undefined;
-  /** The codec both ends send, once settled. */
+  /** The codec both ends send, once settled (with the number this endpoint receives it under). */
   codec: CodecDescription | undefined;
   remote: RemoteMedia | undefined;
+  /** The far end's numbers we send with, and our telephone-event number, once settled. */
+  numbers: PayloadNumbers | undefined;
+}
+
+/**
+ * Payload numbers per direction (RFC 3264 6.1: a side receives with the numbers it declared): the far end's for
+ * the codec, and telephone-event's ours (received) and theirs (sent with).
+ */
+interface PayloadNumbers {
+  readonly send: number;
+  readonly event: { readonly receive: number; readonly send: number } | undefined;
+}
+
+function sameNumbers(a: PayloadNumbers | undefined, b: PayloadNumbers): boolean {
+  return (
+    a !== undefined && a.send === b.send && a.event?.receive === b.event?.receive && a.event?.send === b.event?.send
+  );
 }
 
 interface CalleeEndpoint extends Endpoint {
@@ -307,7 +326,13 @@ export class AnchoredCall {
       // Whatever was made is kept, so that close() releases it when another one failed.
       const first = made[0];
       if (first.status === 'fulfilled') {
-        this.caller = { info: first.value, local: undefined, codec: undefined, remote: offer?.remote };
+        this.caller = {
+          info: first.value,
+          local: undefined,
+          codec: undefined,
+          remote: offer?.remote,
+          numbers: undefined,
+        };
       }
       for (let i = 0; i < legIds.length; i++) {
         const r = made[i + 1];
@@ -320,7 +345,15 @@ export class AnchoredCall {
 
   private addLeg(legId: string, info: EndpointInfo, codecs: readonly CodecDescription[]): CalleeEndpoint {
     const offer = createMediaOffer(this.localOf(info), codecs);
-    const leg: CalleeEndpoint = { info, offer, local: offer, codec: undefined, remote: undefined, answered: false };
+    const leg: CalleeEndpoint = {
+      info,
+      offer,
+      local: offer,
+      codec: undefined,
+      remote: undefined,
+      numbers: undefined,
+      answered: false,
+    };
     this.legs.set(legId, leg);
     return leg;
   }
@@ -462,7 +495,7 @@ export class AnchoredCall {
       const caller = this.callerEndpoint();
       if (!caller.local) throw new MediaAnchorError(500, 'no offer was sent to the caller');
       const answer = readMediaAnswer(caller.local, answerBody, this.anchor.family);
-      const set = quiet(this.setRemote(caller, answer.codec, answer.remote));
+      const set = quiet(this.setRemote(caller, answer.codec, answer.remote, numbersOf(answer)));
       const legId = [...this.legs.keys()][0];
       await Promise.all([set, legId !== undefined ? this.bridgeTo(legId) : undefined]);
     });
@@ -500,14 +533,20 @@ export class AnchoredCall {
     // RFC 3264 8.4 / RFC 6337 5.3: sendonly, inactive or c=0.0.0.0 puts the other party on hold.
     const holds =
       offer.direction === 'sendonly' || offer.direction === 'inactive' || offer.remote.address === undefined;
+    // Our answer echoes the offer's numbers (RFC 3264 6.1), so they are what the phone receives and sends with.
+    const te = telephoneEventFor(offer, codec);
+    const numbers: PayloadNumbers = {
+      send: codec.payloadType,
+      event: te !== undefined ? { receive: te, send: te } : undefined,
+    };
     void this.serial(async () => {
       const changedCodec = !current || !sameEncoding(current, codec);
       // A session refresh (RFC 4028) re-offers the same: leave the endpoint latched where it is.
       const sameRemote = ep.remote?.address === offer.remote.address && ep.remote?.port === offer.remote.port;
-      if (changedCodec || !sameRemote) {
+      if (changedCodec || !sameRemote || !sameNumbers(ep.numbers, numbers)) {
         const peer = this.holding.size === 0 ? this.peerOf(side) : undefined;
         if (changedCodec && peer) await this.anchor.options.engine.unbridge(ep.info.sessionId);
-        await this.setRemote(ep, this.endpointCodec(ep, codec), offer.remote);
+        await this.setRemote(ep, this.endpointCodec(ep, codec), offer.remote, numbers);
         if (changedCodec && peer) this.mode = (await this.anchor.options.engine.bridge(ep.info.sessionId, peer)).mode;
       }
       if (holds !== this.holding.has(side)) await this.setHold(side, holds);
@@ -639,7 +678,13 @@ export class AnchoredCall {
     const local = answerMediaOffer(offer, this.localOf(caller.info), codec);
     const sdp = sdpBytes(local);
     caller.local = local;
-    return this.setRemote(caller, codec, offer.remote).then(
+    // Our answer keeps the offer's numbers (RFC 3264 6.1), telephone-event the one at the codec's clock.
+    const te = telephoneEventFor(offer, codec);
+    const numbers: PayloadNumbers = {
+      send: codec.payloadType,
+      event: te !== undefined ? { receive: te, send: te } : undefined,
+    };
+    return this.setRemote(caller, codec, offer.remote, numbers).then(
       () => sdp,
       (err: unknown) => {
         if (caller.local === local) caller.local = undefined;
@@ -654,10 +699,12 @@ export class AnchoredCall {
       throw new MediaAnchorError(488, 'the callee answered without SDP');
     }
     const answer: MediaAnswer = readMediaAnswer(leg.offer, body, this.anchor.family);
+    const numbers = numbersOf(answer);
     const same =
       leg.answered &&
       leg.codec !== undefined &&
       sameEncoding(leg.codec, answer.codec) &&
+      sameNumbers(leg.numbers, numbers) &&
       leg.remote?.address === answer.remote.address &&
       leg.remote?.port === answer.remote.port;
     leg.answered = true;
@@ -668,20 +715,36 @@ export class AnchoredCall {
       unbridged = quiet(this.anchor.options.engine.unbridge(leg.info.sessionId));
       this.bridged = undefined;
     }
-    const set = this.setRemote(leg, answer.codec, answer.remote);
+    const set = this.setRemote(leg, answer.codec, answer.remote, numbers);
     return unbridged ? Promise.all([unbridged, set]).then(() => {}) : set;
   }
 
-  private setRemote(ep: Endpoint, codec: CodecDescription, remote: RemoteMedia): Promise<void> {
+  private setRemote(
+    ep: Endpoint,
+    codec: CodecDescription,
+    remote: RemoteMedia,
+    numbers: PayloadNumbers,
+  ): Promise<void> {
     ep.codec = codec;
     ep.remote = remote;
+    ep.numbers = numbers;
     // c=0.0.0.0 (old-style hold): nowhere to send; symmetric RTP latches again when media comes back.
     if (remote.address === undefined || remote.port === 0) return Promise.resolve();
-    return this.anchor.options.engine.setRemote(ep.info.sessionId, {
+    const desc: RemoteDescription = {
       address: remote.address,
       port: remote.port,
       payloadType: codec.payloadType,
-    });
+      sendPayloadType: numbers.send,
+    };
+    const event = numbers.event;
+    // Numbers a confused description gives to both a codec and events are left as they were (the engine refuses).
+    if (event && event.send !== numbers.send) {
+      desc.sendTelephoneEventPayloadType = event.send;
+      if (!this.endpointCodecs(ep).some((c) => c.payloadType === event.receive)) {
+        desc.telephoneEventPayloadType = event.receive;
+      }
+    }
+    return this.anchor.options.engine.setRemote(ep.info.sessionId, desc);
   }
 
   /** Bridges the caller to a leg (stopping ringback, leaving any other leg's early media). */
@@ -714,6 +777,12 @@ export class AnchoredCall {
 function quiet<T>(p: Promise<T>): Promise<T> {
   p.catch(() => {});
   return p;
+}
+
+/** The numbers an answer to our offer settles. */
+function numbersOf(answer: MediaAnswer): PayloadNumbers {
+  const te = answer.telephoneEventPayloadTypes;
+  return { send: answer.sendPayloadType, event: te ? { receive: te.receive, send: te.send } : undefined };
 }
 
 function firstFree(used: Set<number>): number {

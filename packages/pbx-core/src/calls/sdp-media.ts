@@ -146,8 +146,10 @@ export interface MediaOffer {
   readonly index: number;
   /** The offered codecs the engine carries, in the offer's order, with the offer's payload types. */
   readonly codecs: CodecDescription[];
-  /** The offered RFC 4733 format at 8000 Hz, if any. */
+  /** The offered RFC 4733 format at 8000 Hz (else the first offered), for an endpoint made before the codec is chosen. */
   readonly telephoneEventPayloadType: number | undefined;
+  /** Every offered RFC 4733 format: one per clock rate it goes with (telephone-event/48000 for Opus, RFC 4733 2.1). */
+  readonly telephoneEvents: ReadonlyArray<{ payloadType: number; clockRate: number }>;
   readonly remote: RemoteMedia;
   /** The offerer's direction (RFC 3264 6.1). */
   readonly direction: SdpDirection;
@@ -170,12 +172,14 @@ export function readMediaOffer(body: Uint8Array | string, family: 4 | 6): MediaO
     const names = all.filter((c) => !isSdpAuxiliaryCodec(c.encodingName)).map((c) => c.encodingName);
     throw new MediaAnchorError(488, `no offered codec is one the PBX carries (offered: ${names.join(', ') || 'none'})`);
   }
-  const te = getSdpTelephoneEvents(m).find((t) => t.clockRate === 8000);
+  const events = getSdpTelephoneEvents(m).map((t) => ({ payloadType: t.payloadType, clockRate: t.clockRate }));
+  const te = events.find((t) => t.clockRate === 8000) ?? events[0];
   return {
     sdp,
     index,
     codecs,
     telephoneEventPayloadType: te?.payloadType,
+    telephoneEvents: events,
     remote: remoteOf(sdp, m, family, 'the offer'),
     direction: getSdpDirection(sdp, m),
     ptime: getSdpPtime(m, sdp),
@@ -187,6 +191,14 @@ export interface LocalMedia {
   readonly address: string;
   readonly port: number;
   readonly sessionId: string;
+}
+
+/**
+ * The offered telephone-event that goes with `codec`: the one at the codec's RTP clock rate (RFC 4733 2.1, events
+ * share the audio's timestamps), which is the one our answer carries and both directions use (RFC 3264 6.1).
+ */
+export function telephoneEventFor(offer: MediaOffer, codec: CodecDescription): number | undefined {
+  return offer.telephoneEvents.find((t) => t.clockRate === codec.clockRate)?.payloadType;
 }
 
 /**
@@ -213,7 +225,9 @@ export function answerMediaOffer(
         protocol: offer.sdp.media[offer.index].protocol,
         codecs: [sdpCodecOf(codec)],
         maxCodecs: 1,
-        telephoneEvent: offer.telephoneEventPayloadType !== undefined,
+        // Only the format at the codec's clock (RFC 4733 2.1): an Opus answer never carries telephone-event/8000.
+        telephoneEvent:
+          telephoneEventFor(offer, codec) !== undefined ? { clockRate: codec.clockRate, events: '0-16' } : false,
         ptime: 20,
       },
     ],
@@ -225,17 +239,45 @@ export function answerMediaOffer(
   return answer;
 }
 
-/** Our offer to a callee: every codec the engine carries, in the given order, and telephone-event. */
+/**
+ * The telephone-event formats we offer with `codecs`: 101 at 8000, and one more per other clock rate among them
+ * (telephone-event/48000 for Opus, RFC 4733 2.1), on the first dynamic numbers the codecs leave free.
+ */
+export function offerTelephoneEvents(
+  codecs: readonly CodecDescription[],
+): { payloadType: number; clockRate: number }[] {
+  const out = [{ payloadType: TELEPHONE_EVENT_PAYLOAD_TYPE, clockRate: 8000 }];
+  const used = new Set<number>([TELEPHONE_EVENT_PAYLOAD_TYPE, ...codecs.map((c) => c.payloadType)]);
+  for (const c of codecs) {
+    if (out.some((t) => t.clockRate === c.clockRate)) continue;
+    let pt = 96;
+    while (pt <= 127 && used.has(pt)) pt++;
+    if (pt > 127) break; // no number left: those codecs go without events
+    used.add(pt);
+    out.push({ payloadType: pt, clockRate: c.clockRate });
+  }
+  return out;
+}
+
+/** Our offer to a callee: every codec the engine carries, in the given order, and telephone-event per clock rate. */
 export function createMediaOffer(
   local: LocalMedia,
   codecs: readonly CodecDescription[],
   previous?: SdpSessionDescription,
 ): SdpSessionDescription {
+  const extraEvents = offerTelephoneEvents(codecs)
+    .slice(1)
+    .map((t) => ({
+      encodingName: 'telephone-event',
+      clockRate: t.clockRate,
+      payloadType: t.payloadType,
+      fmtp: '0-16',
+    }));
   const offer = createSdpOffer({
     address: local.address,
     sessionId: local.sessionId,
     port: local.port,
-    codecs: codecs.map(sdpCodecOf),
+    codecs: [...codecs.map(sdpCodecOf), ...extraEvents],
     telephoneEvent: { payloadType: TELEPHONE_EVENT_PAYLOAD_TYPE, events: '0-16' },
     ptime: 20,
   });
@@ -245,9 +287,13 @@ export function createMediaOffer(
 
 /** What an answer to our offer settles, for the engine. */
 export interface MediaAnswer {
-  /** The codec the answerer will send and we send back, with the payload type of our offer. */
+  /** The codec both send, with the payload type of our offer: the one we receive (RFC 3264 6.1). */
   readonly codec: CodecDescription;
+  /** The answerer's number for that codec: the one we send with (it may differ from ours, RFC 3264 6.1). */
+  readonly sendPayloadType: number;
   readonly telephoneEvent: boolean;
+  /** The negotiated telephone-event: our number (received) and the answerer's (sent with). */
+  readonly telephoneEventPayloadTypes: { receive: number; send: number } | undefined;
   readonly remote: RemoteMedia;
   readonly direction: SdpDirection;
 }
@@ -259,13 +305,23 @@ export function readMediaAnswer(offer: SdpSessionDescription, body: Uint8Array |
   const index = offer.media.findIndex((m) => m.type.toLowerCase() === 'audio' && m.port !== 0);
   const stream = result.streams[index];
   if (!stream?.active || !stream.codec) throw new MediaAnchorError(488, 'the answer accepts no audio codec of ours');
-  // The engine uses one payload type per codec both ways: ours (RFC 3264 6.1 asks the answerer to keep it).
+  // RFC 3264 6.1: each side receives with the numbers it declared; the answerer SHOULD keep ours but may not.
   const ours = getSdpCodecs(offer.media[index]).find((c) => c.payloadType === stream.codec?.receivePayloadType);
   const codec = ours && engineCodecOf(ours);
   if (!codec) throw new MediaAnchorError(488, `the answer chose ${stream.codec.encodingName}, which we did not offer`);
+  // Of the events both sides have, the ones at the codec's clock (RFC 4733 2.1) when the answer kept several.
+  const theirEvents = getSdpTelephoneEvents(answer.media[index]);
+  const ourAtRate = getSdpTelephoneEvents(offer.media[index]).find((t) => t.clockRate === codec.clockRate);
+  const theirAtRate = theirEvents.find((t) => t.clockRate === codec.clockRate);
+  const te =
+    ourAtRate && theirAtRate && stream.telephoneEvent
+      ? { receivePayloadType: ourAtRate.payloadType, sendPayloadType: theirAtRate.payloadType }
+      : stream.telephoneEvent;
   return {
     codec,
-    telephoneEvent: stream.telephoneEvent !== undefined,
+    sendPayloadType: stream.codec.sendPayloadType,
+    telephoneEvent: te !== undefined,
+    telephoneEventPayloadTypes: te ? { receive: te.receivePayloadType, send: te.sendPayloadType } : undefined,
     remote: remoteOf(answer, answer.media[index], family, 'the answer'),
     direction: getSdpDirection(answer, answer.media[index]),
   };

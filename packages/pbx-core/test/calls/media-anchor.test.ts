@@ -155,7 +155,7 @@ describe('MediaAnchor', () => {
         '0',
         '9',
         '8',
-        ...(anchor.codecs.length > 3 ? ['111'] : []),
+        ...(anchor.codecs.length > 3 ? ['111', '96'] : []),
         '101',
       ]);
       const toCaller = await call.answered('leg-1', answerFrom(b, offer, calleeCodec));
@@ -183,6 +183,46 @@ describe('MediaAnchor', () => {
     }
     expect(anchor.endpointCount).toBe(0);
     expect(anchor.activeCalls).toBe(0);
+    expect(await engineSessions()).toBe(0);
+  });
+
+  it('carries audio and digits to each phone under the numbers that phone declared (RFC 3264 6.1)', async () => {
+    const anchor = newAnchor();
+    const a = await openPhone();
+    const b = await openPhone();
+    // The caller declares telephone-event 96; the callee answers our 101 with its own 100.
+    const callerOffer = Buffer.from(
+      Buffer.from(offerFrom(a)).toString().replace('RTP/AVP 0 101', 'RTP/AVP 0 96').replaceAll(':101 ', ':96 '),
+    );
+    const call = await anchor.open('numbers', callerOffer);
+    const offer = await call.offerTo('leg');
+    const calleeAnswer = Buffer.from(
+      Buffer.from(answerFrom(b, offer, 'PCMU'))
+        .toString()
+        .replace('RTP/AVP 0 101', 'RTP/AVP 0 100')
+        .replaceAll(':101 ', ':100 '),
+    );
+    expect(calleeAnswer.toString()).toContain('a=rtpmap:100 telephone-event/8000');
+    const toCaller = await call.answered('leg', calleeAnswer);
+    expect(parseSdp(toCaller).media[0].formats).toEqual(['0', '96']);
+    expect(modes.at(-1)).toBe('relay');
+    await call.idle();
+    const ev = (digit: number, end: boolean): Uint8Array => new Uint8Array([digit, end ? 0x8a : 10, 1, 64]);
+    const audio = new Uint8Array(160).fill(0xff);
+    // Each phone sends with the numbers the other side (the PBX) declared to it: 96 to the caller's endpoint (our
+    // answer echoed it), 101 to the callee's (our offer).
+    a.send(portOf(toCaller), 0, audio, 160, true);
+    a.send(portOf(toCaller), 96, ev(4, false), 0, true);
+    a.send(portOf(toCaller), 96, ev(4, true), 320);
+    await b.waitFor(3);
+    expect(b.received.map((p) => p.payloadType)).toEqual([0, 100, 100]);
+    b.send(portOf(offer), 0, audio, 160, true);
+    b.send(portOf(offer), 101, ev(9, false), 0, true);
+    b.send(portOf(offer), 101, ev(9, true), 320);
+    await a.waitFor(3);
+    expect(a.received.map((p) => p.payloadType)).toEqual([0, 96, 96]);
+    expect(a.received.slice(1).map((p) => p.payload[0])).toEqual([9, 9]);
+    await call.close();
     expect(await engineSessions()).toBe(0);
   });
 

@@ -7,8 +7,10 @@ import {
   defaultEngineCodecs,
   engineCodecOf,
   MediaAnchorError,
+  offerTelephoneEvents,
   readMediaAnswer,
   readMediaOffer,
+  telephoneEventFor,
 } from '../../src/calls/sdp-media.js';
 
 function sdp(lines: string[]): string {
@@ -141,7 +143,8 @@ describe('createMediaOffer and readMediaAnswer', () => {
 
   it('offers every engine codec and telephone-event, and reads back the codec a phone chose', () => {
     const offer = createMediaOffer(local, defaultEngineCodecs(true));
-    expect(offer.media[0].formats).toEqual(['9', '0', '8', '111', '101']);
+    // telephone-event/48000 for Opus on the first free dynamic number, /8000 on 101 (RFC 4733 2.1).
+    expect(offer.media[0].formats).toEqual(['9', '0', '8', '111', '96', '101']);
     const phone = createSdpAnswer(parseSdp(serializeSdp(offer)), {
       address: '192.0.2.9',
       sessionId: '1',
@@ -166,5 +169,96 @@ describe('createMediaOffer and readMediaAnswer', () => {
     expectAnchorError(() => readMediaAnswer(offer, rejected, 4), 488);
     const foreign = rejected.replace('m=audio 0 RTP/AVP 0', 'm=audio 5000 RTP/AVP 18');
     expectAnchorError(() => readMediaAnswer(offer, foreign, 4), 488);
+  });
+});
+
+describe('payload types per direction (RFC 3264 6.1)', () => {
+  const local = { address: '198.51.100.1', port: 30004, sessionId: '7' };
+  const answerWith = (formats: string, attrs: string[]): string =>
+    sdp([
+      'v=0',
+      'o=phone 1 1 IN IP4 192.0.2.9',
+      's=-',
+      'c=IN IP4 192.0.2.9',
+      't=0 0',
+      `m=audio 5000 RTP/AVP ${formats}`,
+      ...attrs,
+      'a=sendrecv',
+    ]);
+
+  it("receives with our numbers and sends with the answerer's when it renumbers codec and events", () => {
+    const offer = createMediaOffer(local, defaultEngineCodecs(true));
+    // Opus (ours 111) answered as 107, telephone-event/48000 (ours 96) as 100.
+    const answer = readMediaAnswer(
+      offer,
+      answerWith('107 100', ['a=rtpmap:107 opus/48000/2', 'a=rtpmap:100 telephone-event/48000', 'a=fmtp:100 0-16']),
+      4,
+    );
+    expect(answer.codec).toMatchObject({ payloadType: 111, encoding: 'opus' });
+    expect(answer.sendPayloadType).toBe(107);
+    expect(answer.telephoneEventPayloadTypes).toEqual({ receive: 96, send: 100 });
+  });
+
+  it('takes the telephone-event of the answer at the codec clock rate when it kept both', () => {
+    const offer = createMediaOffer(local, defaultEngineCodecs(true));
+    const answer = readMediaAnswer(
+      offer,
+      answerWith('0 96 101', [
+        'a=rtpmap:96 telephone-event/8000',
+        'a=fmtp:96 0-16',
+        'a=rtpmap:101 telephone-event/48000',
+        'a=fmtp:101 0-16',
+      ]),
+      4,
+    );
+    // PCMU: events at 8000, ours 101, theirs 96 (even though their 101 is an event format too).
+    expect(answer.codec).toMatchObject({ payloadType: 0, encoding: 'PCMU' });
+    expect(answer.sendPayloadType).toBe(0);
+    expect(answer.telephoneEventPayloadTypes).toEqual({ receive: 101, send: 96 });
+  });
+
+  it('answers an Opus offer with the telephone-event of the chosen codec clock rate (RFC 4733 2.1)', () => {
+    const body = sdp([
+      'v=0',
+      'o=webrtc 3 3 IN IP4 192.0.2.7',
+      's=-',
+      'c=IN IP4 192.0.2.7',
+      't=0 0',
+      'm=audio 4100 RTP/AVP 111 0 110 126',
+      'a=rtpmap:111 opus/48000/2',
+      'a=rtpmap:110 telephone-event/48000',
+      'a=rtpmap:126 telephone-event/8000',
+      'a=sendrecv',
+    ]);
+    const offer = readMediaOffer(body, 4);
+    expect(offer.telephoneEvents).toEqual([
+      { payloadType: 110, clockRate: 48000 },
+      { payloadType: 126, clockRate: 8000 },
+    ]);
+    // The endpoint is made before the codec is chosen: the 8000 one until then.
+    expect(offer.telephoneEventPayloadType).toBe(126);
+    const opus = offer.codecs.find((c) => c.encoding === 'opus')!;
+    const pcmu = offer.codecs.find((c) => c.encoding === 'PCMU')!;
+    expect(telephoneEventFor(offer, opus)).toBe(110);
+    expect(telephoneEventFor(offer, pcmu)).toBe(126);
+    expect(answerMediaOffer(offer, local, opus).media[0].formats).toEqual(['111', '110']);
+    expect(answerMediaOffer(offer, local, pcmu).media[0].formats).toEqual(['0', '126']);
+    // An Opus offer with events at 8000 only gets none with Opus: they would run on the wrong clock.
+    const narrowOnly = readMediaOffer(body.replace('111 0 110 126', '111 0 126'), 4);
+    expect(telephoneEventFor(narrowOnly, opus)).toBeUndefined();
+    expect(answerMediaOffer(narrowOnly, local, opus).media[0].formats).toEqual(['111']);
+  });
+
+  it('offers telephone-event once per codec clock rate on numbers the codecs leave free', () => {
+    expect(offerTelephoneEvents(defaultEngineCodecs(false))).toEqual([{ payloadType: 101, clockRate: 8000 }]);
+    expect(
+      offerTelephoneEvents([
+        { payloadType: 96, encoding: 'opus', clockRate: 48000, channels: 2 },
+        { payloadType: 0, encoding: 'PCMU', clockRate: 8000 },
+      ]),
+    ).toEqual([
+      { payloadType: 101, clockRate: 8000 },
+      { payloadType: 97, clockRate: 48000 },
+    ]);
   });
 });
