@@ -70,8 +70,11 @@ export interface RemoteDescription {
    * rate matches the chosen codec (RFC 4733 2.1: events use the audio's timestamp clock).
    */
   telephoneEventPayloadType?: number;
-  /** The far end's telephone-event payload type, written on the events we send. Default ours. */
-  sendTelephoneEventPayloadType?: number;
+  /**
+   * The far end's telephone-event payload type, written on the events we send; null when it negotiated none (no
+   * events are sent, digits from a bridged peer are dropped). Default ours.
+   */
+  sendTelephoneEventPayloadType?: number | null;
 }
 
 export type PlayItem =

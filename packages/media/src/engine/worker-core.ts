@@ -420,7 +420,8 @@ class Session {
   }
 
   private checkRemotePayloadTypes(r: RemoteDescription): void {
-    for (const pt of [r.payloadType, r.sendPayloadType, r.telephoneEventPayloadType, r.sendTelephoneEventPayloadType]) {
+    const sendEvent = r.sendTelephoneEventPayloadType ?? undefined;
+    for (const pt of [r.payloadType, r.sendPayloadType, r.telephoneEventPayloadType, sendEvent]) {
       if (pt !== undefined && !(Number.isInteger(pt) && pt >= 0 && pt <= 127)) {
         throw new MediaEngineError('INVALID_ARGUMENT', `bad payload type ${pt}`);
       }
@@ -429,7 +430,7 @@ class Session {
       throw new MediaEngineError('INVALID_ARGUMENT', `telephone-event ${r.telephoneEventPayloadType} is a codec's`);
     }
     const audio = r.sendPayloadType ?? r.payloadType;
-    const event = r.sendTelephoneEventPayloadType;
+    const event = sendEvent;
     if (audio !== undefined && audio === event) {
       throw new MediaEngineError('INVALID_ARGUMENT', `payload type ${audio} sent for both audio and events`);
     }
@@ -445,7 +446,10 @@ class Session {
       this.jitter = this.makeJitterBuffer(this.sendCodec.clockRate);
     }
     this.txAudioPt = r.sendPayloadType ?? this.sendCodec.payloadType;
-    this.txEventPt = r.sendTelephoneEventPayloadType ?? this.rxEventPt;
+    // RFC 4733 events go only to a far end that negotiated them.
+    this.txEventPt =
+      r.sendTelephoneEventPayloadType === null ? undefined : (r.sendTelephoneEventPayloadType ?? this.rxEventPt);
+    if (this.txEventPt === undefined) this.dtmfOut = undefined; // queued digits have no number to go out with
     if (this.rxAudioAlias >= 0) this.decoders.delete(this.rxAudioAlias);
     // The far end's own numbers are accepted too, unless one of ours means something else by them.
     const free = (pt: number | undefined) => pt !== undefined && pt !== this.rxEventPt && !this.codecOwnOf(pt);

@@ -482,6 +482,18 @@ describe('MediaEngine', () => {
           .filter((e) => e.type === 'dtmf' && e.session === ep.sessionId)
           .map((e) => (e as { digit: string }).digit),
       ).toEqual(['6']);
+      // A far end that negotiated no telephone-event gets none.
+      await engine.sendDtmf(ep.sessionId, '1');
+      await engine.setRemote(ep.sessionId, {
+        address: '127.0.0.1',
+        port: phone.port,
+        sendTelephoneEventPayloadType: null,
+      });
+      await expect(engine.sendDtmf(ep.sessionId, '1')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      // The digit queued before goes nowhere either.
+      const sent = (await engine.getStatistics(ep.sessionId)).packetsSent;
+      await engine.advanceClock(300);
+      expect((await engine.getStatistics(ep.sessionId)).packetsSent).toBe(sent);
     } finally {
       await engine.close(ep.sessionId);
       phone.close();

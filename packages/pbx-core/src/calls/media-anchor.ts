@@ -737,8 +737,10 @@ export class AnchoredCall {
       sendPayloadType: numbers.send,
     };
     const event = numbers.event;
-    // Numbers a confused description gives to both a codec and events are left as they were (the engine refuses).
-    if (event && event.send !== numbers.send) {
+    // RFC 4733: no telephone-event negotiated, none sent. Numbers a confused description gives to both a codec and
+    // events are left as they were (the engine refuses them).
+    if (!event) desc.sendTelephoneEventPayloadType = null;
+    else if (event.send !== numbers.send) {
       desc.sendTelephoneEventPayloadType = event.send;
       if (!this.endpointCodecs(ep).some((c) => c.payloadType === event.receive)) {
         desc.telephoneEventPayloadType = event.receive;
