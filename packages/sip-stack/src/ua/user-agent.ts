@@ -57,6 +57,21 @@ const OPTIONS_HEADERS: ReadonlyArray<readonly [string, string]> = [
   ['Supported', SUPPORTED],
 ];
 
+/** No body (shared: bodies are replaced, never written into). */
+const NO_BODY = new Uint8Array(0);
+/** No methods known (shared: remoteAllow is replaced, never added to). */
+const NO_METHODS: readonly string[] = Object.freeze([]);
+
+// Typed reads of headers most calls lack: an absent header then costs no parse cache on the message, which an
+// INVITE transaction keeps for 64*T1 after the call (RFC 6026 Timer L).
+function sessionExpiresOf(message: SipRequest | SipResponse): ReturnType<SipRequest['sessionExpires']> {
+  return message.hasHeader('session-expires') ? message.sessionExpires() : undefined;
+}
+
+function allowOf(message: SipRequest | SipResponse): readonly string[] {
+  return message.hasHeader('allow') ? message.allow() : NO_METHODS;
+}
+
 /** Whatever went wrong in a handler, the peer gets an answer and the UA keeps running. */
 function failed(tx: ServerTransaction): void {
   try {
@@ -205,15 +220,16 @@ export class SipSession {
   /** The last offer/answer body the peer sent. */
   remoteBody: Uint8Array;
   /** The last offer/answer body we sent (reused by re-INVITE session refreshes). */
-  localBody: Uint8Array = new Uint8Array(0);
+  localBody: Uint8Array = NO_BODY;
   /** The methods the peer said it allows (Allow of its INVITE or 2xx). */
-  remoteAllow: readonly string[] = [];
+  remoteAllow: readonly string[] = NO_METHODS;
   /** The running session timer, if any. */
   sessionTimer: SessionTimerState | undefined;
   private timerHandle: TimerHandle | undefined;
   /** An offer of ours awaits its answer: an INVITE or UPDATE from the peer now gets 491 (RFC 3261 14.2, 3311 5.2). */
   private offerPending = false;
-  private readonly refers: ReferWatch[] = [];
+  /** REFERs we sent that await their outcome (made on the first: most calls never send one). */
+  private refers: ReferWatch[] | undefined;
 
   constructor(
     private readonly ua: UserAgent,
@@ -339,7 +355,7 @@ export class SipSession {
       resolveDone = resolve;
     });
     const watch: ReferWatch = { id: request.cseq().seq, progress, resolve: resolveDone };
-    this.refers.push(watch);
+    (this.refers ??= []).push(watch);
     const accepted = this.ua.sendInDialog(this.dialog, request).then((response) => {
       this.dialog.receiveResponse(response);
       if (response.status >= 300) {
@@ -356,8 +372,8 @@ export class SipSession {
   }
 
   private dropRefer(watch: ReferWatch): void {
-    const i = this.refers.indexOf(watch);
-    if (i >= 0) this.refers.splice(i, 1);
+    const i = this.refers?.indexOf(watch) ?? -1;
+    if (i >= 0) this.refers?.splice(i, 1);
   }
 
   /** @internal starts (or restarts) the session timer (RFC 4028 10). */
@@ -422,7 +438,9 @@ export class SipSession {
     this.ended = true;
     this.stopSessionTimer();
     // REFERs still waiting for their outcome will not hear of it now.
-    for (const watch of this.refers.splice(0)) watch.resolve({ status: 481, reason: 'Session Ended' });
+    const refers = this.refers;
+    this.refers = undefined;
+    if (refers) for (const watch of refers) watch.resolve({ status: 481, reason: 'Session Ended' });
     this.dialog.terminate();
     this.ua.forgetSession(this);
     // The embedder's handlers go with the session: the INVITE transactions (RFC 6026 Timers L and M, 64*T1) keep
@@ -444,7 +462,6 @@ export class SipSession {
       tx.reply(verdict.status, verdict.reason);
       return;
     }
-    const contact: [string, string][] = [['Contact', this.dialog.localContact]];
     switch (request.method) {
       case 'BYE':
         tx.reply(200);
@@ -452,7 +469,7 @@ export class SipSession {
         return;
       case 'INVITE':
       case 'UPDATE':
-        this.receiveOffer(request, tx, contact);
+        this.receiveOffer(request, tx, [['Contact', this.dialog.localContact]]);
         return;
       case 'REFER':
         this.receiveRefer(request, tx);
@@ -591,7 +608,7 @@ export class SipSession {
     if (event?.event.toLowerCase() !== 'refer') return false;
     const idParam = event.params.get('id');
     const id = idParam ? Number(idParam) : undefined;
-    const watch = id === undefined ? this.refers[0] : this.refers.find((w) => w.id === id);
+    const watch = id === undefined ? this.refers?.[0] : this.refers?.find((w) => w.id === id);
     if (!watch) {
       tx.reply(481);
       return true;
@@ -798,10 +815,10 @@ export class OutgoingCall {
     this.ua.sendAck(dialog, response.cseq().seq);
     const session = this.ua.adoptSession(dialog, 'uac', response.body);
     session.localBody = this.invite.body;
-    session.remoteAllow = response.allow();
+    session.remoteAllow = allowOf(response);
     let se: ReturnType<SipResponse['sessionExpires']>;
     try {
-      se = response.sessionExpires();
+      se = sessionExpiresOf(response);
     } catch {
       se = undefined;
     }
@@ -857,6 +874,8 @@ export class IncomingCall {
   /** The reliable provisional awaiting its PRACK (RFC 3262 3: one at a time here). */
   private unacked: { rseq: number; done(ok: boolean): void } | undefined;
   private unackedPromise: Promise<void> | undefined;
+  /** Our Contact in this call's answers and dialog (made once). */
+  private contactValue: string | undefined;
 
   constructor(
     private readonly ua: UserAgent,
@@ -865,6 +884,15 @@ export class IncomingCall {
     readonly context: SipInboundContext,
   ) {
     this.toTag = ua.newTag();
+  }
+
+  private contact(): string {
+    let contact = this.contactValue;
+    if (contact === undefined) {
+      contact = this.ua.localContact(this.request, this.context);
+      this.contactValue = contact;
+    }
+    return contact;
   }
 
   get from(): string {
@@ -877,7 +905,7 @@ export class IncomingCall {
   }
 
   private respond(status: number, reason?: string, options: RequestOptions = {}): SipResponse {
-    const headers: [string, string][] = [['Contact', this.ua.localContact(this.request, this.context)]];
+    const headers: [string, string][] = [['Contact', this.contact()]];
     if (status >= 200 && status < 300) headers.push(['Allow', ALLOW], ['Supported', SUPPORTED]);
     for (const h of options.headers ?? []) headers.push([h[0], h[1]]);
     const response = createResponse(this.request, status, reason, {
@@ -925,7 +953,7 @@ export class IncomingCall {
     for (const h of options.headers ?? []) headers.push([h[0], h[1]]);
     const response = this.respond(183, undefined, { ...options, headers });
     if (!this.dialog) {
-      this.dialog = SipDialog.asUas(this.request, this.toTag, this.ua.localContact(this.request, this.context), true);
+      this.dialog = SipDialog.asUas(this.request, this.toTag, this.contact(), true);
       this.ua.registerEarly(this.dialog.key, this);
     }
     const { t1 } = this.ua.transactions.timers;
@@ -972,20 +1000,30 @@ export class IncomingCall {
    * Waits first for the PRACK of an outstanding reliable provisional (RFC 3262 3). Rejects when the caller
    * cancelled first, or no ACK came within 64*T1 (the call is then ended with BYE).
    */
-  async accept(options: AcceptOptions = {}): Promise<SipSession> {
-    if (this.unackedPromise) await this.unackedPromise;
+  accept(options: AcceptOptions = {}): Promise<SipSession> {
+    const unacked = this.unackedPromise;
+    if (unacked) return unacked.then(() => this.answer(options));
+    try {
+      return this.answer(options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** The 200 itself, once no reliable provisional is outstanding; throws when the call can no longer take it. */
+  private answer(options: AcceptOptions): Promise<SipSession> {
     if (this.cancelled || this.tx.state !== 'proceeding') throw new SipRequestError(487, 'Request Terminated');
     const timer = this.negotiateTimer();
-    const headers = [...(options.headers ?? []), ...(timer?.headers ?? [])];
-    const response = this.respond(200, undefined, { ...options, headers });
-    const contact = this.ua.localContact(this.request, this.context);
-    const dialog = this.dialog ?? SipDialog.asUas(this.request, this.toTag, contact, false);
+    const extra = options.headers;
+    const headers = timer === undefined ? extra : extra === undefined ? timer.headers : [...extra, ...timer.headers];
+    const response = this.respond(200, undefined, { body: options.body, contentType: options.contentType, headers });
+    const dialog = this.dialog ?? SipDialog.asUas(this.request, this.toTag, this.contact(), false);
     dialog.state = 'confirmed';
-    this.ua.forgetEarly(dialog.key);
+    if (this.dialog) this.ua.forgetEarly(dialog.key);
     const session = this.ua.adoptSession(dialog, 'uas', this.request.body);
     if (options.body !== undefined)
       session.localBody = typeof options.body === 'string' ? Buffer.from(options.body, 'utf8') : options.body;
-    session.remoteAllow = this.request.allow();
+    session.remoteAllow = allowOf(this.request);
     if (timer) session.startSessionTimer(timer.interval, timer.refresher === 'uas' ? 'local' : 'remote');
     this.session = session;
     options.onSession?.(session);
@@ -1005,7 +1043,7 @@ export class IncomingCall {
   private negotiateTimer(): { interval: number; refresher: 'uac' | 'uas'; headers: [string, string][] } | undefined {
     let se: ReturnType<SipRequest['sessionExpires']>;
     try {
-      se = this.request.sessionExpires();
+      se = sessionExpiresOf(this.request);
     } catch {
       se = undefined;
     }
@@ -1080,6 +1118,68 @@ export class IncomingCall {
   }
 }
 
+/**
+ * A 2xx we sent that awaits its ACK (RFC 3261 13.3.1.4): over UDP it goes again at T1, doubling up to T2; with no
+ * ACK within 64*T1 the call is ended with BYE. One timer at a time, the give-up folded into the retransmissions.
+ */
+class AckWait {
+  readonly promise: Promise<SipSession>;
+  private resolve!: (session: SipSession) => void;
+  private reject!: (error: SipRequestError) => void;
+  private timer: TimerHandle | undefined;
+  private interval: number;
+  private readonly deadline: number;
+  private readonly reliable: boolean;
+  private readonly fire = (): void => this.timerFired();
+
+  constructor(
+    private readonly ua: UserAgent,
+    private readonly session: SipSession,
+    private readonly tx: InviteServerTransaction,
+    private readonly response: SipResponse,
+    private readonly context: SipInboundContext,
+  ) {
+    this.promise = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    const t1 = ua.transactions.timers.t1;
+    const clock = ua.clock;
+    this.reliable = context.source.protocol !== 'udp';
+    this.interval = t1;
+    this.deadline = clock.now() + 64 * t1;
+    this.timer = clock.setTimeout(this.fire, this.reliable ? 64 * t1 : t1);
+  }
+
+  /** The ACK came. */
+  acked(): void {
+    this.stop();
+    this.resolve(this.session);
+  }
+
+  private stop(): void {
+    if (this.timer !== undefined) this.ua.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.ua.forgetAckWait(this.session.dialog.key, this);
+  }
+
+  private timerFired(): void {
+    this.timer = undefined;
+    const clock = this.ua.clock;
+    const left = this.deadline - clock.now();
+    if (this.reliable || left <= 0) {
+      this.stop();
+      // 13.3.1.4: no ACK within 64*T1 ends the dialog with BYE.
+      void this.session.bye();
+      this.reject(new SipRequestError(408, 'no ACK for the 2xx'));
+      return;
+    }
+    this.ua.resend2xx(this.tx, this.response, this.context);
+    this.interval = Math.min(this.interval * 2, this.ua.transactions.timers.t2);
+    this.timer = clock.setTimeout(this.fire, Math.min(this.interval, left));
+  }
+}
+
 /** A UA: one identity, one transaction layer over a transport layer. */
 export class UserAgent {
   readonly transactions: TransactionLayer;
@@ -1108,7 +1208,18 @@ export class UserAgent {
   /** Our SUBSCRIBEs awaiting a dialog, by Call-ID and From tag (a NOTIFY may come before the 2xx). */
   private readonly pendingSubscriptions = new Map<string, Subscription>();
   private readonly incoming = new Map<InviteServerTransaction, IncomingCall>();
-  private readonly awaitingAck = new Map<string, () => void>();
+  private readonly awaitingAck = new Map<string, AckWait>();
+  /** Our Contact's user part, once worked out (the options do not change). */
+  private contactUserValue: string | undefined;
+  private contactUserKnown = false;
+  /**
+   * An INVITE server transaction ended, whatever the cause: its call, if still pending, is forgotten. One handler
+   * for every transaction, given the transaction: nothing per call stays reachable from it for Timer L.
+   */
+  private readonly inviteEnded = (tx: ServerTransaction): void => {
+    const call = this.incoming.get(tx as InviteServerTransaction);
+    if (call !== undefined) this.forgetIncoming(tx as InviteServerTransaction, call);
+  };
 
   constructor(private readonly options: UserAgentOptions) {
     this.clock = options.clock ?? systemClock;
@@ -1226,11 +1337,19 @@ export class UserAgent {
   /** Our Contact for a request toward `request`'s target (or answering on `context`). */
   localContact(request: SipRequest, context?: SipInboundContext): string {
     const protocol: SipTransportProtocol = context?.local.protocol ?? this.protocolFor(request);
-    const user = this.options.contactUser ?? this.aorUser();
+    const user = this.contactUser();
     const uri =
       this.options.transport.contactUri(protocol, user, context?.source.address) ??
       this.options.transport.contactUri('udp', user);
     return `<${uri}>`;
+  }
+
+  private contactUser(): string | undefined {
+    if (!this.contactUserKnown) {
+      this.contactUserValue = this.options.contactUser ?? this.aorUser();
+      this.contactUserKnown = true;
+    }
+    return this.contactUserValue;
   }
 
   private aorUser(): string | undefined {
@@ -1492,36 +1611,20 @@ export class UserAgent {
     response: SipResponse,
     context: SipInboundContext,
   ): Promise<SipSession> {
-    const { t1, t2 } = this.transactions.timers;
-    const reliable = context.source.protocol !== 'udp';
-    return new Promise((resolve, reject) => {
-      let timer: TimerHandle | undefined;
-      let giveUp: TimerHandle | undefined;
-      const key = session.dialog.key;
-      const done = () => {
-        if (timer) this.clock.clearTimeout(timer);
-        if (giveUp) this.clock.clearTimeout(giveUp);
-        this.awaitingAck.delete(key);
-      };
-      this.awaitingAck.set(key, () => {
-        done();
-        resolve(session);
-      });
-      const retransmit = (interval: number) => {
-        timer = this.clock.setTimeout(() => {
-          if (tx.state === 'accepted') tx.respond(response);
-          else void Promise.resolve(this.options.transport.sendResponse(response, context)).catch(() => {});
-          retransmit(Math.min(interval * 2, t2));
-        }, interval);
-      };
-      if (!reliable) retransmit(t1);
-      giveUp = this.clock.setTimeout(() => {
-        done();
-        // 13.3.1.4: no ACK within 64*T1 ends the dialog with BYE.
-        void session.bye();
-        reject(new SipRequestError(408, 'no ACK for the 2xx'));
-      }, 64 * t1);
-    });
+    const wait = new AckWait(this, session, tx, response, context);
+    this.awaitingAck.set(session.dialog.key, wait);
+    return wait.promise;
+  }
+
+  /** @internal a 2xx again, through its transaction while that is Accepted (RFC 6026 8.5), else straight out. */
+  resend2xx(tx: InviteServerTransaction, response: SipResponse, context: SipInboundContext): void {
+    if (tx.state === 'accepted') tx.respond(response);
+    else void Promise.resolve(this.options.transport.sendResponse(response, context)).catch(() => {});
+  }
+
+  /** @internal the wait for an ACK is over (it came, or 64*T1 passed). */
+  forgetAckWait(key: string, wait: AckWait): void {
+    if (this.awaitingAck.get(key) === wait) this.awaitingAck.delete(key);
   }
 
   private receiveAck(ack: SipRequest): void {
@@ -1531,9 +1634,10 @@ export class UserAgent {
     } catch {
       return;
     }
-    this.awaitingAck.get(key)?.();
+    this.awaitingAck.get(key)?.acked();
+    if (ack.body.length === 0) return;
     const session = this.sessions.get(key);
-    if (session && ack.body.length > 0) session.remoteBody = ack.body;
+    if (session) session.remoteBody = ack.body;
   }
 
   /** @internal the INVITE was answered finally or its transaction ended: the call is no longer pending. */
@@ -1607,8 +1711,8 @@ export class UserAgent {
         let se: ReturnType<SipRequest['sessionExpires']>;
         let replacing: ReturnType<SipRequest['replaces']>;
         try {
-          se = request.sessionExpires();
-          replacing = request.replaces();
+          se = sessionExpiresOf(request);
+          replacing = request.hasHeader('replaces') ? request.replaces() : undefined;
         } catch {
           tx.reply(400, 'Bad Request (Session-Expires or Replaces)');
           return;
@@ -1629,7 +1733,7 @@ export class UserAgent {
         const call = new IncomingCall(this, request, inviteTx, context);
         call.replaces = replaces;
         this.incoming.set(inviteTx, call);
-        inviteTx.events.onTerminated = () => this.forgetIncoming(inviteTx, call);
+        inviteTx.events.onTerminated = this.inviteEnded;
         if (this.onInvite) this.onInvite(call);
         else call.reject(480);
         return;
