@@ -355,7 +355,8 @@ export class SipSession {
       resolveDone = resolve;
     });
     const watch: ReferWatch = { id: request.cseq().seq, progress, resolve: resolveDone };
-    (this.refers ??= []).push(watch);
+    if (this.refers === undefined) this.refers = [watch];
+    else this.refers.push(watch);
     const accepted = this.ua.sendInDialog(this.dialog, request).then((response) => {
       this.dialog.receiveResponse(response);
       if (response.status >= 300) {
