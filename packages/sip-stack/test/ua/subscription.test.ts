@@ -59,14 +59,24 @@ describe('subscriptions (RFC 6665) with Event: message-summary', () => {
     const phone = await udpAgent('phone', { clock });
     let incoming: IncomingSubscription | undefined;
     const refreshes: number[] = [];
+    // Every NOTIFY's outcome: the clock moves on only once the phone's 200 reached the notifier, or the NOTIFY
+    // transaction would time out in the jump (Timer F) and end the subscription before the test looks.
+    const notifies: Promise<unknown>[] = [];
     voicemail.ua.onSubscribe = (s) => {
       incoming = s;
+      const notify = s.notify.bind(s);
+      s.notify = (...args) => {
+        const sent = notify(...args);
+        notifies.push(sent.catch(() => undefined));
+        return sent;
+      };
       void s.accept({ expires: 60, body: summary(1), contentType: MWI });
     };
     const notes: Notification[] = [];
     const sub = phone.ua.subscribe(voicemail.uri, 'message-summary', { expires: 60, onNotify: (n) => notes.push(n) });
     await within(sub.accepted);
     await until(() => notes.length === 1 && incoming !== undefined);
+    await within(Promise.all(notifies));
     const original = incoming?.receive.bind(incoming);
     if (incoming && original) {
       incoming.receive = (request, tx) => {
@@ -82,6 +92,7 @@ describe('subscriptions (RFC 6665) with Event: message-summary', () => {
     // Generous real-time bounds: the virtual clock decides the timing, the loaded CI machine only the I/O.
     await until(() => refreshes.length === 1 && notes.length === 2, 15_000);
     expect(refreshes).toEqual([60]);
+    await within(Promise.all(notifies));
     // Now the subscriber goes quiet (its refresh timer is dropped) and the notifier's timer ends it at 100 s.
     phone.ua.close();
     const ended = new Promise<string>((resolve) => {
