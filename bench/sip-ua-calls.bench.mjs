@@ -7,7 +7,7 @@
 // Standalone: node --expose-gc bench/sip-ua-calls.bench.mjs [calls]   (also prints one JSON line)
 // Profile:    node --cpu-prof --expose-gc bench/sip-ua-calls.bench.mjs 200000
 import { pathToFileURL } from 'node:url';
-import { SipTransportLayer, UserAgent } from '@switchyard/sip-stack';
+import { createResponse, parseMessage, SipTransportLayer, serializeMessage, UserAgent } from '@switchyard/sip-stack';
 
 const PEER = { protocol: 'udp', address: '127.0.0.1', port: 5999 };
 
@@ -86,6 +86,74 @@ export async function runCalls(calls, { batch = 200, inspect } = {}) {
   return result;
 }
 
+/**
+ * The other side: `calls` calls placed by a UA (INVITE, 200 from a peer that answers at once, ACK, our BYE and its
+ * 200). The peer's responses are built from what the UA sent and fed back as datagrams; their building counts too.
+ */
+export async function runUacCalls(calls, { batch = 200, inspect } = {}) {
+  const transport = new SipTransportLayer({ limits: { messagesPerSecond: 1e9, burst: 1e9 } });
+  const local = await transport.listen({ protocol: 'udp', address: '127.0.0.1', port: 0 });
+  const peer = { protocol: 'udp', address: '127.0.0.1', port: 5999 };
+  let sent = 0;
+  let peerTag = 0;
+  const answer = (bytes) => {
+    const request = parseMessage(bytes);
+    if (request.isResponse || request.method === 'ACK') return;
+    const headers = request.method === 'INVITE' ? [['Contact', '<sip:peer@127.0.0.1:5999>']] : undefined;
+    const response = createResponse(request, 200, undefined, { toTag: `p${peerTag++}`, headers });
+    const out = serializeMessage(response);
+    queueMicrotask(() => transport.receive({ bytes: out, source: peer, local }));
+  };
+  for (const udp of transport.udp) {
+    udp.sendNow = (bytes) => {
+      sent++;
+      answer(bytes);
+    };
+    udp.send = (bytes) => {
+      sent++;
+      answer(bytes);
+      return Promise.resolve();
+    };
+  }
+  const ua = new UserAgent({ transport, aor: `sip:pbx@127.0.0.1:${local.port}` });
+  let failures = 0;
+  const one = (n) =>
+    ua
+      .call(`sip:${n}@127.0.0.1:5999`)
+      .answered.then((session) => session.bye())
+      .catch(() => void failures++);
+  const run = async (count) => {
+    for (let n = 0; n < count; ) {
+      const end = Math.min(count, n + batch);
+      const pending = [];
+      for (; n < end; n++) pending.push(one(n));
+      await Promise.all(pending);
+      await turn();
+    }
+  };
+  await run(Math.min(20_000, calls));
+  globalThis.gc?.();
+  const heap0 = process.memoryUsage().heapUsed;
+  const cpu0 = process.cpuUsage();
+  await run(calls);
+  const cpu = process.cpuUsage(cpu0);
+  globalThis.gc?.();
+  const heap1 = process.memoryUsage().heapUsed;
+  const result = {
+    calls,
+    cpuUsPerCall: (cpu.user + cpu.system) / calls,
+    heapBytesPerEndedCall: globalThis.gc ? (heap1 - heap0) / calls : Number.NaN,
+    liveClientTransactions: ua.transactions.clientTransactionCount,
+    sessions: ua.activeSessions.length,
+    sent,
+    failures,
+  };
+  await inspect?.(ua);
+  ua.close();
+  await transport.close();
+  return result;
+}
+
 export default async function () {
   const runs = [];
   for (let i = 0; i < 3; i++) runs.push(await runCalls(50_000));
@@ -112,7 +180,7 @@ export default async function () {
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const calls = Number(process.argv[2] ?? 100_000);
-  const r = await runCalls(calls);
+  const r = process.argv[3] === 'uac' ? await runUacCalls(calls) : await runCalls(calls);
   console.log(JSON.stringify(r));
   process.exit(0);
 }

@@ -18,6 +18,7 @@ import {
 } from '../message/index.js';
 import {
   type ClientTransaction,
+  type ClientTransactionEvents,
   type InviteServerTransaction,
   type ServerTransaction,
   TransactionLayer,
@@ -635,15 +636,16 @@ function replacesValue(dialog: SipDialog): string {
 /** What a settled OutgoingCall keeps of its options: nothing of the embedder's. */
 const SETTLED_CALL: CallOptions = Object.freeze({});
 
-export class OutgoingCall {
+export class OutgoingCall implements InviteLeg {
   readonly answered: Promise<SipSession>;
   private tx: ClientTransaction | undefined;
-  private settle!: { resolve(s: SipSession): void; reject(e: SipRequestError): void };
+  private resolveAnswered!: (s: SipSession) => void;
+  private rejectAnswered!: (e: SipRequestError) => void;
   private cancelled = false;
   /** The INVITE of the current attempt (a challenge or a 422 makes a new one). */
   private current: SipRequest;
-  /** Early dialogs from reliable provisionals, by To tag, with the last RSeq we PRACKed (RFC 3262 4). */
-  private readonly early = new Map<string, { dialog: SipDialog; rseq: number }>();
+  /** Early dialogs from reliable provisionals, by To tag, with the last RSeq we PRACKed (RFC 3262 4); made on the first. */
+  private early: Map<string, { dialog: SipDialog; rseq: number }> | undefined;
 
   constructor(
     private readonly ua: UserAgent,
@@ -652,7 +654,8 @@ export class OutgoingCall {
   ) {
     this.current = invite;
     this.answered = new Promise((resolve, reject) => {
-      this.settle = { resolve, reject };
+      this.resolveAnswered = resolve;
+      this.rejectAnswered = reject;
     });
     // A rejected call is a normal outcome; callers that never await it must not crash the process.
     this.answered.catch(() => {});
@@ -665,19 +668,13 @@ export class OutgoingCall {
   /** @internal */
   async start(): Promise<void> {
     let invite = this.invite;
-    const digest = this.ua.digestClient();
+    // Made at the first challenge and kept for the next ones (its nonce counts go on).
+    let digest: DigestClient | undefined;
     for (let attempt = 0; attempt < 4; attempt++) {
       this.current = invite;
-      const response = await this.ua.transact(
-        invite,
-        (tx) => {
-          this.tx = tx;
-          if (this.cancelled) (tx as { cancel?: () => unknown }).cancel?.();
-        },
-        (provisional) => this.onProvisional(provisional),
-        (ok) => this.on2xx(ok),
-      );
+      const response = await this.ua.transact(invite, this);
       if (response.status >= 200 && response.status < 300) return; // on2xx settled it
+      if (response.status === 401 || response.status === 407) digest ??= this.ua.digestClient();
       if ((response.status === 401 || response.status === 407) && digest && !this.cancelled) {
         const retry = this.ua.retryWithNewCSeq(invite);
         const headers = digest.authorize(retry, response);
@@ -703,7 +700,7 @@ export class OutgoingCall {
         continue;
       }
       this.release();
-      this.settle.reject(new SipRequestError(response.status, response.reason, response));
+      this.rejectAnswered(new SipRequestError(response.status, response.reason, response));
       return;
     }
   }
@@ -717,14 +714,20 @@ export class OutgoingCall {
     this.options = SETTLED_CALL;
   }
 
-  /** A 1xx: PRACK it when it is reliable (RFC 3262 4), then tell the embedder. */
-  private onProvisional(response: SipResponse): void {
+  /** @internal the INVITE's client transaction of this attempt */
+  started(tx: ClientTransaction): void {
+    this.tx = tx;
+    if (this.cancelled) (tx as { cancel?: () => unknown }).cancel?.();
+  }
+
+  /** @internal a 1xx: PRACK it when it is reliable (RFC 3262 4), then tell the embedder. */
+  onProvisional(response: SipResponse): void {
     const rseqValue = response.header('rseq');
     const tag = response.to().tag;
     if (rseqValue !== undefined && tag !== undefined && response.require().includes('100rel')) {
       const rseq = /^\d{1,10}$/.test(rseqValue.trim()) ? Number(rseqValue.trim()) : Number.NaN;
       if (!Number.isFinite(rseq)) return;
-      let early = this.early.get(tag);
+      let early = this.early?.get(tag);
       if (early === undefined) {
         let dialog: SipDialog;
         try {
@@ -733,6 +736,7 @@ export class OutgoingCall {
           return;
         }
         early = { dialog, rseq: rseq - 1 };
+        if (this.early === undefined) this.early = new Map();
         this.early.set(tag, early);
       }
       // 4: a retransmission (RSeq already seen) is not PRACKed again, nor passed on; one out of order waits.
@@ -752,8 +756,8 @@ export class OutgoingCall {
   /** The To tag of the 2xx whose ACK waits for `beforeAck`. */
   private acking: string | undefined;
 
-  /** Every 2xx: the first makes the session; retransmissions are ACKed again; other forks are ACKed and ended. */
-  private on2xx(response: SipResponse): void {
+  /** @internal every 2xx: the first makes the session; retransmissions are ACKed again; other forks are ACKed and ended. */
+  on2xx(response: SipResponse): void {
     const tag = response.to().tag;
     if (this.session && this.session.dialog.remoteTag === tag) {
       this.ua.sendAck(this.session.dialog, response.cseq().seq);
@@ -762,7 +766,7 @@ export class OutgoingCall {
     // A retransmission of the 2xx being readied: its ACK is about to go.
     if (this.acking !== undefined && this.acking === tag) return;
     let dialog: SipDialog;
-    const early = tag === undefined ? undefined : this.early.get(tag);
+    const early = tag === undefined ? undefined : this.early?.get(tag);
     if (early) {
       // The early dialog of a reliable 1xx becomes the session: its CSeq already counts the PRACKs.
       dialog = early.dialog;
@@ -808,7 +812,7 @@ export class OutgoingCall {
   /** A call cancelled as it was answered: `answered` settles (the call was taken and ended at once). */
   private settleCancelled(): void {
     this.release();
-    this.settle.reject(new SipRequestError(487, 'Request Terminated'));
+    this.rejectAnswered(new SipRequestError(487, 'Request Terminated'));
   }
 
   /** ACKs the 2xx and makes the session. */
@@ -827,7 +831,7 @@ export class OutgoingCall {
     if (se) session.startSessionTimer(se.delta, se.refresher === 'uas' ? 'remote' : 'local');
     this.session = session;
     this.release();
-    this.settle.resolve(session);
+    this.resolveAnswered(session);
   }
 
   /**
@@ -835,7 +839,7 @@ export class OutgoingCall {
    * resolves with the final response (the answer is its body). Rejects with 481 when there is no early dialog.
    */
   async update(body: Uint8Array | string, contentType = 'application/sdp'): Promise<SipResponse> {
-    const early = [...this.early.values()].pop();
+    const early = this.early === undefined ? undefined : [...this.early.values()].pop();
     if (!early || this.session) throw new SipRequestError(481, 'no early dialog');
     const request = early.dialog.createRequest('UPDATE', { body, contentType });
     // Not dialog.receiveResponse: a 2xx to UPDATE must not confirm the early dialog (only the INVITE's 2xx does).
@@ -1119,6 +1123,63 @@ export class IncomingCall {
   }
 }
 
+/** @internal what places an INVITE hears of besides its final response */
+export interface InviteLeg {
+  started(tx: ClientTransaction): void;
+  onProvisional(response: SipResponse): void;
+  /** Every 2xx: the first, retransmissions and other forks' (RFC 6026 7.2: the TU ACKs them all). */
+  on2xx(response: SipResponse): void;
+}
+
+/**
+ * One client transaction's final response for the UA; a timeout is 408 and a transport error 503 (RFC 3261
+ * 8.1.3.1). Once settled it keeps only the INVITE's leg, which the transaction still tells of 2xx until Timer M.
+ */
+class FinalResponseWait implements ClientTransactionEvents {
+  private request: SipRequest | undefined;
+  private resolve: ((response: SipResponse) => void) | undefined;
+
+  constructor(
+    request: SipRequest,
+    resolve: (response: SipResponse) => void,
+    private readonly leg: InviteLeg | undefined,
+  ) {
+    this.request = request;
+    this.resolve = resolve;
+  }
+
+  onResponse(response: SipResponse): void {
+    const status = response.status;
+    if (status < 200) {
+      this.leg?.onProvisional(response);
+      return;
+    }
+    if (status < 300) this.leg?.on2xx(response);
+    this.settle(response);
+  }
+
+  onTimeout(): void {
+    this.synthetic(408);
+  }
+
+  onTransportError(): void {
+    this.synthetic(503);
+  }
+
+  private synthetic(status: number): void {
+    const request = this.request;
+    if (request !== undefined) this.settle(createResponse(request, status, reasonPhrase(status)));
+  }
+
+  private settle(response: SipResponse): void {
+    const resolve = this.resolve;
+    if (resolve === undefined) return;
+    this.resolve = undefined;
+    this.request = undefined;
+    resolve(response);
+  }
+}
+
 /**
  * A 2xx we sent that awaits its ACK (RFC 3261 13.3.1.4): over UDP it goes again at T1, doubling up to T2; with no
  * ACK within 64*T1 the call is ended with BYE. One timer at a time, the give-up folded into the retransmissions.
@@ -1384,54 +1445,35 @@ export class UserAgent {
 
   /**
    * @internal Runs one client transaction and resolves with its final response (408 on timeout, 503 on a transport
-   * error, as RFC 3261 8.1.3.1 says). For INVITE, `on2xx` sees every 2xx (forks and retransmissions).
+   * error, as RFC 3261 8.1.3.1 says). For INVITE, `leg` hears of the transaction, provisionals and every 2xx (forks
+   * and retransmissions).
    */
-  async transact(
-    request: SipRequest,
-    started?: (tx: ClientTransaction) => void,
-    onProvisional?: (r: SipResponse) => void,
-    on2xx?: (r: SipResponse) => void,
-  ): Promise<SipResponse> {
+  async transact(request: SipRequest, leg?: InviteLeg): Promise<SipResponse> {
     const destination = await this.destinationOf(request);
-    return new Promise((resolve) => {
-      let final: SipResponse | undefined;
-      const synthetic = (status: number) => {
-        if (final === undefined) {
-          final = createResponse(request, status, reasonPhrase(status));
-          resolve(final);
-        }
-      };
-      let tx: ClientTransaction;
-      try {
-        tx = this.transactions.sendRequest(request, destination, {
-          onResponse: (response) => {
-            if (response.status < 200) {
-              onProvisional?.(response);
-              return;
-            }
-            if (response.status < 300) on2xx?.(response);
-            if (final === undefined) {
-              final = response;
-              resolve(response);
-            }
-          },
-          onTimeout: () => synthetic(408),
-          onTransportError: () => synthetic(503),
-        });
-      } catch {
-        synthetic(503);
-        return;
-      }
-      started?.(tx);
+    let resolve!: (response: SipResponse) => void;
+    const outcome = new Promise<SipResponse>((r) => {
+      resolve = r;
     });
+    const wait = new FinalResponseWait(request, resolve, leg);
+    let tx: ClientTransaction;
+    try {
+      tx = this.transactions.sendRequest(request, destination, wait);
+    } catch {
+      wait.onTransportError();
+      return outcome;
+    }
+    leg?.started(tx);
+    return outcome;
   }
 
   /** Sends a request outside any dialog and resolves with the final response, answering digest challenges. */
   async send(request: SipRequest): Promise<SipResponse> {
     let current = request;
-    const digest = this.digestClient();
+    // Made at the first challenge and kept for the next ones (its nonce counts go on).
+    let digest: DigestClient | undefined;
     for (let attempt = 0; attempt < 3; attempt++) {
       const response = await this.transact(current);
+      if (response.status === 401 || response.status === 407) digest ??= this.digestClient();
       if ((response.status === 401 || response.status === 407) && digest) {
         const retry = this.retryWithNewCSeq(current);
         const headers = digest.authorize(retry, response);
