@@ -2,6 +2,7 @@
 // route set), created from a dialog-creating request and its response, and used to build in-dialog requests.
 import {
   createRequest,
+  parseContacts,
   parseNameAddr,
   parseUri,
   type SipRequest,
@@ -41,11 +42,21 @@ export interface InDialogRequestOptions {
   readonly cseq?: number;
 }
 
+/**
+ * The remote target: the first Contact's URI (RFC 3261 12.1.1 allows one). Parsed here rather than through the
+ * message's cached accessor, which would keep the parse with the request for as long as its transaction lives.
+ */
 function contactUri(message: SipRequest | SipResponse): string {
-  const contacts = message.contacts();
-  if (contacts.length === 0 || contacts[0].star)
+  const first = message.header('contact');
+  const contact = first === undefined ? undefined : parseContacts(first)[0];
+  if (contact === undefined || contact.star)
     throw new DialogError('no-contact', 'a dialog-creating message needs a Contact (RFC 3261 12.1)');
-  return contacts[0].uri;
+  return contact.uri;
+}
+
+/** RFC 3261 12.1.1 / 12.1.2: a dialog is secure when the request was sent to a SIPS URI (scheme case-insensitive). */
+function isSips(uri: string): boolean {
+  return uri.length > 5 && uri.charCodeAt(4) === 58 && uri.slice(0, 4).toLowerCase() === 'sips';
 }
 
 /** A dialog from one side's point of view. */
@@ -56,9 +67,11 @@ export class SipDialog {
   remoteTarget: string;
   /** Route header values to put on requests, in order (RFC 3261 12.1.1 / 12.1.2). */
   readonly routeSet: readonly string[];
-  remoteTag: string;
+  readonly remoteTag: string;
   /** The remote party's header value (From at a UAS, To at a UAC), with its tag. */
   remote: string;
+  /** Call-ID and both tags as one string (RFC 3261 12: they identify the dialog), made once for the UA's tables. */
+  readonly key: string;
 
   private constructor(
     readonly callId: string,
@@ -82,10 +95,7 @@ export class SipDialog {
     this.remoteTarget = remoteTarget;
     this.routeSet = routeSet;
     this.state = state;
-  }
-
-  get key(): string {
-    return dialogKey(this.callId, this.localTag, this.remoteTag);
+    this.key = dialogKey(callId, localTag, remoteTag);
   }
 
   /** RFC 3261 12.1.2: the UAC's dialog from a 1xx (with a To tag) or 2xx to its request. */
@@ -96,7 +106,7 @@ export class SipDialog {
     if (from.tag === undefined) throw new DialogError('no-tag', 'the request has no From tag');
     // Route set: the Record-Route of the response in reverse order.
     const routeSet = response.headers('record-route').reverse();
-    const secure = request.uri.toLowerCase().startsWith('sips:');
+    const secure = isSips(request.uri);
     return new SipDialog(
       request.callId(),
       from.tag,
@@ -119,7 +129,7 @@ export class SipDialog {
     if (from.tag === undefined) throw new DialogError('no-tag', 'the request has no From tag');
     const to = request.header('to')!;
     const routeSet = request.headers('record-route');
-    const secure = request.uri.toLowerCase().startsWith('sips:');
+    const secure = isSips(request.uri);
     return new SipDialog(
       request.callId(),
       localTag,

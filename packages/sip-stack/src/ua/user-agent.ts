@@ -18,6 +18,7 @@ import {
 } from '../message/index.js';
 import {
   type ClientTransaction,
+  type ClientTransactionEvents,
   type InviteServerTransaction,
   type ServerTransaction,
   TransactionLayer,
@@ -56,6 +57,21 @@ const OPTIONS_HEADERS: ReadonlyArray<readonly [string, string]> = [
   ['Accept', 'application/sdp'],
   ['Supported', SUPPORTED],
 ];
+
+/** No body (shared: bodies are replaced, never written into). */
+const NO_BODY = new Uint8Array(0);
+/** No methods known (shared: remoteAllow is replaced, never added to). */
+const NO_METHODS: readonly string[] = Object.freeze([]);
+
+// Typed reads of headers most calls lack: an absent header then costs no parse cache on the message, which an
+// INVITE transaction keeps for 64*T1 after the call (RFC 6026 Timer L).
+function sessionExpiresOf(message: SipRequest | SipResponse): ReturnType<SipRequest['sessionExpires']> {
+  return message.hasHeader('session-expires') ? message.sessionExpires() : undefined;
+}
+
+function allowOf(message: SipRequest | SipResponse): readonly string[] {
+  return message.hasHeader('allow') ? message.allow() : NO_METHODS;
+}
 
 /** Whatever went wrong in a handler, the peer gets an answer and the UA keeps running. */
 function failed(tx: ServerTransaction): void {
@@ -205,15 +221,16 @@ export class SipSession {
   /** The last offer/answer body the peer sent. */
   remoteBody: Uint8Array;
   /** The last offer/answer body we sent (reused by re-INVITE session refreshes). */
-  localBody: Uint8Array = new Uint8Array(0);
+  localBody: Uint8Array = NO_BODY;
   /** The methods the peer said it allows (Allow of its INVITE or 2xx). */
-  remoteAllow: readonly string[] = [];
+  remoteAllow: readonly string[] = NO_METHODS;
   /** The running session timer, if any. */
   sessionTimer: SessionTimerState | undefined;
   private timerHandle: TimerHandle | undefined;
   /** An offer of ours awaits its answer: an INVITE or UPDATE from the peer now gets 491 (RFC 3261 14.2, 3311 5.2). */
   private offerPending = false;
-  private readonly refers: ReferWatch[] = [];
+  /** REFERs we sent that await their outcome (made on the first: most calls never send one). */
+  private refers: ReferWatch[] | undefined;
 
   constructor(
     private readonly ua: UserAgent,
@@ -339,7 +356,8 @@ export class SipSession {
       resolveDone = resolve;
     });
     const watch: ReferWatch = { id: request.cseq().seq, progress, resolve: resolveDone };
-    this.refers.push(watch);
+    if (this.refers === undefined) this.refers = [watch];
+    else this.refers.push(watch);
     const accepted = this.ua.sendInDialog(this.dialog, request).then((response) => {
       this.dialog.receiveResponse(response);
       if (response.status >= 300) {
@@ -356,8 +374,8 @@ export class SipSession {
   }
 
   private dropRefer(watch: ReferWatch): void {
-    const i = this.refers.indexOf(watch);
-    if (i >= 0) this.refers.splice(i, 1);
+    const i = this.refers?.indexOf(watch) ?? -1;
+    if (i >= 0) this.refers?.splice(i, 1);
   }
 
   /** @internal starts (or restarts) the session timer (RFC 4028 10). */
@@ -422,7 +440,9 @@ export class SipSession {
     this.ended = true;
     this.stopSessionTimer();
     // REFERs still waiting for their outcome will not hear of it now.
-    for (const watch of this.refers.splice(0)) watch.resolve({ status: 481, reason: 'Session Ended' });
+    const refers = this.refers;
+    this.refers = undefined;
+    if (refers) for (const watch of refers) watch.resolve({ status: 481, reason: 'Session Ended' });
     this.dialog.terminate();
     this.ua.forgetSession(this);
     // The embedder's handlers go with the session: the INVITE transactions (RFC 6026 Timers L and M, 64*T1) keep
@@ -444,7 +464,6 @@ export class SipSession {
       tx.reply(verdict.status, verdict.reason);
       return;
     }
-    const contact: [string, string][] = [['Contact', this.dialog.localContact]];
     switch (request.method) {
       case 'BYE':
         tx.reply(200);
@@ -452,7 +471,7 @@ export class SipSession {
         return;
       case 'INVITE':
       case 'UPDATE':
-        this.receiveOffer(request, tx, contact);
+        this.receiveOffer(request, tx, [['Contact', this.dialog.localContact]]);
         return;
       case 'REFER':
         this.receiveRefer(request, tx);
@@ -591,7 +610,7 @@ export class SipSession {
     if (event?.event.toLowerCase() !== 'refer') return false;
     const idParam = event.params.get('id');
     const id = idParam ? Number(idParam) : undefined;
-    const watch = id === undefined ? this.refers[0] : this.refers.find((w) => w.id === id);
+    const watch = id === undefined ? this.refers?.[0] : this.refers?.find((w) => w.id === id);
     if (!watch) {
       tx.reply(481);
       return true;
@@ -617,15 +636,16 @@ function replacesValue(dialog: SipDialog): string {
 /** What a settled OutgoingCall keeps of its options: nothing of the embedder's. */
 const SETTLED_CALL: CallOptions = Object.freeze({});
 
-export class OutgoingCall {
+export class OutgoingCall implements InviteLeg {
   readonly answered: Promise<SipSession>;
   private tx: ClientTransaction | undefined;
-  private settle!: { resolve(s: SipSession): void; reject(e: SipRequestError): void };
+  private resolveAnswered!: (s: SipSession) => void;
+  private rejectAnswered!: (e: SipRequestError) => void;
   private cancelled = false;
   /** The INVITE of the current attempt (a challenge or a 422 makes a new one). */
   private current: SipRequest;
-  /** Early dialogs from reliable provisionals, by To tag, with the last RSeq we PRACKed (RFC 3262 4). */
-  private readonly early = new Map<string, { dialog: SipDialog; rseq: number }>();
+  /** Early dialogs from reliable provisionals, by To tag, with the last RSeq we PRACKed (RFC 3262 4); made on the first. */
+  private early: Map<string, { dialog: SipDialog; rseq: number }> | undefined;
 
   constructor(
     private readonly ua: UserAgent,
@@ -634,7 +654,8 @@ export class OutgoingCall {
   ) {
     this.current = invite;
     this.answered = new Promise((resolve, reject) => {
-      this.settle = { resolve, reject };
+      this.resolveAnswered = resolve;
+      this.rejectAnswered = reject;
     });
     // A rejected call is a normal outcome; callers that never await it must not crash the process.
     this.answered.catch(() => {});
@@ -647,19 +668,13 @@ export class OutgoingCall {
   /** @internal */
   async start(): Promise<void> {
     let invite = this.invite;
-    const digest = this.ua.digestClient();
+    // Made at the first challenge and kept for the next ones (its nonce counts go on).
+    let digest: DigestClient | undefined;
     for (let attempt = 0; attempt < 4; attempt++) {
       this.current = invite;
-      const response = await this.ua.transact(
-        invite,
-        (tx) => {
-          this.tx = tx;
-          if (this.cancelled) (tx as { cancel?: () => unknown }).cancel?.();
-        },
-        (provisional) => this.onProvisional(provisional),
-        (ok) => this.on2xx(ok),
-      );
+      const response = await this.ua.transact(invite, this);
       if (response.status >= 200 && response.status < 300) return; // on2xx settled it
+      if (response.status === 401 || response.status === 407) digest ??= this.ua.digestClient();
       if ((response.status === 401 || response.status === 407) && digest && !this.cancelled) {
         const retry = this.ua.retryWithNewCSeq(invite);
         const headers = digest.authorize(retry, response);
@@ -685,7 +700,7 @@ export class OutgoingCall {
         continue;
       }
       this.release();
-      this.settle.reject(new SipRequestError(response.status, response.reason, response));
+      this.rejectAnswered(new SipRequestError(response.status, response.reason, response));
       return;
     }
   }
@@ -699,14 +714,20 @@ export class OutgoingCall {
     this.options = SETTLED_CALL;
   }
 
-  /** A 1xx: PRACK it when it is reliable (RFC 3262 4), then tell the embedder. */
-  private onProvisional(response: SipResponse): void {
+  /** @internal the INVITE's client transaction of this attempt */
+  started(tx: ClientTransaction): void {
+    this.tx = tx;
+    if (this.cancelled) (tx as { cancel?: () => unknown }).cancel?.();
+  }
+
+  /** @internal a 1xx: PRACK it when it is reliable (RFC 3262 4), then tell the embedder. */
+  onProvisional(response: SipResponse): void {
     const rseqValue = response.header('rseq');
     const tag = response.to().tag;
     if (rseqValue !== undefined && tag !== undefined && response.require().includes('100rel')) {
       const rseq = /^\d{1,10}$/.test(rseqValue.trim()) ? Number(rseqValue.trim()) : Number.NaN;
       if (!Number.isFinite(rseq)) return;
-      let early = this.early.get(tag);
+      let early = this.early?.get(tag);
       if (early === undefined) {
         let dialog: SipDialog;
         try {
@@ -715,6 +736,7 @@ export class OutgoingCall {
           return;
         }
         early = { dialog, rseq: rseq - 1 };
+        if (this.early === undefined) this.early = new Map();
         this.early.set(tag, early);
       }
       // 4: a retransmission (RSeq already seen) is not PRACKed again, nor passed on; one out of order waits.
@@ -734,8 +756,8 @@ export class OutgoingCall {
   /** The To tag of the 2xx whose ACK waits for `beforeAck`. */
   private acking: string | undefined;
 
-  /** Every 2xx: the first makes the session; retransmissions are ACKed again; other forks are ACKed and ended. */
-  private on2xx(response: SipResponse): void {
+  /** @internal every 2xx: the first makes the session; retransmissions are ACKed again; other forks are ACKed and ended. */
+  on2xx(response: SipResponse): void {
     const tag = response.to().tag;
     if (this.session && this.session.dialog.remoteTag === tag) {
       this.ua.sendAck(this.session.dialog, response.cseq().seq);
@@ -744,7 +766,7 @@ export class OutgoingCall {
     // A retransmission of the 2xx being readied: its ACK is about to go.
     if (this.acking !== undefined && this.acking === tag) return;
     let dialog: SipDialog;
-    const early = tag === undefined ? undefined : this.early.get(tag);
+    const early = tag === undefined ? undefined : this.early?.get(tag);
     if (early) {
       // The early dialog of a reliable 1xx becomes the session: its CSeq already counts the PRACKs.
       dialog = early.dialog;
@@ -790,7 +812,7 @@ export class OutgoingCall {
   /** A call cancelled as it was answered: `answered` settles (the call was taken and ended at once). */
   private settleCancelled(): void {
     this.release();
-    this.settle.reject(new SipRequestError(487, 'Request Terminated'));
+    this.rejectAnswered(new SipRequestError(487, 'Request Terminated'));
   }
 
   /** ACKs the 2xx and makes the session. */
@@ -798,10 +820,10 @@ export class OutgoingCall {
     this.ua.sendAck(dialog, response.cseq().seq);
     const session = this.ua.adoptSession(dialog, 'uac', response.body);
     session.localBody = this.invite.body;
-    session.remoteAllow = response.allow();
+    session.remoteAllow = allowOf(response);
     let se: ReturnType<SipResponse['sessionExpires']>;
     try {
-      se = response.sessionExpires();
+      se = sessionExpiresOf(response);
     } catch {
       se = undefined;
     }
@@ -809,7 +831,7 @@ export class OutgoingCall {
     if (se) session.startSessionTimer(se.delta, se.refresher === 'uas' ? 'remote' : 'local');
     this.session = session;
     this.release();
-    this.settle.resolve(session);
+    this.resolveAnswered(session);
   }
 
   /**
@@ -817,7 +839,7 @@ export class OutgoingCall {
    * resolves with the final response (the answer is its body). Rejects with 481 when there is no early dialog.
    */
   async update(body: Uint8Array | string, contentType = 'application/sdp'): Promise<SipResponse> {
-    const early = [...this.early.values()].pop();
+    const early = this.early === undefined ? undefined : [...this.early.values()].pop();
     if (!early || this.session) throw new SipRequestError(481, 'no early dialog');
     const request = early.dialog.createRequest('UPDATE', { body, contentType });
     // Not dialog.receiveResponse: a 2xx to UPDATE must not confirm the early dialog (only the INVITE's 2xx does).
@@ -857,6 +879,8 @@ export class IncomingCall {
   /** The reliable provisional awaiting its PRACK (RFC 3262 3: one at a time here). */
   private unacked: { rseq: number; done(ok: boolean): void } | undefined;
   private unackedPromise: Promise<void> | undefined;
+  /** Our Contact in this call's answers and dialog (made once). */
+  private contactValue: string | undefined;
 
   constructor(
     private readonly ua: UserAgent,
@@ -865,6 +889,15 @@ export class IncomingCall {
     readonly context: SipInboundContext,
   ) {
     this.toTag = ua.newTag();
+  }
+
+  private contact(): string {
+    let contact = this.contactValue;
+    if (contact === undefined) {
+      contact = this.ua.localContact(this.request, this.context);
+      this.contactValue = contact;
+    }
+    return contact;
   }
 
   get from(): string {
@@ -877,7 +910,7 @@ export class IncomingCall {
   }
 
   private respond(status: number, reason?: string, options: RequestOptions = {}): SipResponse {
-    const headers: [string, string][] = [['Contact', this.ua.localContact(this.request, this.context)]];
+    const headers: [string, string][] = [['Contact', this.contact()]];
     if (status >= 200 && status < 300) headers.push(['Allow', ALLOW], ['Supported', SUPPORTED]);
     for (const h of options.headers ?? []) headers.push([h[0], h[1]]);
     const response = createResponse(this.request, status, reason, {
@@ -925,7 +958,7 @@ export class IncomingCall {
     for (const h of options.headers ?? []) headers.push([h[0], h[1]]);
     const response = this.respond(183, undefined, { ...options, headers });
     if (!this.dialog) {
-      this.dialog = SipDialog.asUas(this.request, this.toTag, this.ua.localContact(this.request, this.context), true);
+      this.dialog = SipDialog.asUas(this.request, this.toTag, this.contact(), true);
       this.ua.registerEarly(this.dialog.key, this);
     }
     const { t1 } = this.ua.transactions.timers;
@@ -972,20 +1005,30 @@ export class IncomingCall {
    * Waits first for the PRACK of an outstanding reliable provisional (RFC 3262 3). Rejects when the caller
    * cancelled first, or no ACK came within 64*T1 (the call is then ended with BYE).
    */
-  async accept(options: AcceptOptions = {}): Promise<SipSession> {
-    if (this.unackedPromise) await this.unackedPromise;
+  accept(options: AcceptOptions = {}): Promise<SipSession> {
+    const unacked = this.unackedPromise;
+    if (unacked) return unacked.then(() => this.answer(options));
+    try {
+      return this.answer(options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** The 200 itself, once no reliable provisional is outstanding; throws when the call can no longer take it. */
+  private answer(options: AcceptOptions): Promise<SipSession> {
     if (this.cancelled || this.tx.state !== 'proceeding') throw new SipRequestError(487, 'Request Terminated');
     const timer = this.negotiateTimer();
-    const headers = [...(options.headers ?? []), ...(timer?.headers ?? [])];
-    const response = this.respond(200, undefined, { ...options, headers });
-    const contact = this.ua.localContact(this.request, this.context);
-    const dialog = this.dialog ?? SipDialog.asUas(this.request, this.toTag, contact, false);
+    const extra = options.headers;
+    const headers = timer === undefined ? extra : extra === undefined ? timer.headers : [...extra, ...timer.headers];
+    const response = this.respond(200, undefined, { body: options.body, contentType: options.contentType, headers });
+    const dialog = this.dialog ?? SipDialog.asUas(this.request, this.toTag, this.contact(), false);
     dialog.state = 'confirmed';
-    this.ua.forgetEarly(dialog.key);
+    if (this.dialog) this.ua.forgetEarly(dialog.key);
     const session = this.ua.adoptSession(dialog, 'uas', this.request.body);
     if (options.body !== undefined)
       session.localBody = typeof options.body === 'string' ? Buffer.from(options.body, 'utf8') : options.body;
-    session.remoteAllow = this.request.allow();
+    session.remoteAllow = allowOf(this.request);
     if (timer) session.startSessionTimer(timer.interval, timer.refresher === 'uas' ? 'local' : 'remote');
     this.session = session;
     options.onSession?.(session);
@@ -1005,7 +1048,7 @@ export class IncomingCall {
   private negotiateTimer(): { interval: number; refresher: 'uac' | 'uas'; headers: [string, string][] } | undefined {
     let se: ReturnType<SipRequest['sessionExpires']>;
     try {
-      se = this.request.sessionExpires();
+      se = sessionExpiresOf(this.request);
     } catch {
       se = undefined;
     }
@@ -1080,6 +1123,125 @@ export class IncomingCall {
   }
 }
 
+/** @internal what places an INVITE hears of besides its final response */
+export interface InviteLeg {
+  started(tx: ClientTransaction): void;
+  onProvisional(response: SipResponse): void;
+  /** Every 2xx: the first, retransmissions and other forks' (RFC 6026 7.2: the TU ACKs them all). */
+  on2xx(response: SipResponse): void;
+}
+
+/**
+ * One client transaction's final response for the UA; a timeout is 408 and a transport error 503 (RFC 3261
+ * 8.1.3.1). Once settled it keeps only the INVITE's leg, which the transaction still tells of 2xx until Timer M.
+ */
+class FinalResponseWait implements ClientTransactionEvents {
+  private request: SipRequest | undefined;
+  private resolve: ((response: SipResponse) => void) | undefined;
+
+  constructor(
+    request: SipRequest,
+    resolve: (response: SipResponse) => void,
+    private readonly leg: InviteLeg | undefined,
+  ) {
+    this.request = request;
+    this.resolve = resolve;
+  }
+
+  onResponse(response: SipResponse): void {
+    const status = response.status;
+    if (status < 200) {
+      this.leg?.onProvisional(response);
+      return;
+    }
+    if (status < 300) this.leg?.on2xx(response);
+    this.settle(response);
+  }
+
+  onTimeout(): void {
+    this.synthetic(408);
+  }
+
+  onTransportError(): void {
+    this.synthetic(503);
+  }
+
+  private synthetic(status: number): void {
+    const request = this.request;
+    if (request !== undefined) this.settle(createResponse(request, status, reasonPhrase(status)));
+  }
+
+  private settle(response: SipResponse): void {
+    const resolve = this.resolve;
+    if (resolve === undefined) return;
+    this.resolve = undefined;
+    this.request = undefined;
+    resolve(response);
+  }
+}
+
+/**
+ * A 2xx we sent that awaits its ACK (RFC 3261 13.3.1.4): over UDP it goes again at T1, doubling up to T2; with no
+ * ACK within 64*T1 the call is ended with BYE. One timer at a time, the give-up folded into the retransmissions.
+ */
+class AckWait {
+  readonly promise: Promise<SipSession>;
+  private resolve!: (session: SipSession) => void;
+  private reject!: (error: SipRequestError) => void;
+  private timer: TimerHandle | undefined;
+  private interval: number;
+  private readonly deadline: number;
+  private readonly reliable: boolean;
+  private readonly fire = (): void => this.timerFired();
+
+  constructor(
+    private readonly ua: UserAgent,
+    private readonly session: SipSession,
+    private readonly tx: InviteServerTransaction,
+    private readonly response: SipResponse,
+    private readonly context: SipInboundContext,
+  ) {
+    this.promise = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    const t1 = ua.transactions.timers.t1;
+    const clock = ua.clock;
+    this.reliable = context.source.protocol !== 'udp';
+    this.interval = t1;
+    this.deadline = clock.now() + 64 * t1;
+    this.timer = clock.setTimeout(this.fire, this.reliable ? 64 * t1 : t1);
+  }
+
+  /** The ACK came. */
+  acked(): void {
+    this.stop();
+    this.resolve(this.session);
+  }
+
+  private stop(): void {
+    if (this.timer !== undefined) this.ua.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.ua.forgetAckWait(this.session.dialog.key, this);
+  }
+
+  private timerFired(): void {
+    this.timer = undefined;
+    const clock = this.ua.clock;
+    const left = this.deadline - clock.now();
+    if (this.reliable || left <= 0) {
+      this.stop();
+      // 13.3.1.4: no ACK within 64*T1 ends the dialog with BYE.
+      void this.session.bye();
+      this.reject(new SipRequestError(408, 'no ACK for the 2xx'));
+      return;
+    }
+    this.ua.resend2xx(this.tx, this.response, this.context);
+    this.interval = Math.min(this.interval * 2, this.ua.transactions.timers.t2);
+    this.timer = clock.setTimeout(this.fire, Math.min(this.interval, left));
+  }
+}
+
 /** A UA: one identity, one transaction layer over a transport layer. */
 export class UserAgent {
   readonly transactions: TransactionLayer;
@@ -1108,7 +1270,18 @@ export class UserAgent {
   /** Our SUBSCRIBEs awaiting a dialog, by Call-ID and From tag (a NOTIFY may come before the 2xx). */
   private readonly pendingSubscriptions = new Map<string, Subscription>();
   private readonly incoming = new Map<InviteServerTransaction, IncomingCall>();
-  private readonly awaitingAck = new Map<string, () => void>();
+  private readonly awaitingAck = new Map<string, AckWait>();
+  /** Our Contact's user part, once worked out (the options do not change). */
+  private contactUserValue: string | undefined;
+  private contactUserKnown = false;
+  /**
+   * An INVITE server transaction ended, whatever the cause: its call, if still pending, is forgotten. One handler
+   * for every transaction, given the transaction: nothing per call stays reachable from it for Timer L.
+   */
+  private readonly inviteEnded = (tx: ServerTransaction): void => {
+    const call = this.incoming.get(tx as InviteServerTransaction);
+    if (call !== undefined) this.forgetIncoming(tx as InviteServerTransaction, call);
+  };
 
   constructor(private readonly options: UserAgentOptions) {
     this.clock = options.clock ?? systemClock;
@@ -1226,11 +1399,19 @@ export class UserAgent {
   /** Our Contact for a request toward `request`'s target (or answering on `context`). */
   localContact(request: SipRequest, context?: SipInboundContext): string {
     const protocol: SipTransportProtocol = context?.local.protocol ?? this.protocolFor(request);
-    const user = this.options.contactUser ?? this.aorUser();
+    const user = this.contactUser();
     const uri =
       this.options.transport.contactUri(protocol, user, context?.source.address) ??
       this.options.transport.contactUri('udp', user);
     return `<${uri}>`;
+  }
+
+  private contactUser(): string | undefined {
+    if (!this.contactUserKnown) {
+      this.contactUserValue = this.options.contactUser ?? this.aorUser();
+      this.contactUserKnown = true;
+    }
+    return this.contactUserValue;
   }
 
   private aorUser(): string | undefined {
@@ -1264,54 +1445,35 @@ export class UserAgent {
 
   /**
    * @internal Runs one client transaction and resolves with its final response (408 on timeout, 503 on a transport
-   * error, as RFC 3261 8.1.3.1 says). For INVITE, `on2xx` sees every 2xx (forks and retransmissions).
+   * error, as RFC 3261 8.1.3.1 says). For INVITE, `leg` hears of the transaction, provisionals and every 2xx (forks
+   * and retransmissions).
    */
-  async transact(
-    request: SipRequest,
-    started?: (tx: ClientTransaction) => void,
-    onProvisional?: (r: SipResponse) => void,
-    on2xx?: (r: SipResponse) => void,
-  ): Promise<SipResponse> {
+  async transact(request: SipRequest, leg?: InviteLeg): Promise<SipResponse> {
     const destination = await this.destinationOf(request);
-    return new Promise((resolve) => {
-      let final: SipResponse | undefined;
-      const synthetic = (status: number) => {
-        if (final === undefined) {
-          final = createResponse(request, status, reasonPhrase(status));
-          resolve(final);
-        }
-      };
-      let tx: ClientTransaction;
-      try {
-        tx = this.transactions.sendRequest(request, destination, {
-          onResponse: (response) => {
-            if (response.status < 200) {
-              onProvisional?.(response);
-              return;
-            }
-            if (response.status < 300) on2xx?.(response);
-            if (final === undefined) {
-              final = response;
-              resolve(response);
-            }
-          },
-          onTimeout: () => synthetic(408),
-          onTransportError: () => synthetic(503),
-        });
-      } catch {
-        synthetic(503);
-        return;
-      }
-      started?.(tx);
+    let resolve!: (response: SipResponse) => void;
+    const outcome = new Promise<SipResponse>((r) => {
+      resolve = r;
     });
+    const wait = new FinalResponseWait(request, resolve, leg);
+    let tx: ClientTransaction;
+    try {
+      tx = this.transactions.sendRequest(request, destination, wait);
+    } catch {
+      wait.onTransportError();
+      return outcome;
+    }
+    leg?.started(tx);
+    return outcome;
   }
 
   /** Sends a request outside any dialog and resolves with the final response, answering digest challenges. */
   async send(request: SipRequest): Promise<SipResponse> {
     let current = request;
-    const digest = this.digestClient();
+    // Made at the first challenge and kept for the next ones (its nonce counts go on).
+    let digest: DigestClient | undefined;
     for (let attempt = 0; attempt < 3; attempt++) {
       const response = await this.transact(current);
+      if (response.status === 401 || response.status === 407) digest ??= this.digestClient();
       if ((response.status === 401 || response.status === 407) && digest) {
         const retry = this.retryWithNewCSeq(current);
         const headers = digest.authorize(retry, response);
@@ -1492,36 +1654,20 @@ export class UserAgent {
     response: SipResponse,
     context: SipInboundContext,
   ): Promise<SipSession> {
-    const { t1, t2 } = this.transactions.timers;
-    const reliable = context.source.protocol !== 'udp';
-    return new Promise((resolve, reject) => {
-      let timer: TimerHandle | undefined;
-      let giveUp: TimerHandle | undefined;
-      const key = session.dialog.key;
-      const done = () => {
-        if (timer) this.clock.clearTimeout(timer);
-        if (giveUp) this.clock.clearTimeout(giveUp);
-        this.awaitingAck.delete(key);
-      };
-      this.awaitingAck.set(key, () => {
-        done();
-        resolve(session);
-      });
-      const retransmit = (interval: number) => {
-        timer = this.clock.setTimeout(() => {
-          if (tx.state === 'accepted') tx.respond(response);
-          else void Promise.resolve(this.options.transport.sendResponse(response, context)).catch(() => {});
-          retransmit(Math.min(interval * 2, t2));
-        }, interval);
-      };
-      if (!reliable) retransmit(t1);
-      giveUp = this.clock.setTimeout(() => {
-        done();
-        // 13.3.1.4: no ACK within 64*T1 ends the dialog with BYE.
-        void session.bye();
-        reject(new SipRequestError(408, 'no ACK for the 2xx'));
-      }, 64 * t1);
-    });
+    const wait = new AckWait(this, session, tx, response, context);
+    this.awaitingAck.set(session.dialog.key, wait);
+    return wait.promise;
+  }
+
+  /** @internal a 2xx again, through its transaction while that is Accepted (RFC 6026 8.5), else straight out. */
+  resend2xx(tx: InviteServerTransaction, response: SipResponse, context: SipInboundContext): void {
+    if (tx.state === 'accepted') tx.respond(response);
+    else void Promise.resolve(this.options.transport.sendResponse(response, context)).catch(() => {});
+  }
+
+  /** @internal the wait for an ACK is over (it came, or 64*T1 passed). */
+  forgetAckWait(key: string, wait: AckWait): void {
+    if (this.awaitingAck.get(key) === wait) this.awaitingAck.delete(key);
   }
 
   private receiveAck(ack: SipRequest): void {
@@ -1531,9 +1677,10 @@ export class UserAgent {
     } catch {
       return;
     }
-    this.awaitingAck.get(key)?.();
+    this.awaitingAck.get(key)?.acked();
+    if (ack.body.length === 0) return;
     const session = this.sessions.get(key);
-    if (session && ack.body.length > 0) session.remoteBody = ack.body;
+    if (session) session.remoteBody = ack.body;
   }
 
   /** @internal the INVITE was answered finally or its transaction ended: the call is no longer pending. */
@@ -1607,8 +1754,8 @@ export class UserAgent {
         let se: ReturnType<SipRequest['sessionExpires']>;
         let replacing: ReturnType<SipRequest['replaces']>;
         try {
-          se = request.sessionExpires();
-          replacing = request.replaces();
+          se = sessionExpiresOf(request);
+          replacing = request.hasHeader('replaces') ? request.replaces() : undefined;
         } catch {
           tx.reply(400, 'Bad Request (Session-Expires or Replaces)');
           return;
@@ -1629,7 +1776,7 @@ export class UserAgent {
         const call = new IncomingCall(this, request, inviteTx, context);
         call.replaces = replaces;
         this.incoming.set(inviteTx, call);
-        inviteTx.events.onTerminated = () => this.forgetIncoming(inviteTx, call);
+        inviteTx.events.onTerminated = this.inviteEnded;
         if (this.onInvite) this.onInvite(call);
         else call.reject(480);
         return;

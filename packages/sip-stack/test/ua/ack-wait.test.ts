@@ -1,0 +1,93 @@
+// The UAS core's 2xx retransmission (RFC 3261 13.3.1.4) against a raw caller that ACKs late or never.
+import { createSocket } from 'node:dgram';
+import { describe, expect, it } from 'vitest';
+import { VirtualClock } from '../../src/clock.js';
+import { createRequest, parseMessage, type SipMessage, serializeMessage } from '../../src/message/index.js';
+import type { IncomingCall, SipSession } from '../../src/ua/index.js';
+import { onCleanup, udpAgent, until, within } from './helpers.js';
+
+async function rawCaller(bobUri: string, callId: string) {
+  const socket = createSocket('udp4');
+  onCleanup(() => new Promise<void>((resolve) => socket.close(() => resolve())));
+  const received: SipMessage[] = [];
+  socket.on('message', (data) => received.push(parseMessage(new Uint8Array(data))));
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
+  const port = socket.address().port;
+  const send = (m: SipMessage) => socket.send(serializeMessage(m), Number(bobUri.split(':')[2]), '127.0.0.1');
+  const request = (method: string, branch: string, cseq: number, toTag?: string) =>
+    createRequest({
+      method,
+      uri: bobUri,
+      from: '<sip:raw@127.0.0.1>;tag=raw1',
+      to: toTag ? `<${bobUri}>;tag=${toTag}` : `<${bobUri}>`,
+      callId,
+      cseq,
+      via: { transport: 'UDP', host: '127.0.0.1', port, branch },
+      contact: `<sip:raw@127.0.0.1:${port}>`,
+    });
+  const oks = () => received.filter((m) => 'status' in m && m.status === 200 && m.cseq().method === 'INVITE').length;
+  const byes = () => received.filter((m) => 'method' in m && m.method === 'BYE').length;
+  return { send, request, oks, byes };
+}
+
+/** Lets datagrams cross loopback after a clock step. */
+const settle = () => new Promise((r) => setTimeout(r, 20));
+
+describe('2xx retransmission until the ACK (RFC 3261 13.3.1.4)', () => {
+  it('sends the 2xx again at T1 doubling up to T2, and gives up with BYE and 408 at 64*T1', async () => {
+    const clock = new VirtualClock();
+    const bob = await udpAgent('bob', { clock });
+    const raw = await rawCaller(bob.uri, 'ack-wait-1');
+    const offered = new Promise<IncomingCall>((resolve) => {
+      bob.ua.onInvite = resolve;
+    });
+    raw.send(raw.request('INVITE', 'z9hG4bK-aw-1', 1));
+    const accepted = (await within(offered)).accept();
+    const outcome = accepted.then(
+      () => 'confirmed',
+      (e: { status?: number }) => e.status,
+    );
+    await until(() => raw.oks() === 1);
+    // T1 = 500 ms, T2 = 4 s: again at 0.5, 1.5, 3.5, 7.5, 11.5, ... 31.5 s.
+    const times = [500, 1500, 3500, 7500, 11500, 15500, 19500, 23500, 27500, 31500];
+    for (let i = 0; i < times.length; i++) {
+      clock.advanceTo(times[i] - 1);
+      await settle();
+      expect(raw.oks()).toBe(i + 1);
+      clock.advanceTo(times[i]);
+      await until(() => raw.oks() === i + 2);
+    }
+    clock.advanceTo(31999);
+    await settle();
+    expect(raw.byes()).toBe(0);
+    clock.advanceTo(32000);
+    expect(await within(outcome)).toBe(408);
+    await until(() => raw.byes() === 1);
+    expect(raw.oks()).toBe(times.length + 1);
+    expect(bob.ua.activeSessions).toHaveLength(0);
+  });
+
+  it('stops at the ACK, resolves with the session, and a late ACK retransmission changes nothing', async () => {
+    const clock = new VirtualClock();
+    const bob = await udpAgent('bob', { clock });
+    const raw = await rawCaller(bob.uri, 'ack-wait-2');
+    const offered = new Promise<IncomingCall>((resolve) => {
+      bob.ua.onInvite = resolve;
+    });
+    raw.send(raw.request('INVITE', 'z9hG4bK-aw-2', 1));
+    const incoming = await within(offered);
+    const accepted = incoming.accept();
+    await until(() => raw.oks() === 1);
+    clock.advanceTo(500);
+    await until(() => raw.oks() === 2);
+    raw.send(raw.request('ACK', 'z9hG4bK-aw-3', 1, incoming.toTag));
+    const session: SipSession = await within(accepted);
+    expect(session.dialog.state).toBe('confirmed');
+    raw.send(raw.request('ACK', 'z9hG4bK-aw-3', 1, incoming.toTag));
+    clock.advanceTo(40_000);
+    await settle();
+    expect(raw.oks()).toBe(2);
+    expect(raw.byes()).toBe(0);
+    expect(bob.ua.activeSessions).toEqual([session]);
+  });
+});
