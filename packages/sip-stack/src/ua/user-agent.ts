@@ -140,6 +140,11 @@ export interface CallOptions extends RequestOptions {
    * T1: RFC 3261 13.2.2.4 wants it sent promptly, and the callee retransmits its 2xx from T1 on.
    */
   readonly beforeAck?: (response: SipResponse) => Promise<unknown> | undefined;
+  /**
+   * An offer in an UPDATE the callee sent in an early dialog (RFC 3311 5.1): return the answer for its 200.
+   * Without this callback, or when it throws or returns nothing, the UPDATE gets 488 (RFC 3311 5.2).
+   */
+  readonly onEarlyOffer?: (offer: Uint8Array, request: SipRequest) => OfferAnswer | undefined;
 }
 
 /** Options of IncomingCall.accept. */
@@ -644,8 +649,11 @@ export class OutgoingCall implements InviteLeg {
   private cancelled = false;
   /** The INVITE of the current attempt (a challenge or a 422 makes a new one). */
   private current: SipRequest;
-  /** Early dialogs from reliable provisionals, by To tag, with the last RSeq we PRACKed (RFC 3262 4); made on the first. */
-  private early: Map<string, { dialog: SipDialog; rseq: number }> | undefined;
+  /**
+   * Early dialogs from reliable provisionals, by To tag, with the last RSeq we PRACKed (RFC 3262 4); made on the
+   * first. `offering`: an UPDATE offer of ours in it awaits its answer (RFC 3311 5.2 glare).
+   */
+  private early: Map<string, { dialog: SipDialog; rseq: number; offering: boolean }> | undefined;
 
   constructor(
     private readonly ua: UserAgent,
@@ -712,6 +720,8 @@ export class OutgoingCall implements InviteLeg {
    */
   private release(): void {
     this.options = SETTLED_CALL;
+    // Settled: requests in its early dialogs no longer reach it (a confirmed one is the session's now).
+    if (this.early) for (const early of this.early.values()) this.ua.forgetEarly(early.dialog.key, this);
   }
 
   /** @internal the INVITE's client transaction of this attempt */
@@ -735,9 +745,11 @@ export class OutgoingCall implements InviteLeg {
         } catch {
           return;
         }
-        early = { dialog, rseq: rseq - 1 };
+        early = { dialog, rseq: rseq - 1, offering: false };
         if (this.early === undefined) this.early = new Map();
         this.early.set(tag, early);
+        // The callee may send UPDATE in this early dialog (RFC 3311 5.1): route it here while the call is pending.
+        if (this.options !== SETTLED_CALL) this.ua.registerEarly(dialog.key, this);
       }
       // 4: a retransmission (RSeq already seen) is not PRACKed again, nor passed on; one out of order waits.
       if (rseq !== early.rseq + 1) return;
@@ -843,7 +855,43 @@ export class OutgoingCall implements InviteLeg {
     if (!early || this.session) throw new SipRequestError(481, 'no early dialog');
     const request = early.dialog.createRequest('UPDATE', { body, contentType });
     // Not dialog.receiveResponse: a 2xx to UPDATE must not confirm the early dialog (only the INVITE's 2xx does).
-    return this.ua.sendInDialog(early.dialog, request);
+    early.offering = true;
+    try {
+      return await this.ua.sendInDialog(early.dialog, request);
+    } finally {
+      early.offering = false;
+    }
+  }
+
+  /** @internal a request from the callee in one of our early dialogs (by its From tag): UPDATE (RFC 3311 5.2). */
+  receiveEarly(request: SipRequest, tx: ServerTransaction): void {
+    const tag = request.from().tag;
+    const early = tag === undefined ? undefined : this.early?.get(tag);
+    // Only UPDATE is served in our early dialogs; BYE and the rest keep the 481 they got before.
+    if (!early || this.session || request.method !== 'UPDATE') return void tx.reply(481);
+    // RFC 3311 5.2: an offer while ours is unanswered is glare (checked before the CSeq is absorbed).
+    if (early.offering && request.body.length > 0) return void tx.reply(491);
+    // RFC 3261 12.2.2 / RFC 3311 5.2: CSeq order, and the Contact refreshes the remote target.
+    const verdict = early.dialog.receiveRequest(request);
+    if (!verdict.ok) return void tx.reply(verdict.status, verdict.reason);
+    let answer: OfferAnswer | undefined;
+    if (request.body.length > 0) {
+      try {
+        answer = this.options.onEarlyOffer?.(request.body, request);
+      } catch {
+        answer = undefined;
+      }
+      // RFC 3311 5.2: an offer we cannot take is rejected with 488.
+      if (answer === undefined) return void tx.reply(488);
+    }
+    // An UPDATE without a body only refreshes the target (RFC 3311 5.2): 200 without one.
+    tx.respond(
+      createResponse(request, 200, undefined, {
+        headers: [['Contact', early.dialog.localContact]],
+        body: answer?.body,
+        contentType: answer?.contentType,
+      }),
+    );
   }
 
   /** Cancels the call if it has not been answered (RFC 3261 9.1). */
@@ -1069,10 +1117,31 @@ export class IncomingCall {
     if (this.dialog) this.ua.forgetEarly(this.dialog.key);
   }
 
+  /** An UPDATE offer of ours in the early dialog awaits its answer (RFC 3311 5.2 glare). */
+  private offering = false;
+
+  /**
+   * UPDATE in the early dialog (RFC 3311 5.1): a new offer once the first offer/answer is done (a reliable 1xx
+   * answered and PRACKed); resolves with the final response. Rejects with 481 when there is no early dialog.
+   */
+  async update(body: Uint8Array | string, contentType = 'application/sdp'): Promise<SipResponse> {
+    const dialog = this.dialog;
+    if (!dialog || this.session || dialog.state !== 'early') throw new SipRequestError(481, 'no early dialog');
+    const request = dialog.createRequest('UPDATE', { body, contentType });
+    this.offering = true;
+    try {
+      return await this.ua.sendInDialog(dialog, request);
+    } finally {
+      this.offering = false;
+    }
+  }
+
   /** @internal a request in the early dialog: PRACK (RFC 3262 3) or UPDATE (RFC 3311 5.2). */
   receiveEarly(request: SipRequest, tx: ServerTransaction): void {
     const dialog = this.dialog;
     if (!dialog) return void tx.reply(481);
+    // RFC 3311 5.2: an offer while ours is unanswered is glare.
+    if (this.offering && request.method === 'UPDATE' && request.body.length > 0) return void tx.reply(491);
     const verdict = dialog.receiveRequest(request);
     if (!verdict.ok) return void tx.reply(verdict.status, verdict.reason);
     if (request.method === 'PRACK') {
@@ -1263,8 +1332,8 @@ export class UserAgent {
 
   private readonly locator: SipLocator;
   private readonly sessions = new Map<string, SipSession>();
-  /** Incoming calls with an early dialog (after a reliable 1xx), for PRACK and UPDATE. */
-  private readonly earlyCalls = new Map<string, IncomingCall>();
+  /** Calls either way with an early dialog (after a reliable 1xx), for PRACK and UPDATE. */
+  private readonly earlyCalls = new Map<string, IncomingCall | OutgoingCall>();
   /** Subscription dialogs, either side, by dialog key. */
   private readonly usages = new Map<string, DialogUsage>();
   /** Our SUBSCRIBEs awaiting a dialog, by Call-ID and From tag (a NOTIFY may come before the 2xx). */
@@ -1339,13 +1408,13 @@ export class UserAgent {
   }
 
   /** @internal */
-  registerEarly(key: string, call: IncomingCall): void {
+  registerEarly(key: string, call: IncomingCall | OutgoingCall): void {
     this.earlyCalls.set(key, call);
   }
 
-  /** @internal */
-  forgetEarly(key: string): void {
-    this.earlyCalls.delete(key);
+  /** @internal forgets the early dialog `key` (only while `call` holds it, when given). */
+  forgetEarly(key: string, call?: IncomingCall | OutgoingCall): void {
+    if (call === undefined || this.earlyCalls.get(key) === call) this.earlyCalls.delete(key);
   }
 
   /** @internal */
