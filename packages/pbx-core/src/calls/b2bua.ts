@@ -357,6 +357,12 @@ export class CallManager {
           onProgress: (response) => void this.progress(call, leg, response.status, response.body),
           // The callee's answer is bridged before its ACK: it may start sending RTP once it has the ACK.
           beforeAck: (response) => this.claim(call, leg, response.body),
+          // An UPDATE offer in the callee's early dialog (RFC 3311 5.1) is answered by the PBX, as a re-INVITE
+          // is later (RFC 3264 8); no media (the call is over) throws, which the UA answers 488.
+          onEarlyOffer: (offer) => ({
+            body: this.mediaOf(call).reoffer(leg.legId, offer),
+            contentType: 'application/sdp',
+          }),
         }),
       };
       call.outbound.push(leg);
@@ -370,6 +376,12 @@ export class CallManager {
       if (call.winner !== undefined) return;
       void call.teardown('no-answer', 'system', 480, 'no answer');
     }, ringTimeout);
+  }
+
+  /** The call's media anchor, or MediaAnchorError 488 once it is gone. */
+  private mediaOf(call: PbxCall): AnchoredCall {
+    if (!call.media || call.isOver) throw new MediaAnchorError(488, 'the call has no media any more');
+    return call.media;
   }
 
   private async progress(call: PbxCall, leg: OutboundLeg, status: number, body: Uint8Array): Promise<void> {

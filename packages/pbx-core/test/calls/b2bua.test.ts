@@ -308,6 +308,63 @@ describe('CallManager (B2BUA) between registered extensions', () => {
     await until(() => (media.endpointCount === 0 ? true : undefined));
   });
 
+  it("answers a callee's UPDATE offer in its early dialog itself and moves that leg's media (RFC 3311 5.1)", async () => {
+    const { address } = await pbx();
+    const alice = await phone(address, '1000');
+    const bob = await phone(address, '1001');
+    const alicePhone = await Phone.open();
+    const bobFirst = await Phone.open();
+    const bobMoved = await Phone.open();
+    cleanup.push(() => alicePhone.close());
+    cleanup.push(() => bobFirst.close());
+    cleanup.push(() => bobMoved.close());
+    const moved = ANSWER.replace('o=- 2 1', 'o=- 2 2').replace('5000', String(bobMoved.port));
+    let offeredToBob = '';
+    let bobCall: IncomingCall | undefined;
+    let updated: SipResponse | undefined;
+    bob.onInvite = (call) => {
+      bobCall = call;
+      offeredToBob = Buffer.from(call.body).toString();
+      // A reliable 183 with the answer, PRACKed; then a new offer in the early dialog.
+      void call
+        .progress({
+          reliable: true,
+          body: ANSWER.replace('5000', String(bobFirst.port)),
+          contentType: 'application/sdp',
+        })
+        .then(() => call.update(moved))
+        .then((r) => {
+          updated = r;
+        });
+    };
+    let early = '';
+    const outgoing = alice.call(`sip:1001@${address}`, {
+      body: OFFER.replace('4000', String(alicePhone.port)),
+      onProgress: (r) => {
+        if (r.status === 183 && r.body.length > 0) early = Buffer.from(r.body).toString();
+      },
+    });
+    const response = await until(() => updated);
+    expect(response.status).toBe(200);
+    // The PBX answers with its own address for that leg: the one it offered Bob, never Alice's.
+    expect(mediaOf(response.body)).toEqual(mediaOf(offeredToBob));
+    expect(Buffer.from(response.body).toString()).not.toContain(String(alicePhone.port));
+    // Alice's early media now reaches Bob's new address, not the old one.
+    await until(() => (early ? true : undefined));
+    const payload = new Uint8Array(160).fill(0xff);
+    await until(() => {
+      alicePhone.send(mediaOf(early).port, 0, payload, 160);
+      return bobMoved.received.length > 0 ? true : undefined;
+    }, 3000);
+    const before = bobFirst.received.length;
+    for (let i = 0; i < 3; i++) alicePhone.send(mediaOf(early).port, 0, payload, 160);
+    await until(() => (bobMoved.received.length >= 4 ? true : undefined), 2000);
+    expect(bobFirst.received.length).toBe(before);
+    void bobCall!.accept({ body: moved, contentType: 'application/sdp' });
+    const session = await outgoing.answered;
+    await session.bye();
+  });
+
   it('rings every device of the callee and connects the first to answer', async () => {
     const { address, media } = await pbx();
     const alice = await phone(address, '1000');
