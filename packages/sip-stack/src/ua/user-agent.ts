@@ -637,10 +637,38 @@ function replacesValue(dialog: SipDialog): string {
   return `${dialog.callId};to-tag=${dialog.remoteTag};from-tag=${dialog.localTag}`;
 }
 
-/** A call we placed; `answered` resolves with the session once a 2xx arrived and was ACKed. */
 /** What a settled OutgoingCall keeps of its options: nothing of the embedder's. */
 const SETTLED_CALL: CallOptions = Object.freeze({});
 
+/**
+ * An UPDATE in an early dialog, either side (RFC 3311 5.2): an offer gets `onOffer`'s answer in the 200, or 488
+ * when there is none (no handler, it threw or returned nothing); one without a body only refreshes the target.
+ */
+function answerEarlyUpdate(
+  request: SipRequest,
+  tx: ServerTransaction,
+  localContact: string,
+  onOffer: ((offer: Uint8Array, request: SipRequest) => OfferAnswer | undefined) | undefined,
+): void {
+  let answer: OfferAnswer | undefined;
+  if (request.body.length > 0) {
+    try {
+      answer = onOffer?.(request.body, request);
+    } catch {
+      answer = undefined;
+    }
+    if (answer === undefined) return void tx.reply(488);
+  }
+  tx.respond(
+    createResponse(request, 200, undefined, {
+      headers: [['Contact', localContact]],
+      body: answer?.body,
+      contentType: answer?.contentType,
+    }),
+  );
+}
+
+/** A call we placed; `answered` resolves with the session once a 2xx arrived and was ACKed. */
 export class OutgoingCall implements InviteLeg {
   readonly answered: Promise<SipSession>;
   private tx: ClientTransaction | undefined;
@@ -874,24 +902,7 @@ export class OutgoingCall implements InviteLeg {
     // RFC 3261 12.2.2 / RFC 3311 5.2: CSeq order, and the Contact refreshes the remote target.
     const verdict = early.dialog.receiveRequest(request);
     if (!verdict.ok) return void tx.reply(verdict.status, verdict.reason);
-    let answer: OfferAnswer | undefined;
-    if (request.body.length > 0) {
-      try {
-        answer = this.options.onEarlyOffer?.(request.body, request);
-      } catch {
-        answer = undefined;
-      }
-      // RFC 3311 5.2: an offer we cannot take is rejected with 488.
-      if (answer === undefined) return void tx.reply(488);
-    }
-    // An UPDATE without a body only refreshes the target (RFC 3311 5.2): 200 without one.
-    tx.respond(
-      createResponse(request, 200, undefined, {
-        headers: [['Contact', early.dialog.localContact]],
-        body: answer?.body,
-        contentType: answer?.contentType,
-      }),
-    );
+    answerEarlyUpdate(request, tx, early.dialog.localContact, this.options.onEarlyOffer);
   }
 
   /** Cancels the call if it has not been answered (RFC 3261 9.1). */
@@ -1161,24 +1172,7 @@ export class IncomingCall {
       } else tx.reply(481);
       return;
     }
-    if (request.method === 'UPDATE') {
-      let answer: OfferAnswer | undefined;
-      if (request.body.length > 0) {
-        try {
-          answer = this.onEarlyOffer?.(request.body, request);
-        } catch {
-          return void tx.reply(488);
-        }
-      }
-      tx.respond(
-        createResponse(request, 200, undefined, {
-          headers: [['Contact', dialog.localContact]],
-          body: answer?.body,
-          contentType: answer?.contentType,
-        }),
-      );
-      return;
-    }
+    if (request.method === 'UPDATE') return void answerEarlyUpdate(request, tx, dialog.localContact, this.onEarlyOffer);
     tx.reply(request.method === 'BYE' ? 481 : 405, undefined, [['Allow', ALLOW]]);
   }
 
