@@ -17,6 +17,7 @@ import {
   daemonFolder,
   eventually,
   loopbackSipAndAdmin,
+  mediaOf,
   registeredPhone,
   removeFolder,
   runCleanup,
@@ -117,12 +118,6 @@ function pcmuSdp(rtp: ToneRtp, version: number, direction: string): string {
     `a=${direction}`,
     '',
   ].join('\r\n');
-}
-
-function mediaOf(body: Uint8Array): { address: string; port: number } {
-  const sdp = parseSdp(body);
-  const m = sdp.media[0];
-  return { address: m.connection?.address ?? sdp.connection?.address ?? '', port: m.port };
 }
 
 /** The loudest note of the chime in `pcm`. */

@@ -23,6 +23,7 @@ import {
   daemonFolder,
   eventually,
   loopbackSipAndAdmin,
+  mediaOf,
   registeredPhone,
   removeFolder,
   runCleanup,
@@ -133,13 +134,6 @@ class RtpPhone {
     const want = Math.min(all.length, Math.round(seconds * dec.sampleRate));
     return { pcm: Int16Array.from(all.slice(all.length - want)), rate: dec.sampleRate };
   }
-}
-
-/** The c= address and m= port a description names. */
-function mediaOf(body: Uint8Array | string): { address: string; port: number; formats: string[] } {
-  const sdp = parseSdp(body);
-  const m = sdp.media[0];
-  return { address: m.connection?.address ?? sdp.connection?.address ?? '', port: m.port, formats: m.formats };
 }
 
 function pcmuOffer(rtp: RtpPhone): string {

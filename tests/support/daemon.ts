@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SipTransportLayer, UserAgent } from '@switchyard/sip-stack';
+import { parseSdp, SipTransportLayer, UserAgent } from '@switchyard/sip-stack';
 import Database from 'better-sqlite3';
 
 const repository = fileURLToPath(new URL('../../', import.meta.url));
@@ -201,4 +201,11 @@ export function databaseIntegrity(file: string): unknown {
   } finally {
     db.close();
   }
+}
+
+/** The c= address, m= port and formats of a description's first media line. */
+export function mediaOf(body: Uint8Array | string): { address: string; port: number; formats: string[] } {
+  const sdp = parseSdp(body);
+  const m = sdp.media[0];
+  return { address: m.connection?.address ?? sdp.connection?.address ?? '', port: m.port, formats: m.formats };
 }
