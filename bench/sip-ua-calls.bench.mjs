@@ -1,4 +1,4 @@
-// CPU per call in the user agent (issue 3), in one process: INVITE -> 200, ACK, BYE -> 200 fed as datagrams into a
+// CPU per call and per OPTIONS transaction in the user agent (issue 3), in one process: INVITE -> 200, ACK, BYE -> 200 (or OPTIONS -> 200) fed as datagrams into a
 // UserAgent answering every call (as bench/servers/stateful-uas.mjs does), its datagrams serialized but not sent.
 // It isolates what the stack does per call from the kernel and the load generator, so two builds compare on a busy
 // machine: the figure is process CPU time (user + system) per call, and the heap each ended call still holds while
@@ -7,7 +7,7 @@
 // It also runs the other side (UAC: places calls and hangs up), against a peer answering in the same process.
 // It reaches into SipTransportLayer's private `receive` and `udp` (to feed datagrams and silence the socket).
 //
-// Standalone: node --expose-gc bench/sip-ua-calls.bench.mjs [calls] [uac]   (prints one JSON line)
+// Standalone: node --expose-gc bench/sip-ua-calls.bench.mjs [calls] [uac|options]   (prints one JSON line)
 // Profile:    node --cpu-prof --expose-gc bench/sip-ua-calls.bench.mjs 200000
 import { pathToFileURL } from 'node:url';
 import { createResponse, parseMessage, SipTransportLayer, serializeMessage, UserAgent } from '@switchyard/sip-stack';
@@ -49,7 +49,7 @@ async function silentTransport(onSend) {
 }
 
 /** Runs `calls` calls through a fresh UA; returns CPU microseconds per call and bytes of heap per ended call. */
-export async function runCalls(calls, { batch = 200, inspect } = {}) {
+export async function runCalls(calls, { batch = 200, inspect, options = false } = {}) {
   // Serialized, counted, not sent: the kernel's share is not the stack's.
   let sent = 0;
   const { transport, local } = await silentTransport(() => void sent++);
@@ -62,6 +62,8 @@ export async function runCalls(calls, { batch = 200, inspect } = {}) {
   };
   const feed = (bytes) => transport.receive({ bytes, source: PEER, local });
   const one = (n) => {
+    // OPTIONS mode: one out-of-dialog non-INVITE transaction answered 200 by the UA (a "call" of one request).
+    if (options) return feed(request('OPTIONS', n, 'o', 1));
     feed(request('INVITE', n, 'i', 1));
     const tag = toTag;
     feed(request('ACK', n, 'a', 1, tag));
@@ -167,21 +169,25 @@ const best = (runs) => runs.sort((x, y) => x.cpuUsPerCall - y.cpuUsPerCall)[0];
 const heap = (r) => (globalThis.gc ? Math.round(r.heapBytesPerEndedCall) : 'needs --expose-gc');
 
 export default async function () {
+  const opt = [];
+  for (let i = 0; i < 3; i++) opt.push(await runCalls(100_000, { options: true }));
   const uas = [];
   for (let i = 0; i < 3; i++) uas.push(await runCalls(50_000));
   const uac = [];
   for (let i = 0; i < 2; i++) uac.push(await runUacCalls(30_000));
+  const o = best(opt);
   const a = best(uas);
   const b = best(uac);
   return {
     title: 'SIP user agent, in process: CPU per call (INVITE -> 200, ACK, BYE -> 200), datagrams not sent',
     columns: ['side', 'calls', 'CPU µs/call', 'calls per CPU-second', 'heap B per ended call'],
     rows: [
+      ['UAS, OPTIONS -> 200 (one transaction)', o.calls, o.cpuUsPerCall, Math.round(1e6 / o.cpuUsPerCall), heap(o)],
       ['UAS (answers)', a.calls, a.cpuUsPerCall, Math.round(1e6 / a.cpuUsPerCall), heap(a)],
       ['UAC (places, hangs up)', b.calls, b.cpuUsPerCall, Math.round(1e6 / b.cpuUsPerCall), heap(b)],
     ],
     notes: [
-      'Best of 3 (UAS) and 2 (UAC) runs after a 20,000-call warm-up. The UAC row includes building and parsing',
+      'Best of 3 (UAS, OPTIONS) and 2 (UAC) runs after a 20,000-call warm-up. The UAC row includes building and parsing',
       "the peer's responses. Heap is what ended calls still hold: their INVITE transactions for 64*T1 (RFC 6026",
       'Timers L/M), the BYE transactions for Timer J (UAS) or K (UAC, T4, so it varies with the run time).',
     ],
@@ -190,7 +196,8 @@ export default async function () {
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const calls = Number(process.argv[2] ?? 100_000);
-  const r = process.argv[3] === 'uac' ? await runUacCalls(calls) : await runCalls(calls);
+  const side = process.argv[3];
+  const r = side === 'uac' ? await runUacCalls(calls) : await runCalls(calls, { options: side === 'options' });
   console.log(JSON.stringify(r));
   process.exit(0);
 }
