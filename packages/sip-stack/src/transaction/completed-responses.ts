@@ -85,6 +85,16 @@ export class CompletedResponses {
     return this.live;
   }
 
+  /** Records the ring holds before it must grow. */
+  get recordCapacity(): number {
+    return this.capacity;
+  }
+
+  /** True when the next add grows the ring (CompletedGenerations starts a new store instead). */
+  get full(): boolean {
+    return this.head - this.tail === this.capacity;
+  }
+
   /**
    * Keeps `sent` under `key` until now + ms; returns the deadline, or undefined when it cannot be kept here (the
    * caller then keeps the transaction as it is).

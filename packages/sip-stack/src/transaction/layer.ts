@@ -27,7 +27,7 @@ import {
   InviteClientTransaction,
   NonInviteClientTransaction,
 } from './client.js';
-import { CompletedResponses } from './completed-responses.js';
+import { CompletedGenerations } from './completed-generations.js';
 import {
   InviteServerTransaction,
   NonInviteServerTransaction,
@@ -130,7 +130,7 @@ export class TransactionLayer {
   /** Every server transaction by its key, and by its RFC 2543 ACK key once it has one (`ackKey`). */
   private readonly serverTable = new Map<string, ServerTransaction>();
   /** Completed non-INVITE transactions reduced to their final response until Timer J (off the JS heap). */
-  private completed: CompletedResponses | undefined = undefined;
+  private completed: CompletedGenerations | undefined = undefined;
   private serverCount = 0;
   private readonly waits: WaitQueues;
   private readonly clientEnv: ClientTransactionEnv;
@@ -292,7 +292,7 @@ export class TransactionLayer {
   }
 
   /** RFC 3261 17.2.2: Completed answers a retransmitted request with the final response again. */
-  private absorbCompleted(completed: CompletedResponses, key: string): boolean {
+  private absorbCompleted(completed: CompletedGenerations, key: string): boolean {
     const slot = completed.find(key);
     if (slot < 0) return false;
     this.counters.retransmissionsAbsorbed++;
@@ -325,7 +325,7 @@ export class TransactionLayer {
     if (this.options.transport.resend === undefined || this.serverTable.get(tx.key) !== tx) return false;
     let completed = this.completed;
     if (completed === undefined) {
-      completed = new CompletedResponses(this.clock, ms);
+      completed = new CompletedGenerations(this.clock, ms);
       this.completed = completed;
     }
     if (completed.ms !== ms) return false;
