@@ -105,8 +105,19 @@ export class UdpListener implements SipListener {
     const listener = new UdpListener(socket, local);
     // After binding, socket errors (e.g. ICMP unreachable on some systems) must not crash the process.
     socket.on('error', () => {});
+    // node:dgram gives a fresh rinfo per datagram; consecutive datagrams from one peer share one (read-only)
+    // endpoint instead of a new object each.
+    let lastAddress = '';
+    let lastSource: SipEndpoint = local;
     socket.on('message', (bytes, rinfo) => {
-      onInput({ bytes, source: { protocol: 'udp', address: bare(rinfo.address), port: rinfo.port }, local });
+      const address = rinfo.address;
+      let source = lastSource;
+      if (rinfo.port !== source.port || address !== lastAddress) {
+        source = { protocol: 'udp', address: bare(address), port: rinfo.port };
+        lastSource = source;
+        lastAddress = address;
+      }
+      onInput({ bytes, source, local });
     });
     return listener;
   }
