@@ -131,12 +131,15 @@ function ask(child, what) {
 
 /**
  * V8 heap flags the Node servers run with, as the daemon does (packages/daemon/bin/switchyard.js): a fixed 32 MiB
- * young generation scavenges ~7x less often than the default one that starts at 1 MiB, and a single-threaded
- * scavenge does not wait for a GC helper thread that lost its core (with few survivors the helper buys nothing).
+ * young generation scavenges ~7x less often than the default one that starts at 1 MiB, a single-threaded
+ * scavenge does not wait for a GC helper thread that lost its core (with few survivors the helper buys nothing),
+ * and a 64 MiB floor under the old generation's limit skips the full collections V8 otherwise starts every 1-3 s
+ * on a heap of ~8 MiB (each a 3-8 ms pause).
  * SIP_BENCH_NODE_FLAGS (space-separated, '' for none) replaces them, to compare.
  */
 const NODE_SERVER_FLAGS = (
-  process.env.SIP_BENCH_NODE_FLAGS ?? '--min-semi-space-size=32 --max-semi-space-size=32 --no-parallel-scavenge'
+  process.env.SIP_BENCH_NODE_FLAGS ??
+  '--min-semi-space-size=32 --max-semi-space-size=32 --no-parallel-scavenge --initial-old-space-size=64'
 )
   .split(' ')
   .filter(Boolean);
@@ -295,7 +298,7 @@ export default async function sipTransactionsBench() {
       ? 'Each server runs pinned to CPU 1 (taskset; all its threads, GC included); the generator is not pinned. Server CPU % is over the passing step (100 = one core).'
       : 'Not pinned (SIP_BENCH_PIN=1 pins each server to CPU 1): server CPU % is over the passing step, all threads (GC included), 100 = one core.',
     'The node:dgram echo floor (bench/servers/dgram-echo.mjs) answers each request with "SIP/2.0 200 OK" and the request\'s own header lines: no parsing, no state. It is the ceiling of any Node server on this machine through node:dgram (one recvmsg and one sendmsg per datagram).',
-    `Both Node servers run with ${NODE_SERVER_FLAGS.join(' ') || 'no V8 flags'} (SIP_BENCH_NODE_FLAGS), the daemon's own start flags: with the default young generation, scavenges came every 40-100 ms at 12,500 OPTIONS/s and parallel ones paused ~1.1 ms (p50) with 5-14 ms outliers on a shared 2-core machine; with these, ~7x fewer scavenges of ~0.5-1 ms (p50) and about a tenth of the total scavenge pause. Any pause longer than the socket buffer holds (default buffers: 10-20 ms) loses datagrams.`,
+    `Both Node servers run with ${NODE_SERVER_FLAGS.join(' ') || 'no V8 flags'} (SIP_BENCH_NODE_FLAGS), the daemon's own start flags: with the default young generation, scavenges came every 40-100 ms at 12,500 OPTIONS/s and parallel ones paused ~1.1 ms (p50) with 5-14 ms outliers on a shared 2-core machine; with these, ~7x fewer scavenges of ~0.5-1 ms (p50), about a tenth of the total scavenge pause, and no full (mark-compact) collection in a 20 s run instead of 6-9 pauses of 3-8 ms. Any pause longer than the socket buffer holds (default buffers: 10-20 ms) loses datagrams.`,
     'Memory is heap + external growth per live server transaction at the end of the run (a completed non-INVITE transaction lives 64*T1 = 32 s, Timer J).',
   ];
   if (!kam) notes.push('kamailio is not installed: bash scripts/install-bench-deps.sh installs it for the comparison.');
