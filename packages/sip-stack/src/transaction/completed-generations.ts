@@ -3,11 +3,12 @@
 // 20-40 ms at 2^18 on the bench machine, longer than default UDP socket buffers hold (10-20 ms of traffic), so
 // datagrams are lost. Instead a full store is left to empty by itself (every record ends at the same Timer J) and
 // new records go to a fresh store of twice its capacity; a find looks in each store still holding records (one or
-// two once the load is steady, more only while it keeps doubling within one Timer J).
+// two once the load is steady, more only while it keeps doubling within one Timer J). Small stores still grow in
+// place: that costs little, and keeps the chain short.
 
 import type { Clock } from '../clock.js';
 import type { SentDatagram } from '../transport/index.js';
-import { CompletedResponses } from './completed-responses.js';
+import { CompletedResponses, hashKey } from './completed-responses.js';
 
 /** Slots of generation g are g * SPAN + slot (a ring never holds 2^31 records). */
 const SPAN = 2 ** 31;
@@ -24,6 +25,8 @@ export class CompletedGenerations {
     /** The common wait (Timer J). */
     readonly ms: number,
     initialCapacity = 1024,
+    /** Below this capacity a full store still grows in place (a millisecond or two), so finds probe fewer stores. */
+    private readonly growInPlaceBelow = 1 << 14,
   ) {
     this.stores = [new CompletedResponses(clock, ms, initialCapacity)];
     this.numbers = [0];
@@ -39,7 +42,7 @@ export class CompletedGenerations {
   /** As CompletedResponses.add. */
   add(key: string, sent: SentDatagram): number | undefined {
     let current = this.stores[0];
-    if (current.full) {
+    if (current.full && current.recordCapacity >= this.growInPlaceBelow) {
       this.dropEmpty();
       current = new CompletedResponses(this.clock, this.ms, 2 * current.recordCapacity);
       this.stores.unshift(current);
@@ -51,8 +54,9 @@ export class CompletedGenerations {
   /** The slot of the live record kept under `key`, or -1. */
   find(key: string): number {
     const stores = this.stores;
+    const h = hashKey(key);
     for (let i = 0; i < stores.length; i++) {
-      const slot = stores[i].find(key);
+      const slot = stores[i].find(key, h);
       if (slot >= 0) return this.numbers[i] * SPAN + slot;
     }
     if (stores.length > 1 && stores[stores.length - 1].size === 0) this.dropEmpty();

@@ -136,12 +136,11 @@ export class CompletedResponses {
     return due;
   }
 
-  /** The ring slot of the live record kept under `key`, or -1. */
-  find(key: string): number {
+  /** The ring slot of the live record kept under `key` (whose hashKey is `h`), or -1. */
+  find(key: string, h = hashKey(key)): number {
     if (this.live === 0) return -1;
     const index = this.index;
     const mask = index.length - 1;
-    const h = hashKey(key);
     for (let i = h & mask; index[i] !== 0; i = (i + 1) & mask) {
       const slot = index[i] - 1;
       if (this.hash[slot] === h && this.keyIs(slot, key)) return slot;

@@ -15,7 +15,7 @@ describe('CompletedGenerations (completed responses without growth pauses)', () 
     const grow = vi.spyOn(CompletedResponses.prototype as unknown as { grow(): void }, 'grow');
     try {
       const clock = new VirtualClock(0);
-      const store = new CompletedGenerations(clock, 1000, 4);
+      const store = new CompletedGenerations(clock, 1000, 4, 0);
       for (let i = 0; i < 4; i++) store.add(key(i), datagram(`r${i}`));
       clock.advance(500);
       for (let i = 4; i < 12; i++) store.add(key(i), datagram(`r${i}`));
@@ -39,7 +39,7 @@ describe('CompletedGenerations (completed responses without growth pauses)', () 
     }
   });
 
-  it('matches like a Map through adds, forgets and expiry across generations', () => {
+  it('matches like a Map through adds, forgets and expiry across generations (small ones grown in place or not)', () => {
     fc.assert(
       fc.property(
         fc.array(
@@ -50,9 +50,10 @@ describe('CompletedGenerations (completed responses without growth pauses)', () 
           ),
           { maxLength: 400 },
         ),
-        (ops) => {
+        fc.constantFrom(0, 8),
+        (ops, growInPlaceBelow) => {
           const clock = new VirtualClock(0);
-          const store = new CompletedGenerations(clock, 1000, 2);
+          const store = new CompletedGenerations(clock, 1000, 2, growInPlaceBelow);
           const model = new Map<string, number>();
           for (const o of ops) {
             if (o.op === 'wait') {
@@ -80,6 +81,20 @@ describe('CompletedGenerations (completed responses without growth pauses)', () 
       ),
       { numRuns: 100 },
     );
+  });
+
+  it('grows a small store in place and starts new stores only from the given capacity', () => {
+    const grow = vi.spyOn(CompletedResponses.prototype as unknown as { grow(): void }, 'grow');
+    try {
+      const store = new CompletedGenerations(new VirtualClock(0), 1000, 2, 8);
+      for (let i = 0; i < 8; i++) store.add(key(i), datagram(`r${i}`));
+      expect(grow).toHaveBeenCalledTimes(2); // 2 -> 4 -> 8
+      for (let i = 8; i < 40; i++) store.add(key(i), datagram(`r${i}`));
+      expect(grow).toHaveBeenCalledTimes(2); // then stores of 16 and 32 beside it
+      for (let i = 0; i < 40; i++) expect(text(store, i)).toBe(`r${i}`);
+    } finally {
+      grow.mockRestore();
+    }
   });
 
   it('drops every record and timer on clear', () => {
