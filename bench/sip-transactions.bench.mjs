@@ -248,6 +248,8 @@ function failure(s, best) {
   if (s.failures) what.push(`${s.failures} failed`);
   if (s.unanswered) what.push(`${s.unanswered} unanswered`);
   if (s.generatorBound) what.push(`generator reached ${Math.round(s.perSecond)}/s`);
+  // responses lost at the generator's own socket, not by the server (bench/lib/sip-load.mjs)
+  if (s.generatorDrops) what.push(`${s.generatorDrops} dropped at the generator`);
   return `${Math.round(s.rate)}/s: ${what.join(', ')}`;
 }
 

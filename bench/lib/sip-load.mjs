@@ -13,6 +13,7 @@
 // when it stops sending, {"event":"step",...figures} once it drained, and {"event":"done",best} at the end.
 // The parent samples the server's CPU between "begin" and "sent".
 import { createSocket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 
 const opts = JSON.parse(process.argv[2] ?? '{}');
 const host = opts.host ?? '127.0.0.1';
@@ -36,6 +37,22 @@ if (bufferBytes > 0) socket.setRecvBufferSize(bufferBytes);
 // A connected socket: send() needs no address lookup, and only the server's datagrams come back.
 await new Promise((r) => socket.connect(port, host, r));
 const localPort = socket.address().port;
+
+/**
+ * Datagrams the kernel dropped at this generator's own socket (its receive buffer full while it was busy or off
+ * its core), from /proc/net/udp; undefined where that cannot be read. A response lost here is retransmitted like
+ * one the server never sent, so each step reports these apart: a failure with drops here is not the server's.
+ */
+function ownDrops() {
+  try {
+    const local = `0100007F:${localPort.toString(16).toUpperCase().padStart(4, '0')}`;
+    for (const line of readFileSync('/proc/net/udp', 'utf8').split('\n')) {
+      const f = line.trim().split(/\s+/);
+      if (f[1] === local) return Number(f[f.length - 1]);
+    }
+  } catch {}
+  return undefined;
+}
 
 // Per-transaction state in typed rings indexed by sequence number (no object per transaction).
 const CAP = 1 << 21;
@@ -185,6 +202,7 @@ async function runStep(rate, ms = stepMs, warmup = false) {
   st.unanswered = 0;
   st.latencies = [];
   const cpu0 = process.cpuUsage();
+  const drops0 = ownDrops();
   if (!warmup) emit({ event: 'begin', rate });
   const began = performance.now();
   const total = Math.round((rate * ms) / 1000);
@@ -244,6 +262,7 @@ async function runStep(rate, ms = stepMs, warmup = false) {
     generatorCpuPercent: ((cpu.user + cpu.system) / 1e4 / (performance.now() - began)) * 1000,
     maxLagMs,
     generatorBound,
+    generatorDrops: drops0 === undefined ? undefined : (ownDrops() ?? drops0) - drops0,
     // A step the generator could not keep still counts, at the rate it did reach.
     pass:
       st.completed === total &&
