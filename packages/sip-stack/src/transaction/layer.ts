@@ -13,6 +13,7 @@ import {
   type Via,
 } from '../message/index.js';
 import type { SentDatagram, SipEndpoint, SipInboundContext } from '../transport/index.js';
+import { AcceptedInvites } from './accepted-invites.js';
 import {
   DEFAULT_TRANSACTION_TIMERS,
   type SipTransportPort,
@@ -131,6 +132,8 @@ export class TransactionLayer {
   private readonly serverTable = new Map<string, ServerTransaction>();
   /** Completed non-INVITE transactions reduced to their final response until Timer J (off the JS heap). */
   private completed: CompletedResponses | undefined = undefined;
+  /** Accepted INVITE transactions reduced to their key until Timer L (RFC 6026 7.1). */
+  private accepted: AcceptedInvites | undefined = undefined;
   private serverCount = 0;
   private readonly waits: WaitQueues;
   private readonly clientEnv: ClientTransactionEnv;
@@ -166,6 +169,7 @@ export class TransactionLayer {
       terminated: (tx: TransactionBase) => this.forgetServer(tx as ServerTransaction),
       finalSent: (tx, response) => this.fileRfc2543Ack(tx, response),
       retire: (tx, sent, ms) => this.retire(tx, sent, ms),
+      accepted: (tx, ms) => this.keepAcceptedKey(tx, ms),
     };
   }
 
@@ -176,7 +180,7 @@ export class TransactionLayer {
 
   /** Server transactions alive. */
   get serverTransactionCount(): number {
-    return this.serverCount + (this.completed?.size ?? 0);
+    return this.serverCount + (this.completed?.size ?? 0) + (this.accepted?.size ?? 0);
   }
 
   /**
@@ -260,6 +264,12 @@ export class TransactionLayer {
     }
     const existing = this.serverTable.get(key);
     if (existing === undefined && this.completed !== undefined && this.absorbCompleted(this.completed, key)) return;
+    if (existing === undefined && this.accepted?.has(key) === true) {
+      // RFC 6026 7.1: Accepted absorbs a retransmitted INVITE; an ACK matched there goes to the TU.
+      if (method === 'ACK') this.options.user.onAck?.(request, context);
+      else this.counters.retransmissionsAbsorbed++;
+      return;
+    }
     if (existing !== undefined) {
       if (method === 'ACK' && existing.kind === 'invite-server' && existing.state === 'accepted') {
         // RFC 6026 7.1: an ACK matched in the Accepted state goes to the TU.
@@ -285,6 +295,8 @@ export class TransactionLayer {
     if (cancelKey !== undefined) {
       const target = this.serverTable.get(cancelKey);
       const inviteTx = target instanceof InviteServerTransaction ? target : undefined;
+      // RFC 3261 9.2: the INVITE matched but was answered already (an Accepted one kept as its key): 200, no effect.
+      if (inviteTx === undefined && this.accepted?.has(cancelKey) === true) return void tx.reply(200);
       this.dispatchCancel(request, tx, inviteTx);
       return;
     }
@@ -337,6 +349,20 @@ export class TransactionLayer {
     return true;
   }
 
+  /** Keeps an Accepted INVITE transaction as its key until Timer L (not one also filed under an RFC 2543 ACK key). */
+  private keepAcceptedKey(tx: InviteServerTransaction, ms: number): number | undefined {
+    if (tx.ackKey !== undefined || this.serverTable.get(tx.key) !== tx) return undefined;
+    let accepted = this.accepted;
+    if (accepted === undefined) {
+      accepted = new AcceptedInvites(this.clock, ms);
+      this.accepted = accepted;
+    }
+    if (accepted.ms !== ms) return undefined;
+    this.serverTable.delete(tx.key);
+    this.serverCount--;
+    return accepted.add(tx.key);
+  }
+
   /** RFC 3261 17.2.3: an RFC 2543 ACK carries the To tag of the final response; file the transaction under it. */
   private fileRfc2543Ack(tx: ServerTransaction, response: SipResponse): void {
     if (tx.kind !== 'invite-server' || isRfc3261Branch(tx.request.via().branch)) return;
@@ -380,6 +406,7 @@ export class TransactionLayer {
     for (const tx of [...this.clientTable.values()]) tx.terminate('closed');
     for (const tx of new Set(this.serverTable.values())) tx.terminate('closed');
     this.completed?.clear();
+    this.accepted?.clear();
     this.waits.clear();
   }
 }

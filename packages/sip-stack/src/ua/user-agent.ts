@@ -978,7 +978,17 @@ export class IncomingCall {
       body: options.body,
       contentType: options.contentType,
     });
-    this.tx.respond(response);
+    const events = this.tx.events;
+    const ended = events.onTerminated;
+    // A 2xx forgets the call (below), so nothing waits for the transaction's end: the layer may then keep only its
+    // key for Timer L (RFC 6026 7.1) instead of the INVITE and this 2xx.
+    if (status >= 200 && status < 300) events.onTerminated = undefined;
+    try {
+      this.tx.respond(response);
+    } catch (err) {
+      events.onTerminated = ended;
+      throw err;
+    }
     if (status >= 200) {
       // Final: CANCEL and early UPDATEs no longer reach this call (RFC 3261 9.2, RFC 3311 5.1), so their handlers
       // go, and the UA forgets it, while the transaction lives on for Timer L or H (64*T1).
