@@ -640,6 +640,9 @@ function replacesValue(dialog: SipDialog): string {
 /** What a settled OutgoingCall keeps of its options: nothing of the embedder's. */
 const SETTLED_CALL: CallOptions = Object.freeze({});
 
+/** A settled promise's resolvers, once let go. */
+const SETTLED = (): void => {};
+
 /**
  * An UPDATE in an early dialog, either side (RFC 3311 5.2): an offer gets `onOffer`'s answer in the 200, or 488
  * when there is none (no handler, it threw or returned nothing); one without a body only refreshes the target.
@@ -672,8 +675,8 @@ function answerEarlyUpdate(
 export class OutgoingCall implements InviteLeg {
   readonly answered: Promise<SipSession>;
   private tx: ClientTransaction | undefined;
-  private resolveAnswered!: (s: SipSession) => void;
-  private rejectAnswered!: (e: SipRequestError) => void;
+  private resolveAnswered: (s: SipSession) => void = SETTLED;
+  private rejectAnswered: (e: SipRequestError) => void = SETTLED;
   private cancelled = false;
   /** The INVITE of the current attempt (a challenge or a 422 makes a new one). */
   private current: SipRequest;
@@ -735,8 +738,9 @@ export class OutgoingCall implements InviteLeg {
         invite = retry;
         continue;
       }
+      const reject = this.rejectAnswered;
       this.release();
-      this.rejectAnswered(new SipRequestError(response.status, response.reason, response));
+      reject(new SipRequestError(response.status, response.reason, response));
       return;
     }
   }
@@ -748,6 +752,8 @@ export class OutgoingCall implements InviteLeg {
    */
   private release(): void {
     this.options = SETTLED_CALL;
+    this.resolveAnswered = SETTLED;
+    this.rejectAnswered = SETTLED;
     // Settled: requests in its early dialogs no longer reach it (a confirmed one is the session's now).
     if (this.early) for (const early of this.early.values()) this.ua.forgetEarly(early.dialog.key, this);
   }
@@ -791,7 +797,8 @@ export class OutgoingCall implements InviteLeg {
     this.options.onProgress?.(response);
   }
 
-  private session: SipSession | undefined;
+  /** The dialog of the answered call (its session's), once ACKed. */
+  private confirmed: SipDialog | undefined;
 
   /** The To tag of the 2xx whose ACK waits for `beforeAck`. */
   private acking: string | undefined;
@@ -799,8 +806,9 @@ export class OutgoingCall implements InviteLeg {
   /** @internal every 2xx: the first makes the session; retransmissions are ACKed again; other forks are ACKed and ended. */
   on2xx(response: SipResponse): void {
     const tag = response.to().tag;
-    if (this.session && this.session.dialog.remoteTag === tag) {
-      this.ua.sendAck(this.session.dialog, response.cseq().seq);
+    const confirmed = this.confirmed;
+    if (confirmed !== undefined && confirmed.remoteTag === tag) {
+      this.ua.sendAck(confirmed, response.cseq().seq);
       return;
     }
     // A retransmission of the 2xx being readied: its ACK is about to go.
@@ -818,11 +826,11 @@ export class OutgoingCall implements InviteLeg {
         return;
       }
     }
-    if (this.session || this.cancelled || this.acking !== undefined) {
+    if (this.confirmed || this.cancelled || this.acking !== undefined) {
       // RFC 3261 13.2.2.4: a second 2xx from another fork is ACKed and then ended with BYE.
       this.ua.sendAck(dialog, response.cseq().seq);
       void this.ua.sendInDialog(dialog, dialog.createRequest('BYE')).catch(() => {});
-      if (!this.session && this.acking === undefined) this.settleCancelled();
+      if (!this.confirmed && this.acking === undefined) this.settleCancelled();
       return;
     }
     const ready = this.options.beforeAck?.(response);
@@ -851,8 +859,9 @@ export class OutgoingCall implements InviteLeg {
 
   /** A call cancelled as it was answered: `answered` settles (the call was taken and ended at once). */
   private settleCancelled(): void {
+    const reject = this.rejectAnswered;
     this.release();
-    this.rejectAnswered(new SipRequestError(487, 'Request Terminated'));
+    reject(new SipRequestError(487, 'Request Terminated'));
   }
 
   /** ACKs the 2xx and makes the session. */
@@ -869,9 +878,11 @@ export class OutgoingCall implements InviteLeg {
     }
     // RFC 4028 7.2: the 2xx says the interval and who refreshes; without Session-Expires there is no timer.
     if (se) session.startSessionTimer(se.delta, se.refresher === 'uas' ? 'remote' : 'local');
-    this.session = session;
+    // Only the dialog stays (to ACK 2xx retransmissions until Timer M): the session goes when the call ends.
+    this.confirmed = dialog;
+    const resolve = this.resolveAnswered;
     this.release();
-    this.resolveAnswered(session);
+    resolve(session);
   }
 
   /**
@@ -880,7 +891,7 @@ export class OutgoingCall implements InviteLeg {
    */
   async update(body: Uint8Array | string, contentType = 'application/sdp'): Promise<SipResponse> {
     const early = this.early === undefined ? undefined : [...this.early.values()].pop();
-    if (!early || this.session) throw new SipRequestError(481, 'no early dialog');
+    if (!early || this.confirmed) throw new SipRequestError(481, 'no early dialog');
     const request = early.dialog.createRequest('UPDATE', { body, contentType });
     // Not dialog.receiveResponse: a 2xx to UPDATE must not confirm the early dialog (only the INVITE's 2xx does).
     early.offering = true;
@@ -896,7 +907,7 @@ export class OutgoingCall implements InviteLeg {
     const tag = request.from().tag;
     const early = tag === undefined ? undefined : this.early?.get(tag);
     // Only UPDATE is served in our early dialogs; BYE and the rest keep the 481 they got before.
-    if (!early || this.session || request.method !== 'UPDATE') return void tx.reply(481);
+    if (!early || this.confirmed || request.method !== 'UPDATE') return void tx.reply(481);
     // RFC 3311 5.2: an offer while ours is unanswered is glare (checked before the CSeq is absorbed).
     if (early.offering && request.body.length > 0) return void tx.reply(491);
     // RFC 3261 12.2.2 / RFC 3311 5.2: CSeq order, and the Contact refreshes the remote target.
@@ -907,7 +918,7 @@ export class OutgoingCall implements InviteLeg {
 
   /** Cancels the call if it has not been answered (RFC 3261 9.1). */
   cancel(): void {
-    if (this.cancelled || this.session) return;
+    if (this.cancelled || this.confirmed) return;
     this.cancelled = true;
     (this.tx as { cancel?: () => unknown } | undefined)?.cancel?.();
   }
