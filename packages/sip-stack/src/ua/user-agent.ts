@@ -24,6 +24,7 @@ import {
   TransactionLayer,
   type TransactionTimerSettings,
 } from '../transaction/index.js';
+import { type WaitingTransaction, WaitQueues } from '../transaction/wait-queue.js';
 import {
   type SipEndpoint,
   type SipInboundContext,
@@ -58,6 +59,8 @@ const OPTIONS_HEADERS: ReadonlyArray<readonly [string, string]> = [
   ['Supported', SUPPORTED],
 ];
 
+/** No options (shared, never written into). */
+const NO_OPTIONS: RequestOptions = Object.freeze({});
 /** No body (shared: bodies are replaced, never written into). */
 const NO_BODY = new Uint8Array(0);
 /** No methods known (shared: remoteAllow is replaced, never added to). */
@@ -221,7 +224,8 @@ interface ReferWatch {
 
 /** An INVITE dialog that has been answered and ACKed. */
 export class SipSession {
-  events: SessionEvents = {};
+  /** What the embedder hears of (made on first use: most sessions end without anyone asking). */
+  private handlers: SessionEvents | undefined;
   ended = false;
   /** The last offer/answer body the peer sent. */
   remoteBody: Uint8Array;
@@ -244,6 +248,19 @@ export class SipSession {
     remoteBody: Uint8Array,
   ) {
     this.remoteBody = remoteBody;
+  }
+
+  get events(): SessionEvents {
+    let e = this.handlers;
+    if (e === undefined) {
+      e = {};
+      this.handlers = e;
+    }
+    return e;
+  }
+
+  set events(value: SessionEvents) {
+    this.handlers = value;
   }
 
   /** Sends a request in the dialog and resolves with its final response (rejects on timeout or 481). */
@@ -436,7 +453,7 @@ export class SipSession {
       return;
     }
     this.startSessionTimer(se.delta, se.refresher === 'uas' ? 'remote' : 'local');
-    this.events.onRefreshed?.(se.delta);
+    this.handlers?.onRefreshed?.(se.delta);
   }
 
   /** @internal */
@@ -452,8 +469,8 @@ export class SipSession {
     this.ua.forgetSession(this);
     // The embedder's handlers go with the session: the INVITE transactions (RFC 6026 Timers L and M, 64*T1) keep
     // this object for seconds after the call, and must not keep the embedder's whole call with it.
-    const onEnded = this.events.onEnded;
-    this.events = {};
+    const onEnded = this.handlers?.onEnded;
+    this.handlers = undefined;
     onEnded?.(by);
   }
 
@@ -483,10 +500,10 @@ export class SipSession {
         return;
       case 'NOTIFY':
         if (this.receiveReferNotify(request, tx)) return;
-        tx.reply(this.events.onRequest?.(request) ?? 200);
+        tx.reply(this.handlers?.onRequest?.(request) ?? 200);
         return;
       default: {
-        const status = this.events.onRequest?.(request) ?? 200;
+        const status = this.handlers?.onRequest?.(request) ?? 200;
         tx.reply(status);
       }
     }
@@ -520,7 +537,7 @@ export class SipSession {
     if (request.body.length > 0) {
       this.remoteBody = request.body;
       try {
-        answer = this.events.onOffer?.(request.body, request);
+        answer = this.handlers?.onOffer?.(request.body, request);
       } catch {
         tx.reply(488);
         return;
@@ -539,7 +556,7 @@ export class SipSession {
     );
     if (timer) {
       this.startSessionTimer(timer.interval, timer.refresher === 'uac' ? 'remote' : 'local');
-      this.events.onRefreshed?.(timer.interval);
+      this.handlers?.onRefreshed?.(timer.interval);
     }
   }
 
@@ -555,7 +572,7 @@ export class SipSession {
       tx.reply(400, 'Bad Request (Refer-To)');
       return;
     }
-    const handler = this.events.onRefer;
+    const handler = this.handlers?.onRefer;
     if (!handler) {
       tx.reply(603);
       return;
@@ -979,10 +996,16 @@ export class IncomingCall {
     return this.request.body;
   }
 
-  private respond(status: number, reason?: string, options: RequestOptions = {}): SipResponse {
-    const headers: [string, string][] = [['Contact', this.contact()]];
-    if (status >= 200 && status < 300) headers.push(['Allow', ALLOW], ['Supported', SUPPORTED]);
-    for (const h of options.headers ?? []) headers.push([h[0], h[1]]);
+  private respond(status: number, reason?: string, options: RequestOptions = NO_OPTIONS): SipResponse {
+    const ok = status >= 200 && status < 300;
+    let headers: ReadonlyArray<readonly [string, string]>;
+    if (options.headers === undefined) headers = this.ua.answerHeaders(this.contact(), ok);
+    else {
+      const list: [string, string][] = [['Contact', this.contact()]];
+      if (ok) list.push(['Allow', ALLOW], ['Supported', SUPPORTED]);
+      for (const h of options.headers) list.push([h[0], h[1]]);
+      headers = list;
+    }
     const response = createResponse(this.request, status, reason, {
       toTag: this.toTag,
       headers,
@@ -1266,63 +1289,86 @@ class FinalResponseWait implements ClientTransactionEvents {
 
 /**
  * A 2xx we sent that awaits its ACK (RFC 3261 13.3.1.4): over UDP it goes again at T1, doubling up to T2; with no
- * ACK within 64*T1 the call is ended with BYE. One timer at a time, the give-up folded into the retransmissions.
+ * ACK within 64*T1 the call is ended with BYE. The first wait (T1, or 64*T1 when reliable) is the same for every
+ * call, so it sits on the UA's deadline queue instead of a timer of its own; the rare later ones are clock timers.
+ * At the ACK it lets go of the call: the queue may keep this small object until that first deadline.
  */
-class AckWait {
-  readonly promise: Promise<SipSession>;
-  private resolve!: (session: SipSession) => void;
-  private reject!: (error: SipRequestError) => void;
-  private timer: TimerHandle | undefined;
+class AckWait implements WaitingTransaction {
+  waitDue: number | undefined;
+  private timer: TimerHandle | undefined = undefined;
   private interval: number;
   private readonly deadline: number;
   private readonly reliable: boolean;
-  private readonly fire = (): void => this.timerFired();
+  private session: SipSession | undefined;
+  private tx: InviteServerTransaction | undefined;
+  private response: SipResponse | undefined;
+  private context: SipInboundContext | undefined;
 
   constructor(
     private readonly ua: UserAgent,
-    private readonly session: SipSession,
-    private readonly tx: InviteServerTransaction,
-    private readonly response: SipResponse,
-    private readonly context: SipInboundContext,
+    session: SipSession,
+    tx: InviteServerTransaction,
+    response: SipResponse,
+    context: SipInboundContext,
+    private resolve: (session: SipSession) => void,
+    private reject: (error: SipRequestError) => void,
   ) {
-    this.promise = new Promise((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
+    this.session = session;
+    this.tx = tx;
+    this.response = response;
+    this.context = context;
     const t1 = ua.transactions.timers.t1;
-    const clock = ua.clock;
     this.reliable = context.source.protocol !== 'udp';
     this.interval = t1;
-    this.deadline = clock.now() + 64 * t1;
-    this.timer = clock.setTimeout(this.fire, this.reliable ? 64 * t1 : t1);
+    this.deadline = ua.clock.now() + 64 * t1;
+    this.waitDue = ua.ackWaits.add(this, this.reliable ? 64 * t1 : t1);
   }
 
   /** The ACK came. */
   acked(): void {
-    this.stop();
-    this.resolve(this.session);
+    const session = this.session;
+    if (session === undefined) return;
+    const resolve = this.resolve;
+    this.stop(session);
+    resolve(session);
   }
 
-  private stop(): void {
+  private stop(session: SipSession): void {
+    this.waitDue = undefined;
     if (this.timer !== undefined) this.ua.clock.clearTimeout(this.timer);
     this.timer = undefined;
-    this.ua.forgetAckWait(this.session.dialog.key, this);
+    this.ua.forgetAckWait(session.dialog.key, this);
+    this.session = undefined;
+    this.tx = undefined;
+    this.response = undefined;
+    this.context = undefined;
+    this.resolve = SETTLED;
+    this.reject = SETTLED;
+  }
+
+  /** @internal the first wait is over (the UA's deadline queue) */
+  waitEnded(): void {
+    this.waitDue = undefined;
+    this.timerFired();
   }
 
   private timerFired(): void {
     this.timer = undefined;
+    const session = this.session;
+    if (session === undefined) return;
     const clock = this.ua.clock;
     const left = this.deadline - clock.now();
     if (this.reliable || left <= 0) {
-      this.stop();
+      const reject = this.reject;
+      this.stop(session);
       // 13.3.1.4: no ACK within 64*T1 ends the dialog with BYE.
-      void this.session.bye();
-      this.reject(new SipRequestError(408, 'no ACK for the 2xx'));
+      void session.bye();
+      reject(new SipRequestError(408, 'no ACK for the 2xx'));
       return;
     }
-    this.ua.resend2xx(this.tx, this.response, this.context);
+    this.ua.resend2xx(this.tx as InviteServerTransaction, this.response as SipResponse, this.context as SipInboundContext);
     this.interval = Math.min(this.interval * 2, this.ua.transactions.timers.t2);
-    this.timer = clock.setTimeout(this.fire, Math.min(this.interval, left));
+    this.timer = clock.setTimeout(() => this.timerFired(), Math.min(this.interval, left));
   }
 }
 
@@ -1355,6 +1401,11 @@ export class UserAgent {
   private readonly pendingSubscriptions = new Map<string, Subscription>();
   private readonly incoming = new Map<InviteServerTransaction, IncomingCall>();
   private readonly awaitingAck = new Map<string, AckWait>();
+  /** @internal the first wait of every AckWait (T1, or 64*T1 when reliable): one clock timer per duration */
+  readonly ackWaits: WaitQueues;
+  /** The header lists of answers without extra headers, for the last Contact (2xx: with Allow and Supported). */
+  private answerContact: string | undefined;
+  private answerLists: [ReadonlyArray<readonly [string, string]>, ReadonlyArray<readonly [string, string]>] | undefined;
   /** Our Contact's user part, once worked out (the options do not change). */
   private contactUserValue: string | undefined;
   private contactUserKnown = false;
@@ -1369,6 +1420,7 @@ export class UserAgent {
 
   constructor(private readonly options: UserAgentOptions) {
     this.clock = options.clock ?? systemClock;
+    this.ackWaits = new WaitQueues(this.clock);
     this.locator = options.locator ?? new SipLocator({ supported: ['udp', 'tcp', 'tls', 'ws', 'wss'] });
     const transport = options.transport;
     this.transactions = new TransactionLayer({
@@ -1738,9 +1790,27 @@ export class UserAgent {
     response: SipResponse,
     context: SipInboundContext,
   ): Promise<SipSession> {
-    const wait = new AckWait(this, session, tx, response, context);
-    this.awaitingAck.set(session.dialog.key, wait);
-    return wait.promise;
+    let wait: AckWait | undefined;
+    const promise = new Promise<SipSession>((resolve, reject) => {
+      wait = new AckWait(this, session, tx, response, context, resolve, reject);
+    });
+    this.awaitingAck.set(session.dialog.key, wait as unknown as AckWait);
+    return promise;
+  }
+
+  /**
+   * @internal the headers of an answer to an INVITE with no extra ones: Contact, and Allow and Supported on a 2xx
+   * (the same lists for every call while our Contact stays the same).
+   */
+  answerHeaders(contact: string, ok: boolean): ReadonlyArray<readonly [string, string]> {
+    let lists = this.answerLists;
+    if (lists === undefined || this.answerContact !== contact) {
+      const c: readonly [string, string] = ['Contact', contact];
+      lists = [Object.freeze([c]), Object.freeze([c, ['Allow', ALLOW], ['Supported', SUPPORTED]] as const)];
+      this.answerLists = lists;
+      this.answerContact = contact;
+    }
+    return lists[ok ? 1 : 0];
   }
 
   /** @internal a 2xx again, through its transaction while that is Accepted (RFC 6026 8.5), else straight out. */
