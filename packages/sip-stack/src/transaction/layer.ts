@@ -264,10 +264,10 @@ export class TransactionLayer {
     }
     const existing = this.serverTable.get(key);
     if (existing === undefined && this.completed !== undefined && this.absorbCompleted(this.completed, key)) return;
-    if (existing === undefined && (method === 'INVITE' || method === 'ACK') && this.accepted?.has(key) === true) {
-      // RFC 6026 7.1: Accepted absorbs a retransmitted INVITE; an ACK matched there goes to the TU.
-      if (method === 'ACK') this.options.user.onAck?.(request, context);
-      else this.counters.retransmissionsAbsorbed++;
+    // RFC 6026 7.1: Accepted absorbs a retransmitted INVITE. (An ACK matched there goes to the TU, as an ACK that
+    // matches nothing does: no need to look.)
+    if (existing === undefined && method === 'INVITE' && this.accepted?.has(key) === true) {
+      this.counters.retransmissionsAbsorbed++;
       return;
     }
     if (existing !== undefined) {

@@ -1320,8 +1320,10 @@ class AckWait implements WaitingTransaction {
     const t1 = ua.transactions.timers.t1;
     this.reliable = context.source.protocol !== 'udp';
     this.interval = t1;
-    this.deadline = ua.clock.now() + 64 * t1;
-    this.waitDue = ua.ackWaits.add(this, this.reliable ? 64 * t1 : t1);
+    const due = ua.ackWaits.add(this, this.reliable ? 64 * t1 : t1);
+    this.waitDue = due;
+    // 64*T1 from the 2xx (the first wait started with it).
+    this.deadline = this.reliable ? due : due + 63 * t1;
   }
 
   /** The ACK came. */
@@ -1366,7 +1368,11 @@ class AckWait implements WaitingTransaction {
       reject(new SipRequestError(408, 'no ACK for the 2xx'));
       return;
     }
-    this.ua.resend2xx(this.tx as InviteServerTransaction, this.response as SipResponse, this.context as SipInboundContext);
+    this.ua.resend2xx(
+      this.tx as InviteServerTransaction,
+      this.response as SipResponse,
+      this.context as SipInboundContext,
+    );
     this.interval = Math.min(this.interval * 2, this.ua.transactions.timers.t2);
     this.timer = clock.setTimeout(() => this.timerFired(), Math.min(this.interval, left));
   }
