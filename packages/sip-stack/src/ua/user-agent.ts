@@ -897,6 +897,10 @@ export class OutgoingCall implements InviteLeg {
     if (se) session.startSessionTimer(se.delta, se.refresher === 'uas' ? 'remote' : 'local');
     // Only the dialog stays (to ACK 2xx retransmissions until Timer M): the session goes when the call ends.
     this.confirmed = dialog;
+    // The INVITE transaction tells of further 2xx until Timer M (RFC 6026 7.2): with no early dialogs to look in,
+    // a small object answers them, and this call (its promise holds the session) is not kept for 64*T1.
+    const tx = this.tx;
+    if (tx !== undefined && this.early === undefined) tx.events = new AnsweredInvite(this.ua, dialog, this.current);
     const resolve = this.resolveAnswered;
     this.release();
     resolve(session);
@@ -1227,6 +1231,31 @@ export class IncomingCall {
     this.unacked?.done(false);
     if (this.dialog) this.ua.forgetEarly(this.dialog.key);
     this.onCancel?.();
+  }
+}
+
+/**
+ * What an answered call leaves on its INVITE client transaction until Timer M (RFC 6026 7.2): a 2xx retransmission
+ * is ACKed again; another fork's 2xx is ACKed and ended with BYE (RFC 3261 13.2.2.4).
+ */
+class AnsweredInvite implements ClientTransactionEvents {
+  constructor(
+    private readonly ua: UserAgent,
+    private readonly dialog: SipDialog,
+    private readonly invite: SipRequest,
+  ) {}
+
+  onResponse(response: SipResponse): void {
+    if (response.status < 200 || response.status >= 300) return;
+    if (response.to().tag === this.dialog.remoteTag) return this.ua.sendAck(this.dialog, response.cseq().seq);
+    let dialog: SipDialog;
+    try {
+      dialog = SipDialog.asUac(this.invite, response, this.ua.localContact(this.invite));
+    } catch {
+      return;
+    }
+    this.ua.sendAck(dialog, response.cseq().seq);
+    void this.ua.sendInDialog(dialog, dialog.createRequest('BYE')).catch(() => {});
   }
 }
 
