@@ -240,6 +240,8 @@ export class SipSession {
   private offerPending = false;
   /** REFERs we sent that await their outcome (made on the first: most calls never send one). */
   private refers: ReferWatch[] | undefined;
+  /** @internal our 2xx awaiting its ACK (RFC 3261 13.3.1.4), found through the session by the ACK's dialog */
+  ackWait: AckWait | undefined;
 
   constructor(
     private readonly ua: UserAgent,
@@ -467,6 +469,8 @@ export class SipSession {
     if (refers) for (const watch of refers) watch.resolve({ status: 481, reason: 'Session Ended' });
     this.dialog.terminate();
     this.ua.forgetSession(this);
+    // Ended before the ACK came (a BYE overtook it): the ACK still ends the wait.
+    if (this.ackWait !== undefined) this.ua.keepAckWait(this.dialog.key, this.ackWait);
     // The embedder's handlers go with the session: the INVITE transactions (RFC 6026 Timers L and M, 64*T1) keep
     // this object for seconds after the call, and must not keep the embedder's whole call with it.
     const onEnded = this.handlers?.onEnded;
@@ -1368,6 +1372,7 @@ class AckWait implements WaitingTransaction {
     this.waitDue = undefined;
     if (this.timer !== undefined) this.ua.clock.clearTimeout(this.timer);
     this.timer = undefined;
+    if (session.ackWait === this) session.ackWait = undefined;
     this.ua.forgetAckWait(session.dialog.key, this);
     this.session = undefined;
     this.tx = undefined;
@@ -1435,6 +1440,7 @@ export class UserAgent {
   /** Our SUBSCRIBEs awaiting a dialog, by Call-ID and From tag (a NOTIFY may come before the 2xx). */
   private readonly pendingSubscriptions = new Map<string, Subscription>();
   private readonly incoming = new Map<InviteServerTransaction, IncomingCall>();
+  /** 2xx waits for an ACK whose session ended first, by dialog key (the others are on their session). */
   private readonly awaitingAck = new Map<string, AckWait>();
   /** @internal the first wait of every AckWait (T1, or 64*T1 when reliable): one clock timer per duration */
   readonly ackWaits: WaitQueues;
@@ -1829,7 +1835,7 @@ export class UserAgent {
     const promise = new Promise<SipSession>((resolve, reject) => {
       wait = new AckWait(this, session, tx, response, context, resolve, reject);
     });
-    this.awaitingAck.set(session.dialog.key, wait as unknown as AckWait);
+    session.ackWait = wait;
     return promise;
   }
 
@@ -1856,7 +1862,12 @@ export class UserAgent {
 
   /** @internal the wait for an ACK is over (it came, or 64*T1 passed). */
   forgetAckWait(key: string, wait: AckWait): void {
-    if (this.awaitingAck.get(key) === wait) this.awaitingAck.delete(key);
+    if (this.awaitingAck.size > 0 && this.awaitingAck.get(key) === wait) this.awaitingAck.delete(key);
+  }
+
+  /** @internal the session ended with its 2xx still awaiting the ACK. */
+  keepAckWait(key: string, wait: AckWait): void {
+    this.awaitingAck.set(key, wait);
   }
 
   private receiveAck(ack: SipRequest): void {
@@ -1866,10 +1877,13 @@ export class UserAgent {
     } catch {
       return;
     }
-    this.awaitingAck.get(key)?.acked();
-    if (ack.body.length === 0) return;
     const session = this.sessions.get(key);
-    if (session) session.remoteBody = ack.body;
+    if (session === undefined) {
+      if (this.awaitingAck.size > 0) this.awaitingAck.get(key)?.acked();
+      return;
+    }
+    session.ackWait?.acked();
+    if (ack.body.length > 0) session.remoteBody = ack.body;
   }
 
   /** @internal the INVITE was answered finally or its transaction ended: the call is no longer pending. */

@@ -132,4 +132,26 @@ describe('2xx retransmission until the ACK (RFC 3261 13.3.1.4)', () => {
     clock.advanceTo(32_000);
     expect(bob.ua.transactions.serverTransactionCount).toBe(0);
   });
+
+  it('ends the wait at an ACK that comes after a BYE overtook it', async () => {
+    const clock = new VirtualClock();
+    const bob = await udpAgent('bob', { clock });
+    const raw = await rawCaller(bob.uri, 'ack-wait-4');
+    const offered = new Promise<IncomingCall>((resolve) => {
+      bob.ua.onInvite = resolve;
+    });
+    raw.send(raw.request('INVITE', 'z9hG4bK-aw-6', 1));
+    const incoming = await within(offered);
+    const accepted = incoming.accept();
+    await until(() => raw.oks() === 1);
+    raw.send(raw.request('BYE', 'z9hG4bK-aw-7', 2, incoming.toTag));
+    await until(() => bob.ua.activeSessions.length === 0);
+    raw.send(raw.request('ACK', 'z9hG4bK-aw-8', 1, incoming.toTag));
+    const session: SipSession = await within(accepted);
+    expect(session.ended).toBe(true);
+    clock.advanceTo(40_000);
+    await settle();
+    expect(raw.oks()).toBe(1);
+    expect(raw.byes()).toBe(0);
+  });
 });
