@@ -291,7 +291,6 @@ export class TransactionLayer {
         : new NonInviteServerTransaction(request, key, context, this.serverEnv);
     this.serverTable.set(key, tx);
     this.serverCount++;
-    if (tx.kind === 'invite-server') tx.start();
     if (cancelKey !== undefined) {
       const target = this.serverTable.get(cancelKey);
       const inviteTx = target instanceof InviteServerTransaction ? target : undefined;
@@ -300,7 +299,13 @@ export class TransactionLayer {
       this.dispatchCancel(request, tx, inviteTx);
       return;
     }
-    this.options.user.onRequest(request, tx, context);
+    if (tx.kind !== 'invite-server') return void this.options.user.onRequest(request, tx, context);
+    // 17.2.1: the 100 Trying timer starts once the TU has seen the INVITE: one that answered at once needs none.
+    try {
+      this.options.user.onRequest(request, tx, context);
+    } finally {
+      tx.start();
+    }
   }
 
   /** RFC 3261 17.2.2: Completed answers a retransmitted request with the final response again. */

@@ -118,8 +118,12 @@ export class InviteServerTransaction extends ServerTransactionBase {
     return this.current === 'accepted' && this.isTerminated ? 'terminated' : this.current;
   }
 
-  /** @internal starts the 100 Trying timer: sent unless the TU answers within 200 ms (17.2.1). */
+  /**
+   * @internal starts the 100 Trying timer: sent unless the TU answers within 200 ms (17.2.1). Called once the TU
+   * has seen the INVITE: when it answered already (a 1xx or final went out), there is nothing to time.
+   */
   start(): void {
+    if (this.lastResponse !== undefined || this.current !== 'proceeding') return;
     const delay = this.env.timers.trying;
     // A TU that always answers at once (a proxy core sending its own 100) may switch this off with Infinity.
     if (!Number.isFinite(delay)) return;

@@ -47,6 +47,30 @@ describe('INVITE server transaction (RFC 3261 17.2.1, RFC 6026)', () => {
     expect(port.sent[0].destination).toEqual(UAC);
   });
 
+  it('starts no 100 Trying timer for an INVITE its TU answered at once (17.2.1)', () => {
+    const clock = new VirtualClock(0);
+    const port = new RecordingPort(clock);
+    const seen: InviteServerTransaction[] = [];
+    const layer = new TransactionLayer({
+      transport: port,
+      clock,
+      user: {
+        onRequest: (_request, tx) => {
+          seen.push(tx as InviteServerTransaction);
+          if (seen.length === 1) tx.reply(180);
+        },
+      },
+    });
+    layer.receive(wire(makeRequest('INVITE')), udp);
+    expect(seen[0].activeTimers()).toEqual([]);
+    expect(clock.pendingTimers).toBe(0);
+    // The next one is left unanswered: its timer runs and the 100 goes at 200 ms.
+    layer.receive(wire(makeRequest('INVITE')), udp);
+    expect(seen[1].activeTimers()).toEqual(['Trying']);
+    clock.advance(200);
+    expect(port.responses().map((r) => r.status)).toEqual([180, 100]);
+  });
+
   it('sends no 100 Trying when configured off', () => {
     const clock = new VirtualClock(0);
     const port = new RecordingPort(clock);
