@@ -1251,7 +1251,7 @@ class AnsweredInvite implements ClientTransactionEvents {
 
   onResponse(response: SipResponse): void {
     if (response.status < 200 || response.status >= 300) return;
-    if (response.to().tag === this.dialog.remoteTag) return this.ua.sendAck(this.dialog, response.cseq().seq);
+    if (response.to().tag === this.dialog.remoteTag) return void this.ua.sendAck(this.dialog, response.cseq().seq);
     let dialog: SipDialog;
     try {
       dialog = SipDialog.asUac(this.invite, response, this.ua.localContact(this.invite));
