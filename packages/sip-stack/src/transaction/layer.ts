@@ -13,7 +13,6 @@ import {
   type Via,
 } from '../message/index.js';
 import type { SentDatagram, SipEndpoint, SipInboundContext } from '../transport/index.js';
-import { AcceptedInvites } from './accepted-invites.js';
 import {
   DEFAULT_TRANSACTION_TIMERS,
   type SipTransportPort,
@@ -117,6 +116,12 @@ function flat(key: string): string {
   return key;
 }
 
+/** What an Accepted INVITE kept as its key has to send again: nothing (the TU retransmits its 2xx). */
+const NOTHING_SENT: SentDatagram = Object.freeze({
+  bytes: new Uint8Array(0),
+  destination: Object.freeze({ protocol: 'udp' as const, address: '', port: 0 }),
+});
+
 /** Owns every transaction of one SIP element. */
 export class TransactionLayer {
   readonly counters: TransactionLayerCounters = {
@@ -132,8 +137,11 @@ export class TransactionLayer {
   private readonly serverTable = new Map<string, ServerTransaction>();
   /** Completed non-INVITE transactions reduced to their final response until Timer J (off the JS heap). */
   private completed: CompletedResponses | undefined = undefined;
-  /** Accepted INVITE transactions reduced to their key until Timer L (RFC 6026 7.1). */
-  private accepted: AcceptedInvites | undefined = undefined;
+  /**
+   * Accepted INVITE transactions reduced to their key until Timer L (RFC 6026 7.1: they only absorb retransmitted
+   * INVITEs), kept off the JS heap like completed ones, with no datagram.
+   */
+  private accepted: CompletedResponses | undefined = undefined;
   private serverCount = 0;
   private readonly waits: WaitQueues;
   private readonly clientEnv: ClientTransactionEnv;
@@ -266,7 +274,7 @@ export class TransactionLayer {
     if (existing === undefined && this.completed !== undefined && this.absorbCompleted(this.completed, key)) return;
     // RFC 6026 7.1: Accepted absorbs a retransmitted INVITE. (An ACK matched there goes to the TU, as an ACK that
     // matches nothing does: no need to look.)
-    if (existing === undefined && method === 'INVITE' && this.accepted?.has(key) === true) {
+    if (existing === undefined && method === 'INVITE' && this.accepted !== undefined && this.accepted.find(key) >= 0) {
       this.counters.retransmissionsAbsorbed++;
       return;
     }
@@ -295,7 +303,8 @@ export class TransactionLayer {
       const target = this.serverTable.get(cancelKey);
       const inviteTx = target instanceof InviteServerTransaction ? target : undefined;
       // RFC 3261 9.2: the INVITE matched but was answered already (an Accepted one kept as its key): 200, no effect.
-      if (inviteTx === undefined && this.accepted?.has(cancelKey) === true) return void tx.reply(200);
+      if (inviteTx === undefined && this.accepted !== undefined && this.accepted.find(cancelKey) >= 0)
+        return void tx.reply(200);
       this.dispatchCancel(request, tx, inviteTx);
       return;
     }
@@ -359,13 +368,15 @@ export class TransactionLayer {
     if (tx.ackKey !== undefined || this.serverTable.get(tx.key) !== tx) return undefined;
     let accepted = this.accepted;
     if (accepted === undefined) {
-      accepted = new AcceptedInvites(this.clock, ms);
+      accepted = new CompletedResponses(this.clock, ms);
       this.accepted = accepted;
     }
     if (accepted.ms !== ms) return undefined;
+    const due = accepted.add(tx.key, NOTHING_SENT);
+    if (due === undefined) return undefined;
     this.serverTable.delete(tx.key);
     this.serverCount--;
-    return accepted.add(tx.key);
+    return due;
   }
 
   /** RFC 3261 17.2.3: an RFC 2543 ACK carries the To tag of the final response; file the transaction under it. */
