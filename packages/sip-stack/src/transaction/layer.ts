@@ -271,7 +271,10 @@ export class TransactionLayer {
       return;
     }
     const existing = this.serverTable.get(key);
-    if (existing === undefined && this.completed !== undefined && this.absorbCompleted(this.completed, key)) return;
+    // Completed non-INVITE transactions hold no INVITE keys (an ACK's key is its INVITE's): no need to look there.
+    const invite = method === 'INVITE' || method === 'ACK';
+    if (existing === undefined && !invite && this.completed !== undefined && this.absorbCompleted(this.completed, key))
+      return;
     // RFC 6026 7.1: Accepted absorbs a retransmitted INVITE. (An ACK matched there goes to the TU, as an ACK that
     // matches nothing does: no need to look.)
     if (existing === undefined && method === 'INVITE' && this.accepted !== undefined && this.accepted.find(key) >= 0) {
