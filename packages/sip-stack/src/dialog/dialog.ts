@@ -34,6 +34,9 @@ export class DialogError extends Error {
 /** Verdict on an in-dialog request (RFC 3261 12.2.2). */
 export type InDialogVerdict = { readonly ok: true } | { readonly ok: false; readonly status: number; reason: string };
 
+/** The verdict of every acceptable request (one object for all). */
+const ACCEPTED: InDialogVerdict = Object.freeze({ ok: true });
+
 export interface InDialogRequestOptions {
   readonly headers?: Iterable<readonly [string, string]>;
   readonly body?: Uint8Array | string;
@@ -205,7 +208,7 @@ export class SipDialog {
       }
     }
     if (method === 'BYE') this.state = 'terminated';
-    return { ok: true };
+    return ACCEPTED;
   }
 
   /** Absorbs a response to a request this side sent in the dialog: confirmation and target refresh. */

@@ -116,6 +116,12 @@ function flat(key: string): string {
   return key;
 }
 
+/** What an Accepted INVITE kept as its key has to send again: nothing (the TU retransmits its 2xx). */
+const NOTHING_SENT: SentDatagram = Object.freeze({
+  bytes: new Uint8Array(0),
+  destination: Object.freeze({ protocol: 'udp' as const, address: '', port: 0 }),
+});
+
 /** Owns every transaction of one SIP element. */
 export class TransactionLayer {
   readonly counters: TransactionLayerCounters = {
@@ -131,6 +137,11 @@ export class TransactionLayer {
   private readonly serverTable = new Map<string, ServerTransaction>();
   /** Completed non-INVITE transactions reduced to their final response until Timer J (off the JS heap). */
   private completed: CompletedGenerations | undefined = undefined;
+  /**
+   * Accepted INVITE transactions reduced to their key until Timer L (RFC 6026 7.1: they only absorb retransmitted
+   * INVITEs), kept off the JS heap like completed ones, with no datagram.
+   */
+  private accepted: CompletedGenerations | undefined = undefined;
   private serverCount = 0;
   private readonly waits: WaitQueues;
   private readonly clientEnv: ClientTransactionEnv;
@@ -166,6 +177,7 @@ export class TransactionLayer {
       terminated: (tx: TransactionBase) => this.forgetServer(tx as ServerTransaction),
       finalSent: (tx, response) => this.fileRfc2543Ack(tx, response),
       retire: (tx, sent, ms) => this.retire(tx, sent, ms),
+      accepted: (tx, ms) => this.keepAcceptedKey(tx, ms),
     };
   }
 
@@ -176,7 +188,7 @@ export class TransactionLayer {
 
   /** Server transactions alive. */
   get serverTransactionCount(): number {
-    return this.serverCount + (this.completed?.size ?? 0);
+    return this.serverCount + (this.completed?.size ?? 0) + (this.accepted?.size ?? 0);
   }
 
   /**
@@ -259,7 +271,16 @@ export class TransactionLayer {
       return;
     }
     const existing = this.serverTable.get(key);
-    if (existing === undefined && this.completed !== undefined && this.absorbCompleted(this.completed, key)) return;
+    // Completed non-INVITE transactions hold no INVITE keys (an ACK's key is its INVITE's): no need to look there.
+    const invite = method === 'INVITE' || method === 'ACK';
+    if (existing === undefined && !invite && this.completed !== undefined && this.absorbCompleted(this.completed, key))
+      return;
+    // RFC 6026 7.1: Accepted absorbs a retransmitted INVITE. (An ACK matched there goes to the TU, as an ACK that
+    // matches nothing does: no need to look.)
+    if (existing === undefined && method === 'INVITE' && this.accepted !== undefined && this.accepted.find(key) >= 0) {
+      this.counters.retransmissionsAbsorbed++;
+      return;
+    }
     if (existing !== undefined) {
       if (method === 'ACK' && existing.kind === 'invite-server' && existing.state === 'accepted') {
         // RFC 6026 7.1: an ACK matched in the Accepted state goes to the TU.
@@ -281,14 +302,22 @@ export class TransactionLayer {
         : new NonInviteServerTransaction(request, key, context, this.serverEnv);
     this.serverTable.set(key, tx);
     this.serverCount++;
-    if (tx.kind === 'invite-server') tx.start();
     if (cancelKey !== undefined) {
       const target = this.serverTable.get(cancelKey);
       const inviteTx = target instanceof InviteServerTransaction ? target : undefined;
+      // RFC 3261 9.2: the INVITE matched but was answered already (an Accepted one kept as its key): 200, no effect.
+      if (inviteTx === undefined && this.accepted !== undefined && this.accepted.find(cancelKey) >= 0)
+        return void tx.reply(200);
       this.dispatchCancel(request, tx, inviteTx);
       return;
     }
-    this.options.user.onRequest(request, tx, context);
+    if (tx.kind !== 'invite-server') return void this.options.user.onRequest(request, tx, context);
+    // 17.2.1: the 100 Trying timer starts once the TU has seen the INVITE: one that answered at once needs none.
+    try {
+      this.options.user.onRequest(request, tx, context);
+    } finally {
+      tx.start();
+    }
   }
 
   /** RFC 3261 17.2.2: Completed answers a retransmitted request with the final response again. */
@@ -337,6 +366,22 @@ export class TransactionLayer {
     return true;
   }
 
+  /** Keeps an Accepted INVITE transaction as its key until Timer L (not one also filed under an RFC 2543 ACK key). */
+  private keepAcceptedKey(tx: InviteServerTransaction, ms: number): number | undefined {
+    if (tx.ackKey !== undefined || this.serverTable.get(tx.key) !== tx) return undefined;
+    let accepted = this.accepted;
+    if (accepted === undefined) {
+      accepted = new CompletedGenerations(this.clock, ms);
+      this.accepted = accepted;
+    }
+    if (accepted.ms !== ms) return undefined;
+    const due = accepted.add(tx.key, NOTHING_SENT);
+    if (due === undefined) return undefined;
+    this.serverTable.delete(tx.key);
+    this.serverCount--;
+    return due;
+  }
+
   /** RFC 3261 17.2.3: an RFC 2543 ACK carries the To tag of the final response; file the transaction under it. */
   private fileRfc2543Ack(tx: ServerTransaction, response: SipResponse): void {
     if (tx.kind !== 'invite-server' || isRfc3261Branch(tx.request.via().branch)) return;
@@ -380,6 +425,7 @@ export class TransactionLayer {
     for (const tx of [...this.clientTable.values()]) tx.terminate('closed');
     for (const tx of new Set(this.serverTable.values())) tx.terminate('closed');
     this.completed?.clear();
+    this.accepted?.clear();
     this.waits.clear();
   }
 }

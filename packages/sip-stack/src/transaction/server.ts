@@ -24,6 +24,11 @@ export interface ServerTransactionEnv extends TransactionEnv {
    * (it reads as Terminated from the deadline on). Returns false when it keeps the transaction instead.
    */
   retire(tx: NonInviteServerTransaction, sent: SentDatagram, ms: number): boolean;
+  /**
+   * Accepted INVITE: the layer may keep only the key for the `ms` of Timer L and let the transaction object go
+   * (RFC 6026 7.1). Returns the deadline, or undefined when it keeps the transaction instead.
+   */
+  accepted(tx: InviteServerTransaction, ms: number): number | undefined;
 }
 
 export type InviteServerState = 'proceeding' | 'completed' | 'confirmed' | 'accepted' | 'terminated';
@@ -109,11 +114,16 @@ export class InviteServerTransaction extends ServerTransactionBase {
   private current: InviteServerState = 'proceeding';
 
   get state(): InviteServerState {
-    return this.current;
+    // An Accepted transaction the layer let go of reads as Terminated once its Timer L is over.
+    return this.current === 'accepted' && this.isTerminated ? 'terminated' : this.current;
   }
 
-  /** @internal starts the 100 Trying timer: sent unless the TU answers within 200 ms (17.2.1). */
+  /**
+   * @internal starts the 100 Trying timer: sent unless the TU answers within 200 ms (17.2.1). Called once the TU
+   * has seen the INVITE: when it answered already (a 1xx or final went out), there is nothing to time.
+   */
   start(): void {
+    if (this.lastResponse !== undefined || this.current !== 'proceeding') return;
     const delay = this.env.timers.trying;
     // A TU that always answers at once (a proxy core sending its own 100) may switch this off with Infinity.
     if (!Number.isFinite(delay)) return;
@@ -127,7 +137,7 @@ export class InviteServerTransaction extends ServerTransactionBase {
   respond(response: SipResponse): void {
     this.checkStatus(response);
     const status = response.status;
-    const s = this.current;
+    const s = this.state;
     if (s === 'accepted' && status >= 200 && status < 300) {
       // RFC 6026 8.5: the TU's 2xx retransmissions (and other 2xx) go out through the transaction.
       this.sendResponse(response);
@@ -144,9 +154,14 @@ export class InviteServerTransaction extends ServerTransactionBase {
       this.current = 'accepted';
       this.env.finalSent(this, response);
       this.sendResponse(response);
-      // RFC 6026 7.1: Timer L = 64*T1 keeps the transaction to absorb INVITE retransmissions (a fixed wait:
-      // on the wait queues).
-      if (!this.isTerminated) this.startWait('L', 64 * t1);
+      if (this.isTerminated) return;
+      // RFC 6026 7.1: Timer L = 64*T1 keeps the transaction to absorb INVITE retransmissions. That needs only its
+      // key: unless someone waits to hear of its end, the layer keeps just that and the request and 2xx go with the
+      // TU's call. Otherwise a fixed wait on the wait queues.
+      const l = 64 * t1;
+      const due = this.watched && this.events.onTerminated !== undefined ? undefined : this.env.accepted(this, l);
+      if (due !== undefined) this.retired('L', due);
+      else this.startWait('L', l);
       return;
     }
     this.current = 'completed';

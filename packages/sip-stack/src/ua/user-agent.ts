@@ -24,6 +24,7 @@ import {
   TransactionLayer,
   type TransactionTimerSettings,
 } from '../transaction/index.js';
+import { type WaitingTransaction, WaitQueues } from '../transaction/wait-queue.js';
 import {
   type SipEndpoint,
   type SipInboundContext,
@@ -58,6 +59,8 @@ const OPTIONS_HEADERS: ReadonlyArray<readonly [string, string]> = [
   ['Supported', SUPPORTED],
 ];
 
+/** No options (shared, never written into). */
+const NO_OPTIONS: RequestOptions = Object.freeze({});
 /** No body (shared: bodies are replaced, never written into). */
 const NO_BODY = new Uint8Array(0);
 /** No methods known (shared: remoteAllow is replaced, never added to). */
@@ -221,7 +224,8 @@ interface ReferWatch {
 
 /** An INVITE dialog that has been answered and ACKed. */
 export class SipSession {
-  events: SessionEvents = {};
+  /** What the embedder hears of (made on first use: most sessions end without anyone asking). */
+  private handlers: SessionEvents | undefined;
   ended = false;
   /** The last offer/answer body the peer sent. */
   remoteBody: Uint8Array;
@@ -236,6 +240,8 @@ export class SipSession {
   private offerPending = false;
   /** REFERs we sent that await their outcome (made on the first: most calls never send one). */
   private refers: ReferWatch[] | undefined;
+  /** @internal our 2xx awaiting its ACK (RFC 3261 13.3.1.4), found through the session by the ACK's dialog */
+  ackWait: AckWait | undefined;
 
   constructor(
     private readonly ua: UserAgent,
@@ -244,6 +250,19 @@ export class SipSession {
     remoteBody: Uint8Array,
   ) {
     this.remoteBody = remoteBody;
+  }
+
+  get events(): SessionEvents {
+    let e = this.handlers;
+    if (e === undefined) {
+      e = {};
+      this.handlers = e;
+    }
+    return e;
+  }
+
+  set events(value: SessionEvents) {
+    this.handlers = value;
   }
 
   /** Sends a request in the dialog and resolves with its final response (rejects on timeout or 481). */
@@ -436,7 +455,7 @@ export class SipSession {
       return;
     }
     this.startSessionTimer(se.delta, se.refresher === 'uas' ? 'remote' : 'local');
-    this.events.onRefreshed?.(se.delta);
+    this.handlers?.onRefreshed?.(se.delta);
   }
 
   /** @internal */
@@ -450,10 +469,12 @@ export class SipSession {
     if (refers) for (const watch of refers) watch.resolve({ status: 481, reason: 'Session Ended' });
     this.dialog.terminate();
     this.ua.forgetSession(this);
+    // Ended before the ACK came (a BYE overtook it): the ACK still ends the wait.
+    if (this.ackWait !== undefined) this.ua.keepAckWait(this.dialog.key, this.ackWait);
     // The embedder's handlers go with the session: the INVITE transactions (RFC 6026 Timers L and M, 64*T1) keep
     // this object for seconds after the call, and must not keep the embedder's whole call with it.
-    const onEnded = this.events.onEnded;
-    this.events = {};
+    const onEnded = this.handlers?.onEnded;
+    this.handlers = undefined;
     onEnded?.(by);
   }
 
@@ -483,10 +504,10 @@ export class SipSession {
         return;
       case 'NOTIFY':
         if (this.receiveReferNotify(request, tx)) return;
-        tx.reply(this.events.onRequest?.(request) ?? 200);
+        tx.reply(this.handlers?.onRequest?.(request) ?? 200);
         return;
       default: {
-        const status = this.events.onRequest?.(request) ?? 200;
+        const status = this.handlers?.onRequest?.(request) ?? 200;
         tx.reply(status);
       }
     }
@@ -520,7 +541,7 @@ export class SipSession {
     if (request.body.length > 0) {
       this.remoteBody = request.body;
       try {
-        answer = this.events.onOffer?.(request.body, request);
+        answer = this.handlers?.onOffer?.(request.body, request);
       } catch {
         tx.reply(488);
         return;
@@ -539,7 +560,7 @@ export class SipSession {
     );
     if (timer) {
       this.startSessionTimer(timer.interval, timer.refresher === 'uac' ? 'remote' : 'local');
-      this.events.onRefreshed?.(timer.interval);
+      this.handlers?.onRefreshed?.(timer.interval);
     }
   }
 
@@ -555,7 +576,7 @@ export class SipSession {
       tx.reply(400, 'Bad Request (Refer-To)');
       return;
     }
-    const handler = this.events.onRefer;
+    const handler = this.handlers?.onRefer;
     if (!handler) {
       tx.reply(603);
       return;
@@ -640,6 +661,9 @@ function replacesValue(dialog: SipDialog): string {
 /** What a settled OutgoingCall keeps of its options: nothing of the embedder's. */
 const SETTLED_CALL: CallOptions = Object.freeze({});
 
+/** A settled promise's resolvers, once let go. */
+const SETTLED = (): void => {};
+
 /**
  * An UPDATE in an early dialog, either side (RFC 3311 5.2): an offer gets `onOffer`'s answer in the 200, or 488
  * when there is none (no handler, it threw or returned nothing); one without a body only refreshes the target.
@@ -672,8 +696,8 @@ function answerEarlyUpdate(
 export class OutgoingCall implements InviteLeg {
   readonly answered: Promise<SipSession>;
   private tx: ClientTransaction | undefined;
-  private resolveAnswered!: (s: SipSession) => void;
-  private rejectAnswered!: (e: SipRequestError) => void;
+  private resolveAnswered: (s: SipSession) => void = SETTLED;
+  private rejectAnswered: (e: SipRequestError) => void = SETTLED;
   private cancelled = false;
   /** The INVITE of the current attempt (a challenge or a 422 makes a new one). */
   private current: SipRequest;
@@ -735,8 +759,9 @@ export class OutgoingCall implements InviteLeg {
         invite = retry;
         continue;
       }
+      const reject = this.rejectAnswered;
       this.release();
-      this.rejectAnswered(new SipRequestError(response.status, response.reason, response));
+      reject(new SipRequestError(response.status, response.reason, response));
       return;
     }
   }
@@ -748,6 +773,8 @@ export class OutgoingCall implements InviteLeg {
    */
   private release(): void {
     this.options = SETTLED_CALL;
+    this.resolveAnswered = SETTLED;
+    this.rejectAnswered = SETTLED;
     // Settled: requests in its early dialogs no longer reach it (a confirmed one is the session's now).
     if (this.early) for (const early of this.early.values()) this.ua.forgetEarly(early.dialog.key, this);
   }
@@ -791,7 +818,8 @@ export class OutgoingCall implements InviteLeg {
     this.options.onProgress?.(response);
   }
 
-  private session: SipSession | undefined;
+  /** The dialog of the answered call (its session's), once ACKed. */
+  private confirmed: SipDialog | undefined;
 
   /** The To tag of the 2xx whose ACK waits for `beforeAck`. */
   private acking: string | undefined;
@@ -799,8 +827,9 @@ export class OutgoingCall implements InviteLeg {
   /** @internal every 2xx: the first makes the session; retransmissions are ACKed again; other forks are ACKed and ended. */
   on2xx(response: SipResponse): void {
     const tag = response.to().tag;
-    if (this.session && this.session.dialog.remoteTag === tag) {
-      this.ua.sendAck(this.session.dialog, response.cseq().seq);
+    const confirmed = this.confirmed;
+    if (confirmed !== undefined && confirmed.remoteTag === tag) {
+      this.ua.sendAck(confirmed, response.cseq().seq);
       return;
     }
     // A retransmission of the 2xx being readied: its ACK is about to go.
@@ -818,11 +847,11 @@ export class OutgoingCall implements InviteLeg {
         return;
       }
     }
-    if (this.session || this.cancelled || this.acking !== undefined) {
+    if (this.confirmed || this.cancelled || this.acking !== undefined) {
       // RFC 3261 13.2.2.4: a second 2xx from another fork is ACKed and then ended with BYE.
       this.ua.sendAck(dialog, response.cseq().seq);
       void this.ua.sendInDialog(dialog, dialog.createRequest('BYE')).catch(() => {});
-      if (!this.session && this.acking === undefined) this.settleCancelled();
+      if (!this.confirmed && this.acking === undefined) this.settleCancelled();
       return;
     }
     const ready = this.options.beforeAck?.(response);
@@ -851,8 +880,9 @@ export class OutgoingCall implements InviteLeg {
 
   /** A call cancelled as it was answered: `answered` settles (the call was taken and ended at once). */
   private settleCancelled(): void {
+    const reject = this.rejectAnswered;
     this.release();
-    this.rejectAnswered(new SipRequestError(487, 'Request Terminated'));
+    reject(new SipRequestError(487, 'Request Terminated'));
   }
 
   /** ACKs the 2xx and makes the session. */
@@ -869,9 +899,15 @@ export class OutgoingCall implements InviteLeg {
     }
     // RFC 4028 7.2: the 2xx says the interval and who refreshes; without Session-Expires there is no timer.
     if (se) session.startSessionTimer(se.delta, se.refresher === 'uas' ? 'remote' : 'local');
-    this.session = session;
+    // Only the dialog stays (to ACK 2xx retransmissions until Timer M): the session goes when the call ends.
+    this.confirmed = dialog;
+    // The INVITE transaction tells of further 2xx until Timer M (RFC 6026 7.2): with no early dialogs to look in,
+    // a small object answers them, and this call (its promise holds the session) is not kept for 64*T1.
+    const tx = this.tx;
+    if (tx !== undefined && this.early === undefined) tx.events = new AnsweredInvite(this.ua, dialog, this.current);
+    const resolve = this.resolveAnswered;
     this.release();
-    this.resolveAnswered(session);
+    resolve(session);
   }
 
   /**
@@ -880,7 +916,7 @@ export class OutgoingCall implements InviteLeg {
    */
   async update(body: Uint8Array | string, contentType = 'application/sdp'): Promise<SipResponse> {
     const early = this.early === undefined ? undefined : [...this.early.values()].pop();
-    if (!early || this.session) throw new SipRequestError(481, 'no early dialog');
+    if (!early || this.confirmed) throw new SipRequestError(481, 'no early dialog');
     const request = early.dialog.createRequest('UPDATE', { body, contentType });
     // Not dialog.receiveResponse: a 2xx to UPDATE must not confirm the early dialog (only the INVITE's 2xx does).
     early.offering = true;
@@ -896,7 +932,7 @@ export class OutgoingCall implements InviteLeg {
     const tag = request.from().tag;
     const early = tag === undefined ? undefined : this.early?.get(tag);
     // Only UPDATE is served in our early dialogs; BYE and the rest keep the 481 they got before.
-    if (!early || this.session || request.method !== 'UPDATE') return void tx.reply(481);
+    if (!early || this.confirmed || request.method !== 'UPDATE') return void tx.reply(481);
     // RFC 3311 5.2: an offer while ours is unanswered is glare (checked before the CSeq is absorbed).
     if (early.offering && request.body.length > 0) return void tx.reply(491);
     // RFC 3261 12.2.2 / RFC 3311 5.2: CSeq order, and the Contact refreshes the remote target.
@@ -907,7 +943,7 @@ export class OutgoingCall implements InviteLeg {
 
   /** Cancels the call if it has not been answered (RFC 3261 9.1). */
   cancel(): void {
-    if (this.cancelled || this.session) return;
+    if (this.cancelled || this.confirmed) return;
     this.cancelled = true;
     (this.tx as { cancel?: () => unknown } | undefined)?.cancel?.();
   }
@@ -968,17 +1004,33 @@ export class IncomingCall {
     return this.request.body;
   }
 
-  private respond(status: number, reason?: string, options: RequestOptions = {}): SipResponse {
-    const headers: [string, string][] = [['Contact', this.contact()]];
-    if (status >= 200 && status < 300) headers.push(['Allow', ALLOW], ['Supported', SUPPORTED]);
-    for (const h of options.headers ?? []) headers.push([h[0], h[1]]);
+  private respond(status: number, reason?: string, options: RequestOptions = NO_OPTIONS): SipResponse {
+    const ok = status >= 200 && status < 300;
+    let headers: ReadonlyArray<readonly [string, string]>;
+    if (options.headers === undefined) headers = this.ua.answerHeaders(this.contact(), ok);
+    else {
+      const list: [string, string][] = [['Contact', this.contact()]];
+      if (ok) list.push(['Allow', ALLOW], ['Supported', SUPPORTED]);
+      for (const h of options.headers) list.push([h[0], h[1]]);
+      headers = list;
+    }
     const response = createResponse(this.request, status, reason, {
       toTag: this.toTag,
       headers,
       body: options.body,
       contentType: options.contentType,
     });
-    this.tx.respond(response);
+    const events = this.tx.events;
+    const ended = events.onTerminated;
+    // A 2xx forgets the call (below), so nothing waits for the transaction's end: the layer may then keep only its
+    // key for Timer L (RFC 6026 7.1) instead of the INVITE and this 2xx.
+    if (status >= 200 && status < 300) events.onTerminated = undefined;
+    try {
+      this.tx.respond(response);
+    } catch (err) {
+      events.onTerminated = ended;
+      throw err;
+    }
     if (status >= 200) {
       // Final: CANCEL and early UPDATEs no longer reach this call (RFC 3261 9.2, RFC 3311 5.1), so their handlers
       // go, and the UA forgets it, while the transaction lives on for Timer L or H (64*T1).
@@ -1186,6 +1238,31 @@ export class IncomingCall {
   }
 }
 
+/**
+ * What an answered call leaves on its INVITE client transaction until Timer M (RFC 6026 7.2): a 2xx retransmission
+ * is ACKed again; another fork's 2xx is ACKed and ended with BYE (RFC 3261 13.2.2.4).
+ */
+class AnsweredInvite implements ClientTransactionEvents {
+  constructor(
+    private readonly ua: UserAgent,
+    private readonly dialog: SipDialog,
+    private readonly invite: SipRequest,
+  ) {}
+
+  onResponse(response: SipResponse): void {
+    if (response.status < 200 || response.status >= 300) return;
+    if (response.to().tag === this.dialog.remoteTag) return void this.ua.sendAck(this.dialog, response.cseq().seq);
+    let dialog: SipDialog;
+    try {
+      dialog = SipDialog.asUac(this.invite, response, this.ua.localContact(this.invite));
+    } catch {
+      return;
+    }
+    this.ua.sendAck(dialog, response.cseq().seq);
+    void this.ua.sendInDialog(dialog, dialog.createRequest('BYE')).catch(() => {});
+  }
+}
+
 /** @internal what places an INVITE hears of besides its final response */
 export interface InviteLeg {
   started(tx: ClientTransaction): void;
@@ -1245,63 +1322,93 @@ class FinalResponseWait implements ClientTransactionEvents {
 
 /**
  * A 2xx we sent that awaits its ACK (RFC 3261 13.3.1.4): over UDP it goes again at T1, doubling up to T2; with no
- * ACK within 64*T1 the call is ended with BYE. One timer at a time, the give-up folded into the retransmissions.
+ * ACK within 64*T1 the call is ended with BYE. The first wait (T1, or 64*T1 when reliable) is the same for every
+ * call, so it sits on the UA's deadline queue instead of a timer of its own; the rare later ones are clock timers.
+ * At the ACK it lets go of the call: the queue may keep this small object until that first deadline.
  */
-class AckWait {
-  readonly promise: Promise<SipSession>;
-  private resolve!: (session: SipSession) => void;
-  private reject!: (error: SipRequestError) => void;
-  private timer: TimerHandle | undefined;
+class AckWait implements WaitingTransaction {
+  waitDue: number | undefined;
+  private timer: TimerHandle | undefined = undefined;
   private interval: number;
   private readonly deadline: number;
   private readonly reliable: boolean;
-  private readonly fire = (): void => this.timerFired();
+  private session: SipSession | undefined;
+  private tx: InviteServerTransaction | undefined;
+  private response: SipResponse | undefined;
+  private context: SipInboundContext | undefined;
 
   constructor(
     private readonly ua: UserAgent,
-    private readonly session: SipSession,
-    private readonly tx: InviteServerTransaction,
-    private readonly response: SipResponse,
-    private readonly context: SipInboundContext,
+    session: SipSession,
+    tx: InviteServerTransaction,
+    response: SipResponse,
+    context: SipInboundContext,
+    private resolve: (session: SipSession) => void,
+    private reject: (error: SipRequestError) => void,
   ) {
-    this.promise = new Promise((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
+    this.session = session;
+    this.tx = tx;
+    this.response = response;
+    this.context = context;
     const t1 = ua.transactions.timers.t1;
-    const clock = ua.clock;
     this.reliable = context.source.protocol !== 'udp';
     this.interval = t1;
-    this.deadline = clock.now() + 64 * t1;
-    this.timer = clock.setTimeout(this.fire, this.reliable ? 64 * t1 : t1);
+    const due = ua.ackWaits.add(this, this.reliable ? 64 * t1 : t1);
+    this.waitDue = due;
+    // 64*T1 from the 2xx (the first wait started with it).
+    this.deadline = this.reliable ? due : due + 63 * t1;
   }
 
   /** The ACK came. */
   acked(): void {
-    this.stop();
-    this.resolve(this.session);
+    const session = this.session;
+    if (session === undefined) return;
+    const resolve = this.resolve;
+    this.stop(session);
+    resolve(session);
   }
 
-  private stop(): void {
+  private stop(session: SipSession): void {
+    this.waitDue = undefined;
     if (this.timer !== undefined) this.ua.clock.clearTimeout(this.timer);
     this.timer = undefined;
-    this.ua.forgetAckWait(this.session.dialog.key, this);
+    if (session.ackWait === this) session.ackWait = undefined;
+    this.ua.forgetAckWait(session.dialog.key, this);
+    this.session = undefined;
+    this.tx = undefined;
+    this.response = undefined;
+    this.context = undefined;
+    this.resolve = SETTLED;
+    this.reject = SETTLED;
+  }
+
+  /** @internal the first wait is over (the UA's deadline queue) */
+  waitEnded(): void {
+    this.waitDue = undefined;
+    this.timerFired();
   }
 
   private timerFired(): void {
     this.timer = undefined;
+    const session = this.session;
+    if (session === undefined) return;
     const clock = this.ua.clock;
     const left = this.deadline - clock.now();
     if (this.reliable || left <= 0) {
-      this.stop();
+      const reject = this.reject;
+      this.stop(session);
       // 13.3.1.4: no ACK within 64*T1 ends the dialog with BYE.
-      void this.session.bye();
-      this.reject(new SipRequestError(408, 'no ACK for the 2xx'));
+      void session.bye();
+      reject(new SipRequestError(408, 'no ACK for the 2xx'));
       return;
     }
-    this.ua.resend2xx(this.tx, this.response, this.context);
+    this.ua.resend2xx(
+      this.tx as InviteServerTransaction,
+      this.response as SipResponse,
+      this.context as SipInboundContext,
+    );
     this.interval = Math.min(this.interval * 2, this.ua.transactions.timers.t2);
-    this.timer = clock.setTimeout(this.fire, Math.min(this.interval, left));
+    this.timer = clock.setTimeout(() => this.timerFired(), Math.min(this.interval, left));
   }
 }
 
@@ -1333,7 +1440,13 @@ export class UserAgent {
   /** Our SUBSCRIBEs awaiting a dialog, by Call-ID and From tag (a NOTIFY may come before the 2xx). */
   private readonly pendingSubscriptions = new Map<string, Subscription>();
   private readonly incoming = new Map<InviteServerTransaction, IncomingCall>();
+  /** 2xx waits for an ACK whose session ended first, by dialog key (the others are on their session). */
   private readonly awaitingAck = new Map<string, AckWait>();
+  /** @internal the first wait of every AckWait (T1, or 64*T1 when reliable): one clock timer per duration */
+  readonly ackWaits: WaitQueues;
+  /** The header lists of answers without extra headers, for the last Contact (2xx: with Allow and Supported). */
+  private answerContact: string | undefined;
+  private answerLists: [ReadonlyArray<readonly [string, string]>, ReadonlyArray<readonly [string, string]>] | undefined;
   /** Our Contact's user part, once worked out (the options do not change). */
   private contactUserValue: string | undefined;
   private contactUserKnown = false;
@@ -1348,6 +1461,7 @@ export class UserAgent {
 
   constructor(private readonly options: UserAgentOptions) {
     this.clock = options.clock ?? systemClock;
+    this.ackWaits = new WaitQueues(this.clock);
     this.locator = options.locator ?? new SipLocator({ supported: ['udp', 'tcp', 'tls', 'ws', 'wss'] });
     const transport = options.transport;
     this.transactions = new TransactionLayer({
@@ -1717,9 +1831,27 @@ export class UserAgent {
     response: SipResponse,
     context: SipInboundContext,
   ): Promise<SipSession> {
-    const wait = new AckWait(this, session, tx, response, context);
-    this.awaitingAck.set(session.dialog.key, wait);
-    return wait.promise;
+    let wait: AckWait | undefined;
+    const promise = new Promise<SipSession>((resolve, reject) => {
+      wait = new AckWait(this, session, tx, response, context, resolve, reject);
+    });
+    session.ackWait = wait;
+    return promise;
+  }
+
+  /**
+   * @internal the headers of an answer to an INVITE with no extra ones: Contact, and Allow and Supported on a 2xx
+   * (the same lists for every call while our Contact stays the same).
+   */
+  answerHeaders(contact: string, ok: boolean): ReadonlyArray<readonly [string, string]> {
+    let lists = this.answerLists;
+    if (lists === undefined || this.answerContact !== contact) {
+      const c: readonly [string, string] = ['Contact', contact];
+      lists = [Object.freeze([c]), Object.freeze([c, ['Allow', ALLOW], ['Supported', SUPPORTED]] as const)];
+      this.answerLists = lists;
+      this.answerContact = contact;
+    }
+    return lists[ok ? 1 : 0];
   }
 
   /** @internal a 2xx again, through its transaction while that is Accepted (RFC 6026 8.5), else straight out. */
@@ -1730,7 +1862,12 @@ export class UserAgent {
 
   /** @internal the wait for an ACK is over (it came, or 64*T1 passed). */
   forgetAckWait(key: string, wait: AckWait): void {
-    if (this.awaitingAck.get(key) === wait) this.awaitingAck.delete(key);
+    if (this.awaitingAck.size > 0 && this.awaitingAck.get(key) === wait) this.awaitingAck.delete(key);
+  }
+
+  /** @internal the session ended with its 2xx still awaiting the ACK. */
+  keepAckWait(key: string, wait: AckWait): void {
+    this.awaitingAck.set(key, wait);
   }
 
   private receiveAck(ack: SipRequest): void {
@@ -1740,10 +1877,13 @@ export class UserAgent {
     } catch {
       return;
     }
-    this.awaitingAck.get(key)?.acked();
-    if (ack.body.length === 0) return;
     const session = this.sessions.get(key);
-    if (session) session.remoteBody = ack.body;
+    if (session === undefined) {
+      if (this.awaitingAck.size > 0) this.awaitingAck.get(key)?.acked();
+      return;
+    }
+    session.ackWait?.acked();
+    if (ack.body.length > 0) session.remoteBody = ack.body;
   }
 
   /** @internal the INVITE was answered finally or its transaction ended: the call is no longer pending. */

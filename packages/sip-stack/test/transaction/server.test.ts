@@ -47,6 +47,30 @@ describe('INVITE server transaction (RFC 3261 17.2.1, RFC 6026)', () => {
     expect(port.sent[0].destination).toEqual(UAC);
   });
 
+  it('starts no 100 Trying timer for an INVITE its TU answered at once (17.2.1)', () => {
+    const clock = new VirtualClock(0);
+    const port = new RecordingPort(clock);
+    const seen: InviteServerTransaction[] = [];
+    const layer = new TransactionLayer({
+      transport: port,
+      clock,
+      user: {
+        onRequest: (_request, tx) => {
+          seen.push(tx as InviteServerTransaction);
+          if (seen.length === 1) tx.reply(180);
+        },
+      },
+    });
+    layer.receive(wire(makeRequest('INVITE')), udp);
+    expect(seen[0].activeTimers()).toEqual([]);
+    expect(clock.pendingTimers).toBe(0);
+    // The next one is left unanswered: its timer runs and the 100 goes at 200 ms.
+    layer.receive(wire(makeRequest('INVITE')), udp);
+    expect(seen[1].activeTimers()).toEqual(['Trying']);
+    clock.advance(200);
+    expect(port.responses().map((r) => r.status)).toEqual([180, 100]);
+  });
+
   it('sends no 100 Trying when configured off', () => {
     const clock = new VirtualClock(0);
     const port = new RecordingPort(clock);
@@ -190,6 +214,63 @@ describe('INVITE server transaction (RFC 3261 17.2.1, RFC 6026)', () => {
     expect(requests.length).toBe(1);
     clock.advance(32_000);
     expect(tx.state).toBe('terminated');
+  });
+
+  it('in Accepted keeps only the key until Timer L: retransmissions absorbed, ACK to the TU, CANCEL 200', () => {
+    const { clock, port, layer, requests, acks } = setup();
+    const invite = makeRequest('INVITE');
+    layer.receive(wire(invite), udp);
+    const tx = requests[0].tx as InviteServerTransaction;
+    const ok = tx.reply(200);
+    // Nobody waits for its end: the layer let it go, yet it still counts, and is no longer found by matching.
+    expect(layer.serverTransactionCount).toBe(1);
+    expect(layer.findServerTransaction(wire(invite))).toBeUndefined();
+    layer.receive(wire(invite), udp);
+    layer.receive(wire(invite), udp);
+    expect(requests.length).toBe(1);
+    expect(port.sent.length).toBe(1);
+    expect(layer.counters.retransmissionsAbsorbed).toBe(2);
+    // RFC 6026 8.5: the TU's 2xx retransmissions still go out through the object it holds.
+    tx.respond(ok);
+    expect(port.responses(200).length).toBe(2);
+    // An ACK on the INVITE's branch (a broken peer) reaches the TU, as one matched in Accepted does.
+    layer.receive(wire(makeRequest('ACK', { branch: invite.via().branch, toTag: ok.to().tag })), udp);
+    expect(acks.length).toBe(1);
+    // RFC 3261 9.2: the CANCEL matches an INVITE that was answered: 200 to it, no 487.
+    const cancel = makeRequest('CANCEL', { branch: invite.via().branch, route: false });
+    cancel.setHeader('Call-ID', invite.callId());
+    layer.receive(wire(cancel), udp);
+    expect(port.responses().map((r) => `${r.status} ${r.cseq().method}`)).toEqual([
+      '200 INVITE',
+      '200 INVITE',
+      '200 CANCEL',
+    ]);
+    clock.advance(31_999);
+    expect(tx.state).toBe('accepted');
+    clock.advance(1);
+    expect(tx.state).toBe('terminated');
+    expect(() => tx.respond(ok)).toThrow(TransactionError);
+    clock.runUntilIdle();
+    expect(layer.serverTransactionCount).toBe(0);
+    // After Timer L the same INVITE is a new request.
+    layer.receive(wire(invite), udp);
+    expect(requests.length).toBe(2);
+  });
+
+  it('in Accepted stays whole when its user waits for its end (told at Timer L)', () => {
+    const { clock, layer, requests } = setup();
+    const invite = makeRequest('INVITE');
+    layer.receive(wire(invite), udp);
+    const tx = requests[0].tx as InviteServerTransaction;
+    const ends: string[] = [];
+    tx.events.onTerminated = () => ends.push(tx.state);
+    tx.reply(200);
+    expect(layer.findServerTransaction(wire(invite))).toBe(tx);
+    layer.receive(wire(invite), udp);
+    expect(requests.length).toBe(1);
+    clock.advance(32_000);
+    expect(ends).toEqual(['terminated']);
+    expect(layer.serverTransactionCount).toBe(0);
   });
 
   it('goes through sendResponse when the port has it (RFC 3261 18.2.2 routing stays in the transport)', () => {

@@ -90,4 +90,68 @@ describe('2xx retransmission until the ACK (RFC 3261 13.3.1.4)', () => {
     expect(raw.byes()).toBe(0);
     expect(bob.ua.activeSessions).toEqual([session]);
   });
+
+  it('absorbs INVITE retransmissions after the 2xx (RFC 6026 7.1) while the 2xx still goes again until the ACK', async () => {
+    const clock = new VirtualClock();
+    const bob = await udpAgent('bob', { clock });
+    const raw = await rawCaller(bob.uri, 'ack-wait-3');
+    let offers = 0;
+    const offered = new Promise<IncomingCall>((resolve) => {
+      bob.ua.onInvite = (call) => {
+        offers++;
+        resolve(call);
+      };
+    });
+    const invite = raw.request('INVITE', 'z9hG4bK-aw-4', 1);
+    raw.send(invite);
+    const incoming = await within(offered);
+    const accepted = incoming.accept();
+    await until(() => raw.oks() === 1);
+    const absorbed = bob.ua.transactions.counters.retransmissionsAbsorbed;
+    // The INVITE again, twice: absorbed by the Accepted transaction (no new call, no 2xx sent for it).
+    raw.send(invite);
+    raw.send(invite);
+    await until(() => bob.ua.transactions.counters.retransmissionsAbsorbed === absorbed + 2);
+    expect(offers).toBe(1);
+    expect(raw.oks()).toBe(1);
+    // 13.3.1.4: the UA core's own retransmissions at T1 and 3*T1 still go out.
+    clock.advanceTo(500);
+    await until(() => raw.oks() === 2);
+    clock.advanceTo(1500);
+    await until(() => raw.oks() === 3);
+    raw.send(invite);
+    await until(() => bob.ua.transactions.counters.retransmissionsAbsorbed === absorbed + 3);
+    raw.send(raw.request('ACK', 'z9hG4bK-aw-5', 1, incoming.toTag));
+    const session: SipSession = await within(accepted);
+    expect(session.dialog.state).toBe('confirmed');
+    clock.advanceTo(31_999);
+    await settle();
+    expect(raw.oks()).toBe(3);
+    expect(offers).toBe(1);
+    // Timer L over: the transaction is gone, and the INVITE would be a new request.
+    clock.advanceTo(32_000);
+    expect(bob.ua.transactions.serverTransactionCount).toBe(0);
+  });
+
+  it('ends the wait at an ACK that comes after a BYE overtook it', async () => {
+    const clock = new VirtualClock();
+    const bob = await udpAgent('bob', { clock });
+    const raw = await rawCaller(bob.uri, 'ack-wait-4');
+    const offered = new Promise<IncomingCall>((resolve) => {
+      bob.ua.onInvite = resolve;
+    });
+    raw.send(raw.request('INVITE', 'z9hG4bK-aw-6', 1));
+    const incoming = await within(offered);
+    const accepted = incoming.accept();
+    await until(() => raw.oks() === 1);
+    raw.send(raw.request('BYE', 'z9hG4bK-aw-7', 2, incoming.toTag));
+    await until(() => bob.ua.activeSessions.length === 0);
+    raw.send(raw.request('ACK', 'z9hG4bK-aw-8', 1, incoming.toTag));
+    const session: SipSession = await within(accepted);
+    expect(session.ended).toBe(true);
+    clock.advanceTo(40_000);
+    await settle();
+    expect(raw.oks()).toBe(1);
+    expect(raw.byes()).toBe(0);
+  });
 });
