@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/clock.js';
-import { type SipRequest, serializeMessage } from '../../src/message/index.js';
+import { serializeMessage } from '../../src/message/index.js';
 import {
   type ServerTransaction,
   type SipTransportPort,
