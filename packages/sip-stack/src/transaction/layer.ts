@@ -275,11 +275,13 @@ export class TransactionLayer {
       this.counters.droppedMalformed++;
       return;
     }
-    const table = method === 'INVITE' || method === 'ACK' ? this.inviteTable : this.nonInviteTable;
+    const invite = method === 'INVITE' || method === 'ACK';
+    const table = invite ? this.inviteTable : this.nonInviteTable;
     const existing = (table.size === 0 ? undefined : table.get(key)) ?? this.pendingMatch(key);
     const completed = this.completed;
     let hash = 0;
-    if (existing === undefined && completed !== undefined) {
+    // The store keeps non-INVITE transactions only: an INVITE or ACK key (method INVITE) is never in it.
+    if (existing === undefined && completed !== undefined && !invite) {
       hash = hashKey(key);
       if (this.absorbCompleted(completed, key, hash)) return;
     }
