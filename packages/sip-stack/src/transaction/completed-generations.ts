@@ -39,8 +39,8 @@ export class CompletedGenerations {
     return n;
   }
 
-  /** As CompletedResponses.add. */
-  add(key: string, sent: SentDatagram): number | undefined {
+  /** As CompletedResponses.add (`hash` is hashKey(key) when the caller has it). */
+  add(key: string, sent: SentDatagram, hash?: number): number | undefined {
     let current = this.stores[0];
     if (current.full && current.recordCapacity >= this.growInPlaceBelow) {
       this.dropEmpty();
@@ -48,13 +48,12 @@ export class CompletedGenerations {
       this.stores.unshift(current);
       this.numbers.unshift(++this.generation);
     }
-    return current.add(key, sent);
+    return current.add(key, sent, hash);
   }
 
-  /** The slot of the live record kept under `key`, or -1. */
-  find(key: string): number {
+  /** The slot of the live record kept under `key`, or -1 (`h` is hashKey(key), hashed once for every store). */
+  find(key: string, h = hashKey(key)): number {
     const stores = this.stores;
-    const h = hashKey(key);
     for (let i = 0; i < stores.length; i++) {
       const slot = stores[i].find(key, h);
       if (slot >= 0) return this.numbers[i] * SPAN + slot;

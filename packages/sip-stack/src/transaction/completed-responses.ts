@@ -9,27 +9,25 @@
 import type { Clock, TimerHandle } from '../clock.js';
 import type { SentDatagram, SipEndpoint, SipTransportProtocol } from '../transport/index.js';
 
-/** Node's Buffer method for one-byte text, without `write`'s encoding dispatch (untyped in @types/node). */
-type Chunk = Buffer & { latin1Write(text: string, offset: number, length: number): number };
+type Chunk = Buffer;
 
 /** Bytes per chunk of the byte store; a record never spans two chunks. */
 const CHUNK = 1 << 18;
 const PROTOCOLS: readonly SipTransportProtocol[] = ['udp', 'tcp', 'tls', 'ws', 'wss'];
 
-/** @internal FNV-1a over the UTF-16 code units (keys here are latin1: branch, host, method). */
+/**
+ * @internal FNV-1a over the UTF-16 code units (keys here are latin1: branch, host, method). The seed is written as
+ * the int32 it is: a double there keeps the loop off the integer path.
+ */
 export function hashKey(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h | 0;
+  let h = -2128831035; // 0x811c9dc5
+  const n = key.length;
+  for (let i = 0; i < n; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return h;
 }
 
-function isLatin1(s: string): boolean {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 255) return false;
-  return true;
-}
+/** Spare chunks kept for reuse: a chunk freed by Timer J is soon needed again, and a fresh one costs page faults. */
+const SPARE_CHUNKS = 8;
 
 /** The final responses of completed non-INVITE transactions, by key, until their common deadline. */
 export class CompletedResponses {
@@ -49,12 +47,15 @@ export class CompletedResponses {
   private hash: Int32Array;
   /** 1 while the record can be matched. */
   private alive: Uint8Array;
-  /** Open addressing, linear probing: ring slot + 1, or 0 for empty. At most half full. */
+  /**
+   * Open addressing, linear probing, two int32 per bucket: ring slot + 1 (0 for empty) and that record's hash, so
+   * a probe reads one cache line instead of the bucket and then the record. At most half the buckets are used.
+   */
   private index: Int32Array;
   /** Byte chunks, the first holding position firstChunk * CHUNK. */
   private chunks: Chunk[] = [];
   private firstChunk = 0;
-  private spare: Chunk | undefined = undefined;
+  private spare: Chunk[] = [];
   /** Byte position where the next record goes (only grows). */
   private cursor = 0;
   private timer: TimerHandle | undefined = undefined;
@@ -77,7 +78,7 @@ export class CompletedResponses {
     this.due = new Float64Array(capacity);
     this.hash = new Int32Array(capacity);
     this.alive = new Uint8Array(capacity);
-    this.index = new Int32Array(2 * capacity);
+    this.index = new Int32Array(4 * capacity);
   }
 
   /** Records that can still be matched. */
@@ -97,53 +98,70 @@ export class CompletedResponses {
 
   /**
    * Keeps `sent` under `key` until now + ms; returns the deadline, or undefined when it cannot be kept here (the
-   * caller then keeps the transaction as it is).
+   * caller then keeps the transaction as it is). `hash` is hashKey(key) when the caller has it already.
    */
-  add(key: string, sent: SentDatagram): number | undefined {
+  add(key: string, sent: SentDatagram, hash?: number): number | undefined {
     const dest = sent.destination;
     const protocol = PROTOCOLS.indexOf(dest.protocol);
-    const total = key.length + dest.address.length + sent.bytes.length;
-    if (protocol < 0 || total > CHUNK || !isLatin1(key) || !isLatin1(dest.address)) return undefined;
-    if (this.head - this.tail === this.capacity) this.grow();
+    const address = dest.address;
+    const bytes = sent.bytes;
+    const keyLength = key.length;
+    const addressLength = address.length;
+    const total = keyLength + addressLength + bytes.length;
+    if (protocol < 0 || total > CHUNK) return undefined;
     let pos = this.cursor;
     if ((pos % CHUNK) + total > CHUNK) pos = Math.ceil(pos / CHUNK) * CHUNK;
     const chunk = this.chunkAt(pos);
     let off = pos % CHUNK;
-    off += chunk.latin1Write(key, off, key.length);
-    off += chunk.latin1Write(dest.address, off, dest.address.length);
-    chunk.set(sent.bytes, off);
+    // Short latin1 text is copied here rather than by a call into C++; anything wider is refused (nothing is kept
+    // until the cursor moves, so the bytes written so far are simply overwritten later).
+    for (let j = 0; j < keyLength; j++) {
+      const c = key.charCodeAt(j);
+      if (c > 255) return undefined;
+      chunk[off++] = c;
+    }
+    for (let j = 0; j < addressLength; j++) {
+      const c = address.charCodeAt(j);
+      if (c > 255) return undefined;
+      chunk[off++] = c;
+    }
+    chunk.set(bytes, off);
+    if (this.head - this.tail === this.capacity) this.grow();
     this.cursor = pos + total;
     const slot = this.head & (this.capacity - 1);
     this.head++;
     const due = this.clock.now() + this.ms;
     this.at[slot] = pos;
-    this.keyLength[slot] = key.length;
-    this.addressLength[slot] = dest.address.length;
-    this.bytesLength[slot] = sent.bytes.length;
+    this.keyLength[slot] = keyLength;
+    this.addressLength[slot] = addressLength;
+    this.bytesLength[slot] = bytes.length;
     this.port[slot] = dest.port;
     this.protocol[slot] = protocol;
     this.due[slot] = due;
-    const h = hashKey(key);
+    const h = hash ?? hashKey(key);
     this.hash[slot] = h;
     this.alive[slot] = 1;
     this.live++;
     const index = this.index;
-    const mask = index.length - 1;
+    const mask = (index.length >> 1) - 1;
     let i = h & mask;
-    while (index[i] !== 0) i = (i + 1) & mask;
-    index[i] = slot + 1;
+    while (index[2 * i] !== 0) i = (i + 1) & mask;
+    index[2 * i] = slot + 1;
+    index[2 * i + 1] = h;
     if (this.timer === undefined) this.arm(this.ms);
     return due;
   }
 
-  /** The ring slot of the live record kept under `key` (whose hashKey is `h`), or -1. */
-  find(key: string, h = hashKey(key)): number {
+  /** The ring slot of the live record kept under `key`, or -1. `hash` is hashKey(key) when the caller has it. */
+  find(key: string, hash?: number): number {
     if (this.live === 0) return -1;
     const index = this.index;
-    const mask = index.length - 1;
-    for (let i = h & mask; index[i] !== 0; i = (i + 1) & mask) {
-      const slot = index[i] - 1;
-      if (this.hash[slot] === h && this.keyIs(slot, key)) return slot;
+    const mask = (index.length >> 1) - 1;
+    const h = hash ?? hashKey(key);
+    for (let i = h & mask; index[2 * i] !== 0; i = (i + 1) & mask) {
+      if (index[2 * i + 1] !== h) continue;
+      const slot = index[2 * i] - 1;
+      if (this.keyIs(slot, key)) return slot;
     }
     return -1;
   }
@@ -179,7 +197,7 @@ export class CompletedResponses {
     this.index.fill(0);
     this.tail = this.head = this.live = 0;
     this.chunks = [];
-    this.spare = undefined;
+    this.spare = [];
     this.firstChunk = 0;
     this.cursor = 0;
   }
@@ -197,8 +215,7 @@ export class CompletedResponses {
     const n = Math.floor(pos / CHUNK) - this.firstChunk;
     let chunk = this.chunks[n];
     if (chunk === undefined) {
-      chunk = this.spare ?? (Buffer.allocUnsafeSlow(CHUNK) as Chunk);
-      this.spare = undefined;
+      chunk = this.spare.pop() ?? Buffer.allocUnsafeSlow(CHUNK);
       this.chunks[n] = chunk;
     }
     return chunk;
@@ -207,21 +224,22 @@ export class CompletedResponses {
   /** Removes `slot` from the index, shifting back the entries probed past it (linear probing deletion). */
   private unindex(slot: number): void {
     const index = this.index;
-    const mask = index.length - 1;
+    const mask = (index.length >> 1) - 1;
     let i = this.hash[slot] & mask;
-    while (index[i] !== slot + 1) {
-      if (index[i] === 0) return;
+    while (index[2 * i] !== slot + 1) {
+      if (index[2 * i] === 0) return;
       i = (i + 1) & mask;
     }
-    for (let j = (i + 1) & mask; index[j] !== 0; j = (j + 1) & mask) {
-      const home = this.hash[index[j] - 1] & mask;
+    for (let j = (i + 1) & mask; index[2 * j] !== 0; j = (j + 1) & mask) {
+      const home = index[2 * j + 1] & mask;
       // the entry at j may move to i when its home is not cyclically within (i, j]
       if (i <= j ? home <= i || home > j : home <= i && home > j) {
-        index[i] = index[j];
+        index[2 * i] = index[2 * j];
+        index[2 * i + 1] = index[2 * j + 1];
         i = j;
       }
     }
-    index[i] = 0;
+    index[2 * i] = 0;
   }
 
   private grow(): void {
@@ -257,14 +275,16 @@ export class CompletedResponses {
     this.hash = grown[7] as Int32Array;
     this.alive = grown[8] as Uint8Array;
     this.capacity = capacity;
-    const index = new Int32Array(2 * capacity);
-    const mask = index.length - 1;
+    const index = new Int32Array(4 * capacity);
+    const mask = 2 * capacity - 1;
     for (let n = this.tail; n < this.head; n++) {
       const slot = n & (capacity - 1);
       if (this.alive[slot] === 0) continue;
-      let i = this.hash[slot] & mask;
-      while (index[i] !== 0) i = (i + 1) & mask;
-      index[i] = slot + 1;
+      const h = this.hash[slot];
+      let i = h & mask;
+      while (index[2 * i] !== 0) i = (i + 1) & mask;
+      index[2 * i] = slot + 1;
+      index[2 * i + 1] = h;
     }
     this.index = index;
   }
@@ -289,18 +309,24 @@ export class CompletedResponses {
     }
     if (this.tail === this.head) {
       // none left: the next record starts a fresh chunk (the last one is kept for it)
-      this.spare = this.chunks.at(-1) ?? this.spare;
+      const last = this.chunks.at(-1);
+      if (last !== undefined) this.keepSpare(last);
       this.chunks = [];
       this.firstChunk = Math.ceil(this.cursor / CHUNK);
       this.cursor = this.firstChunk * CHUNK;
       return;
     }
-    // chunks wholly before the oldest record kept are free (one is kept for reuse)
+    // chunks wholly before the oldest record kept are free (a few are kept for reuse)
     const keepFrom = Math.floor(this.at[this.tail & mask] / CHUNK);
-    while (this.firstChunk < keepFrom) {
-      this.spare = this.chunks.shift();
-      this.firstChunk++;
+    if (this.firstChunk < keepFrom) {
+      const freed = this.chunks.splice(0, keepFrom - this.firstChunk);
+      for (const c of freed) if (c !== undefined) this.keepSpare(c);
+      this.firstChunk = keepFrom;
     }
     this.arm(this.due[this.tail & mask] - now);
+  }
+
+  private keepSpare(chunk: Chunk): void {
+    if (this.spare.length < SPARE_CHUNKS) this.spare.push(chunk);
   }
 }

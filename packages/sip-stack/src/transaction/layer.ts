@@ -28,6 +28,7 @@ import {
   NonInviteClientTransaction,
 } from './client.js';
 import { CompletedGenerations } from './completed-generations.js';
+import { hashKey } from './completed-responses.js';
 import {
   InviteServerTransaction,
   NonInviteServerTransaction,
@@ -133,8 +134,13 @@ export class TransactionLayer {
   readonly clock: Clock;
   readonly timers: TransactionTimerSettings;
   private readonly clientTable = new Map<string, ClientTransaction>();
-  /** Every server transaction by its key, and by its RFC 2543 ACK key once it has one (`ackKey`). */
-  private readonly serverTable = new Map<string, ServerTransaction>();
+  /**
+   * INVITE server transactions by key, and by their RFC 2543 ACK key once they have one (`ackKey`): what INVITE,
+   * ACK and CANCEL (9.2) look up. Apart from them the non-INVITE ones, so that while those are all answered at once
+   * (none alive: see `pendingTx`) a new request's lookup is skipped instead of hashing its key into a big table.
+   */
+  private readonly inviteTable = new Map<string, ServerTransaction>();
+  private readonly nonInviteTable = new Map<string, ServerTransaction>();
   /** Completed non-INVITE transactions reduced to their final response until Timer J (off the JS heap). */
   private completed: CompletedGenerations | undefined = undefined;
   /**
@@ -143,6 +149,17 @@ export class TransactionLayer {
    */
   private accepted: CompletedGenerations | undefined = undefined;
   private serverCount = 0;
+  /**
+   * A new non-INVITE transaction while its TU callback runs, not yet in `nonInviteTable`: a TU that answers it with
+   * a final response at once sends it straight to `completed`, so the table never sees it (RFC 3261 17.2.2 all
+   * the same: the store answers the retransmissions). One that is still alive after the callback is filed then.
+   */
+  private pendingTx: NonInviteServerTransaction | undefined = undefined;
+  /** hashKey of the pending transaction's key when the store was looked up with it, else 0 with no hash. */
+  private pendingHash = 0;
+  private pendingHashed = false;
+  /** The pending transaction was retired or terminated during its callback. */
+  private pendingDone = false;
   private readonly waits: WaitQueues;
   private readonly clientEnv: ClientTransactionEnv;
   private readonly serverEnv: ServerTransactionEnv;
@@ -188,7 +205,8 @@ export class TransactionLayer {
 
   /** Server transactions alive. */
   get serverTransactionCount(): number {
-    return this.serverCount + (this.completed?.size ?? 0) + (this.accepted?.size ?? 0);
+    const pending = this.pendingTx !== undefined && !this.pendingDone ? 1 : 0;
+    return this.serverCount + pending + (this.completed?.size ?? 0) + (this.accepted?.size ?? 0);
   }
 
   /**
@@ -270,11 +288,16 @@ export class TransactionLayer {
       this.counters.droppedMalformed++;
       return;
     }
-    const existing = this.serverTable.get(key);
-    // Completed non-INVITE transactions hold no INVITE keys (an ACK's key is its INVITE's): no need to look there.
     const invite = method === 'INVITE' || method === 'ACK';
-    if (existing === undefined && !invite && this.completed !== undefined && this.absorbCompleted(this.completed, key))
-      return;
+    const table = invite ? this.inviteTable : this.nonInviteTable;
+    const existing = (table.size === 0 ? undefined : table.get(key)) ?? this.pendingMatch(key);
+    const completed = this.completed;
+    let hash = 0;
+    // The store keeps non-INVITE transactions only: an INVITE or ACK key (method INVITE) is never in it.
+    if (existing === undefined && completed !== undefined && !invite) {
+      hash = hashKey(key);
+      if (this.absorbCompleted(completed, key, hash)) return;
+    }
     // RFC 6026 7.1: Accepted absorbs a retransmitted INVITE. (An ACK matched there goes to the TU, as an ACK that
     // matches nothing does: no need to look.)
     if (existing === undefined && method === 'INVITE' && this.accepted !== undefined && this.accepted.find(key) >= 0) {
@@ -296,14 +319,59 @@ export class TransactionLayer {
       this.options.user.onAck?.(request, context);
       return;
     }
+    if (method !== 'INVITE' && this.pendingTx === undefined) {
+      this.receiveNonInvite(request, key, cancelKey, context, completed !== undefined, hash);
+      return;
+    }
     const tx =
       method === 'INVITE'
         ? new InviteServerTransaction(request, key, context, this.serverEnv)
         : new NonInviteServerTransaction(request, key, context, this.serverEnv);
-    this.serverTable.set(key, tx);
+    table.set(key, tx);
     this.serverCount++;
+    this.handOver(request, tx, cancelKey, context);
+  }
+
+  /** The pending transaction when `key` is its key (a request handed in again from inside its own callback). */
+  private pendingMatch(key: string): NonInviteServerTransaction | undefined {
+    const tx = this.pendingTx;
+    return tx !== undefined && !this.pendingDone && tx.key === key ? tx : undefined;
+  }
+
+  /** A new non-INVITE transaction: filed in the table only if it outlives its TU callback (see `pendingTx`). */
+  private receiveNonInvite(
+    request: SipRequest,
+    key: string,
+    cancelKey: string | undefined,
+    context: SipInboundContext,
+    hashed: boolean,
+    hash: number,
+  ): void {
+    const tx = new NonInviteServerTransaction(request, key, context, this.serverEnv);
+    this.pendingTx = tx;
+    this.pendingHashed = hashed;
+    this.pendingHash = hash;
+    this.pendingDone = false;
+    try {
+      this.handOver(request, tx, cancelKey, context);
+    } finally {
+      this.pendingTx = undefined;
+      if (!this.pendingDone) {
+        this.nonInviteTable.set(key, tx);
+        this.serverCount++;
+      }
+    }
+  }
+
+  /** Gives a new transaction to the TU (a CANCEL with the INVITE transaction it matches, RFC 3261 9.2). */
+  private handOver(
+    request: SipRequest,
+    tx: ServerTransaction,
+    cancelKey: string | undefined,
+    context: SipInboundContext,
+  ): void {
     if (cancelKey !== undefined) {
-      const target = this.serverTable.get(cancelKey);
+      const target = this.inviteTable.get(cancelKey);
       const inviteTx = target instanceof InviteServerTransaction ? target : undefined;
       // RFC 3261 9.2: the INVITE matched but was answered already (an Accepted one kept as its key): 200, no effect.
       if (inviteTx === undefined && this.accepted !== undefined && this.accepted.find(cancelKey) >= 0)
@@ -321,8 +389,8 @@ export class TransactionLayer {
   }
 
   /** RFC 3261 17.2.2: Completed answers a retransmitted request with the final response again. */
-  private absorbCompleted(completed: CompletedGenerations, key: string): boolean {
-    const slot = completed.find(key);
+  private absorbCompleted(completed: CompletedGenerations, key: string, hash: number): boolean {
+    const slot = completed.find(key, hash);
     if (slot < 0) return false;
     this.counters.retransmissionsAbsorbed++;
     // RFC 3261 17.2.4: a send that fails ends it (nobody is left to tell).
@@ -351,24 +419,29 @@ export class TransactionLayer {
   }
 
   private retire(tx: NonInviteServerTransaction, sent: SentDatagram, ms: number): boolean {
-    if (this.options.transport.resend === undefined || this.serverTable.get(tx.key) !== tx) return false;
+    if (this.options.transport.resend === undefined) return false;
+    const pending = tx === this.pendingTx && !this.pendingDone;
+    if (!pending && this.nonInviteTable.get(tx.key) !== tx) return false;
     let completed = this.completed;
     if (completed === undefined) {
       completed = new CompletedGenerations(this.clock, ms);
       this.completed = completed;
     }
     if (completed.ms !== ms) return false;
-    const due = completed.add(tx.key, sent);
+    const due = completed.add(tx.key, sent, pending && this.pendingHashed ? this.pendingHash : undefined);
     if (due === undefined) return false;
-    this.serverTable.delete(tx.key);
-    this.serverCount--;
+    if (pending) this.pendingDone = true;
+    else {
+      this.nonInviteTable.delete(tx.key);
+      this.serverCount--;
+    }
     tx.retired('J', due);
     return true;
   }
 
   /** Keeps an Accepted INVITE transaction as its key until Timer L (not one also filed under an RFC 2543 ACK key). */
   private keepAcceptedKey(tx: InviteServerTransaction, ms: number): number | undefined {
-    if (tx.ackKey !== undefined || this.serverTable.get(tx.key) !== tx) return undefined;
+    if (tx.ackKey !== undefined || this.inviteTable.get(tx.key) !== tx) return undefined;
     let accepted = this.accepted;
     if (accepted === undefined) {
       accepted = new CompletedGenerations(this.clock, ms);
@@ -377,7 +450,7 @@ export class TransactionLayer {
     if (accepted.ms !== ms) return undefined;
     const due = accepted.add(tx.key, NOTHING_SENT);
     if (due === undefined) return undefined;
-    this.serverTable.delete(tx.key);
+    this.inviteTable.delete(tx.key);
     this.serverCount--;
     return due;
   }
@@ -393,13 +466,17 @@ export class TransactionLayer {
     }
     if (tag === undefined || tag === tx.request.to().tag) return;
     const alias = serverKey(tx.request, 'INVITE', tag);
-    if (tx.isTerminated || tx.ackKey !== undefined || this.serverTable.has(alias)) return;
-    this.serverTable.set(alias, tx);
+    if (tx.isTerminated || tx.ackKey !== undefined || this.inviteTable.has(alias)) return;
+    this.inviteTable.set(alias, tx);
     tx.ackKey = alias;
   }
 
   private forgetServer(tx: ServerTransaction): void {
-    const table = this.serverTable;
+    if (tx === this.pendingTx) {
+      this.pendingDone = true;
+      return;
+    }
+    const table = tx.kind === 'invite-server' ? this.inviteTable : this.nonInviteTable;
     if (table.get(tx.key) !== tx) return;
     table.delete(tx.key);
     this.serverCount--;
@@ -410,9 +487,10 @@ export class TransactionLayer {
   /** The server transaction a request would match, for a TU that needs to look (e.g. a proxy's CANCEL). */
   findServerTransaction(request: SipRequest): ServerTransaction | undefined {
     try {
-      const found = this.serverTable.get(
-        serverKey(request, request.method === 'ACK' ? 'INVITE' : request.method, request.to().tag),
-      );
+      const method = request.method === 'ACK' ? 'INVITE' : request.method;
+      const key = serverKey(request, method, request.to().tag);
+      const table = method === 'INVITE' ? this.inviteTable : this.nonInviteTable;
+      const found = table.get(key) ?? this.pendingMatch(key);
       // a completed non-INVITE transaction kept as its final response only is not found
       return found;
     } catch {
@@ -423,7 +501,10 @@ export class TransactionLayer {
   /** Ends every transaction (their timers stopped, users told with cause 'closed'). */
   close(): void {
     for (const tx of [...this.clientTable.values()]) tx.terminate('closed');
-    for (const tx of new Set(this.serverTable.values())) tx.terminate('closed');
+    for (const tx of new Set(this.inviteTable.values())) tx.terminate('closed');
+    for (const tx of [...this.nonInviteTable.values()]) tx.terminate('closed');
+    const pending = this.pendingMatch(this.pendingTx?.key ?? '');
+    pending?.terminate('closed');
     this.completed?.clear();
     this.accepted?.clear();
     this.waits.clear();

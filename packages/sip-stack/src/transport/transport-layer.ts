@@ -381,13 +381,23 @@ export class SipTransportLayer {
       this.sendResponse(response, context).then(undefined, onError);
       return undefined;
     }
-    let destination = this.responseDestination(response, context);
     const source = context.source;
     // Usually the source itself (received/rport, RFC 3581 4): keep that object rather than a copy whose address
-    // is a slice of the Via text, for as long as the datagram is kept.
+    // is a slice of the Via text, for as long as the datagram is kept. Checked first without building the copy.
+    let destination = this.isBackToSource(response, source) ? source : this.responseDestination(response, context);
     if (destination.port === source.port && destination.address === source.address) destination = source;
     const bytes = this.transmit(response, destination, onError);
     return bytes === undefined ? undefined : { bytes, destination };
+  }
+
+  /** Whether RFC 3261 18.2.2 (`responseDestination`) sends a UDP response back to the request's source. */
+  private isBackToSource(response: SipResponse, source: SipEndpoint): boolean {
+    const via = response.via();
+    if (via.maddr !== undefined || via.transport !== 'UDP' || source.protocol !== 'udp') return false;
+    const received = via.received;
+    if (received === undefined) return true;
+    const rport = via.rport;
+    return received === source.address && (typeof rport === 'number' ? rport : (via.port ?? 5060)) === source.port;
   }
 
   /** Sends a datagram again, as it went out before (a completed server transaction answering a retransmission). */

@@ -58,6 +58,8 @@ const OPTIONS_HEADERS: ReadonlyArray<readonly [string, string]> = [
   ['Accept', 'application/sdp'],
   ['Supported', SUPPORTED],
 ];
+/** The options of every OPTIONS answer (createResponse only reads them): no object per answer. */
+const OPTIONS_ANSWER = Object.freeze({ headers: OPTIONS_HEADERS });
 
 /** No options (shared, never written into). */
 const NO_OPTIONS: RequestOptions = Object.freeze({});
@@ -1986,7 +1988,7 @@ export class UserAgent {
       }
       case 'OPTIONS':
         // RFC 3261 11.2: the answer says what we support.
-        tx.respond(createResponse(request, 200, undefined, { headers: OPTIONS_HEADERS }));
+        tx.respond(createResponse(request, 200, undefined, OPTIONS_ANSWER));
         return;
       case 'MESSAGE':
         tx.reply(this.onMessage?.(request) ?? 200);

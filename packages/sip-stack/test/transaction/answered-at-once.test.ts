@@ -1,0 +1,272 @@
+// Non-INVITE transactions the TU answers inside its callback go straight to the completed-responses store without
+// being filed in a table (TransactionLayer's pending transaction). RFC 3261 17.2.2 must hold all the same: the
+// retransmitted request gets the final response again, byte for byte, until Timer J (64*T1 on UDP, zero on reliable
+// transports), and after Timer J the request is a new transaction.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { VirtualClock } from '../../src/clock.js';
+import { serializeMessage } from '../../src/message/index.js';
+import {
+  type ServerTransaction,
+  type SipTransportPort,
+  TransactionLayer,
+  type TransactionUser,
+} from '../../src/transaction/index.js';
+import type { SipEndpoint } from '../../src/transport/index.js';
+import { contextFrom, makeRequest, UAC, UAC_TCP, wire } from './harness.js';
+
+const udp = contextFrom(UAC);
+const tcp = contextFrom(UAC_TCP);
+const J = 64 * 500;
+
+/** A datagram port like SipTransportLayer's: what it sends is returned for the store, and `resend` repeats it. */
+function datagramPort(clock: VirtualClock) {
+  const sent: Array<{ at: number; bytes: Buffer; to: SipEndpoint; resent: boolean }> = [];
+  const state = { fail: false };
+  const port: SipTransportPort = {
+    send: () => {
+      throw new Error('not used: the promise-free forms are');
+    },
+    transmitResponse: (response, context, onError) => {
+      if (state.fail) {
+        onError(new Error('unreachable'));
+        return undefined;
+      }
+      const bytes = serializeMessage(response);
+      sent.push({ at: clock.now(), bytes: Buffer.from(bytes), to: context.source, resent: false });
+      return { bytes, destination: context.source };
+    },
+    resend: (datagram, onError) => {
+      if (state.fail) return onError(new Error('unreachable'));
+      sent.push({ at: clock.now(), bytes: Buffer.from(datagram.bytes), to: datagram.destination, resent: true });
+    },
+  };
+  return { port, sent, state };
+}
+
+function setup(onRequest: TransactionUser['onRequest']) {
+  const clock = new VirtualClock(0);
+  const { port, sent, state } = datagramPort(clock);
+  const layer = new TransactionLayer({ transport: port, clock, user: { onRequest } });
+  return { clock, sent, state, layer };
+}
+
+describe('a non-INVITE request answered inside the TU callback (RFC 3261 17.2.2)', () => {
+  it('answers its retransmissions from the store, byte for byte, until Timer J; then it is a new transaction', () => {
+    const seen: ServerTransaction[] = [];
+    const { clock, sent, layer } = setup((_r, tx) => {
+      seen.push(tx);
+      tx.reply(200);
+    });
+    const req = makeRequest('OPTIONS');
+    layer.receive(wire(req), udp);
+    expect(seen.length).toBe(1);
+    expect(sent.length).toBe(1);
+    expect(seen[0].state).toBe('completed');
+    expect(layer.serverTransactionCount).toBe(1);
+    // kept as its final response only: not findable as a transaction
+    expect(layer.findServerTransaction(wire(req))).toBeUndefined();
+    for (const at of [1, 500, J - 1]) {
+      clock.advance(at - clock.now());
+      layer.receive(wire(req), udp);
+    }
+    expect(seen.length).toBe(1);
+    expect(sent.map((s) => s.resent)).toEqual([false, true, true, true]);
+    for (const s of sent) {
+      expect(s.bytes.equals(sent[0].bytes)).toBe(true);
+      expect(s.to).toEqual(UAC);
+    }
+    expect(layer.counters.retransmissionsAbsorbed).toBe(3);
+    clock.advance(1);
+    expect(seen[0].state).toBe('terminated');
+    expect(layer.serverTransactionCount).toBe(0);
+    expect(clock.pendingTimers).toBe(0);
+    layer.receive(wire(req), udp);
+    expect(seen.length).toBe(2);
+    expect(sent.length).toBe(5);
+    expect(sent[4].resent).toBe(false);
+  });
+
+  it('is counted and found while its callback runs, and absorbs a copy handed in from inside it', () => {
+    const req = makeRequest('MESSAGE');
+    const during: Array<[number, boolean]> = [];
+    let calls = 0;
+    const { sent, layer } = setup((_r, tx) => {
+      calls++;
+      during.push([layer.serverTransactionCount, layer.findServerTransaction(wire(req)) === tx]);
+      // a copy while Trying is discarded (17.2.2), one after the provisional gets it again
+      layer.receive(wire(req), udp);
+      tx.reply(100);
+      layer.receive(wire(req), udp);
+      tx.reply(202);
+      layer.receive(wire(req), udp);
+    });
+    layer.receive(wire(req), udp);
+    expect(calls).toBe(1);
+    expect(during).toEqual([[1, true]]);
+    const statuses = sent.map((s) => s.bytes.toString('latin1').split(' ')[1]);
+    expect(statuses).toEqual(['100', '100', '202', '202']);
+    expect(sent[3].bytes.equals(sent[2].bytes)).toBe(true);
+    expect(layer.serverTransactionCount).toBe(1);
+  });
+
+  it('a TU that answers later still gets a transaction that lives on and absorbs copies', () => {
+    const seen: ServerTransaction[] = [];
+    const { clock, sent, layer } = setup((_r, tx) => void seen.push(tx));
+    const req = makeRequest('REGISTER');
+    layer.receive(wire(req), udp);
+    expect(layer.serverTransactionCount).toBe(1);
+    expect(layer.findServerTransaction(wire(req))).toBe(seen[0]);
+    layer.receive(wire(req), udp);
+    expect(sent.length).toBe(0);
+    expect(seen.length).toBe(1);
+    clock.advance(300);
+    seen[0].reply(200);
+    layer.receive(wire(req), udp);
+    expect(sent.length).toBe(2);
+    expect(sent[1].bytes.equals(sent[0].bytes)).toBe(true);
+    clock.advance(J);
+    expect(layer.serverTransactionCount).toBe(0);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('ends at once on a reliable transport (Timer J is zero): a repeated request is a new transaction', () => {
+    const seen: ServerTransaction[] = [];
+    const { sent, layer } = setup((_r, tx) => {
+      seen.push(tx);
+      tx.reply(200);
+    });
+    const req = makeRequest('OPTIONS', { transport: 'TCP' });
+    layer.receive(wire(req), tcp);
+    expect(seen[0].state).toBe('terminated');
+    expect(layer.serverTransactionCount).toBe(0);
+    layer.receive(wire(req), tcp);
+    expect(seen.length).toBe(2);
+    expect(sent.length).toBe(2);
+  });
+
+  it('reports a failed send to the TU and keeps nothing (17.2.4)', () => {
+    const errors: unknown[] = [];
+    const seen: ServerTransaction[] = [];
+    const { state, layer } = setup((_r, tx) => {
+      seen.push(tx);
+      tx.events.onTransportError = (error) => errors.push(error);
+      tx.reply(200);
+    });
+    state.fail = true;
+    const req = makeRequest('OPTIONS');
+    layer.receive(wire(req), udp);
+    expect(errors.length).toBe(1);
+    expect(seen[0].state).toBe('terminated');
+    expect(layer.serverTransactionCount).toBe(0);
+    state.fail = false;
+    layer.receive(wire(req), udp);
+    expect(seen.length).toBe(2);
+  });
+
+  it('a TU that throws leaves the transaction filed, as before', () => {
+    const seen: ServerTransaction[] = [];
+    const { layer } = setup((_r, tx) => {
+      seen.push(tx);
+      throw new Error('TU bug');
+    });
+    const req = makeRequest('OPTIONS');
+    expect(() => layer.receive(wire(req), udp)).toThrow('TU bug');
+    expect(layer.serverTransactionCount).toBe(1);
+    expect(layer.findServerTransaction(wire(req))).toBe(seen[0]);
+    seen[0].reply(200);
+    expect(layer.serverTransactionCount).toBe(1);
+    layer.close();
+    expect(layer.serverTransactionCount).toBe(0);
+  });
+
+  type Op =
+    | { op: 'send'; b: number; answer: 'now' | 'provisional' | 'later'; status: number }
+    | { op: 'answer'; b: number; status: number }
+    | { op: 'wait'; ms: number };
+
+  it('matches a simple model through new requests, retransmissions, late answers and clock advances', () => {
+    const opArb: fc.Arbitrary<Op> = fc.oneof(
+      fc.record({
+        op: fc.constant('send' as const),
+        b: fc.nat(7),
+        answer: fc.constantFrom('now' as const, 'provisional' as const, 'later' as const),
+        status: fc.constantFrom(200, 202, 404, 486),
+      }),
+      fc.record({ op: fc.constant('answer' as const), b: fc.nat(7), status: fc.constantFrom(200, 403) }),
+      fc.record({
+        op: fc.constant('wait' as const),
+        ms: fc.oneof(fc.nat(2000), fc.integer({ min: 8000, max: 40_000 })),
+      }),
+    );
+    fc.assert(
+      fc.property(fc.array(opArb, { maxLength: 80 }), (ops) => {
+        type Entry =
+          | { state: 'trying' | 'proceeding'; tx: ServerTransaction; last?: Buffer }
+          | { state: 'completed'; last: Buffer; until: number };
+        const model = new Map<number, Entry>();
+        let nextAnswer: Op | undefined;
+        let tuCalls = 0;
+        const { clock, sent, layer } = setup((_r, tx) => {
+          tuCalls++;
+          const o = nextAnswer as Extract<Op, { op: 'send' }>;
+          if (o.answer === 'now') tx.reply(o.status);
+          else if (o.answer === 'provisional') tx.reply(100);
+          model.set(o.b, { state: o.answer === 'provisional' ? 'proceeding' : 'trying', tx });
+        });
+        const requests = Array.from({ length: 8 }, (_, b) => makeRequest(b % 2 ? 'OPTIONS' : 'REGISTER'));
+        const live = () => {
+          for (const [b, e] of model) if (e.state === 'completed' && clock.now() >= e.until) model.delete(b);
+          return model.size;
+        };
+        for (const o of ops) {
+          if (o.op === 'wait') {
+            clock.advance(o.ms);
+          } else if (o.op === 'answer') {
+            live();
+            const e = model.get(o.b);
+            if (e === undefined || e.state === 'completed') continue;
+            const before = sent.length;
+            e.tx.reply(o.status);
+            expect(sent.length).toBe(before + 1);
+            model.set(o.b, { state: 'completed', last: sent[before].bytes, until: clock.now() + J });
+          } else {
+            live();
+            const e = model.get(o.b);
+            const before = sent.length;
+            const calls = tuCalls;
+            nextAnswer = o;
+            layer.receive(wire(requests[o.b]), udp);
+            if (e === undefined) {
+              // a new transaction: the TU sees it and what it sent went out
+              expect(tuCalls).toBe(calls + 1);
+              const now = model.get(o.b) as Entry;
+              if (o.answer === 'now') {
+                expect(sent.length).toBe(before + 1);
+                model.set(o.b, { state: 'completed', last: sent[before].bytes, until: clock.now() + J });
+              } else if (o.answer === 'provisional') {
+                expect(sent.length).toBe(before + 1);
+                model.set(o.b, { ...now, last: sent[before].bytes } as Entry);
+              } else expect(sent.length).toBe(before);
+            } else {
+              // a retransmission (17.2.2): Trying discards it, Proceeding and Completed send the last response again
+              expect(tuCalls).toBe(calls);
+              if (e.state === 'trying') expect(sent.length).toBe(before);
+              else {
+                expect(sent.length).toBe(before + 1);
+                expect(sent[before].bytes.equals(e.last as Buffer)).toBe(true);
+              }
+            }
+          }
+          expect(layer.serverTransactionCount).toBe(live());
+        }
+        // every transaction answered, then Timer J: nothing left
+        for (const e of model.values()) if (e.state !== 'completed') e.tx.reply(500);
+        clock.advance(J);
+        expect(layer.serverTransactionCount).toBe(0);
+        expect(clock.pendingTimers).toBe(0);
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
