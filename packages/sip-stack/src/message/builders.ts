@@ -327,7 +327,7 @@ export function createResponse(
   if (toK >= 0 && status !== 100 && request.to().tag === undefined) {
     toTag = `;tag=${options.toTag ?? generateTag(options.random ?? defaultRandom)}`;
   }
-  const echo = echoOf(request, vias, fromK, toK, callK, cseqK, toTag);
+  const echo = echoOf(request, vias, fromK, toK, callK, cseqK, toTag, options.toTag !== undefined);
   const ids: number[] = [];
   const names: string[] = [];
   const values: string[] = [];
@@ -374,7 +374,7 @@ export function createResponse(
 
 /**
  * The repeated lines of a response as places in the request's received bytes (RFC 3261 8.2.6.2), when the request
- * is as parsed from ASCII bytes and those lines are plain (not folded, no CR or NUL, which `push` refuses);
+ * is as parsed and those lines are plain (not folded, no CR or NUL, which `push` refuses);
  * undefined otherwise (then they are copied as strings).
  */
 function echoOf(
@@ -385,49 +385,50 @@ function echoOf(
   callK: number,
   cseqK: number,
   toTag: string,
+  givenTag: boolean,
 ): ResponseEcho | undefined {
   const src = request._src;
-  if (src === undefined || !request._ascii || request._text === '') return undefined;
+  const text = request._text;
+  if (src === undefined || text === '') return undefined;
+  // RFC 3261 25: no NUL in a header; one that came in is refused by push on the string path
+  const nul = text.indexOf('\0');
+  if (nul >= 0 && nul < request._bodyStart - request._offset) return undefined;
   const ids = request._ids;
   const pos = request._pos;
-  const off = request._offset;
   const lines: number[] = [];
   let via0: string | undefined;
   for (let k = 0; k < ids.length && lines.length < 2 * vias; k++) {
     if ((ids[k] & 0xff) !== HeaderId.Via) continue;
     if (lines.length === 0 && request._stamped !== undefined) via0 = request._value(k);
-    else if (!plainLine(src, off, ids, pos, k)) return undefined;
+    else if (!plainLine(text, ids, pos, k)) return undefined;
     lines.push(k, HeaderId.Via);
   }
   if (fromK >= 0) {
-    if (!plainLine(src, off, ids, pos, fromK)) return undefined;
+    if (!plainLine(text, ids, pos, fromK)) return undefined;
     lines.push(fromK, HeaderId.From);
   }
   if (toK >= 0) {
-    if (!plainLine(src, off, ids, pos, toK)) return undefined;
-    checkValue(toTag);
+    if (!plainLine(text, ids, pos, toK)) return undefined;
+    // a generated tag is hex; a given one is checked as push would check the To value
+    if (givenTag) checkValue(toTag);
     lines.push(toK, HeaderId.To);
   }
   if (callK >= 0) {
-    if (!plainLine(src, off, ids, pos, callK)) return undefined;
+    if (!plainLine(text, ids, pos, callK)) return undefined;
     lines.push(callK, HeaderId.CallId);
   }
   if (cseqK >= 0) {
-    if (!plainLine(src, off, ids, pos, cseqK)) return undefined;
+    if (!plainLine(text, ids, pos, cseqK)) return undefined;
     lines.push(cseqK, HeaderId.CSeq);
   }
-  return { text: request._text, src, off, pos, lines, via0, toTag };
+  return { text, pos, lines, via0, toTag };
 }
 
-/** Whether line k of a parsed ASCII message is one line whose value has no CR or NUL. */
-function plainLine(src: Uint8Array, off: number, ids: number[], pos: number[], k: number): boolean {
+/** Whether line k of a parsed message is one line whose value has no CR (NUL is looked for once, in echoOf). */
+function plainLine(text: string, ids: number[], pos: number[], k: number): boolean {
   if ((ids[k] & FOLDED) !== 0) return false;
-  const end = off + pos[4 * k + 3];
-  for (let i = off + pos[4 * k + 2]; i < end; i++) {
-    const c = src[i];
-    if (c === 13 || c === 0) return false;
-  }
-  return true;
+  const cr = text.indexOf('\r', pos[4 * k + 2]);
+  return cr < 0 || cr >= pos[4 * k + 3];
 }
 
 /** Header names must be tokens (RFC 3261 25.1 field-name), as appendHeader checks them. */

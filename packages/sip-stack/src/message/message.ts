@@ -71,10 +71,8 @@ export interface WireLines {
  * from those bytes straight into the datagram.
  */
 export interface ResponseEcho {
-  /** the request's header text (ASCII: text index i is byte off + i of src) */
+  /** the request's header text */
   readonly text: string;
-  readonly src: Uint8Array;
-  readonly off: number;
   /** the request's line positions (4 per line, never changed after parsing) */
   readonly pos: number[];
   /** 2 numbers per repeated line, in order: the request's line index and the header id */
@@ -152,8 +150,6 @@ export abstract class SipMessageBase {
   _cseq: CSeq | undefined = undefined;
   /** @internal */
   _callId: string | undefined = undefined;
-  /** @internal parsed from ASCII bytes: text index i is byte _offset + i of _src */
-  _ascii = false;
   /** @internal received/rport recorded on the top Via (RFC 3261 18.2.1), not yet written into its line */
   _stamped: StampedViaValue | undefined = undefined;
   /** @internal a response's repeated request lines, not yet in the header arrays */

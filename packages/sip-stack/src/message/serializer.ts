@@ -20,23 +20,21 @@ interface TextWriting {
 export function serializeMessage(message: SipMessage): Uint8Array {
   const raw = message.raw;
   if (raw !== undefined) return raw;
-  const echo = message._echo;
-  if (echo !== undefined) {
-    const out = writeEcho(message, echo);
-    if (out !== undefined) return out;
-  }
   const body = message.body;
   const startLine = message.startLine();
   // a method, Request-URI or reason phrase set by code must not break the framing (header injection)
-  if (startLine.indexOf('\r') >= 0 || startLine.indexOf('\n') >= 0 || startLine.indexOf('\0') >= 0) {
+  if (hasBreakOrNul(startLine)) {
     const bad = startLine.search(LINE_BREAK_OR_NUL);
     throw new SipParseError('start-line', 'line break or NUL in the start line', { offset: bad, line: 1 });
   }
   const wire = message._wire;
+  const echo = message._echo;
   const head =
-    wire !== undefined
-      ? headWithReceivedLines(message, wire, startLine, body.length)
-      : headByLines(message, startLine, body.length);
+    echo !== undefined
+      ? headOfEcho(message, echo, startLine, body.length)
+      : wire !== undefined
+        ? headWithReceivedLines(message, wire, startLine, body.length)
+        : headByLines(message, startLine, body.length);
   // one buffer for head and body: the head is encoded in place (no intermediate copy through the pool)
   const headLength = Buffer.byteLength(head, 'utf8');
   const out = Buffer.allocUnsafe(headLength + body.length) as Buffer & TextWriting;
@@ -111,119 +109,90 @@ function headByLines(message: SipMessage, startLine: string, bodyLength: number)
   return `${head}\r\n`;
 }
 
-/** Writes the ASCII string s at out[at]; -1 when s is not ASCII. */
-function put(out: Uint8Array, at: number, s: string): number {
-  let bad = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    bad |= c;
-    out[at + i] = c;
-  }
-  return bad > 127 ? -1 : at + s.length;
-}
-
-/** ": " and CRLF after a name and a value. */
-function putColon(out: Uint8Array, at: number): number {
-  out[at] = 58;
-  out[at + 1] = 32;
-  return at + 2;
-}
-
-function putCrlf(out: Uint8Array, at: number): number {
-  out[at] = 13;
-  out[at + 1] = 10;
-  return at + 2;
-}
-
 /**
- * A response whose repeated request lines are still places in the request's bytes: one buffer sized in advance,
- * those lines copied from the bytes, the others written from their strings, as headByLines writes them (same
- * bytes). Undefined, writing nothing that counts, when a line or the start line is not ASCII or the start line
- * is bad (the general path then writes it or says what is wrong).
+ * The head of a response whose repeated request lines are still places in the request's text, as headByLines
+ * writes it (same bytes): a line the request wrote as we write it (canonical name, ": ", value, CRLF) is taken
+ * with its neighbours as one slice of the request text, so the head is a few pieces instead of four per line.
  */
-function writeEcho(message: SipMessage, echo: ResponseEcho): Uint8Array | undefined {
-  const startLine = message.startLine();
-  const body = message.body;
-  const bodyLength = body.length;
-  const { text, src, off, pos, lines, via0, toTag } = echo;
-  const ids = message._ids;
-  const names = message._names as string[];
-  const values = message._values as string[];
-  // sizes: all ASCII, so one byte per UTF-16 unit (checked while writing)
-  let size = startLine.length + 2;
-  let first = via0 !== undefined;
+function headOfEcho(message: SipMessage, echo: ResponseEcho, startLine: string, bodyLength: number): string {
+  const { text, pos, lines, toTag } = echo;
+  let via0 = echo.via0;
+  let head = `${startLine}\r\n`;
+  let runStart = -1;
+  let runEnd = -1;
   for (let j = 0; j < lines.length; j += 2) {
     const k = lines[j];
     const id = lines[j + 1];
-    size += canonicalHeaderName(id).length + 4;
-    if (first && id === HeaderId.Via) {
-      size += (via0 as string).length;
-      first = false;
+    const name = canonicalHeaderName(id);
+    if (via0 !== undefined && id === HeaderId.Via) {
+      if (runStart >= 0) head += text.slice(runStart, runEnd);
+      runStart = -1;
+      runEnd = -1;
+      head += `${name}: ${via0}\r\n`;
+      via0 = undefined;
       continue;
     }
-    const a = pos[4 * k + 2];
-    size += trimEnd(text, a, pos[4 * k + 3]) - a;
-    if (id === HeaderId.To) size += toTag.length;
+    const lineStart = pos[4 * k];
+    const nameEnd = pos[4 * k + 1];
+    const valueStart = pos[4 * k + 2];
+    const lineEnd = pos[4 * k + 3];
+    if (
+      nameEnd - lineStart === name.length &&
+      valueStart === nameEnd + 2 &&
+      text.charCodeAt(nameEnd) === 58 &&
+      text.charCodeAt(nameEnd + 1) === 32 &&
+      text.charCodeAt(lineEnd) === 13 &&
+      text.charCodeAt(lineEnd + 1) === 10 &&
+      sameText(text, lineStart, name) &&
+      trimEnd(text, valueStart, lineEnd) === lineEnd
+    ) {
+      // written as we write it: part of a run of such lines
+      if (lineStart !== runEnd) {
+        if (runStart >= 0) head += text.slice(runStart, runEnd);
+        runStart = lineStart;
+      }
+      if (id === HeaderId.To && toTag !== '') {
+        head += text.slice(runStart, lineEnd) + toTag;
+        runStart = lineEnd;
+      }
+      runEnd = lineEnd + 2;
+      continue;
+    }
+    if (runStart >= 0) head += text.slice(runStart, runEnd);
+    runStart = -1;
+    runEnd = -1;
+    head += `${name}: ${text.slice(valueStart, trimEnd(text, valueStart, lineEnd))}`;
+    head += id === HeaderId.To ? `${toTag}\r\n` : '\r\n';
   }
-  const lengthText = String(bodyLength);
+  if (runStart >= 0) head += text.slice(runStart, runEnd);
+  // the response's own lines, as headByLines writes them
+  const ids = message._ids;
+  const names = message._names as string[];
+  const values = message._values as string[];
   let sawLength = false;
   for (let k = 0; k < ids.length; k++) {
     if ((ids[k] & 0xff) === HeaderId.ContentLength) {
       if (sawLength) continue;
       sawLength = true;
-      size += names[k].length + 4 + lengthText.length;
+      head += `${names[k]}: ${bodyLength}\r\n`;
       continue;
     }
-    size += names[k].length + values[k].length + 4;
+    head += `${names[k]}: ${values[k]}\r\n`;
   }
-  if (!sawLength) size += 18 + lengthText.length;
-  size += 2;
-  const out = Buffer.allocUnsafe(size + bodyLength);
-  let at = put(out, 0, startLine);
-  // a reason phrase set by code must not break the framing (header injection): the general path says so
-  for (let i = 0; i < startLine.length; i++) {
-    const c = startLine.charCodeAt(i);
-    if (c === 13 || c === 10 || c === 0) return undefined;
+  if (!sawLength) head += `Content-Length: ${bodyLength}\r\n`;
+  return `${head}\r\n`;
+}
+
+function hasBreakOrNul(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 13 || c === 10 || c === 0) return true;
   }
-  if (at < 0) return undefined;
-  at = putCrlf(out, at);
-  first = via0 !== undefined;
-  for (let j = 0; j < lines.length; j += 2) {
-    const k = lines[j];
-    const id = lines[j + 1];
-    at = putColon(out, put(out, at, canonicalHeaderName(id)));
-    if (first && id === HeaderId.Via) {
-      at = put(out, at, via0 as string);
-      if (at < 0) return undefined;
-      first = false;
-    } else {
-      const a = pos[4 * k + 2];
-      const b = off + trimEnd(text, a, pos[4 * k + 3]);
-      for (let i = off + a; i < b; i++) out[at++] = src[i];
-      if (id === HeaderId.To) at = put(out, at, toTag);
-      if (at < 0) return undefined;
-    }
-    at = putCrlf(out, at);
-  }
-  sawLength = false;
-  for (let k = 0; k < ids.length && at >= 0; k++) {
-    if ((ids[k] & 0xff) === HeaderId.ContentLength) {
-      if (sawLength) continue;
-      sawLength = true;
-      at = put(out, at, names[k]);
-      if (at >= 0) at = putCrlf(out, put(out, putColon(out, at), lengthText));
-      continue;
-    }
-    at = put(out, at, names[k]);
-    if (at >= 0) at = put(out, putColon(out, at), values[k]);
-    if (at >= 0) at = putCrlf(out, at);
-  }
-  if (at < 0) return undefined;
-  if (!sawLength) {
-    at = put(out, at, 'Content-Length: ');
-    at = putCrlf(out, put(out, at, lengthText));
-  }
-  at = putCrlf(out, at);
-  if (bodyLength > 0) out.set(body, at);
-  return out;
+  return false;
+}
+
+/** Whether text holds s at `at` (startsWith without its call cost on short names). */
+function sameText(text: string, at: number, s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (text.charCodeAt(at + i) !== s.charCodeAt(i)) return false;
+  return true;
 }
