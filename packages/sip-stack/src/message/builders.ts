@@ -55,10 +55,8 @@ class RandomPool {
   hex(n: number): string {
     if (n > this.size) return hex(this.source(n));
     const at = this.take(n);
-    const pool = this.pool;
-    let out = '';
-    for (let i = at; i < at + n; i++) out += HEX_OCTETS[pool[i]];
-    return out;
+    // one flat string from the native encoder (a string built per octet is a chain to flatten later)
+    return (this.pool as Buffer & { hexSlice(start: number, end: number): string }).hexSlice(at, at + n);
   }
 }
 
@@ -290,7 +288,9 @@ export interface CreateResponseOptions {
 }
 
 /** Methods whose 1xx/2xx responses create a dialog and so copy Record-Route (RFC 3261 12.1.1; RFC 6665; RFC 3515). */
-const DIALOG_CREATING: ReadonlySet<string> = new Set(['INVITE', 'SUBSCRIBE', 'REFER']);
+function isDialogCreating(method: string): boolean {
+  return method === 'INVITE' || method === 'SUBSCRIBE' || method === 'REFER';
+}
 
 /**
  * A response to `request` (RFC 3261 8.2.6): Via (all values, in order), From, To, Call-ID and CSeq copied; a To-tag
@@ -345,7 +345,7 @@ export function createResponse(
   res._ids = ids;
   res._names = names;
   res._values = values;
-  if (status > 100 && status < 300 && DIALOG_CREATING.has(request.method)) {
+  if (status > 100 && status < 300 && isDialogCreating(request.method)) {
     for (const v of request._lineValues(HeaderId.RecordRoute)) res.appendHeader('Record-Route', v);
   }
   if (status === 100) {
@@ -365,7 +365,8 @@ export function createResponse(
   }
   ids.push(HeaderId.ContentLength);
   names.push('Content-Length');
-  values.push(String(res.body.length));
+  const length = res.body.length;
+  values.push(length === 0 ? '0' : String(length));
   // The top Via is the request's, already parsed (and immutable): the transport routes the response by it (18.2.2).
   if (vias > 0) res._topVia = request._topVia;
   res._echo = echo;
@@ -421,7 +422,7 @@ function echoOf(
     if (!plainLine(text, ids, pos, cseqK)) return undefined;
     lines.push(cseqK, HeaderId.CSeq);
   }
-  return { text, pos, lines, via0, toTag };
+  return { text, bytes: request._ascii ? src : undefined, off: request._offset, pos, lines, via0, toTag };
 }
 
 /** Whether line k of a parsed message is one line whose value has no CR (NUL is looked for once, in echoOf). */

@@ -73,6 +73,9 @@ export interface WireLines {
 export interface ResponseEcho {
   /** the request's header text */
   readonly text: string;
+  /** the received bytes when the header text is their one-byte decoding (index i of text is byte off + i) */
+  readonly bytes: Uint8Array | undefined;
+  readonly off: number;
   /** the request's line positions (4 per line, never changed after parsing) */
   readonly pos: number[];
   /** 2 numbers per repeated line, in order: the request's line index and the header id */
@@ -152,6 +155,8 @@ export abstract class SipMessageBase {
   _callId: string | undefined = undefined;
   /** @internal received/rport recorded on the top Via (RFC 3261 18.2.1), not yet written into its line */
   _stamped: StampedViaValue | undefined = undefined;
+  /** @internal parsed from ASCII headers: text index i is byte _offset + i of _src */
+  _ascii = false;
   /** @internal a response's repeated request lines, not yet in the header arrays */
   _echo: ResponseEcho | undefined = undefined;
 
