@@ -173,7 +173,50 @@ export class ViaValue implements Via {
   paramList(): ReadonlyArray<string | null> {
     return flatParams(this.flat, this.src, this.paramsStart, this.paramsEnd);
   }
+
+  /**
+   * @internal the params text when StampedViaValue would write it back unchanged: `;name` or `;name=value` with
+   * lower-case token names, token values, no whitespace or quotes, no received and no name twice; else undefined
+   */
+  plainParams(): string | undefined {
+    if (this.flat !== undefined) return undefined;
+    const s = this.src;
+    const end = this.paramsEnd;
+    let i = this.paramsStart;
+    let count = 0;
+    while (i < end) {
+      if (s.charCodeAt(i) !== 0x3b || count === NAME_SCRATCH.length / 2) return undefined;
+      const nameStart = ++i;
+      for (; i < end; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 256 || TOKEN[c] !== 1 || (c >= 65 && c <= 90)) break;
+      }
+      if (i === nameStart) return undefined;
+      const length = i - nameStart;
+      if (length === 8 && s.startsWith('received', nameStart)) return undefined;
+      for (let j = 0; j < count; j++) {
+        const a = NAME_SCRATCH[2 * j];
+        if (NAME_SCRATCH[2 * j + 1] - a === length && s.startsWith(s.slice(a, a + length), nameStart)) return undefined;
+      }
+      NAME_SCRATCH[2 * count] = nameStart;
+      NAME_SCRATCH[2 * count + 1] = i;
+      count++;
+      if (i < end && s.charCodeAt(i) === 0x3d) {
+        const valueStart = ++i;
+        for (; i < end; i++) {
+          const c = s.charCodeAt(i);
+          if (c >= 256 || (TOKEN[c] !== 1 && c !== 58 && c !== 91 && c !== 93)) break;
+        }
+        if (i === valueStart) return undefined;
+      }
+      if (i < end && s.charCodeAt(i) !== 0x3b) return undefined;
+    }
+    return s.slice(this.paramsStart, end);
+  }
 }
+
+/** Scratch for plainParams: where the names seen so far start and end. */
+const NAME_SCRATCH = new Int32Array(16);
 
 /** True when `s` can stand unquoted as a generic-param value (token or host, RFC 3261 25.1). */
 function isTokenText(s: string): boolean {
@@ -200,6 +243,20 @@ export function quoteString(s: string): string {
     out += c === '"' || c === '\\' ? `\\${c}` : c;
   }
   return `${out}"`;
+}
+
+/** Plain params (ViaValue.plainParams) with rport given this value (RFC 3581 4). */
+function withRportValue(params: string, rport: number): string {
+  for (let at = params.indexOf(';rport'); at >= 0; at = params.indexOf(';rport', at + 1)) {
+    const after = at + 6;
+    const c = params.charCodeAt(after);
+    if (after === params.length || c === 0x3b) return `${params.slice(0, after)}=${rport}${params.slice(after)}`;
+    if (c === 0x3d) {
+      const next = params.indexOf(';', after);
+      return `${params.slice(0, after)}=${rport}${next < 0 ? '' : params.slice(next)}`;
+    }
+  }
+  return params;
 }
 
 /**
@@ -246,17 +303,23 @@ export class StampedViaValue extends ViaValue {
       out = `${via.protocol}/${via.version}/${via.transport} ${formatHost(via.host)}`;
       if (via.port !== undefined) out += `:${via.port}`;
       this.stampedParamsStart = out.length;
-      // the parsed form's flat list when there is one (no Map built per request)
-      const list = via instanceof ViaValue ? via.paramList() : [...via.params].flat();
       const rport = this.rport;
       const fill = this.fill;
-      for (let i = 0; i < list.length; i += 2) {
-        const name = list[i] as string;
-        const value = list[i + 1];
-        if (name === 'received' || seenBefore(list, i)) continue;
-        if (name === 'rport' && fill) out += `;rport=${rport}`;
-        else if (value === null) out += `;${name}`;
-        else out += isTokenText(value) ? `;${name}=${value}` : `;${name}=${quoteString(value)}`;
+      // params already written as they would be rewritten (the usual case) are taken as they are
+      const plain = via instanceof ViaValue ? via.plainParams() : undefined;
+      if (plain !== undefined) {
+        out += fill ? withRportValue(plain, rport as number) : plain;
+      } else {
+        // the parsed form's flat list when there is one (no Map built per request)
+        const list = via instanceof ViaValue ? via.paramList() : [...via.params].flat();
+        for (let i = 0; i < list.length; i += 2) {
+          const name = list[i] as string;
+          const value = list[i + 1];
+          if (name === 'received' || seenBefore(list, i)) continue;
+          if (name === 'rport' && fill) out += `;rport=${rport}`;
+          else if (value === null) out += `;${name}`;
+          else out += isTokenText(value) ? `;${name}=${value}` : `;${name}=${quoteString(value)}`;
+        }
       }
       out += `;received=${this.received}`;
       this.stampedText = out;

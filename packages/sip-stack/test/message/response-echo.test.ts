@@ -266,3 +266,45 @@ describe('responses written from the request text, stamps written when read', ()
     }
   });
 });
+
+describe('the stamped Via text', () => {
+  const param = fc
+    .record({
+      name: fc.constantFrom('branch', 'rport', 'RPort', 'received', 'lr', 'maddr', 'ttl', 'x-y', 'comp', 'alias'),
+      value: fc.constantFrom(null, 'z9hG4bK77', '5060', '203.0.113.4', '[2001:db8::1]', '"q v"', 'A.b-c', ''),
+      pre: fc.constantFrom('', '', ' '),
+      eq: fc.constantFrom('=', '=', ' = '),
+    })
+    .map(({ name, value, pre, eq }) => `${pre};${name}${value === null ? '' : `${eq}${value}`}`);
+  const via = fc
+    .record({
+      sentBy: fc.constantFrom('192.0.2.1', '192.0.2.1:5070', 'host.example.test', '[2001:db8::9]:5061'),
+      params: fc.array(param, { minLength: 1, maxLength: 6 }),
+    })
+    .map(({ sentBy, params }) => `SIP/2.0/UDP ${sentBy}${params.join('')}`);
+
+  it('is what the parameter-by-parameter rewrite gives, for plain and unusual params', () => {
+    fc.assert(
+      fc.property(via, fc.option(fc.integer({ min: 1, max: 65535 }), { nil: undefined }), (value, rport) => {
+        const wire =
+          `OPTIONS sip:b@example.test SIP/2.0${CRLF}Via: ${value}${CRLF}From: <sip:a@b>;tag=1${CRLF}` +
+          `To: <sip:b@example.test>${CRLF}Call-ID: v1${CRLF}CSeq: 1 OPTIONS${CRLF}${CRLF}`;
+        let parsed: SipRequest;
+        try {
+          parsed = parseMessage(latin1(wire)) as SipRequest;
+        } catch {
+          return; // a Via the parser refuses is never stamped
+        }
+        const v = parsed.via();
+        // a plain object is no ViaValue: its params go through the general rewrite
+        const { protocol, version, transport, host, hostType, port, branch, received, maddr, ttl } = v;
+        const copy = { protocol, version, transport, host, hostType, port, branch, received, maddr, ttl };
+        const general = stampVia({ ...copy, rport: v.rport, params: v.params }, '198.51.100.7', rport);
+        const stamped = stampVia(v, '198.51.100.7', rport);
+        expect(stamped.text).toBe(general.text);
+        expect([...stamped.via.params]).toEqual([...general.via.params]);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
