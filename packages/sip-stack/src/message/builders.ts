@@ -374,7 +374,7 @@ export function createResponse(
 }
 
 /**
- * The repeated lines of a response as places in the request's received bytes (RFC 3261 8.2.6.2), when the request
+ * The repeated lines of a response as places in the request's received text (RFC 3261 8.2.6.2), when the request
  * is as parsed and those lines are plain (not folded, no CR or NUL, which `push` refuses);
  * undefined otherwise (then they are copied as strings).
  */
@@ -388,9 +388,9 @@ function echoOf(
   toTag: string,
   givenTag: boolean,
 ): ResponseEcho | undefined {
-  const src = request._src;
   const text = request._text;
-  if (src === undefined || text === '') return undefined;
+  // as parsed: nothing changed since (a recorded stamp is no change: it is written from the parsed Via)
+  if ((request._src === undefined && request._stamped === undefined) || text === '') return undefined;
   // RFC 3261 25: no NUL in a header; one that came in is refused by push on the string path
   const nul = text.indexOf('\0');
   if (nul >= 0 && nul < request._bodyStart - request._offset) return undefined;
@@ -422,7 +422,7 @@ function echoOf(
     if (!plainLine(text, ids, pos, cseqK)) return undefined;
     lines.push(cseqK, HeaderId.CSeq);
   }
-  return { text, bytes: request._ascii ? src : undefined, off: request._offset, pos, lines, via0, toTag };
+  return { text, pos, lines, via0, toTag };
 }
 
 /** Whether line k of a parsed message is one line whose value has no CR (NUL is looked for once, in echoOf). */

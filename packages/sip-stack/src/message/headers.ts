@@ -265,7 +265,8 @@ function withRportValue(params: string, rport: number): string {
  * every request, and most of them are answered without anybody reading the stamped text.
  */
 export class StampedViaValue extends ViaValue {
-  private readonly original: Via;
+  /** the received Via, until the stamped text is made (then released: a kept transaction holds only one form) */
+  private original: Via | undefined;
   /** whether rport= is filled in */
   private readonly fill: boolean;
   private stampedText: string | undefined = undefined;
@@ -299,7 +300,7 @@ export class StampedViaValue extends ViaValue {
   get text(): string {
     let out = this.stampedText;
     if (out === undefined) {
-      const via = this.original;
+      const via = this.original as Via;
       out = `${via.protocol}/${via.version}/${via.transport} ${formatHost(via.host)}`;
       if (via.port !== undefined) out += `:${via.port}`;
       this.stampedParamsStart = out.length;
@@ -323,6 +324,7 @@ export class StampedViaValue extends ViaValue {
       }
       out += `;received=${this.received}`;
       this.stampedText = out;
+      this.original = undefined;
     }
     return out;
   }

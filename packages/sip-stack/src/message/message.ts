@@ -67,15 +67,12 @@ export interface WireLines {
 
 /**
  * The lines a response repeats from its request (RFC 3261 8.2.6.2: Via, From, To, Call-ID, CSeq), kept as places
- * in the request's received bytes until somebody reads or edits the response's headers: the serializer copies them
- * from those bytes straight into the datagram.
+ * in the request's received text until somebody reads or edits the response's headers: the serializer takes them
+ * from that text in a few slices straight into the datagram.
  */
 export interface ResponseEcho {
   /** the request's header text */
   readonly text: string;
-  /** the received bytes when the header text is their one-byte decoding (index i of text is byte off + i) */
-  readonly bytes: Uint8Array | undefined;
-  readonly off: number;
   /** the request's line positions (4 per line, never changed after parsing) */
   readonly pos: number[];
   /** 2 numbers per repeated line, in order: the request's line index and the header id */
@@ -155,8 +152,6 @@ export abstract class SipMessageBase {
   _callId: string | undefined = undefined;
   /** @internal received/rport recorded on the top Via (RFC 3261 18.2.1), not yet written into its line */
   _stamped: StampedViaValue | undefined = undefined;
-  /** @internal parsed from ASCII headers: text index i is byte _offset + i of _src */
-  _ascii = false;
   /** @internal a response's repeated request lines, not yet in the header arrays */
   _echo: ResponseEcho | undefined = undefined;
 
@@ -237,6 +232,12 @@ export abstract class SipMessageBase {
     this._stamped = stamped;
     this._topVia = stamped;
     this._cache = undefined;
+    // no longer written as received: a request without a body lets its datagram go, as a rewritten one does (a
+    // transaction may keep the request for 32 s)
+    if (this._bodyStart === this._end) {
+      this._body = EMPTY_BODY;
+      this._src = undefined;
+    }
     return true;
   }
 

@@ -492,7 +492,6 @@ export function parseMessage(input: Uint8Array | string, options?: ParseOptions)
   try {
     const end = validate(msg, method, bodyStart, total, maxSize, reDecoded ? undefined : buf, start);
     msg._setSource(buf, bodyStart, end);
-    msg._ascii = !reDecoded;
   } catch (e) {
     throw withPartial(e, partialOf(msg, !isResponse, method));
   }

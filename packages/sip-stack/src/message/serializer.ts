@@ -116,7 +116,7 @@ function headByLines(message: SipMessage, startLine: string, bodyLength: number)
  * with its neighbours as one slice of the request text, so the head is a few pieces instead of four per line.
  */
 function headOfEcho(message: SipMessage, echo: ResponseEcho, startLine: string, bodyLength: number): string {
-  const { text, bytes, off, pos, lines, toTag } = echo;
+  const { text, pos, lines, toTag } = echo;
   let via0 = echo.via0;
   let head = `${startLine}\r\n`;
   let runStart = -1;
@@ -138,16 +138,14 @@ function headOfEcho(message: SipMessage, echo: ResponseEcho, startLine: string, 
     const valueStart = pos[4 * k + 2];
     const lineEnd = pos[4 * k + 3];
     if (
-      bytes !== undefined &&
       nameEnd - lineStart === name.length &&
       valueStart === nameEnd + 2 &&
-      bytes[off + nameEnd] === 58 &&
-      bytes[off + nameEnd + 1] === 32 &&
-      bytes[off + lineEnd] === 13 &&
-      bytes[off + lineEnd + 1] === 10 &&
-      bytes[off + lineEnd - 1] !== 32 &&
-      bytes[off + lineEnd - 1] !== 9 &&
-      sameBytes(bytes, off + lineStart, id)
+      text.charCodeAt(nameEnd) === 58 &&
+      text.charCodeAt(nameEnd + 1) === 32 &&
+      text.charCodeAt(lineEnd) === 13 &&
+      text.charCodeAt(lineEnd + 1) === 10 &&
+      trimEnd(text, valueStart, lineEnd) === lineEnd &&
+      sameText(text, lineStart, name)
     ) {
       // written as we write it: part of a run of such lines
       if (lineStart !== runEnd) {
@@ -194,15 +192,8 @@ function hasBreakOrNul(s: string): boolean {
   return false;
 }
 
-/** The canonical header names as bytes, by header id. */
-const CANONICAL_BYTES: Uint8Array[] = [];
-for (let id = 0; canonicalHeaderName(id) !== '' || id === 0; id++) {
-  CANONICAL_BYTES.push(Buffer.from(canonicalHeaderName(id), 'latin1'));
-}
-
-/** Whether the bytes at `at` spell the canonical name of header `id`. */
-function sameBytes(bytes: Uint8Array, at: number, id: number): boolean {
-  const name = CANONICAL_BYTES[id];
-  for (let i = 0; i < name.length; i++) if (bytes[at + i] !== name[i]) return false;
+/** Whether text holds s at `at` (startsWith without its call cost on short names). */
+function sameText(text: string, at: number, s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (text.charCodeAt(at + i) !== s.charCodeAt(i)) return false;
   return true;
 }
