@@ -4,8 +4,13 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseMessage, serializeMessage } from '@switchyard/sip-stack';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createResponse, parseMessage, serializeMessage } from '@switchyard/sip-stack';
+
+// the transport's stamp (RFC 3261 18.2.1, RFC 3581 4) is not exported by the package; reached in its build
+const { stampReceived } = await import(
+  new URL('../packages/sip-stack/dist/transport/transport-layer.js', import.meta.url)
+);
 
 const require = createRequire(import.meta.url);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -141,6 +146,68 @@ const MALFORMED = {
   'no Call-ID': (t) => t.replace(/Call-ID: [^\r]*\r\n/, ''),
 };
 
+/** A typical OPTIONS datagram (as the load generator sends), numbered so no two parse the same bytes. */
+function optionsDatagram(n) {
+  return Buffer.from(
+    `OPTIONS sip:bench@127.0.0.1:5090 SIP/2.0\r\n` +
+      `Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK-ld${n}o;rport\r\n` +
+      'Max-Forwards: 70\r\n' +
+      `From: <sip:load@127.0.0.1>;tag=ld${n}\r\n` +
+      'To: <sip:bench@127.0.0.1>\r\n' +
+      `Call-ID: c${n}@load\r\n` +
+      'CSeq: 1 OPTIONS\r\n' +
+      'Contact: <sip:load@127.0.0.1:5999>\r\n' +
+      'Content-Length: 0\r\n\r\n',
+    'latin1',
+  );
+}
+
+const SOURCE = { protocol: 'udp', address: '127.0.0.2', port: 5999 };
+const UA_OPTIONS_HEADERS = [
+  ['Allow', 'INVITE, ACK, CANCEL, OPTIONS, BYE, UPDATE, PRACK, REFER, NOTIFY, MESSAGE, INFO, SUBSCRIBE'],
+  ['Accept', 'application/sdp'],
+  ['Supported', 'replaces, timer, 100rel'],
+];
+const ANSWER = Buffer.from(
+  'v=0\r\no=- 1 1 IN IP4 192.0.2.9\r\ns=-\r\nc=IN IP4 192.0.2.9\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 8 101\r\n' +
+    'a=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n',
+  'latin1',
+);
+
+/**
+ * The message layer's share of a server transaction: parse the request, stamp received/rport on its top Via
+ * (as the transport does), build the response (RFC 3261 8.2.6) and serialize it.
+ */
+export function transactionRows() {
+  const options = Array.from({ length: 512 }, (_, n) => optionsDatagram(n));
+  const invite = fixture('invite.sip');
+  let i = 0;
+  const fns = [
+    () => take(serializeMessage(createResponse(parseMessage(options[i++ & 511]), 200)).length),
+    () => {
+      const request = parseMessage(options[i++ & 511]);
+      stampReceived(request, SOURCE);
+      take(serializeMessage(createResponse(request, 200, undefined, { headers: UA_OPTIONS_HEADERS })).length);
+    },
+    () => {
+      const request = parseMessage(invite);
+      stampReceived(request, SOURCE);
+      const response = createResponse(request, 200, undefined, {
+        headers: [['Contact', '<sip:uas@192.0.2.9:5060>'], ...UA_OPTIONS_HEADERS.filter(([n]) => n !== 'Accept')],
+        body: ANSWER,
+        contentType: 'application/sdp',
+      });
+      take(serializeMessage(response).length);
+    },
+  ];
+  const ns = timeInterleaved(fns);
+  return [
+    ['OPTIONS -> 200: parse, createResponse, serialize', ns[0]],
+    ['OPTIONS -> 200 as the UA answers: parse, stamp received/rport, 200 with Allow/Accept/Supported', ns[1]],
+    ['INVITE -> 200 with SDP: parse, stamp, 200 with Contact/Allow/Supported and a body', ns[2]],
+  ];
+}
+
 export default async function sipParserBench() {
   const messages = [
     ['INVITE with SDP', fixture('invite.sip')],
@@ -223,9 +290,20 @@ export default async function sipParserBench() {
       ],
     },
     {
+      title: 'SIP message layer per server transaction (request in, response out)',
+      columns: ['work', 'ns'],
+      rows: transactionRows(),
+      notes: ["Median of 9 interleaved batches; the stamp is the transport's (RFC 3261 18.2.1, RFC 3581 4)."],
+    },
+    {
       title: 'Malformed INVITEs: rejected (throws or returns nothing) or accepted',
       columns: ['mutation', 'switchyard', ...others.map((p) => p.name)],
       rows: robustRows,
     },
   ];
+}
+
+// Standalone: node bench/sip-parser.bench.mjs transaction   (the per-transaction rows only)
+if (import.meta.url === pathToFileURL(process.argv[1]).href && process.argv[2] === 'transaction') {
+  for (const [label, ns] of transactionRows()) console.log(`${Math.round(ns)} ns  ${label}`);
 }

@@ -3,9 +3,15 @@
 import { randomFillSync } from 'node:crypto';
 import { SipParseError } from './errors.js';
 import { HeaderId, headerIdOf } from './header-names.js';
-import { BRANCH_MAGIC_COOKIE, ViaValue } from './headers.js';
-import { SipRequest, SipResponse } from './message.js';
-import { isToken } from './scan.js';
+import { BRANCH_MAGIC_COOKIE, quoteString, StampedViaValue } from './headers.js';
+
+export { quoteString };
+
+import { type ResponseEcho, SipRequest, SipResponse } from './message.js';
+
+/** Folded-line flag in the header ids of a parsed message (message.ts). */
+const FOLDED = 0x100;
+
 import type { Via } from './types.js';
 import { formatHost } from './uri.js';
 
@@ -49,10 +55,8 @@ class RandomPool {
   hex(n: number): string {
     if (n > this.size) return hex(this.source(n));
     const at = this.take(n);
-    const pool = this.pool;
-    let out = '';
-    for (let i = at; i < at + n; i++) out += HEX_OCTETS[pool[i]];
-    return out;
+    // one flat string from the native encoder (a string built per octet is a chain to flatten later)
+    return (this.pool as Buffer & { hexSlice(start: number, end: number): string }).hexSlice(at, at + n);
   }
 }
 
@@ -182,16 +186,6 @@ export interface NameAddrParts {
   readonly params?: Readonly<Record<string, string | null>>;
 }
 
-/** Writes a quoted-string, escaping `"` and `\` (RFC 3261 25.1 quoted-pair). */
-export function quoteString(s: string): string {
-  let out = '"';
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i];
-    out += c === '"' || c === '\\' ? `\\${c}` : c;
-  }
-  return `${out}"`;
-}
-
 /** Writes `"Display" <uri>;tag=...;name=value` (always with <> so URI params stay URI params). */
 export function formatNameAddr(parts: NameAddrParts): string {
   let out = parts.displayName !== undefined && parts.displayName !== '' ? `${quoteString(parts.displayName)} ` : '';
@@ -294,7 +288,9 @@ export interface CreateResponseOptions {
 }
 
 /** Methods whose 1xx/2xx responses create a dialog and so copy Record-Route (RFC 3261 12.1.1; RFC 6665; RFC 3515). */
-const DIALOG_CREATING: ReadonlySet<string> = new Set(['INVITE', 'SUBSCRIBE', 'REFER']);
+function isDialogCreating(method: string): boolean {
+  return method === 'INVITE' || method === 'SUBSCRIBE' || method === 'REFER';
+}
 
 /**
  * A response to `request` (RFC 3261 8.2.6): Via (all values, in order), From, To, Call-ID and CSeq copied; a To-tag
@@ -308,19 +304,15 @@ export function createResponse(
   options: CreateResponseOptions = {},
 ): SipResponse {
   const res = new SipResponse(status, reason ?? reasonPhrase(status));
-  // The copied lines are filled in directly: their names are ours and their values come from a parsed (or
-  // checked) request, so appendHeader's per-line checks and splices would only cost time on every response.
-  const ids: number[] = [];
-  const names: string[] = [];
-  const values: string[] = [];
   const n = request._ids.length;
   let fromK = -1;
   let toK = -1;
   let callK = -1;
   let cseqK = -1;
+  let vias = 0;
   for (let k = 0; k < n; k++) {
     const id = request._ids[k] & 0xff;
-    if (id === HeaderId.Via) push(ids, names, values, HeaderId.Via, 'Via', request._value(k));
+    if (id === HeaderId.Via) vias++;
     else if (id === HeaderId.From) {
       if (fromK < 0) fromK = k;
     } else if (id === HeaderId.To) {
@@ -331,20 +323,29 @@ export function createResponse(
       if (cseqK < 0) cseqK = k;
     }
   }
-  if (fromK >= 0) push(ids, names, values, HeaderId.From, 'From', request._value(fromK));
-  if (toK >= 0) {
-    let to = request._value(toK);
-    if (status !== 100 && request.to().tag === undefined) {
-      to += `;tag=${options.toTag ?? generateTag(options.random ?? defaultRandom)}`;
-    }
-    push(ids, names, values, HeaderId.To, 'To', to);
+  let toTag = '';
+  if (toK >= 0 && status !== 100 && request.to().tag === undefined) {
+    toTag = `;tag=${options.toTag ?? generateTag(options.random ?? defaultRandom)}`;
   }
-  if (callK >= 0) push(ids, names, values, HeaderId.CallId, 'Call-ID', request._value(callK));
-  if (cseqK >= 0) push(ids, names, values, HeaderId.CSeq, 'CSeq', request._value(cseqK));
+  const echo = echoOf(request, vias, fromK, toK, callK, cseqK, toTag, options.toTag !== undefined);
+  const ids: number[] = [];
+  const names: string[] = [];
+  const values: string[] = [];
+  if (echo === undefined) {
+    // The copied lines are filled in directly: their names are ours and their values come from a parsed (or
+    // checked) request, so appendHeader's per-line checks and splices would only cost time on every response.
+    for (let k = 0; k < n; k++) {
+      if ((request._ids[k] & 0xff) === HeaderId.Via) push(ids, names, values, HeaderId.Via, 'Via', request._value(k));
+    }
+    if (fromK >= 0) push(ids, names, values, HeaderId.From, 'From', request._value(fromK));
+    if (toK >= 0) push(ids, names, values, HeaderId.To, 'To', request._value(toK) + toTag);
+    if (callK >= 0) push(ids, names, values, HeaderId.CallId, 'Call-ID', request._value(callK));
+    if (cseqK >= 0) push(ids, names, values, HeaderId.CSeq, 'CSeq', request._value(cseqK));
+  }
   res._ids = ids;
   res._names = names;
   res._values = values;
-  if (status > 100 && status < 300 && DIALOG_CREATING.has(request.method)) {
+  if (status > 100 && status < 300 && isDialogCreating(request.method)) {
     for (const v of request._lineValues(HeaderId.RecordRoute)) res.appendHeader('Record-Route', v);
   }
   if (status === 100) {
@@ -364,10 +365,71 @@ export function createResponse(
   }
   ids.push(HeaderId.ContentLength);
   names.push('Content-Length');
-  values.push(String(res.body.length));
+  const length = res.body.length;
+  values.push(length === 0 ? '0' : String(length));
   // The top Via is the request's, already parsed (and immutable): the transport routes the response by it (18.2.2).
-  if (ids[0] === HeaderId.Via) res._topVia = request._topVia;
+  if (vias > 0) res._topVia = request._topVia;
+  res._echo = echo;
   return res;
+}
+
+/**
+ * The repeated lines of a response as places in the request's received text (RFC 3261 8.2.6.2), when the request
+ * is as parsed and those lines are plain (not folded, no CR or NUL, which `push` refuses);
+ * undefined otherwise (then they are copied as strings).
+ */
+function echoOf(
+  request: SipRequest,
+  vias: number,
+  fromK: number,
+  toK: number,
+  callK: number,
+  cseqK: number,
+  toTag: string,
+  givenTag: boolean,
+): ResponseEcho | undefined {
+  const text = request._text;
+  // as parsed: nothing changed since (a recorded stamp is no change: it is written from the parsed Via)
+  if ((request._src === undefined && request._stamped === undefined) || text === '') return undefined;
+  // RFC 3261 25: no NUL in a header; one that came in is refused by push on the string path
+  const nul = text.indexOf('\0');
+  if (nul >= 0 && nul < request._bodyStart - request._offset) return undefined;
+  const ids = request._ids;
+  const pos = request._pos;
+  const lines: number[] = [];
+  let via0: string | undefined;
+  for (let k = 0; k < ids.length && lines.length < 2 * vias; k++) {
+    if ((ids[k] & 0xff) !== HeaderId.Via) continue;
+    if (lines.length === 0 && request._stamped !== undefined) via0 = request._value(k);
+    else if (!plainLine(text, ids, pos, k)) return undefined;
+    lines.push(k, HeaderId.Via);
+  }
+  if (fromK >= 0) {
+    if (!plainLine(text, ids, pos, fromK)) return undefined;
+    lines.push(fromK, HeaderId.From);
+  }
+  if (toK >= 0) {
+    if (!plainLine(text, ids, pos, toK)) return undefined;
+    // a generated tag is hex; a given one is checked as push would check the To value
+    if (givenTag) checkValue(toTag);
+    lines.push(toK, HeaderId.To);
+  }
+  if (callK >= 0) {
+    if (!plainLine(text, ids, pos, callK)) return undefined;
+    lines.push(callK, HeaderId.CallId);
+  }
+  if (cseqK >= 0) {
+    if (!plainLine(text, ids, pos, cseqK)) return undefined;
+    lines.push(cseqK, HeaderId.CSeq);
+  }
+  return { text, pos, lines, via0, toTag };
+}
+
+/** Whether line k of a parsed message is one line whose value has no CR (NUL is looked for once, in echoOf). */
+function plainLine(text: string, ids: number[], pos: number[], k: number): boolean {
+  if ((ids[k] & FOLDED) !== 0) return false;
+  const cr = text.indexOf('\r', pos[4 * k + 2]);
+  return cr < 0 || cr >= pos[4 * k + 3];
 }
 
 /** Header names must be tokens (RFC 3261 25.1 field-name), as appendHeader checks them. */
@@ -379,12 +441,17 @@ function checkName(name: string): void {
   }
 }
 
+/** Values with a line break or NUL are refused (header injection). */
+function checkValue(value: string): void {
+  // three native searches cost less than a loop of charCodeAt on the usual values (a long Allow)
+  if (value.indexOf('\r') >= 0 || value.indexOf('\n') >= 0 || value.indexOf('\0') >= 0) {
+    throw new SipParseError('header-value', 'line break or NUL in header value');
+  }
+}
+
 /** One copied line; values with a line break or NUL (possible only in code-built requests) are refused. */
 function push(ids: number[], names: string[], values: string[], id: number, name: string, value: string): void {
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c === 13 || c === 10 || c === 0) throw new SipParseError('header-value', 'line break or NUL in header value');
-  }
+  checkValue(value);
   ids.push(id);
   names.push(name);
   values.push(value);
@@ -429,59 +496,12 @@ function stripLineBreaks(s: string): string {
   return out;
 }
 
-/** True when `s` can stand unquoted as a generic-param value (token or host, RFC 3261 25.1). */
-function isTokenText(s: string): boolean {
-  if (s.length === 0) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    // token characters, and ':' '[' ']' for IPv6 hosts
-    if (!isToken(c) && c !== 58 && c !== 91 && c !== 93) return false;
-  }
-  return true;
-}
-
-/** Whether the param name at flat[i] came earlier (the first one counts, as in `params`). */
-function seenBefore(flat: ReadonlyArray<string | null>, i: number): boolean {
-  for (let j = 0; j < i; j += 2) if (flat[j] === flat[i]) return true;
-  return false;
-}
-
 /**
  * A Via value with `received` set and, when `rport` is given, `rport=` filled in (RFC 3261 18.2.1, RFC 3581 4),
  * other params written back as parsed (quoted values re-quoted). Returns its text and its parsed form together,
  * so a transport stamping every request does not parse the Via it just wrote.
  */
 export function stampVia(via: Via, received: string, rport: number | undefined): { text: string; via: Via } {
-  let out = `${via.protocol}/${via.version}/${via.transport} ${formatHost(via.host)}`;
-  if (via.port !== undefined) out += `:${via.port}`;
-  const paramsStart = out.length;
-  // the parsed form's flat list when there is one (no Map built per request)
-  const list = via instanceof ViaValue ? via.paramList() : [...via.params].flat();
-  for (let i = 0; i < list.length; i += 2) {
-    const name = list[i] as string;
-    const value = list[i + 1];
-    if (name === 'received' || seenBefore(list, i)) continue;
-    if (name === 'rport' && rport !== undefined) out += `;rport=${rport}`;
-    else if (value === null) out += `;${name}`;
-    else out += isTokenText(value) ? `;${name}=${value}` : `;${name}=${quoteString(value)}`;
-  }
-  out += `;received=${received}`;
-  const stamped = new ViaValue(
-    via.protocol,
-    via.version,
-    via.transport,
-    via.host,
-    via.hostType,
-    via.port,
-    via.branch,
-    received,
-    rport ?? via.rport,
-    via.maddr,
-    via.ttl,
-    undefined,
-    out,
-    paramsStart,
-    out.length,
-  );
-  return { text: out, via: stamped };
+  const stamped = new StampedViaValue(via, received, rport);
+  return { text: stamped.text, via: stamped };
 }

@@ -4,6 +4,7 @@
 
 import {
   firstListElement,
+  isToken,
   nextComma,
   paramOf,
   paramsMap,
@@ -32,7 +33,7 @@ import type {
   SubscriptionStateValue,
   Via,
 } from './types.js';
-import { CLASS, HOST, isIPv4, isIPv6 } from './uri.js';
+import { CLASS, formatHost, HOST, isIPv4, isIPv6 } from './uri.js';
 
 const MAX_UINT32 = 4294967295;
 
@@ -171,6 +172,181 @@ export class ViaValue implements Via {
   /** @internal the params in order as a flat [name, value, ...] list (value null when absent), without a Map */
   paramList(): ReadonlyArray<string | null> {
     return flatParams(this.flat, this.src, this.paramsStart, this.paramsEnd);
+  }
+
+  /**
+   * @internal the params text when StampedViaValue would write it back unchanged: `;name` or `;name=value` with
+   * lower-case token names, token values, no whitespace or quotes, no received and no name twice; else undefined
+   */
+  plainParams(): string | undefined {
+    if (this.flat !== undefined) return undefined;
+    const s = this.src;
+    const end = this.paramsEnd;
+    let i = this.paramsStart;
+    let count = 0;
+    while (i < end) {
+      if (s.charCodeAt(i) !== 0x3b || count === NAME_SCRATCH.length / 2) return undefined;
+      const nameStart = ++i;
+      for (; i < end; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 256 || TOKEN[c] !== 1 || (c >= 65 && c <= 90)) break;
+      }
+      if (i === nameStart) return undefined;
+      const length = i - nameStart;
+      if (length === 8 && s.startsWith('received', nameStart)) return undefined;
+      for (let j = 0; j < count; j++) {
+        const a = NAME_SCRATCH[2 * j];
+        if (NAME_SCRATCH[2 * j + 1] - a === length && s.startsWith(s.slice(a, a + length), nameStart)) return undefined;
+      }
+      NAME_SCRATCH[2 * count] = nameStart;
+      NAME_SCRATCH[2 * count + 1] = i;
+      count++;
+      if (i < end && s.charCodeAt(i) === 0x3d) {
+        const valueStart = ++i;
+        for (; i < end; i++) {
+          const c = s.charCodeAt(i);
+          if (c >= 256 || (TOKEN[c] !== 1 && c !== 58 && c !== 91 && c !== 93)) break;
+        }
+        if (i === valueStart) return undefined;
+      }
+      if (i < end && s.charCodeAt(i) !== 0x3b) return undefined;
+    }
+    return s.slice(this.paramsStart, end);
+  }
+}
+
+/** Scratch for plainParams: where the names seen so far start and end. */
+const NAME_SCRATCH = new Int32Array(16);
+
+/** True when `s` can stand unquoted as a generic-param value (token or host, RFC 3261 25.1). */
+function isTokenText(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    // token characters, and ':' '[' ']' for IPv6 hosts
+    if (!isToken(c) && c !== 58 && c !== 91 && c !== 93) return false;
+  }
+  return true;
+}
+
+/** Whether the param name at flat[i] came earlier (the first one counts, as in `params`). */
+function seenBefore(flat: ReadonlyArray<string | null>, i: number): boolean {
+  for (let j = 0; j < i; j += 2) if (flat[j] === flat[i]) return true;
+  return false;
+}
+
+/** Writes a quoted-string, escaping `"` and `\` (RFC 3261 25.1 quoted-pair). */
+export function quoteString(s: string): string {
+  let out = '"';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    out += c === '"' || c === '\\' ? `\\${c}` : c;
+  }
+  return `${out}"`;
+}
+
+/** Plain params (ViaValue.plainParams) with rport given this value (RFC 3581 4). */
+function withRportValue(params: string, rport: number): string {
+  for (let at = params.indexOf(';rport'); at >= 0; at = params.indexOf(';rport', at + 1)) {
+    const after = at + 6;
+    const c = params.charCodeAt(after);
+    if (after === params.length || c === 0x3b) return `${params.slice(0, after)}=${rport}${params.slice(after)}`;
+    if (c === 0x3d) {
+      const next = params.indexOf(';', after);
+      return `${params.slice(0, after)}=${rport}${next < 0 ? '' : params.slice(next)}`;
+    }
+  }
+  return params;
+}
+
+/**
+ * A received Via with `received` set and, when `rport` is given, `rport=` filled in (RFC 3261 18.2.1, RFC 3581 4).
+ * Its text (other params written back as parsed, quoted values re-quoted) is made on first use: a transport stamps
+ * every request, and most of them are answered without anybody reading the stamped text.
+ */
+export class StampedViaValue extends ViaValue {
+  /** the received Via, until the stamped text is made (then released: a kept transaction holds only one form) */
+  private original: Via | undefined;
+  /** whether rport= is filled in */
+  private readonly fill: boolean;
+  private stampedText: string | undefined = undefined;
+  private stampedParamsStart = 0;
+  private stampedFlat: Array<string | null> | undefined = undefined;
+  private stampedParams: SipParams | undefined = undefined;
+
+  constructor(via: Via, received: string, rport: number | undefined) {
+    super(
+      via.protocol,
+      via.version,
+      via.transport,
+      via.host,
+      via.hostType,
+      via.port,
+      via.branch,
+      received,
+      rport ?? via.rport,
+      via.maddr,
+      via.ttl,
+      undefined,
+      '',
+      0,
+      0,
+    );
+    this.original = via;
+    this.fill = rport !== undefined;
+  }
+
+  /** The stamped value as written in the Via header. */
+  get text(): string {
+    let out = this.stampedText;
+    if (out === undefined) {
+      const via = this.original as Via;
+      out = `${via.protocol}/${via.version}/${via.transport} ${formatHost(via.host)}`;
+      if (via.port !== undefined) out += `:${via.port}`;
+      this.stampedParamsStart = out.length;
+      const rport = this.rport;
+      const fill = this.fill;
+      // params already written as they would be rewritten (the usual case) are taken as they are
+      const plain = via instanceof ViaValue ? via.plainParams() : undefined;
+      if (plain !== undefined) {
+        out += fill ? withRportValue(plain, rport as number) : plain;
+      } else {
+        // the parsed form's flat list when there is one (no Map built per request)
+        const list = via instanceof ViaValue ? via.paramList() : [...via.params].flat();
+        for (let i = 0; i < list.length; i += 2) {
+          const name = list[i] as string;
+          const value = list[i + 1];
+          if (name === 'received' || seenBefore(list, i)) continue;
+          if (name === 'rport' && fill) out += `;rport=${rport}`;
+          else if (value === null) out += `;${name}`;
+          else out += isTokenText(value) ? `;${name}=${value}` : `;${name}=${quoteString(value)}`;
+        }
+      }
+      out += `;received=${this.received}`;
+      this.stampedText = out;
+      this.original = undefined;
+    }
+    return out;
+  }
+
+  override get params(): SipParams {
+    let p = this.stampedParams;
+    if (p === undefined) {
+      p = paramsMap(this.paramList());
+      this.stampedParams = p;
+    }
+    return p;
+  }
+
+  override paramList(): ReadonlyArray<string | null> {
+    let flat = this.stampedFlat;
+    if (flat === undefined) {
+      const text = this.text;
+      flat = [];
+      scanParams(text, this.stampedParamsStart, text.length, flat);
+      this.stampedFlat = flat;
+    }
+    return flat;
   }
 }
 

@@ -20,6 +20,7 @@ import {
   parseTokenList,
   parseVia,
   parseVias,
+  StampedViaValue,
 } from './headers.js';
 import { firstListElement, splitList, trimEnd } from './scan.js';
 import type {
@@ -62,6 +63,24 @@ export interface WireLines {
   readonly text: string;
   /** 2 numbers per header line: its range in text without the line break, or -1, -1 once new or changed */
   readonly at: number[];
+}
+
+/**
+ * The lines a response repeats from its request (RFC 3261 8.2.6.2: Via, From, To, Call-ID, CSeq), kept as places
+ * in the request's received text until somebody reads or edits the response's headers: the serializer takes them
+ * from that text in a few slices straight into the datagram.
+ */
+export interface ResponseEcho {
+  /** the request's header text */
+  readonly text: string;
+  /** the request's line positions (4 per line, never changed after parsing) */
+  readonly pos: number[];
+  /** 2 numbers per repeated line, in order: the request's line index and the header id */
+  readonly lines: number[];
+  /** the stamped top Via (RFC 3261 18.2.1) in place of the received text of the first Via line, if stamped */
+  readonly via0: string | undefined;
+  /** appended to the To value: `;tag=...`, or '' */
+  readonly toTag: string;
 }
 
 /** Unfolds (RFC 3261 7.3.1: LWS with CRLF is one SP) and trims a value spanning lines. */
@@ -131,6 +150,10 @@ export abstract class SipMessageBase {
   _cseq: CSeq | undefined = undefined;
   /** @internal */
   _callId: string | undefined = undefined;
+  /** @internal received/rport recorded on the top Via (RFC 3261 18.2.1), not yet written into its line */
+  _stamped: StampedViaValue | undefined = undefined;
+  /** @internal a response's repeated request lines, not yet in the header arrays */
+  _echo: ResponseEcho | undefined = undefined;
 
   /** @internal the headers and body given to a constructor (kept out of it so parsing constructs cheaply) */
   protected _fill(headers: Iterable<readonly [string, string]> | undefined, body: Uint8Array | undefined): void {
@@ -156,7 +179,7 @@ export abstract class SipMessageBase {
   /** The message bytes as received while nothing has been changed; undefined after any change. */
   get raw(): Uint8Array | undefined {
     const src = this._src;
-    return src === undefined ? undefined : src.subarray(this._offset, this._end);
+    return src === undefined || this._stamped !== undefined ? undefined : src.subarray(this._offset, this._end);
   }
 
   /** The body, binary-safe (a view of the received bytes, not a copy). */
@@ -177,19 +200,100 @@ export abstract class SipMessageBase {
 
   /** @internal forget the received bytes (after a change), keeping the body */
   protected _dropSource(): void {
+    if (this._stamped !== undefined) this._writeStamp();
     if (this._src !== undefined) {
       this._body = this.body;
       this._src = undefined;
     }
   }
 
+  /**
+   * @internal RFC 3261 18.2.1, RFC 3581 4: records received (and rport) on the top Via of a received request, to be
+   * written into its line when the line is read or the message changed. False when the line is not a plain single
+   * value as received (then the caller rewrites it at once).
+   */
+  _stampLater(received: string, rport: number | undefined): boolean {
+    if (this._src === undefined || this._text === '' || this._stamped !== undefined || this._topVia === undefined) {
+      return false;
+    }
+    const k = this._find(HeaderId.Via);
+    if (k < 0 || (this._ids[k] & FOLDED) !== 0 || this._values[k] !== undefined) return false;
+    const s = this._text;
+    const start = this._pos[4 * k + 2];
+    const end = this._pos[4 * k + 3];
+    // a comma-joined line is split the slow way; CR and NUL are refused by the slow way
+    const comma = s.indexOf(',', start);
+    if (comma >= 0 && comma < end) return false;
+    const cr = s.indexOf('\r', start);
+    if (cr >= 0 && cr < end) return false;
+    const nul = s.indexOf('\0', start);
+    if (nul >= 0 && nul < end) return false;
+    const stamped = new StampedViaValue(this._topVia, received, rport);
+    this._stamped = stamped;
+    this._topVia = stamped;
+    this._cache = undefined;
+    // no longer written as received: a request without a body lets its datagram go, as a rewritten one does (a
+    // transaction may keep the request for 32 s)
+    if (this._bodyStart === this._end) {
+      this._body = EMPTY_BODY;
+      this._src = undefined;
+    }
+    return true;
+  }
+
+  /** @internal the recorded stamp into the top Via line (the message no longer reads as received) */
+  private _writeStamp(): void {
+    const k = this._find(HeaderId.Via);
+    this._value(k);
+    this._stamped = undefined;
+  }
+
+  /** @internal the repeated request lines of a response into the header arrays, before any header access */
+  _unecho(): void {
+    const e = this._echo;
+    if (e === undefined) return;
+    this._echo = undefined;
+    const { text, pos, lines } = e;
+    const ids: number[] = [];
+    const names: string[] = [];
+    const values: string[] = [];
+    let via0 = e.via0;
+    for (let j = 0; j < lines.length; j += 2) {
+      const k = lines[j];
+      const id = lines[j + 1];
+      let v: string;
+      if (id === HeaderId.Via && via0 !== undefined) {
+        v = via0;
+        via0 = undefined;
+      } else {
+        const a = pos[4 * k + 2];
+        v = text.slice(a, trimEnd(text, a, pos[4 * k + 3]));
+        if (id === HeaderId.To) v += e.toTag;
+      }
+      ids.push(id);
+      names.push(canonicalHeaderName(id));
+      values.push(v);
+    }
+    const own = this._ids;
+    for (let k = 0; k < own.length; k++) {
+      ids.push(own[k]);
+      names.push(this._names[k] as string);
+      values.push(this._values[k] as string);
+    }
+    this._ids = ids;
+    this._names = names;
+    this._values = values;
+  }
+
   /** Number of header lines. */
   get headerCount(): number {
+    if (this._echo !== undefined) this._unecho();
     return this._ids.length;
   }
 
   /** @internal name of header line k as written */
   _name(k: number): string {
+    if (this._echo !== undefined) this._unecho();
     let name = this._names[k];
     if (name === undefined) {
       name = this._text.slice(this._pos[4 * k], this._pos[4 * k + 1]);
@@ -201,12 +305,14 @@ export abstract class SipMessageBase {
 
   /** @internal value of header line k (trimmed, unfolded) */
   _value(k: number): string {
+    if (this._echo !== undefined) this._unecho();
     let v = this._values[k];
     if (v === undefined) {
       const s = this._text;
       const start = this._pos[4 * k + 2];
       const end = this._pos[4 * k + 3];
-      v = (this._ids[k] & FOLDED) !== 0 ? unfold(s, start, end) : s.slice(start, trimEnd(s, start, end));
+      if (this._stamped !== undefined && k === this._find(HeaderId.Via)) v = this._stamped.text;
+      else v = (this._ids[k] & FOLDED) !== 0 ? unfold(s, start, end) : s.slice(start, trimEnd(s, start, end));
       if (this._values === NO_STRINGS) this._values = [];
       this._values[k] = v;
     }
@@ -233,6 +339,7 @@ export abstract class SipMessageBase {
 
   /** @internal index of the first header line with this id, or -1 */
   _find(id: number): number {
+    if (this._echo !== undefined) this._unecho();
     const ids = this._ids;
     for (let k = 0; k < ids.length; k++) if ((ids[k] & 0xff) === id) return k;
     return -1;
@@ -240,6 +347,7 @@ export abstract class SipMessageBase {
 
   /** @internal decoded values of every line with this id, one string per line (lists not split) */
   _lineValues(id: number, lower = ''): string[] {
+    if (this._echo !== undefined) this._unecho();
     const out: string[] = [];
     for (let k = 0; k < this._ids.length; k++) if (this._is(k, id, lower)) out.push(this._value(k));
     return out;
@@ -250,6 +358,7 @@ export abstract class SipMessageBase {
    * Trimmed, folded lines joined by one space; undefined when absent.
    */
   header(name: string): string | undefined {
+    if (this._echo !== undefined) this._unecho();
     const id = headerIdOf(name, 0, name.length);
     const lower = id === 0 ? name.toLowerCase() : '';
     for (let k = 0; k < this._ids.length; k++) {
@@ -263,6 +372,7 @@ export abstract class SipMessageBase {
 
   /** Every value of a header in order; comma-joined values are split for headers whose grammar is a list. */
   headers(name: string): string[] {
+    if (this._echo !== undefined) this._unecho();
     const id = headerIdOf(name, 0, name.length);
     const lower = id === 0 ? name.toLowerCase() : '';
     const list = isListHeader(id, lower);
@@ -277,6 +387,7 @@ export abstract class SipMessageBase {
 
   /** Whether a header is present. */
   hasHeader(name: string): boolean {
+    if (this._echo !== undefined) this._unecho();
     const id = headerIdOf(name, 0, name.length);
     const lower = id === 0 ? name.toLowerCase() : '';
     for (let k = 0; k < this._ids.length; k++) if (this._is(k, id, lower)) return true;
@@ -285,6 +396,7 @@ export abstract class SipMessageBase {
 
   /** All header lines in order as [name as written, value]. */
   headerEntries(): Array<[string, string]> {
+    if (this._echo !== undefined) this._unecho();
     const out: Array<[string, string]> = [];
     for (let k = 0; k < this._ids.length; k++) out.push([this._name(k), this._value(k)]);
     return out;
@@ -294,7 +406,8 @@ export abstract class SipMessageBase {
 
   /** @internal decode every line so edits no longer depend on the parsed text */
   protected _materialize(): void {
-    const received = this._src !== undefined;
+    if (this._echo !== undefined) this._unecho();
+    const received = this._src !== undefined && this._stamped === undefined;
     this._dropSource();
     this._cache = undefined;
     this._topVia = undefined;
@@ -342,6 +455,7 @@ export abstract class SipMessageBase {
 
   /** Replaces every line of this header by the given value(s), in place of the first one (or at the end). */
   setHeader(name: string, value: string | readonly string[]): this {
+    if (this._echo !== undefined) this._unecho();
     this._materialize();
     const id = headerIdOf(name, 0, name.length);
     const lower = id === 0 ? name.toLowerCase() : '';
@@ -367,6 +481,7 @@ export abstract class SipMessageBase {
 
   /** Adds a header line before the first line of the same header (or first of all): how a proxy adds its Via. */
   prependHeader(name: string, value: string): this {
+    if (this._echo !== undefined) this._unecho();
     this._materialize();
     const id = headerIdOf(name, 0, name.length);
     const lower = id === 0 ? name.toLowerCase() : '';
@@ -383,6 +498,7 @@ export abstract class SipMessageBase {
 
   /** Removes every line of a header; returns how many lines were removed. */
   removeHeader(name: string): number {
+    if (this._echo !== undefined) this._unecho();
     const id = headerIdOf(name, 0, name.length);
     const lower = id === 0 ? name.toLowerCase() : '';
     let removed = 0;
@@ -401,6 +517,7 @@ export abstract class SipMessageBase {
    * Returns the removed value. This is how a proxy strips its own Via from a response (RFC 3261 16.7 step 3).
    */
   removeFirstValue(name: string): string | undefined {
+    if (this._echo !== undefined) this._unecho();
     const id = headerIdOf(name, 0, name.length);
     const lower = id === 0 ? name.toLowerCase() : '';
     for (let k = 0; k < this._ids.length; k++) {
@@ -428,6 +545,7 @@ export abstract class SipMessageBase {
    * 18.2.1), without decoding the other lines. Returns false, changing nothing, when the header is absent.
    */
   replaceFirstValue(name: string, value: string): boolean {
+    if (this._echo !== undefined) this._unecho();
     const id = headerIdOf(name, 0, name.length);
     const lower = id === 0 ? name.toLowerCase() : '';
     for (let k = 0; k < this._ids.length; k++) {
@@ -866,8 +984,8 @@ function checkHeaderName(name: string): void {
 
 /** A value set by code must not smuggle line breaks (header injection). */
 function checkHeaderValue(value: string): void {
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c === 13 || c === 10 || c === 0) throw new SipParseError('header-value', 'line break or NUL in header value');
+  // three native searches cost less than a loop of charCodeAt on the usual values
+  if (value.indexOf('\r') >= 0 || value.indexOf('\n') >= 0 || value.indexOf('\0') >= 0) {
+    throw new SipParseError('header-value', 'line break or NUL in header value');
   }
 }

@@ -4,8 +4,9 @@
 
 import { Buffer } from 'node:buffer';
 import { SipParseError } from './errors.js';
-import { HeaderId } from './header-names.js';
-import type { SipMessage, WireLines } from './message.js';
+import { canonicalHeaderName, HeaderId } from './header-names.js';
+import type { ResponseEcho, SipMessage, WireLines } from './message.js';
+import { trimEnd } from './scan.js';
 
 // memchr-backed indexOf finds none faster than the regex; the regex says where
 const LINE_BREAK_OR_NUL = /[\r\n\0]/;
@@ -22,15 +23,19 @@ export function serializeMessage(message: SipMessage): Uint8Array {
   const body = message.body;
   const startLine = message.startLine();
   // a method, Request-URI or reason phrase set by code must not break the framing (header injection)
-  if (startLine.indexOf('\r') >= 0 || startLine.indexOf('\n') >= 0 || startLine.indexOf('\0') >= 0) {
+  // the reason phrase is all a response's start line takes from code (the status is a checked number)
+  if (message.isResponse && message._echo !== undefined ? hasBreakOrNul(message.reason) : hasBreakOrNul(startLine)) {
     const bad = startLine.search(LINE_BREAK_OR_NUL);
     throw new SipParseError('start-line', 'line break or NUL in the start line', { offset: bad, line: 1 });
   }
   const wire = message._wire;
+  const echo = message._echo;
   const head =
-    wire !== undefined
-      ? headWithReceivedLines(message, wire, startLine, body.length)
-      : headByLines(message, startLine, body.length);
+    echo !== undefined
+      ? headOfEcho(message, echo, startLine, body.length)
+      : wire !== undefined
+        ? headWithReceivedLines(message, wire, startLine, body.length)
+        : headByLines(message, startLine, body.length);
   // one buffer for head and body: the head is encoded in place (no intermediate copy through the pool)
   const headLength = Buffer.byteLength(head, 'utf8');
   const out = Buffer.allocUnsafe(headLength + body.length) as Buffer & TextWriting;
@@ -103,4 +108,92 @@ function headByLines(message: SipMessage, startLine: string, bodyLength: number)
   }
   if (!sawLength) head += `Content-Length: ${bodyLength}\r\n`;
   return `${head}\r\n`;
+}
+
+/**
+ * The head of a response whose repeated request lines are still places in the request's text, as headByLines
+ * writes it (same bytes): a line the request wrote as we write it (canonical name, ": ", value, CRLF) is taken
+ * with its neighbours as one slice of the request text, so the head is a few pieces instead of four per line.
+ */
+function headOfEcho(message: SipMessage, echo: ResponseEcho, startLine: string, bodyLength: number): string {
+  const { text, pos, lines, toTag } = echo;
+  let via0 = echo.via0;
+  let head = `${startLine}\r\n`;
+  let runStart = -1;
+  let runEnd = -1;
+  for (let j = 0; j < lines.length; j += 2) {
+    const k = lines[j];
+    const id = lines[j + 1];
+    const name = canonicalHeaderName(id);
+    if (via0 !== undefined && id === HeaderId.Via) {
+      if (runStart >= 0) head += text.slice(runStart, runEnd);
+      runStart = -1;
+      runEnd = -1;
+      head += `${name}: ${via0}\r\n`;
+      via0 = undefined;
+      continue;
+    }
+    const lineStart = pos[4 * k];
+    const nameEnd = pos[4 * k + 1];
+    const valueStart = pos[4 * k + 2];
+    const lineEnd = pos[4 * k + 3];
+    if (
+      nameEnd - lineStart === name.length &&
+      valueStart === nameEnd + 2 &&
+      text.charCodeAt(nameEnd) === 58 &&
+      text.charCodeAt(nameEnd + 1) === 32 &&
+      text.charCodeAt(lineEnd) === 13 &&
+      text.charCodeAt(lineEnd + 1) === 10 &&
+      trimEnd(text, valueStart, lineEnd) === lineEnd &&
+      sameText(text, lineStart, name)
+    ) {
+      // written as we write it: part of a run of such lines
+      if (lineStart !== runEnd) {
+        if (runStart >= 0) head += text.slice(runStart, runEnd);
+        runStart = lineStart;
+      }
+      if (id === HeaderId.To && toTag !== '') {
+        head += text.slice(runStart, lineEnd) + toTag;
+        runStart = lineEnd;
+      }
+      runEnd = lineEnd + 2;
+      continue;
+    }
+    if (runStart >= 0) head += text.slice(runStart, runEnd);
+    runStart = -1;
+    runEnd = -1;
+    head += `${name}: ${text.slice(valueStart, trimEnd(text, valueStart, lineEnd))}`;
+    head += id === HeaderId.To ? `${toTag}\r\n` : '\r\n';
+  }
+  if (runStart >= 0) head += text.slice(runStart, runEnd);
+  // the response's own lines, as headByLines writes them
+  const ids = message._ids;
+  const names = message._names as string[];
+  const values = message._values as string[];
+  let sawLength = false;
+  for (let k = 0; k < ids.length; k++) {
+    if ((ids[k] & 0xff) === HeaderId.ContentLength) {
+      if (sawLength) continue;
+      sawLength = true;
+      head += `${names[k]}: ${bodyLength}\r\n`;
+      continue;
+    }
+    head += `${names[k]}: ${values[k]}\r\n`;
+  }
+  if (!sawLength) head += `Content-Length: ${bodyLength}\r\n`;
+  return `${head}\r\n`;
+}
+
+function hasBreakOrNul(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 13 || c === 10 || c === 0) return true;
+  }
+  return false;
+}
+
+/** Whether text holds s at `at` (startsWith without its call cost on short names). */
+function sameText(text: string, at: number, s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (text.charCodeAt(at + i) !== s.charCodeAt(i)) return false;
+  return true;
 }

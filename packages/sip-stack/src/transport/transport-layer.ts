@@ -93,15 +93,22 @@ function withViaTransport(via: string, protocol: SipTransportProtocol): string {
   return `${via.slice(0, slash + 1)}${protocol.toUpperCase()}${via.slice(end)}`;
 }
 
-/** RFC 3261 18.2.1 and RFC 3581 4: record where a request really came from in its top Via. */
-function stampReceived(request: SipRequest, source: SipEndpoint): void {
+/**
+ * RFC 3261 18.2.1 and RFC 3581 4: record where a request really came from in its top Via.
+ * @internal exported for tests
+ */
+export function stampReceived(request: SipRequest, source: SipEndpoint): void {
   const via = request.via();
   const fillRport = via.rport === null;
   // RFC 3581 4: with rport, received is added even when the host matches.
   if (!fillRport && via.host.toLowerCase() === source.address.toLowerCase()) return;
-  // In place: the other header lines stay as parsed (no decoding of the whole message per request), and the
-  // stamped Via is kept parsed for the transaction layer's matching (17.2.3) and the response's routing (18.2.2).
-  const stamped = stampVia(via, source.address, fillRport ? source.port : undefined);
+  const rport = fillRport ? source.port : undefined;
+  // Recorded on the request and written into the Via line when somebody reads or changes it (a response copies
+  // it): the other lines stay as received, and the stamped Via is kept parsed for the transaction layer's matching
+  // (17.2.3) and the response's routing (18.2.2).
+  if (request._stampLater(source.address, rport)) return;
+  // a comma-joined or unusual top Via line: rewritten now
+  const stamped = stampVia(via, source.address, rport);
   request.replaceFirstValue('via', stamped.text);
   request._topVia = stamped.via;
 }
