@@ -39,6 +39,40 @@ export const KNOWN_METHODS: ReadonlySet<string> = new Set([
   'PUBLISH',
 ]);
 
+/**
+ * The method of a request line when it is one of the common ones (methods are case-sensitive, RFC 3261 7.1): the
+ * constant string, so parsing makes none; undefined for any other.
+ */
+function knownMethodAt(b: Uint8Array, at: number, len: number): string | undefined {
+  switch (len) {
+    case 3:
+      if (b[at] === 0x41 && b[at + 1] === 0x43 && b[at + 2] === 0x4b) return 'ACK';
+      if (b[at] === 0x42 && b[at + 1] === 0x59 && b[at + 2] === 0x45) return 'BYE';
+      return undefined;
+    case 6:
+      return b[at] === 0x49 &&
+        b[at + 1] === 0x4e &&
+        b[at + 2] === 0x56 &&
+        b[at + 3] === 0x49 &&
+        b[at + 4] === 0x54 &&
+        b[at + 5] === 0x45
+        ? 'INVITE'
+        : undefined;
+    case 7:
+      return b[at] === 0x4f &&
+        b[at + 1] === 0x50 &&
+        b[at + 2] === 0x54 &&
+        b[at + 3] === 0x49 &&
+        b[at + 4] === 0x4f &&
+        b[at + 5] === 0x4e &&
+        b[at + 6] === 0x53
+        ? 'OPTIONS'
+        : undefined;
+    default:
+      return undefined;
+  }
+}
+
 function asBuffer(input: Uint8Array): SlicingBuffer {
   return (
     Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength)
@@ -445,7 +479,7 @@ export function parseMessage(input: Uint8Array | string, options?: ParseOptions)
     let i = 0;
     if (reDecoded) while (i < lineEnd && TOKEN[text.charCodeAt(i)] === 1) i++;
     else while (i < lineEnd && TOKEN[buf[start + i]] === 1) i++;
-    method = i > 0 ? text.slice(0, i) : undefined;
+    method = i === 0 ? undefined : ((reDecoded ? undefined : knownMethodAt(buf, start, i)) ?? text.slice(0, i));
     // Request-Line = Method SP Request-URI SP SIP-Version CRLF: exactly one SP between elements
     if (i === 0 || text.charCodeAt(i) !== 32) {
       throw withPartial(
@@ -626,7 +660,15 @@ function validate(
   const id = folded ? msg._value(callId) : text.slice(idAt, trimEnd(text, idAt, pos[4 * callId + 3]));
   // Call-ID = word [ "@" word ] (RFC 3261 25.1): no whitespace
   if (id.length === 0) throw headerError(msg, callId, 'header-value', 'empty Call-ID');
-  if (id.indexOf(' ') >= 0 || id.indexOf('\t') >= 0) {
+  let ws = false;
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    if (c === 32 || c === 9) {
+      ws = true;
+      break;
+    }
+  }
+  if (ws) {
     throw headerError(msg, callId, 'header-value', 'whitespace in Call-ID');
   }
   msg._callId = id;
