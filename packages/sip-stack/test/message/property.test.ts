@@ -258,3 +258,30 @@ function frames(framer: SipStreamFramer, chunks: Buffer[]): string[] {
   }
   return out;
 }
+
+describe('request methods taken from the request-line bytes', () => {
+  // the parser answers INVITE, ACK, BYE and OPTIONS with constant strings; any other token (near misses included:
+  // other case, one letter changed, prefixes) must come out exactly as received (RFC 3261 7.1: case-sensitive)
+  const common = ['INVITE', 'ACK', 'BYE', 'OPTIONS'];
+  const nearMiss = fc
+    .record({ base: fc.constantFrom(...common), at: fc.nat(), char: tokenChar, cut: fc.boolean() })
+    .map(({ base, at, char, cut }) => {
+      const k = at % base.length;
+      return cut ? base.slice(0, k + 1) : base.slice(0, k) + char + base.slice(k + 1);
+    });
+  const method = fc.oneof(fc.constantFrom(...common), nearMiss, token);
+  it('the parsed method is the token as written', () => {
+    fc.assert(
+      fc.property(method, (name) => {
+        const m = parseMessage(
+          `${name} sip:a@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h.example.com;branch=z9hG4bK1\r\n` +
+            `From: <sip:b@example.com>;tag=1\r\nTo: <sip:a@example.com>\r\nCall-ID: x@y\r\nCSeq: 1 ${name}\r\n` +
+            'Content-Length: 0\r\n\r\n',
+        ) as SipRequest;
+        expect(m.method).toBe(name);
+        expect(m.cseq().method).toBe(name);
+      }),
+      { numRuns: 400, seed: 20261206 },
+    );
+  });
+});
