@@ -20,6 +20,12 @@ export type RandomSource = (size: number) => Uint8Array;
 
 /** Two lower-case hex digits per octet value. */
 const HEX_OCTETS: readonly string[] = Array.from({ length: 256 }, (_, i) => (i < 16 ? '0' : '') + i.toString(16));
+/** The char codes of those digits: octet v at 2v and 2v + 1. */
+const HEX_CODES = new Uint8Array(512);
+for (let i = 0; i < 256; i++) {
+  HEX_CODES[2 * i] = HEX_OCTETS[i].charCodeAt(0);
+  HEX_CODES[2 * i + 1] = HEX_OCTETS[i].charCodeAt(1);
+}
 
 /**
  * Cryptographic randomness drawn from a refilled pool: a tag or branch per message would otherwise cost a
@@ -55,6 +61,7 @@ class RandomPool {
   hex(n: number): string {
     if (n > this.size) return hex(this.source(n));
     const at = this.take(n);
+    if (n === 8) return hex8(this.pool, at);
     // one flat string from the native encoder (a string built per octet is a chain to flatten later)
     return (this.pool as Buffer & { hexSlice(start: number, end: number): string }).hexSlice(at, at + n);
   }
@@ -62,6 +69,40 @@ class RandomPool {
 
 const defaultPool = new RandomPool();
 const defaultRandom: RandomSource = defaultPool.source;
+
+/**
+ * Eight octets at `at` as hex (a tag, one per response and call): one flat string from a single fromCharCode,
+ * about a fifth of a native hexSlice call.
+ */
+function hex8(p: Uint8Array, at: number): string {
+  const C = HEX_CODES;
+  const a = 2 * p[at];
+  const b = 2 * p[at + 1];
+  const c = 2 * p[at + 2];
+  const d = 2 * p[at + 3];
+  const e = 2 * p[at + 4];
+  const f = 2 * p[at + 5];
+  const g = 2 * p[at + 6];
+  const h = 2 * p[at + 7];
+  return String.fromCharCode(
+    C[a],
+    C[a + 1],
+    C[b],
+    C[b + 1],
+    C[c],
+    C[c + 1],
+    C[d],
+    C[d + 1],
+    C[e],
+    C[e + 1],
+    C[f],
+    C[f + 1],
+    C[g],
+    C[g + 1],
+    C[h],
+    C[h + 1],
+  );
+}
 
 function hex(bytes: Uint8Array): string {
   let out = '';

@@ -6,6 +6,7 @@ import { stampVia } from '../message/builders.js';
 import {
   createErrorResponse,
   formatHost,
+  type ParseOptions,
   parseMessage,
   type SipMessage,
   SipParseError,
@@ -135,11 +136,16 @@ export class SipTransportLayer {
   private readonly framers = new Map<number, SipStreamFramer>();
   private readonly ids: ConnectionIds;
   private readonly mtuLimit: number;
+  /** parseMessage's options, made once (not per datagram). */
+  private readonly datagramParse: ParseOptions;
+  private readonly streamParse: ParseOptions;
   private closed = false;
 
   constructor(private readonly options: SipTransportLayerOptions = {}) {
     this.limiter = new SourceLimiter(options.now ?? Date.now, options.limits);
     this.mtuLimit = options.udpMtuLimit ?? 1300;
+    this.datagramParse = Object.freeze({ limits: options.parseLimits, framing: 'datagram' });
+    this.streamParse = Object.freeze({ limits: options.parseLimits, framing: 'stream' });
     let next = 1;
     this.ids = { next: () => next++ };
   }
@@ -240,10 +246,7 @@ export class SipTransportLayer {
     }
     let message: SipMessage;
     try {
-      message = parseMessage(bytes, {
-        limits: this.options.parseLimits,
-        framing: connection ? 'stream' : 'datagram',
-      });
+      message = parseMessage(bytes, connection ? this.streamParse : this.datagramParse);
     } catch (err) {
       this.malformed(err as SipParseError, input);
       return;
