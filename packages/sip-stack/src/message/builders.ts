@@ -393,10 +393,20 @@ export function createResponse(
     const ts = request.header('Timestamp');
     if (ts !== undefined) res.appendHeader('Timestamp', ts);
   }
-  if (options.headers !== undefined) {
-    for (const [name, value] of options.headers) {
-      checkName(name);
-      push(ids, names, values, headerIdOf(name, 0, name.length), name, value);
+  const extra = options.headers;
+  if (extra !== undefined) {
+    const checked = checkedLinesOf(extra);
+    if (checked !== undefined) {
+      for (let k = 0; k < checked.ids.length; k++) {
+        ids.push(checked.ids[k]);
+        names.push(checked.names[k]);
+        values.push(checked.values[k]);
+      }
+    } else {
+      for (const [name, value] of extra) {
+        checkName(name);
+        push(ids, names, values, headerIdOf(name, 0, name.length), name, value);
+      }
     }
   }
   const body = options.body;
@@ -471,6 +481,37 @@ function plainLine(text: string, ids: number[], pos: number[], k: number): boole
   if ((ids[k] & FOLDED) !== 0) return false;
   const cr = text.indexOf('\r', pos[4 * k + 2]);
   return cr < 0 || cr >= pos[4 * k + 3];
+}
+
+/** Header lines whose names and values were checked (and ids looked up) once. */
+interface CheckedLines {
+  readonly ids: number[];
+  readonly names: string[];
+  readonly values: string[];
+}
+
+/** Checked forms of frozen header lists (a UA's OPTIONS answer, its answers' Contact/Allow/Supported). */
+const checkedLists = new WeakMap<object, CheckedLines>();
+
+/**
+ * The checked lines of `headers` when it is a frozen array of frozen [name, value] pairs of strings (it cannot
+ * change, so it is checked on first use only); undefined for anything else (checked line by line per use).
+ */
+function checkedLinesOf(headers: Iterable<readonly [string, string]>): CheckedLines | undefined {
+  if (!Array.isArray(headers) || !Object.isFrozen(headers)) return undefined;
+  const known = checkedLists.get(headers);
+  if (known !== undefined) return known;
+  for (const h of headers as unknown[]) {
+    if (!Array.isArray(h) || !Object.isFrozen(h) || h.length !== 2) return undefined;
+    if (typeof h[0] !== 'string' || typeof h[1] !== 'string') return undefined;
+  }
+  const lines: CheckedLines = { ids: [], names: [], values: [] };
+  for (const [name, value] of headers as ReadonlyArray<readonly [string, string]>) {
+    checkName(name);
+    push(lines.ids, lines.names, lines.values, headerIdOf(name, 0, name.length), name, value);
+  }
+  checkedLists.set(headers, lines);
+  return lines;
 }
 
 /** Header names must be tokens (RFC 3261 25.1 field-name), as appendHeader checks them. */
