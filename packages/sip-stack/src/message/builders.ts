@@ -369,6 +369,30 @@ export function createResponse(
     toTag = `;tag=${options.toTag ?? generateTag(options.random ?? defaultRandom)}`;
   }
   const echo = echoOf(request, vias, fromK, toK, callK, cseqK, toTag, options.toTag !== undefined);
+  const extra = options.headers;
+  const checked = extra === undefined ? undefined : checkedLinesOf(extra);
+  if (
+    echo !== undefined &&
+    options.body === undefined &&
+    (extra === undefined || checked !== undefined) &&
+    status !== 100 &&
+    !(status < 300 && isDialogCreating(request.method))
+  ) {
+    // The usual answer (an OPTIONS 200, a BYE 200, an INVITE's error): its own lines are the given ones and
+    // Content-Length: 0, in arrays of their exact size (no Record-Route, 12.1.1; no Timestamp, 8.2.6.1; no body).
+    if (checked === undefined) {
+      res._ids = [HeaderId.ContentLength];
+      res._names = ['Content-Length'];
+      res._values = ['0'];
+    } else {
+      res._ids = checked.ids.slice();
+      res._names = checked.names.slice();
+      res._values = checked.values.slice();
+    }
+    if (vias > 0) res._topVia = request._topVia;
+    res._echo = echo;
+    return res;
+  }
   const ids: number[] = [];
   const names: string[] = [];
   const values: string[] = [];
@@ -393,11 +417,10 @@ export function createResponse(
     const ts = request.header('Timestamp');
     if (ts !== undefined) res.appendHeader('Timestamp', ts);
   }
-  const extra = options.headers;
   if (extra !== undefined) {
-    const checked = checkedLinesOf(extra);
     if (checked !== undefined) {
-      for (let k = 0; k < checked.ids.length; k++) {
+      // all but their last line, Content-Length (written below)
+      for (let k = 0; k < checked.ids.length - 1; k++) {
         ids.push(checked.ids[k]);
         names.push(checked.names[k]);
         values.push(checked.values[k]);
@@ -483,7 +506,7 @@ function plainLine(text: string, ids: number[], pos: number[], k: number): boole
   return cr < 0 || cr >= pos[4 * k + 3];
 }
 
-/** Header lines whose names and values were checked (and ids looked up) once. */
+/** Header lines whose names and values were checked (and ids looked up) once, then `Content-Length: 0`. */
 interface CheckedLines {
   readonly ids: number[];
   readonly names: string[];
@@ -510,6 +533,7 @@ function checkedLinesOf(headers: Iterable<readonly [string, string]>): CheckedLi
     checkName(name);
     push(lines.ids, lines.names, lines.values, headerIdOf(name, 0, name.length), name, value);
   }
+  push(lines.ids, lines.names, lines.values, HeaderId.ContentLength, 'Content-Length', '0');
   checkedLists.set(headers, lines);
   return lines;
 }
