@@ -380,15 +380,12 @@ export function createResponse(
   ) {
     // The usual answer (an OPTIONS 200, a BYE 200, an INVITE's error): its own lines are the given ones and
     // Content-Length: 0, in arrays of their exact size (no Record-Route, 12.1.1; no Timestamp, 8.2.6.1; no body).
-    if (checked === undefined) {
-      res._ids = [HeaderId.ContentLength];
-      res._names = ['Content-Length'];
-      res._values = ['0'];
-    } else {
-      res._ids = checked.ids.slice();
-      res._names = checked.names.slice();
-      res._values = checked.values.slice();
-    }
+    const own = checked ?? NO_LINES;
+    res._ids = own.ids.slice();
+    res._names = own.names.slice();
+    res._values = own.values.slice();
+    // the serializer writes own.text while these lines stay as they are
+    echo.own = own;
     if (vias > 0) res._topVia = request._topVia;
     res._echo = echo;
     return res;
@@ -461,7 +458,7 @@ function echoOf(
   cseqK: number,
   toTag: string,
   givenTag: boolean,
-): ResponseEcho | undefined {
+): CheckedEcho | undefined {
   const text = request._text;
   // as parsed: nothing changed since (a recorded stamp is no change: it is written from the parsed Via)
   if ((request._src === undefined && request._stamped === undefined) || text === '') return undefined;
@@ -496,7 +493,7 @@ function echoOf(
     if (!plainLine(text, ids, pos, cseqK)) return undefined;
     lines.push(cseqK, HeaderId.CSeq);
   }
-  return { text, pos, lines, via0, toTag };
+  return { text, pos, lines, via0, toTag, own: undefined };
 }
 
 /** Whether line k of a parsed message is one line whose value has no CR (NUL is looked for once, in echoOf). */
@@ -507,10 +504,35 @@ function plainLine(text: string, ids: number[], pos: number[], k: number): boole
 }
 
 /** Header lines whose names and values were checked (and ids looked up) once, then `Content-Length: 0`. */
-interface CheckedLines {
+export interface CheckedLines {
   readonly ids: number[];
   readonly names: string[];
   readonly values: string[];
+  /** those lines as serializeMessage writes them, each with its CRLF */
+  readonly text: string;
+}
+
+/** @internal a response echo that also knows the checked lines its response was given (see headOfEcho) */
+export interface CheckedEcho extends ResponseEcho {
+  own: CheckedLines | undefined;
+}
+
+/** The own lines of a response given no extra header. */
+const NO_LINES: CheckedLines = checkedLines([]);
+
+/** Checks `headers` (throws SipParseError as appendHeader would) and adds Content-Length: 0. */
+function checkedLines(headers: ReadonlyArray<readonly [string, string]>): CheckedLines {
+  const ids: number[] = [];
+  const names: string[] = [];
+  const values: string[] = [];
+  for (const [name, value] of headers) {
+    checkName(name);
+    push(ids, names, values, headerIdOf(name, 0, name.length), name, value);
+  }
+  push(ids, names, values, HeaderId.ContentLength, 'Content-Length', '0');
+  let text = '';
+  for (let k = 0; k < ids.length; k++) text += `${names[k]}: ${values[k]}\r\n`;
+  return { ids, names, values, text };
 }
 
 /** Checked forms of frozen header lists (a UA's OPTIONS answer, its answers' Contact/Allow/Supported). */
@@ -528,12 +550,7 @@ function checkedLinesOf(headers: Iterable<readonly [string, string]>): CheckedLi
     if (!Array.isArray(h) || !Object.isFrozen(h) || h.length !== 2) return undefined;
     if (typeof h[0] !== 'string' || typeof h[1] !== 'string') return undefined;
   }
-  const lines: CheckedLines = { ids: [], names: [], values: [] };
-  for (const [name, value] of headers as ReadonlyArray<readonly [string, string]>) {
-    checkName(name);
-    push(lines.ids, lines.names, lines.values, headerIdOf(name, 0, name.length), name, value);
-  }
-  push(lines.ids, lines.names, lines.values, HeaderId.ContentLength, 'Content-Length', '0');
+  const lines = checkedLines(headers as ReadonlyArray<readonly [string, string]>);
   checkedLists.set(headers, lines);
   return lines;
 }

@@ -42,6 +42,27 @@ describe('createResponse extra headers', () => {
     expect(res.header('accept')).toBe('application/sdp');
   });
 
+  it('writes what was changed after createResponse (a body, a header, a value)', () => {
+    const frozen = Object.freeze([Object.freeze(['Allow', 'INVITE, BYE'] as const)]);
+    const withBody = createResponse(request(), 200, undefined, { toTag: 't', headers: frozen });
+    withBody.body = Buffer.from('hello');
+    const a = Buffer.from(serializeMessage(withBody)).toString('latin1');
+    expect(a).toMatch(/\r\nAllow: INVITE, BYE\r\nContent-Length: 5\r\n\r\nhello$/);
+    expect(a.match(/Content-Length/g)).toHaveLength(1);
+    const appended = createResponse(request(), 200, undefined, { toTag: 't', headers: frozen });
+    appended.appendHeader('X-Later', 'y');
+    expect(Buffer.from(serializeMessage(appended)).toString('latin1')).toMatch(
+      /\r\nAllow: INVITE, BYE\r\n(X-Later: y\r\nContent-Length: 0|Content-Length: 0\r\nX-Later: y)\r\n\r\n$/,
+    );
+    const edited = createResponse(request(), 200, undefined, { toTag: 't', headers: frozen });
+    edited.setHeader('Allow', 'ACK');
+    const e = Buffer.from(serializeMessage(edited)).toString('latin1');
+    expect(e).toContain('\r\nAllow: ACK\r\n');
+    expect(e).not.toContain('INVITE, BYE');
+    const none = Buffer.from(serializeMessage(createResponse(request(), 200, undefined, { toTag: 't' })));
+    expect(none.toString('latin1')).toMatch(/CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n$/);
+  });
+
   it('refuses a bad frozen line on every use, and rechecks a list that is not frozen', () => {
     const bad = Object.freeze([Object.freeze(['X-Bad', 'a\r\nInjected: 1'] as const)]);
     expect(() => text(bad)).toThrow(SipParseError);
