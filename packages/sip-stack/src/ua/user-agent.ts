@@ -1583,8 +1583,16 @@ export class UserAgent {
     const uri =
       this.options.transport.contactUri(protocol, user, context?.source.address) ??
       this.options.transport.contactUri('udp', user);
-    return `<${uri}>`;
+    // the same URI as last time (the transport keeps its answer): the same value, not one more string per call
+    if (uri !== this.lastContactUri || this.lastContact === undefined) {
+      this.lastContactUri = uri;
+      this.lastContact = `<${uri}>`;
+    }
+    return this.lastContact;
   }
+
+  private lastContactUri: string | undefined = undefined;
+  private lastContact: string | undefined = undefined;
 
   private contactUser(): string | undefined {
     if (!this.contactUserKnown) {
