@@ -20,6 +20,12 @@ export type RandomSource = (size: number) => Uint8Array;
 
 /** Two lower-case hex digits per octet value. */
 const HEX_OCTETS: readonly string[] = Array.from({ length: 256 }, (_, i) => (i < 16 ? '0' : '') + i.toString(16));
+/** The char codes of those digits: octet v at 2v and 2v + 1. */
+const HEX_CODES = new Uint8Array(512);
+for (let i = 0; i < 256; i++) {
+  HEX_CODES[2 * i] = HEX_OCTETS[i].charCodeAt(0);
+  HEX_CODES[2 * i + 1] = HEX_OCTETS[i].charCodeAt(1);
+}
 
 /**
  * Cryptographic randomness drawn from a refilled pool: a tag or branch per message would otherwise cost a
@@ -55,6 +61,7 @@ class RandomPool {
   hex(n: number): string {
     if (n > this.size) return hex(this.source(n));
     const at = this.take(n);
+    if (n === 8) return hex8(this.pool, at);
     // one flat string from the native encoder (a string built per octet is a chain to flatten later)
     return (this.pool as Buffer & { hexSlice(start: number, end: number): string }).hexSlice(at, at + n);
   }
@@ -62,6 +69,40 @@ class RandomPool {
 
 const defaultPool = new RandomPool();
 const defaultRandom: RandomSource = defaultPool.source;
+
+/**
+ * Eight octets at `at` as hex (a tag, one per response and call): one flat string from a single fromCharCode,
+ * about a fifth of a native hexSlice call.
+ */
+function hex8(p: Uint8Array, at: number): string {
+  const C = HEX_CODES;
+  const a = 2 * p[at];
+  const b = 2 * p[at + 1];
+  const c = 2 * p[at + 2];
+  const d = 2 * p[at + 3];
+  const e = 2 * p[at + 4];
+  const f = 2 * p[at + 5];
+  const g = 2 * p[at + 6];
+  const h = 2 * p[at + 7];
+  return String.fromCharCode(
+    C[a],
+    C[a + 1],
+    C[b],
+    C[b + 1],
+    C[c],
+    C[c + 1],
+    C[d],
+    C[d + 1],
+    C[e],
+    C[e + 1],
+    C[f],
+    C[f + 1],
+    C[g],
+    C[g + 1],
+    C[h],
+    C[h + 1],
+  );
+}
 
 function hex(bytes: Uint8Array): string {
   let out = '';
@@ -328,6 +369,27 @@ export function createResponse(
     toTag = `;tag=${options.toTag ?? generateTag(options.random ?? defaultRandom)}`;
   }
   const echo = echoOf(request, vias, fromK, toK, callK, cseqK, toTag, options.toTag !== undefined);
+  const extra = options.headers;
+  const checked = extra === undefined ? undefined : checkedLinesOf(extra);
+  if (
+    echo !== undefined &&
+    options.body === undefined &&
+    (extra === undefined || checked !== undefined) &&
+    status !== 100 &&
+    !(status < 300 && isDialogCreating(request.method))
+  ) {
+    // The usual answer (an OPTIONS 200, a BYE 200, an INVITE's error): its own lines are the given ones and
+    // Content-Length: 0, in arrays of their exact size (no Record-Route, 12.1.1; no Timestamp, 8.2.6.1; no body).
+    const own = checked ?? NO_LINES;
+    res._ids = own.ids.slice();
+    res._names = own.names.slice();
+    res._values = own.values.slice();
+    // the serializer writes own.text while these lines stay as they are
+    echo.own = own;
+    if (vias > 0) res._topVia = request._topVia;
+    res._echo = echo;
+    return res;
+  }
   const ids: number[] = [];
   const names: string[] = [];
   const values: string[] = [];
@@ -352,10 +414,19 @@ export function createResponse(
     const ts = request.header('Timestamp');
     if (ts !== undefined) res.appendHeader('Timestamp', ts);
   }
-  if (options.headers !== undefined) {
-    for (const [name, value] of options.headers) {
-      checkName(name);
-      push(ids, names, values, headerIdOf(name, 0, name.length), name, value);
+  if (extra !== undefined) {
+    if (checked !== undefined) {
+      // all but their last line, Content-Length (written below)
+      for (let k = 0; k < checked.ids.length - 1; k++) {
+        ids.push(checked.ids[k]);
+        names.push(checked.names[k]);
+        values.push(checked.values[k]);
+      }
+    } else {
+      for (const [name, value] of extra) {
+        checkName(name);
+        push(ids, names, values, headerIdOf(name, 0, name.length), name, value);
+      }
     }
   }
   const body = options.body;
@@ -387,7 +458,7 @@ function echoOf(
   cseqK: number,
   toTag: string,
   givenTag: boolean,
-): ResponseEcho | undefined {
+): CheckedEcho | undefined {
   const text = request._text;
   // as parsed: nothing changed since (a recorded stamp is no change: it is written from the parsed Via)
   if ((request._src === undefined && request._stamped === undefined) || text === '') return undefined;
@@ -422,7 +493,7 @@ function echoOf(
     if (!plainLine(text, ids, pos, cseqK)) return undefined;
     lines.push(cseqK, HeaderId.CSeq);
   }
-  return { text, pos, lines, via0, toTag };
+  return { text, pos, lines, via0, toTag, own: undefined };
 }
 
 /** Whether line k of a parsed message is one line whose value has no CR (NUL is looked for once, in echoOf). */
@@ -430,6 +501,58 @@ function plainLine(text: string, ids: number[], pos: number[], k: number): boole
   if ((ids[k] & FOLDED) !== 0) return false;
   const cr = text.indexOf('\r', pos[4 * k + 2]);
   return cr < 0 || cr >= pos[4 * k + 3];
+}
+
+/** Header lines whose names and values were checked (and ids looked up) once, then `Content-Length: 0`. */
+export interface CheckedLines {
+  readonly ids: number[];
+  readonly names: string[];
+  readonly values: string[];
+  /** those lines as serializeMessage writes them, each with its CRLF */
+  readonly text: string;
+}
+
+/** @internal a response echo that also knows the checked lines its response was given (see headOfEcho) */
+export interface CheckedEcho extends ResponseEcho {
+  own: CheckedLines | undefined;
+}
+
+/** The own lines of a response given no extra header. */
+const NO_LINES: CheckedLines = checkedLines([]);
+
+/** Checks `headers` (throws SipParseError as appendHeader would) and adds Content-Length: 0. */
+function checkedLines(headers: ReadonlyArray<readonly [string, string]>): CheckedLines {
+  const ids: number[] = [];
+  const names: string[] = [];
+  const values: string[] = [];
+  for (const [name, value] of headers) {
+    checkName(name);
+    push(ids, names, values, headerIdOf(name, 0, name.length), name, value);
+  }
+  push(ids, names, values, HeaderId.ContentLength, 'Content-Length', '0');
+  let text = '';
+  for (let k = 0; k < ids.length; k++) text += `${names[k]}: ${values[k]}\r\n`;
+  return { ids, names, values, text };
+}
+
+/** Checked forms of frozen header lists (a UA's OPTIONS answer, its answers' Contact/Allow/Supported). */
+const checkedLists = new WeakMap<object, CheckedLines>();
+
+/**
+ * The checked lines of `headers` when it is a frozen array of frozen [name, value] pairs of strings (it cannot
+ * change, so it is checked on first use only); undefined for anything else (checked line by line per use).
+ */
+function checkedLinesOf(headers: Iterable<readonly [string, string]>): CheckedLines | undefined {
+  if (!Array.isArray(headers) || !Object.isFrozen(headers)) return undefined;
+  const known = checkedLists.get(headers);
+  if (known !== undefined) return known;
+  for (const h of headers as unknown[]) {
+    if (!Array.isArray(h) || !Object.isFrozen(h) || h.length !== 2) return undefined;
+    if (typeof h[0] !== 'string' || typeof h[1] !== 'string') return undefined;
+  }
+  const lines = checkedLines(headers as ReadonlyArray<readonly [string, string]>);
+  checkedLists.set(headers, lines);
+  return lines;
 }
 
 /** Header names must be tokens (RFC 3261 25.1 field-name), as appendHeader checks them. */

@@ -3,6 +3,7 @@
 // unchanged received lines are kept as received.
 
 import { Buffer } from 'node:buffer';
+import type { CheckedEcho, CheckedLines } from './builders.js';
 import { SipParseError } from './errors.js';
 import { canonicalHeaderName, HeaderId } from './header-names.js';
 import type { ResponseEcho, SipMessage, WireLines } from './message.js';
@@ -170,6 +171,9 @@ function headOfEcho(message: SipMessage, echo: ResponseEcho, startLine: string, 
   const ids = message._ids;
   const names = message._names as string[];
   const values = message._values as string[];
+  const own = (echo as Partial<CheckedEcho>).own;
+  // still the checked lines createResponse gave it (Content-Length: 0 last): their text, written once
+  if (own !== undefined && bodyLength === 0 && sameLines(own, ids, names, values)) return `${head}${own.text}\r\n`;
   let sawLength = false;
   for (let k = 0; k < ids.length; k++) {
     if ((ids[k] & 0xff) === HeaderId.ContentLength) {
@@ -182,6 +186,16 @@ function headOfEcho(message: SipMessage, echo: ResponseEcho, startLine: string, 
   }
   if (!sawLength) head += `Content-Length: ${bodyLength}\r\n`;
   return `${head}\r\n`;
+}
+
+/** Whether the lines are exactly `own`'s (same ids, same strings). */
+function sameLines(own: CheckedLines, ids: number[], names: string[], values: string[]): boolean {
+  const n = ids.length;
+  if (n !== own.ids.length || names.length !== n || values.length !== n) return false;
+  for (let k = 0; k < n; k++) {
+    if (ids[k] !== own.ids[k] || names[k] !== own.names[k] || values[k] !== own.values[k]) return false;
+  }
+  return true;
 }
 
 function hasBreakOrNul(s: string): boolean {

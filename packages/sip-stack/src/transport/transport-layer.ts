@@ -6,6 +6,7 @@ import { stampVia } from '../message/builders.js';
 import {
   createErrorResponse,
   formatHost,
+  type ParseOptions,
   parseMessage,
   type SipMessage,
   SipParseError,
@@ -135,11 +136,16 @@ export class SipTransportLayer {
   private readonly framers = new Map<number, SipStreamFramer>();
   private readonly ids: ConnectionIds;
   private readonly mtuLimit: number;
+  /** parseMessage's options, made once (not per datagram). */
+  private readonly datagramParse: ParseOptions;
+  private readonly streamParse: ParseOptions;
   private closed = false;
 
   constructor(private readonly options: SipTransportLayerOptions = {}) {
     this.limiter = new SourceLimiter(options.now ?? Date.now, options.limits);
     this.mtuLimit = options.udpMtuLimit ?? 1300;
+    this.datagramParse = Object.freeze({ limits: options.parseLimits, framing: 'datagram' });
+    this.streamParse = Object.freeze({ limits: options.parseLimits, framing: 'stream' });
     let next = 1;
     this.ids = { next: () => next++ };
   }
@@ -181,6 +187,7 @@ export class SipTransportLayer {
         break;
     }
     this.listenersList.push(listener);
+    this.lastContact = undefined;
     return listener.local;
   }
 
@@ -240,10 +247,7 @@ export class SipTransportLayer {
     }
     let message: SipMessage;
     try {
-      message = parseMessage(bytes, {
-        limits: this.options.parseLimits,
-        framing: connection ? 'stream' : 'datagram',
-      });
+      message = parseMessage(bytes, connection ? this.streamParse : this.datagramParse);
     } catch (err) {
       this.malformed(err as SipParseError, input);
       return;
@@ -504,18 +508,30 @@ export class SipTransportLayer {
 
   /** A `sip:` URI naming this layer's endpoint for `protocol` (for Contact and Record-Route). */
   contactUri(protocol: SipTransportProtocol, user?: string, toward?: string): string | undefined {
+    const v6 = toward?.includes(':') ?? false;
+    // the last answer again (a UA asks once per call, nearly always the same question)
+    const last = this.lastContact;
+    if (last !== undefined && last.protocol === protocol && last.user === user && last.v6 === v6) return last.uri;
     const e = this.localEndpoint(protocol, toward);
     if (!e) return undefined;
     const scheme = protocol === 'tls' || protocol === 'wss' ? 'sips' : 'sip';
     const transport = protocol === 'udp' ? '' : `;transport=${protocol === 'wss' ? 'ws' : protocol}`;
-    return `${scheme}:${user ? `${user}@` : ''}${formatHost(e.address)}:${e.port}${transport}`;
+    const uri = `${scheme}:${user ? `${user}@` : ''}${formatHost(e.address)}:${e.port}${transport}`;
+    this.lastContact = { protocol, user, v6, uri };
+    return uri;
   }
+
+  /** contactUri's last answer; forgotten whenever the listeners change. */
+  private lastContact:
+    | { protocol: SipTransportProtocol; user: string | undefined; v6: boolean; uri: string }
+    | undefined = undefined;
 
   async close(): Promise<void> {
     this.closed = true;
     for (const c of this.connections.values()) c.close();
     await Promise.all(this.listenersList.map((l) => l.close()));
     this.listenersList.length = 0;
+    this.lastContact = undefined;
     this.udp.length = 0;
     this.connections.clear();
     this.byRemote.clear();

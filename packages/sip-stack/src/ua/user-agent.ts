@@ -53,11 +53,12 @@ const KNOWN_ELSEWHERE: ReadonlySet<string> = new Set([...ALLOW.split(', '), 'REG
 /** Methods challenged by default when the UA has an authenticator. */
 const CHALLENGED: readonly string[] = ['INVITE', 'MESSAGE', 'SUBSCRIBE', 'REFER', 'REGISTER'];
 /** RFC 3261 11.2: what an OPTIONS answer says we support (one array for every answer). */
-const OPTIONS_HEADERS: ReadonlyArray<readonly [string, string]> = [
-  ['Allow', ALLOW],
-  ['Accept', 'application/sdp'],
-  ['Supported', SUPPORTED],
-];
+// Frozen through and through: createResponse then checks these lines once, not per answer.
+const OPTIONS_HEADERS: ReadonlyArray<readonly [string, string]> = Object.freeze([
+  Object.freeze(['Allow', ALLOW] as const),
+  Object.freeze(['Accept', 'application/sdp'] as const),
+  Object.freeze(['Supported', SUPPORTED] as const),
+]);
 /** The options of every OPTIONS answer (createResponse only reads them): no object per answer. */
 const OPTIONS_ANSWER = Object.freeze({ headers: OPTIONS_HEADERS });
 
@@ -1582,8 +1583,16 @@ export class UserAgent {
     const uri =
       this.options.transport.contactUri(protocol, user, context?.source.address) ??
       this.options.transport.contactUri('udp', user);
-    return `<${uri}>`;
+    // the same URI as last time (the transport keeps its answer): the same value, not one more string per call
+    if (uri !== this.lastContactUri || this.lastContact === undefined) {
+      this.lastContactUri = uri;
+      this.lastContact = `<${uri}>`;
+    }
+    return this.lastContact;
   }
+
+  private lastContactUri: string | undefined = undefined;
+  private lastContact: string | undefined = undefined;
 
   private contactUser(): string | undefined {
     if (!this.contactUserKnown) {
@@ -1848,8 +1857,11 @@ export class UserAgent {
   answerHeaders(contact: string, ok: boolean): ReadonlyArray<readonly [string, string]> {
     let lists = this.answerLists;
     if (lists === undefined || this.answerContact !== contact) {
-      const c: readonly [string, string] = ['Contact', contact];
-      lists = [Object.freeze([c]), Object.freeze([c, ['Allow', ALLOW], ['Supported', SUPPORTED]] as const)];
+      // frozen through: createResponse checks the lines of each list once, not per answer
+      const c = Object.freeze(['Contact', contact] as const);
+      const allow = Object.freeze(['Allow', ALLOW] as const);
+      const supported = Object.freeze(['Supported', SUPPORTED] as const);
+      lists = [Object.freeze([c]), Object.freeze([c, allow, supported] as const)];
       this.answerLists = lists;
       this.answerContact = contact;
     }
