@@ -1,4 +1,5 @@
-// CPU per call and per OPTIONS transaction in the user agent (issue 3), in one process: INVITE -> 200, ACK, BYE -> 200 (or OPTIONS -> 200) fed as datagrams into a
+// CPU per call and per OPTIONS transaction in the user agent (issue 3), in one process: INVITE -> 200, ACK,
+// BYE -> 200 (or OPTIONS -> 200) fed as datagrams into a
 // UserAgent answering every call (as bench/servers/stateful-uas.mjs does), its datagrams serialized but not sent.
 // It isolates what the stack does per call from the kernel and the load generator, so two builds compare on a busy
 // machine: the figure is process CPU time (user + system) per call, and the heap each ended call still holds while
