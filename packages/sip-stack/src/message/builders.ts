@@ -2,18 +2,13 @@
 
 import { randomFillSync } from 'node:crypto';
 import { SipParseError } from './errors.js';
-import { HeaderId, headerIdOf } from './header-names.js';
+import { FOLDED, HeaderId, headerIdOf } from './header-names.js';
 import { BRANCH_MAGIC_COOKIE, quoteString, StampedViaValue } from './headers.js';
-
-export { quoteString };
-
-import { type ResponseEcho, SipRequest, SipResponse } from './message.js';
-
-/** Folded-line flag in the header ids of a parsed message (message.ts). */
-const FOLDED = 0x100;
-
+import { type CheckedLines, type ResponseEcho, SipRequest, SipResponse } from './message.js';
 import type { Via } from './types.js';
 import { formatHost } from './uri.js';
+
+export { quoteString };
 
 /** Source of random octets; inject a deterministic one in tests. */
 export type RandomSource = (size: number) => Uint8Array;
@@ -458,7 +453,7 @@ function echoOf(
   cseqK: number,
   toTag: string,
   givenTag: boolean,
-): CheckedEcho | undefined {
+): ResponseEcho | undefined {
   const text = request._text;
   // as parsed: nothing changed since (a recorded stamp is no change: it is written from the parsed Via)
   if ((request._src === undefined && request._stamped === undefined) || text === '') return undefined;
@@ -501,20 +496,6 @@ function plainLine(text: string, ids: number[], pos: number[], k: number): boole
   if ((ids[k] & FOLDED) !== 0) return false;
   const cr = text.indexOf('\r', pos[4 * k + 2]);
   return cr < 0 || cr >= pos[4 * k + 3];
-}
-
-/** Header lines whose names and values were checked (and ids looked up) once, then `Content-Length: 0`. */
-export interface CheckedLines {
-  readonly ids: number[];
-  readonly names: string[];
-  readonly values: string[];
-  /** those lines as serializeMessage writes them, each with its CRLF */
-  readonly text: string;
-}
-
-/** @internal a response echo that also knows the checked lines its response was given (see headOfEcho) */
-export interface CheckedEcho extends ResponseEcho {
-  own: CheckedLines | undefined;
 }
 
 /** The own lines of a response given no extra header. */

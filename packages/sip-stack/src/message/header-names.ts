@@ -2,6 +2,9 @@
 // later RFCs), and which headers are comma-separated lists (RFC 3261 7.3.1: only those whose grammar is one).
 
 /** Small integer ids of the headers the stack reads itself; 0 for any other header. */
+/** Flag set in a parsed message's header id when the value spans folded lines (RFC 3261 7.3.1). */
+export const FOLDED = 0x100;
+
 export enum HeaderId {
   Other = 0,
   Via,

@@ -2,7 +2,7 @@
 // access, typed accessors that validate before returning, and mutation for proxies and user agents.
 
 import { SipParseError } from './errors.js';
-import { canonicalHeaderName, HeaderId, headerIdOf, isListHeader } from './header-names.js';
+import { canonicalHeaderName, FOLDED, HeaderId, headerIdOf, isListHeader } from './header-names.js';
 import {
   parseAuth,
   parseContacts,
@@ -41,8 +41,6 @@ import type {
 import { parseUri } from './uri.js';
 
 const EMPTY_BODY = new Uint8Array(0);
-/** Folded-line flag kept in the id array of a parsed header. */
-const FOLDED = 0x100;
 
 /** What the header store of a message starts from: the parser's index, or nothing. */
 export interface HeaderIndex {
@@ -81,6 +79,17 @@ export interface ResponseEcho {
   readonly via0: string | undefined;
   /** appended to the To value: `;tag=...`, or '' */
   readonly toTag: string;
+  /** the checked lines createResponse gave the response, which the serializer writes as their text while unchanged */
+  own: CheckedLines | undefined;
+}
+
+/** Header lines whose names and values were checked (and ids looked up) once, then `Content-Length: 0`. */
+export interface CheckedLines {
+  readonly ids: number[];
+  readonly names: string[];
+  readonly values: string[];
+  /** those lines as serializeMessage writes them, each with its CRLF */
+  readonly text: string;
 }
 
 /** Unfolds (RFC 3261 7.3.1: LWS with CRLF is one SP) and trims a value spanning lines. */
@@ -455,7 +464,6 @@ export abstract class SipMessageBase {
 
   /** Replaces every line of this header by the given value(s), in place of the first one (or at the end). */
   setHeader(name: string, value: string | readonly string[]): this {
-    if (this._echo !== undefined) this._unecho();
     this._materialize();
     const id = headerIdOf(name, 0, name.length);
     const lower = id === 0 ? name.toLowerCase() : '';
@@ -481,7 +489,6 @@ export abstract class SipMessageBase {
 
   /** Adds a header line before the first line of the same header (or first of all): how a proxy adds its Via. */
   prependHeader(name: string, value: string): this {
-    if (this._echo !== undefined) this._unecho();
     this._materialize();
     const id = headerIdOf(name, 0, name.length);
     const lower = id === 0 ? name.toLowerCase() : '';

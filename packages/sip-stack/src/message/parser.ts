@@ -5,7 +5,7 @@
 import { Buffer, isAscii } from 'node:buffer';
 import { cseqBytes, fromToBytes, viaBytes } from './byte-scan.js';
 import { SipParseError, type SipParseErrorCode, type SipParsePartial } from './errors.js';
-import { HeaderId, headerIdOf, knownNameAt } from './header-names.js';
+import { FOLDED, HeaderId, headerIdOf, knownNameAt } from './header-names.js';
 import { cseqAt, fromToAt, parseCSeq, parseFromTo, parseVia, viaAt } from './headers.js';
 import { DEFAULT_SIP_PARSE_LIMITS, resolveLimits } from './limits.js';
 import { type HeaderIndex, type SipMessage, type SipMessageBase, SipRequest, SipResponse } from './message.js';
@@ -18,8 +18,6 @@ interface NodeStringSlicing {
 }
 
 type SlicingBuffer = Buffer & NodeStringSlicing;
-
-const FOLDED = 0x100;
 
 /** Methods of RFC 3261 and its extensions; others are "unknown" (RFC 4475 3.1.2.18: answered 501). */
 export const KNOWN_METHODS: ReadonlySet<string> = new Set([

@@ -3,10 +3,9 @@
 // unchanged received lines are kept as received.
 
 import { Buffer } from 'node:buffer';
-import type { CheckedEcho, CheckedLines } from './builders.js';
 import { SipParseError } from './errors.js';
 import { canonicalHeaderName, HeaderId } from './header-names.js';
-import type { ResponseEcho, SipMessage, WireLines } from './message.js';
+import type { CheckedLines, ResponseEcho, SipMessage, WireLines } from './message.js';
 import { trimEnd } from './scan.js';
 
 // memchr-backed indexOf finds none faster than the regex; the regex says where
@@ -171,7 +170,7 @@ function headOfEcho(message: SipMessage, echo: ResponseEcho, startLine: string, 
   const ids = message._ids;
   const names = message._names as string[];
   const values = message._values as string[];
-  const own = (echo as Partial<CheckedEcho>).own;
+  const own = echo.own;
   // still the checked lines createResponse gave it (Content-Length: 0 last): their text, written once
   if (own !== undefined && bodyLength === 0 && sameLines(own, ids, names, values)) return `${head}${own.text}\r\n`;
   let sawLength = false;
