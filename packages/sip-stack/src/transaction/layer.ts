@@ -155,9 +155,8 @@ export class TransactionLayer {
    * the same: the store answers the retransmissions). One that is still alive after the callback is filed then.
    */
   private pendingTx: NonInviteServerTransaction | undefined = undefined;
-  /** hashKey of the pending transaction's key when the store was looked up with it, else 0 with no hash. */
-  private pendingHash = 0;
-  private pendingHashed = false;
+  /** hashKey of the pending transaction's key when the store was looked up with it. */
+  private pendingHash: number | undefined = undefined;
   /** The pending transaction was retired or terminated during its callback. */
   private pendingDone = false;
   private readonly waits: WaitQueues;
@@ -292,7 +291,7 @@ export class TransactionLayer {
     const table = invite ? this.inviteTable : this.nonInviteTable;
     const existing = (table.size === 0 ? undefined : table.get(key)) ?? this.pendingMatch(key);
     const completed = this.completed;
-    let hash = 0;
+    let hash: number | undefined;
     // The store keeps non-INVITE transactions only: an INVITE or ACK key (method INVITE) is never in it.
     if (existing === undefined && completed !== undefined && !invite) {
       hash = hashKey(key);
@@ -320,7 +319,7 @@ export class TransactionLayer {
       return;
     }
     if (method !== 'INVITE' && this.pendingTx === undefined) {
-      this.receiveNonInvite(request, key, cancelKey, context, completed !== undefined, hash);
+      this.receiveNonInvite(request, key, cancelKey, context, hash);
       return;
     }
     const tx =
@@ -344,12 +343,10 @@ export class TransactionLayer {
     key: string,
     cancelKey: string | undefined,
     context: SipInboundContext,
-    hashed: boolean,
-    hash: number,
+    hash: number | undefined,
   ): void {
     const tx = new NonInviteServerTransaction(request, key, context, this.serverEnv);
     this.pendingTx = tx;
-    this.pendingHashed = hashed;
     this.pendingHash = hash;
     this.pendingDone = false;
     try {
@@ -428,7 +425,7 @@ export class TransactionLayer {
       this.completed = completed;
     }
     if (completed.ms !== ms) return false;
-    const due = completed.add(tx.key, sent, pending && this.pendingHashed ? this.pendingHash : undefined);
+    const due = completed.add(tx.key, sent, pending ? this.pendingHash : undefined);
     if (due === undefined) return false;
     if (pending) this.pendingDone = true;
     else {
@@ -503,8 +500,7 @@ export class TransactionLayer {
     for (const tx of [...this.clientTable.values()]) tx.terminate('closed');
     for (const tx of new Set(this.inviteTable.values())) tx.terminate('closed');
     for (const tx of [...this.nonInviteTable.values()]) tx.terminate('closed');
-    const pending = this.pendingMatch(this.pendingTx?.key ?? '');
-    pending?.terminate('closed');
+    if (this.pendingTx !== undefined && !this.pendingDone) this.pendingTx.terminate('closed');
     this.completed?.clear();
     this.accepted?.clear();
     this.waits.clear();
