@@ -1009,14 +1009,8 @@ export class IncomingCall {
 
   private respond(status: number, reason?: string, options: RequestOptions = NO_OPTIONS): SipResponse {
     const ok = status >= 200 && status < 300;
-    let headers: ReadonlyArray<readonly [string, string]>;
-    if (options.headers === undefined) headers = this.ua.answerHeaders(this.contact(), ok);
-    else {
-      const list: [string, string][] = [['Contact', this.contact()]];
-      if (ok) list.push(['Allow', ALLOW], ['Supported', SUPPORTED]);
-      for (const h of options.headers) list.push([h[0], h[1]]);
-      headers = list;
-    }
+    const ours = this.ua.answerHeaders(this.contact(), ok);
+    const headers = options.headers === undefined ? ours : [...ours, ...options.headers];
     const response = createResponse(this.request, status, reason, {
       toTag: this.toTag,
       headers,
