@@ -68,27 +68,77 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, famil
 /**
  * dgram resolves every destination through its `lookup`, and dns.lookup answers even an IP literal a tick later:
  * the transport sends to addresses (RFC 3263 resolution is the locator's job), so those are passed straight on.
+ * The last literal's family is kept: a server answers the same few peers over and over, and isIP is a regex.
  */
-function literalLookup(hostname: string, options: LookupOneOptions | number, callback: LookupCallback): void {
-  const family = isIP(hostname);
-  if (family !== 0) callback(null, hostname, family);
-  else dnsLookup(hostname, options as LookupOneOptions, callback);
+function literalLookup(): (hostname: string, options: LookupOneOptions | number, callback: LookupCallback) => void {
+  let lastHost = '';
+  let lastFamily = 0;
+  return (hostname, options, callback) => {
+    if (hostname === lastHost) {
+      callback(null, hostname, lastFamily);
+      return;
+    }
+    const family = isIP(hostname);
+    if (family === 0) {
+      dnsLookup(hostname, options as LookupOneOptions, callback);
+      return;
+    }
+    lastHost = hostname;
+    lastFamily = family;
+    callback(null, hostname, family);
+  };
 }
 
+/** What becomes of one queued datagram: told of its failure (or, for `send`, of its success too). */
+type DatagramDone = (err: Error | null) => void;
+
+/** Runs `flush` once the current event-loop turn's I/O callbacks are done. */
+export type FlushScheduler = (flush: () => void) => void;
+
+const afterThisTurn: FlushScheduler = (flush) => void setImmediate(flush);
+
+function sendFailure(err: Error): SipTransportError {
+  return err instanceof SipTransportError ? err : new SipTransportError('send-failed', err.message, { cause: err });
+}
+
+/** Datagrams queued beyond this go out at once rather than waiting for the end of the turn. */
+const MAX_QUEUED = 64;
+
+/**
+ * A UDP socket. Datagrams sent during one event-loop turn are queued and handed to the kernel together when the
+ * turn's I/O callbacks are done: a burst of requests read in one poll is answered by a burst of sendmsg calls, so
+ * the peer is woken once per burst rather than once per response, and Node's per-send tick (the callback that
+ * reports the result) is run once per burst. Order is kept; every failure still reaches its sender.
+ */
 export class UdpListener implements SipListener {
   local: SipEndpoint;
+  /** The queue, as parallel arrays reused from turn to turn (no object per datagram). */
+  private readonly outBytes: (Uint8Array | undefined)[] = [];
+  private readonly outAddress: string[] = [];
+  private readonly outPort: number[] = [];
+  private readonly outDone: (DatagramDone | undefined)[] = [];
+  private queued = 0;
+  private flushPending = false;
+  private closed = false;
+  private readonly flushNow = () => this.flush();
+
   private constructor(
     private readonly socket: DgramSocket,
     local: SipEndpoint,
+    private readonly schedule: FlushScheduler,
   ) {
     this.local = local;
   }
 
-  static async open(spec: ListenSpec, onInput: RawInputHandler): Promise<UdpListener> {
+  static async open(
+    spec: ListenSpec,
+    onInput: RawInputHandler,
+    schedule: FlushScheduler = afterThisTurn,
+  ): Promise<UdpListener> {
     const socket = createSocket({
       type: isIPv6(spec.address) ? 'udp6' : 'udp4',
       reuseAddr: false,
-      lookup: literalLookup as never,
+      lookup: literalLookup() as never,
     });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', (err) =>
@@ -102,7 +152,7 @@ export class UdpListener implements SipListener {
     if (spec.sendBufferSize) socket.setSendBufferSize(spec.sendBufferSize);
     const addr = socket.address();
     const local: SipEndpoint = { protocol: 'udp', address: addr.address, port: addr.port };
-    const listener = new UdpListener(socket, local);
+    const listener = new UdpListener(socket, local, schedule);
     // After binding, socket errors (e.g. ICMP unreachable on some systems) must not crash the process.
     socket.on('error', () => {});
     // node:dgram gives a fresh rinfo per datagram; consecutive datagrams from one peer share one (read-only)
@@ -122,22 +172,67 @@ export class UdpListener implements SipListener {
     return listener;
   }
 
+  /** Sends a datagram at the end of this turn; settles when the kernel has it (or refused it). */
   send(bytes: Uint8Array, address: string, port: number): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.socket.send(bytes, port, address, (err) =>
-        err ? reject(new SipTransportError('send-failed', err.message, { cause: err })) : resolve(),
-      );
+      this.enqueue(bytes, address, port, (err) => (err ? reject(sendFailure(err)) : resolve()));
     });
   }
 
-  /** Sends a datagram without a promise: a failure is reported to `onError`, once. */
+  /** Sends a datagram at the end of this turn without a promise: a failure is reported to `onError`, once. */
   sendNow(bytes: Uint8Array, address: string, port: number, onError: (error: SipTransportError) => void): void {
-    this.socket.send(bytes, port, address, (err) => {
-      if (err) onError(new SipTransportError('send-failed', err.message, { cause: err }));
+    this.enqueue(bytes, address, port, (err) => {
+      if (err) onError(sendFailure(err));
     });
+  }
+
+  private enqueue(bytes: Uint8Array, address: string, port: number, done: DatagramDone): void {
+    if (this.closed) {
+      done(new SipTransportError('closed', `udp ${this.local.address}:${this.local.port} is closed`));
+      return;
+    }
+    const i = this.queued++;
+    this.outBytes[i] = bytes;
+    this.outAddress[i] = address;
+    this.outPort[i] = port;
+    this.outDone[i] = done;
+    if (i + 1 >= MAX_QUEUED) this.flush();
+    else if (!this.flushPending) {
+      this.flushPending = true;
+      this.schedule(this.flushNow);
+    }
+  }
+
+  /** Hands every queued datagram to the socket, in order. */
+  private flush(): void {
+    this.flushPending = false;
+    const n = this.queued;
+    const socket = this.socket;
+    // dgram calls back a tick later, never from inside send: nothing is queued while this runs
+    let refused: unknown[] | undefined;
+    for (let i = 0; i < n; i++) {
+      const bytes = this.outBytes[i] as Uint8Array;
+      const done = this.outDone[i] as DatagramDone;
+      this.outBytes[i] = undefined;
+      this.outDone[i] = undefined;
+      try {
+        socket.send(bytes, this.outPort[i], this.outAddress[i], done);
+      } catch (err) {
+        // a bad port or a socket closed under us: dgram throws instead of calling back
+        (refused ??= []).push(done, err);
+      }
+    }
+    this.queued = 0;
+    // told after the queue is empty again: a sender may send anew from its error handler
+    if (refused !== undefined) {
+      for (let i = 0; i < refused.length; i += 2) (refused[i] as DatagramDone)(refused[i + 1] as Error);
+    }
   }
 
   close(): Promise<void> {
+    // what was sent before close still goes out
+    this.flush();
+    this.closed = true;
     return new Promise((resolve) => {
       try {
         this.socket.close(() => resolve());

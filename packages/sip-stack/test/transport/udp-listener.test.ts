@@ -1,7 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UdpListener } from '../../src/transport/listeners.js';
-import type { RawSipInput } from '../../src/transport/types.js';
+import { type RawSipInput, SipTransportError } from '../../src/transport/types.js';
 
 const open: Array<{ close(): unknown }> = [];
 afterEach(async () => {
@@ -44,5 +44,98 @@ describe('UdpListener', () => {
     expect(inputs[1].source).toBe(inputs[0].source);
     expect(inputs[5].source).toBe(inputs[4].source);
     expect(inputs[3].source).not.toBe(inputs[0].source);
+  });
+
+  it('holds the datagrams of one turn for one flush and sends them in order', async () => {
+    const flushes: Array<() => void> = [];
+    const listener = await UdpListener.open(
+      { protocol: 'udp', address: '127.0.0.1', port: 0 },
+      () => {},
+      (flush) => flushes.push(flush),
+    );
+    open.push(listener);
+    const to = await peer('127.0.0.1');
+    const got: string[] = [];
+    const all = new Promise<void>((resolve) =>
+      to.on('message', (m) => {
+        got.push(m.toString());
+        if (got.length === 3) resolve();
+      }),
+    );
+    const errors: unknown[] = [];
+    for (const text of ['a', 'b', 'c']) {
+      listener.sendNow(Buffer.from(text), '127.0.0.1', to.address().port, (e) => errors.push(e));
+    }
+    expect(flushes).toHaveLength(1);
+    flushes[0]();
+    await all;
+    expect(got).toEqual(['a', 'b', 'c']);
+    expect(errors).toEqual([]);
+  });
+
+  it('sends a long queue at once instead of waiting for the end of the turn', async () => {
+    const listener = await UdpListener.open(
+      { protocol: 'udp', address: '127.0.0.1', port: 0 },
+      () => {},
+      () => {},
+    );
+    open.push(listener);
+    const to = await peer('127.0.0.1');
+    let count = 0;
+    const all = new Promise<void>((resolve) =>
+      to.on('message', () => {
+        if (++count === 64) resolve();
+      }),
+    );
+    for (let i = 0; i < 64; i++) listener.sendNow(Buffer.from(`m${i}`), '127.0.0.1', to.address().port, () => {});
+    await all;
+    expect(count).toBe(64);
+  });
+
+  it('reports a datagram the kernel refuses to its sender, naming the destination (RFC 3261 18.4)', async () => {
+    const listener = await UdpListener.open({ protocol: 'udp', address: '127.0.0.1', port: 0 }, () => {});
+    open.push(listener);
+    const to = await peer('127.0.0.1');
+    const port = to.address().port;
+    const failed = new Promise<SipTransportError>((resolve) =>
+      // larger than any IPv4 datagram: EMSGSIZE
+      listener.sendNow(new Uint8Array(70_000), '127.0.0.1', port, resolve),
+    );
+    const error = await failed;
+    expect(error).toBeInstanceOf(SipTransportError);
+    expect(error.code).toBe('send-failed');
+    expect(error.message).toContain(`127.0.0.1:${port}`);
+    await expect(listener.send(new Uint8Array(70_000), '127.0.0.1', port)).rejects.toMatchObject({
+      code: 'send-failed',
+    });
+  });
+
+  it('reports a destination dgram refuses outright, and still sends the rest of the turn', async () => {
+    const listener = await UdpListener.open({ protocol: 'udp', address: '127.0.0.1', port: 0 }, () => {});
+    open.push(listener);
+    const to = await peer('127.0.0.1');
+    const arrived = new Promise<string>((resolve) => to.once('message', (m) => resolve(m.toString())));
+    const errors: SipTransportError[] = [];
+    // port 0 is no destination: dgram throws instead of calling back
+    listener.sendNow(Buffer.from('lost'), '127.0.0.1', 0, (e) => errors.push(e));
+    listener.sendNow(Buffer.from('kept'), '127.0.0.1', to.address().port, (e) => errors.push(e));
+    expect(await arrived).toBe('kept');
+    expect(errors).toHaveLength(1);
+    expect(errors[0].code).toBe('send-failed');
+  });
+
+  it('sends what was queued before close, and refuses what comes after', async () => {
+    const listener = await UdpListener.open({ protocol: 'udp', address: '127.0.0.1', port: 0 }, () => {});
+    const to = await peer('127.0.0.1');
+    const arrived = new Promise<string>((resolve) => to.once('message', (m) => resolve(m.toString())));
+    listener.sendNow(Buffer.from('last'), '127.0.0.1', to.address().port, () => {});
+    await listener.close();
+    expect(await arrived).toBe('last');
+    const errors: SipTransportError[] = [];
+    listener.sendNow(Buffer.from('late'), '127.0.0.1', to.address().port, (e) => errors.push(e));
+    expect(errors.map((e) => e.code)).toEqual(['closed']);
+    await expect(listener.send(Buffer.from('late'), '127.0.0.1', to.address().port)).rejects.toMatchObject({
+      code: 'closed',
+    });
   });
 });
