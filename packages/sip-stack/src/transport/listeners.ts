@@ -219,7 +219,8 @@ export class UdpListener implements SipListener {
         socket.send(bytes, this.outPort[i], this.outAddress[i], done);
       } catch (err) {
         // a bad port or a socket closed under us: dgram throws instead of calling back
-        (refused ??= []).push(done, err);
+        if (refused === undefined) refused = [];
+        refused.push(done, err);
       }
     }
     this.queued = 0;
