@@ -84,6 +84,21 @@ describe('SipTransportLayer over UDP', () => {
     expect((r as SipResponse).status).toBe(200);
   });
 
+  it('tells the sender of a response the kernel refuses, naming where it was going (RFC 3261 18.4)', async () => {
+    const server = layer();
+    await server.listen('udp://127.0.0.1:0');
+    const req = parseMessage(options('SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK-big')) as SipRequest;
+    const ok = okFor(req);
+    // larger than any UDP datagram: EMSGSIZE, nothing leaves the host
+    const big = new SipResponse(200, 'OK', ok.headerEntries(), new Uint8Array(70_000));
+    const failed = new Promise<unknown>((resolve) =>
+      server.transmit(big, { protocol: 'udp', address: '127.0.0.1', port: 5999 }, resolve),
+    );
+    const error = await within(failed);
+    expect(error).toMatchObject({ name: 'SipTransportError', code: 'send-failed' });
+    expect((error as Error).message).toContain('127.0.0.1:5999');
+  });
+
   it('answers a malformed request with 400 naming the problem, and drops one it cannot answer', async () => {
     const server = layer();
     const s = await server.listen('udp://127.0.0.1:0');
