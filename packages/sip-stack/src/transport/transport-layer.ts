@@ -350,8 +350,9 @@ export class SipTransportLayer {
   }
 
   /**
-   * `send` without a promise for the transaction layer's hot path (SipTransportPort.transmit): a datagram goes out
-   * at once and a failure comes to `onError`; anything needing a connection takes the `send` path.
+   * `send` without a promise for the transaction layer's hot path (SipTransportPort.transmit): a datagram is handed
+   * to its socket's queue (sent at the end of this event-loop turn, UdpListener) and a failure comes to `onError`;
+   * anything needing a connection takes the `send` path.
    */
   transmit(message: SipMessage, destination: SipEndpoint, onError: (error: unknown) => void): Uint8Array | undefined {
     if (destination.protocol !== 'udp' || this.closed) {
