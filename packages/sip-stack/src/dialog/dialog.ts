@@ -51,10 +51,26 @@ export interface InDialogRequestOptions {
  */
 function contactUri(message: SipRequest | SipResponse): string {
   const first = message.header('contact');
+  if (first !== undefined) {
+    const uri = bracketedOnly(first);
+    if (uri !== undefined) return uri;
+  }
   const contact = first === undefined ? undefined : parseContacts(first)[0];
   if (contact === undefined || contact.star)
     throw new DialogError('no-contact', 'a dialog-creating message needs a Contact (RFC 3261 12.1)');
   return contact.uri;
+}
+
+/**
+ * The URI of a Contact that is just `<URI>` (no display name, parameters or second value), as parseContacts reads
+ * it, without making its ContactValue; undefined for anything else (the full parse then decides).
+ */
+function bracketedOnly(value: string): string | undefined {
+  const last = value.length - 1;
+  if (last < 2 || value.charCodeAt(0) !== 0x3c || value.indexOf('>', 1) !== last) return undefined;
+  // no LWS inside <addr-spec> (RFC 4475 3.1.2.14): such a value goes to the full parse, which rejects it
+  for (let k = 1; k < last; k++) if (value.charCodeAt(k) <= 32) return undefined;
+  return value.slice(1, last);
 }
 
 /** RFC 3261 12.1.1 / 12.1.2: a dialog is secure when the request was sent to a SIPS URI (scheme case-insensitive). */

@@ -2,6 +2,7 @@
 // send and answer requests in and out of dialogs, register, challenge and answer digest authentication.
 import { type ClientCredentials, DigestClient, type DigestServer } from '../auth/index.js';
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
+import { DialogTable } from '../dialog/dialog-table.js';
 import { dialogKey, SipDialog } from '../dialog/index.js';
 import {
   createResponse,
@@ -245,6 +246,8 @@ export class SipSession {
   private refers: ReferWatch[] | undefined;
   /** @internal our 2xx awaiting its ACK (RFC 3261 13.3.1.4), found through the session by the ACK's dialog */
   ackWait: AckWait | undefined;
+  /** @internal when the UA adopted it, in adoptions (the order of `activeSessions`) */
+  adoptedAt = 0;
 
   constructor(
     private readonly ua: UserAgent,
@@ -1429,14 +1432,16 @@ export class UserAgent {
   onSubscribe: ((subscription: IncomingSubscription) => void) | undefined;
 
   private readonly locator: SipLocator;
-  private readonly sessions = new Map<string, SipSession>();
+  /** Sessions by dialog (Call-ID, local tag, remote tag). */
+  private readonly sessions = new DialogTable<SipSession>();
+  /** How many sessions were adopted: their order for `activeSessions`. */
+  private adopted = 0;
   /** Calls either way with an early dialog (after a reliable 1xx), for PRACK and UPDATE. */
   private readonly earlyCalls = new Map<string, IncomingCall | OutgoingCall>();
   /** Subscription dialogs, either side, by dialog key. */
   private readonly usages = new Map<string, DialogUsage>();
   /** Our SUBSCRIBEs awaiting a dialog, by Call-ID and From tag (a NOTIFY may come before the 2xx). */
   private readonly pendingSubscriptions = new Map<string, Subscription>();
-  private readonly incoming = new Map<InviteServerTransaction, IncomingCall>();
   /** 2xx waits for an ACK whose session ended first, by dialog key (the others are on their session). */
   private readonly awaitingAck = new Map<string, AckWait>();
   /** @internal the first wait of every AckWait (T1, or 64*T1 when reliable): one clock timer per duration */
@@ -1452,7 +1457,7 @@ export class UserAgent {
    * for every transaction, given the transaction: nothing per call stays reachable from it for Timer L.
    */
   private readonly inviteEnded = (tx: ServerTransaction): void => {
-    const call = this.incoming.get(tx as InviteServerTransaction);
+    const call = (tx as InviteServerTransaction).pendingCall as IncomingCall | undefined;
     if (call !== undefined) this.forgetIncoming(tx as InviteServerTransaction, call);
   };
 
@@ -1815,18 +1820,22 @@ export class UserAgent {
   /** @internal */
   adoptSession(dialog: SipDialog, role: 'uac' | 'uas', remoteBody: Uint8Array): SipSession {
     const session = new SipSession(this, dialog, role, remoteBody);
-    this.sessions.set(dialog.key, session);
+    session.adoptedAt = this.adopted++;
+    this.sessions.set(session);
     return session;
   }
 
   /** @internal */
   forgetSession(session: SipSession): void {
-    if (this.sessions.get(session.dialog.key) === session) this.sessions.delete(session.dialog.key);
+    this.sessions.delete(session);
   }
 
   /** Calls that are up, keyed by dialog. */
   get activeSessions(): SipSession[] {
-    return [...this.sessions.values()];
+    const all = this.sessions.values();
+    // Dialogs sharing a Call-ID are filed together: back to the order they came up in.
+    if (this.sessions.grouped) all.sort((a, b) => a.adoptedAt - b.adoptedAt);
+    return all;
   }
 
   /** @internal retransmits the 2xx until the ACK arrives (RFC 3261 13.3.1.4). */
@@ -1879,15 +1888,20 @@ export class UserAgent {
   }
 
   private receiveAck(ack: SipRequest): void {
-    let key: string;
+    let callId: string;
+    let localTag: string;
+    let remoteTag: string;
     try {
-      key = dialogKey(ack.callId(), ack.to().tag ?? '', ack.from().tag ?? '');
+      callId = ack.callId();
+      localTag = ack.to().tag ?? '';
+      remoteTag = ack.from().tag ?? '';
     } catch {
       return;
     }
-    const session = this.sessions.get(key);
+    // 13.3.1.4: the ACK is matched to its dialog, which stops the 2xx retransmissions.
+    const session = this.sessions.get(callId, localTag, remoteTag);
     if (session === undefined) {
-      if (this.awaitingAck.size > 0) this.awaitingAck.get(key)?.acked();
+      if (this.awaitingAck.size > 0) this.awaitingAck.get(dialogKey(callId, localTag, remoteTag))?.acked();
       return;
     }
     session.ackWait?.acked();
@@ -1896,7 +1910,7 @@ export class UserAgent {
 
   /** @internal the INVITE was answered finally or its transaction ended: the call is no longer pending. */
   forgetIncoming(inviteTx: InviteServerTransaction, call: IncomingCall): void {
-    if (this.incoming.get(inviteTx) === call) this.incoming.delete(inviteTx);
+    if (inviteTx.pendingCall === call) inviteTx.pendingCall = undefined;
     const early = call.dialog?.key;
     if (early !== undefined && this.earlyCalls.get(early) === call) this.earlyCalls.delete(early);
   }
@@ -1908,7 +1922,7 @@ export class UserAgent {
     }
     // RFC 3261 9.2: 200 to the CANCEL, 487 to the INVITE if it is still pending.
     cancelTx.reply(200);
-    const call = this.incoming.get(inviteTx);
+    const call = inviteTx.pendingCall as IncomingCall | undefined;
     if (inviteTx.state === 'proceeding') {
       inviteTx.respond(createResponse(inviteTx.request, 487, undefined, { toTag: call?.toTag }));
       call?.cancel();
@@ -1932,9 +1946,11 @@ export class UserAgent {
     const toTag = request.to().tag;
     if (toTag !== undefined) {
       // In a dialog (RFC 3261 12.2.2): find it, or 481.
-      const key = dialogKey(request.callId(), toTag, request.from().tag ?? '');
-      const session = this.sessions.get(key);
+      const callId = request.callId();
+      const fromTag = request.from().tag ?? '';
+      const session = this.sessions.get(callId, toTag, fromTag);
       if (session) return void session.receive(request, tx);
+      const key = dialogKey(callId, toTag, fromTag);
       const usage = this.usages.get(key);
       if (usage) return void usage.receive(request, tx);
       const early = this.earlyCalls.get(key);
@@ -1980,13 +1996,13 @@ export class UserAgent {
         if (replacing) {
           // RFC 3891 3: to-tag names our local tag, from-tag the peer's; no such confirmed dialog is 481, and
           // early-only against a confirmed dialog is 486.
-          replaces = this.sessions.get(dialogKey(replacing.callId, replacing.toTag ?? '', replacing.fromTag ?? ''));
+          replaces = this.sessions.get(replacing.callId, replacing.toTag ?? '', replacing.fromTag ?? '');
           if (!replaces || replaces.ended) return void tx.reply(481);
           if (replacing.earlyOnly) return void tx.reply(486);
         }
         const call = new IncomingCall(this, request, inviteTx, context);
         call.replaces = replaces;
-        this.incoming.set(inviteTx, call);
+        inviteTx.pendingCall = call;
         inviteTx.events.onTerminated = this.inviteEnded;
         if (this.onInvite) this.onInvite(call);
         else call.reject(480);
@@ -2028,7 +2044,7 @@ export class UserAgent {
 
   /** Stops every transaction; the transport stays the caller's. */
   close(): void {
-    for (const s of [...this.sessions.values()]) s.end('failure');
+    for (const s of this.sessions.values()) s.end('failure');
     for (const u of [...this.usages.values(), ...this.pendingSubscriptions.values()]) {
       if (u instanceof Subscription) u.terminate('closed');
       else if (u instanceof IncomingSubscription) u.abandon();
