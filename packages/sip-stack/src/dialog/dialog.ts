@@ -89,8 +89,7 @@ export class SipDialog {
   readonly remoteTag: string;
   /** The remote party's header value (From at a UAS, To at a UAC), with its tag. */
   remote: string;
-  /** Call-ID and both tags as one string (RFC 3261 12: they identify the dialog), made once for the UA's tables. */
-  readonly key: string;
+  private keyValue: string | undefined = undefined;
 
   private constructor(
     readonly callId: string,
@@ -114,7 +113,16 @@ export class SipDialog {
     this.remoteTarget = remoteTarget;
     this.routeSet = routeSet;
     this.state = state;
-    this.key = dialogKey(callId, localTag, remoteTag);
+  }
+
+  /** Call-ID and both tags as one string (RFC 3261 12: they identify the dialog), made once on first use. */
+  get key(): string {
+    let key = this.keyValue;
+    if (key === undefined) {
+      key = dialogKey(this.callId, this.localTag, this.remoteTag);
+      this.keyValue = key;
+    }
+    return key;
   }
 
   /** RFC 3261 12.1.2: the UAC's dialog from a 1xx (with a To tag) or 2xx to its request. */

@@ -988,6 +988,8 @@ export class IncomingCall {
     readonly request: SipRequest,
     readonly tx: InviteServerTransaction,
     readonly context: SipInboundContext,
+    /** @internal the INVITE's Session-Expires (RFC 4028) as the UA read it, null when absent; else read here */
+    private readonly sessionExpires?: ReturnType<SipRequest['sessionExpires']> | null,
   ) {
     this.toTag = ua.newTag();
   }
@@ -1020,15 +1022,16 @@ export class IncomingCall {
       body: options.body,
       contentType: options.contentType,
     });
-    const events = this.tx.events;
-    const ended = events.onTerminated;
+    const tx = this.tx;
     // A 2xx forgets the call (below), so nothing waits for the transaction's end: the layer may then keep only its
     // key for Timer L (RFC 6026 7.1) instead of the INVITE and this 2xx.
-    if (status >= 200 && status < 300) events.onTerminated = undefined;
+    const events = ok && tx.watched ? tx.events : undefined;
+    const ended = events?.onTerminated;
+    if (events !== undefined) events.onTerminated = undefined;
     try {
-      this.tx.respond(response);
+      tx.respond(response);
     } catch (err) {
-      events.onTerminated = ended;
+      if (events !== undefined) events.onTerminated = ended;
       throw err;
     }
     if (status >= 200) {
@@ -1071,6 +1074,17 @@ export class IncomingCall {
     if (!this.dialog) {
       this.dialog = SipDialog.asUas(this.request, this.toTag, this.contact(), true);
       this.ua.registerEarly(this.dialog.key, this);
+      // The UA now files this call: it must hear of the transaction's end, whoever else listens to it.
+      const events = this.tx.events;
+      const theirs = events.onTerminated;
+      const ended = this.ua.inviteEnded;
+      events.onTerminated =
+        theirs === undefined
+          ? ended
+          : (tx) => {
+              ended(tx);
+              theirs(tx);
+            };
     }
     const { t1 } = this.ua.transactions.timers;
     const clock = this.ua.clock;
@@ -1157,11 +1171,13 @@ export class IncomingCall {
 
   /** RFC 4028 9: the interval and refresher our 2xx names, or none. */
   private negotiateTimer(): { interval: number; refresher: 'uac' | 'uas'; headers: [string, string][] } | undefined {
-    let se: ReturnType<SipRequest['sessionExpires']>;
-    try {
-      se = sessionExpiresOf(this.request);
-    } catch {
-      se = undefined;
+    let se = this.sessionExpires;
+    if (se === undefined) {
+      try {
+        se = sessionExpiresOf(this.request);
+      } catch {
+        se = undefined;
+      }
     }
     const interval = se?.delta ?? this.ua.sessionInterval;
     if (interval === undefined) return undefined;
@@ -1453,10 +1469,11 @@ export class UserAgent {
   private contactUserValue: string | undefined;
   private contactUserKnown = false;
   /**
-   * An INVITE server transaction ended, whatever the cause: its call, if still pending, is forgotten. One handler
-   * for every transaction, given the transaction: nothing per call stays reachable from it for Timer L.
+   * An INVITE server transaction with an early dialog ended, whatever the cause: its call, if still pending, is
+   * forgotten. One handler for every transaction, given the transaction: nothing per call stays reachable from it.
    */
-  private readonly inviteEnded = (tx: ServerTransaction): void => {
+  /** @internal */
+  readonly inviteEnded = (tx: ServerTransaction): void => {
     const call = (tx as InviteServerTransaction).pendingCall as IncomingCall | undefined;
     if (call !== undefined) this.forgetIncoming(tx as InviteServerTransaction, call);
   };
@@ -1925,7 +1942,10 @@ export class UserAgent {
     const call = inviteTx.pendingCall as IncomingCall | undefined;
     if (inviteTx.state === 'proceeding') {
       inviteTx.respond(createResponse(inviteTx.request, 487, undefined, { toTag: call?.toTag }));
-      call?.cancel();
+      if (call !== undefined) {
+        this.forgetIncoming(inviteTx, call);
+        call.cancel();
+      }
     }
   }
 
@@ -2000,10 +2020,10 @@ export class UserAgent {
           if (!replaces || replaces.ended) return void tx.reply(481);
           if (replacing.earlyOnly) return void tx.reply(486);
         }
-        const call = new IncomingCall(this, request, inviteTx, context);
+        const call = new IncomingCall(this, request, inviteTx, context, se ?? null);
         call.replaces = replaces;
+        // The transaction holds its pending call (nothing in the UA does until an early dialog is made).
         inviteTx.pendingCall = call;
-        inviteTx.events.onTerminated = this.inviteEnded;
         if (this.onInvite) this.onInvite(call);
         else call.reject(480);
         return;
