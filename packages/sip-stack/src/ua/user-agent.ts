@@ -64,7 +64,7 @@ const OPTIONS_HEADERS: ReadonlyArray<readonly [string, string]> = Object.freeze(
 const OPTIONS_ANSWER = Object.freeze({ headers: OPTIONS_HEADERS });
 
 /** No options (shared, never written into). */
-const NO_OPTIONS: RequestOptions = Object.freeze({});
+const NO_OPTIONS: AcceptOptions = Object.freeze({});
 /** No body (shared: bodies are replaced, never written into). */
 const NO_BODY = new Uint8Array(0);
 /** No methods known (shared: remoteAllow is replaced, never added to). */
@@ -1012,16 +1012,17 @@ export class IncomingCall {
     return this.request.body;
   }
 
-  private respond(status: number, reason?: string, options: RequestOptions = NO_OPTIONS): SipResponse {
+  private respond(
+    status: number,
+    reason?: string,
+    extra?: Iterable<readonly [string, string]>,
+    body?: Uint8Array | string,
+    contentType?: string,
+  ): SipResponse {
     const ok = status >= 200 && status < 300;
     const ours = this.ua.answerHeaders(this.contact(), ok);
-    const headers = options.headers === undefined ? ours : [...ours, ...options.headers];
-    const response = createResponse(this.request, status, reason, {
-      toTag: this.toTag,
-      headers,
-      body: options.body,
-      contentType: options.contentType,
-    });
+    const headers = extra === undefined ? ours : [...ours, ...extra];
+    const response = createResponse(this.request, status, reason, { toTag: this.toTag, headers, body, contentType });
     const tx = this.tx;
     // A 2xx forgets the call (below), so nothing waits for the transaction's end: the layer may then keep only its
     // key for Timer L (RFC 6026 7.1) instead of the INVITE and this 2xx.
@@ -1058,7 +1059,7 @@ export class IncomingCall {
     if (this.tx.state !== 'proceeding') return Promise.resolve();
     const supported = [...this.request.supported(), ...this.request.require()];
     if (!options.reliable || !supported.includes('100rel')) {
-      this.respond(183, undefined, options);
+      this.respond(183, undefined, options.headers, options.body, options.contentType);
       return Promise.resolve();
     }
     if (this.unackedPromise) return this.unackedPromise.then(() => this.progress(options));
@@ -1070,7 +1071,7 @@ export class IncomingCall {
       ['RSeq', String(rseq)],
     ];
     for (const h of options.headers ?? []) headers.push([h[0], h[1]]);
-    const response = this.respond(183, undefined, { ...options, headers });
+    const response = this.respond(183, undefined, headers, options.body, options.contentType);
     if (!this.dialog) {
       this.dialog = SipDialog.asUas(this.request, this.toTag, this.contact(), true);
       this.ua.registerEarly(this.dialog.key, this);
@@ -1130,7 +1131,7 @@ export class IncomingCall {
    * Waits first for the PRACK of an outstanding reliable provisional (RFC 3262 3). Rejects when the caller
    * cancelled first, or no ACK came within 64*T1 (the call is then ended with BYE).
    */
-  accept(options: AcceptOptions = {}): Promise<SipSession> {
+  accept(options: AcceptOptions = NO_OPTIONS): Promise<SipSession> {
     const unacked = this.unackedPromise;
     if (unacked) return unacked.then(() => this.answer(options));
     try {
@@ -1146,7 +1147,7 @@ export class IncomingCall {
     const timer = this.negotiateTimer();
     const extra = options.headers;
     const headers = timer === undefined ? extra : extra === undefined ? timer.headers : [...extra, ...timer.headers];
-    const response = this.respond(200, undefined, { body: options.body, contentType: options.contentType, headers });
+    const response = this.respond(200, undefined, headers, options.body, options.contentType);
     const dialog = this.dialog ?? SipDialog.asUas(this.request, this.toTag, this.contact(), false);
     dialog.state = 'confirmed';
     if (this.dialog) this.ua.forgetEarly(dialog.key);
@@ -1191,7 +1192,7 @@ export class IncomingCall {
 
   /** A final non-2xx answer (486 Busy Here, 603 Decline, ...). */
   reject(status = 486, reason?: string, headers?: Iterable<readonly [string, string]>): void {
-    if (this.tx.state === 'proceeding') this.respond(status, reason, { headers });
+    if (this.tx.state === 'proceeding') this.respond(status, reason, headers);
     this.unacked?.done(false);
     if (this.dialog) this.ua.forgetEarly(this.dialog.key);
   }
@@ -1389,7 +1390,7 @@ class AckWait implements WaitingTransaction {
     if (this.timer !== undefined) this.ua.clock.clearTimeout(this.timer);
     this.timer = undefined;
     if (session.ackWait === this) session.ackWait = undefined;
-    this.ua.forgetAckWait(session.dialog.key, this);
+    this.ua.forgetAckWait(session.dialog, this);
     this.session = undefined;
     this.tx = undefined;
     this.response = undefined;
@@ -1895,8 +1896,9 @@ export class UserAgent {
   }
 
   /** @internal the wait for an ACK is over (it came, or 64*T1 passed). */
-  forgetAckWait(key: string, wait: AckWait): void {
-    if (this.awaitingAck.size > 0 && this.awaitingAck.get(key) === wait) this.awaitingAck.delete(key);
+  forgetAckWait(dialog: SipDialog, wait: AckWait): void {
+    // (the dialog's key string is made only when some wait outlived its session)
+    if (this.awaitingAck.size > 0 && this.awaitingAck.get(dialog.key) === wait) this.awaitingAck.delete(dialog.key);
   }
 
   /** @internal the session ended with its 2xx still awaiting the ACK. */
