@@ -1,5 +1,7 @@
 // Dialogs (RFC 3261 section 12): the state two user agents share (Call-ID, tags, CSeq numbers, remote target,
 // route set), created from a dialog-creating request and its response, and used to build in-dialog requests.
+
+import { HeaderId } from '../message/header-names.js';
 import {
   createRequest,
   parseContacts,
@@ -34,6 +36,9 @@ export class DialogError extends Error {
 /** Verdict on an in-dialog request (RFC 3261 12.2.2). */
 export type InDialogVerdict = { readonly ok: true } | { readonly ok: false; readonly status: number; reason: string };
 
+/** No routes (shared, never written into: route sets are replaced, not changed). */
+const NO_ROUTES: readonly string[] = Object.freeze([]);
+
 /** The verdict of every acceptable request (one object for all). */
 const ACCEPTED: InDialogVerdict = Object.freeze({ ok: true });
 
@@ -50,11 +55,13 @@ export interface InDialogRequestOptions {
  * message's cached accessor, which would keep the parse with the request for as long as its transaction lives.
  */
 function contactUri(message: SipRequest | SipResponse): string {
-  const first = message.header('contact');
-  if (first !== undefined) {
-    const uri = bracketedOnly(first);
+  // the first Contact line whole: when it is just <URI> it is also its first list element (no top-level comma)
+  const k = message._find(HeaderId.Contact);
+  if (k >= 0) {
+    const uri = bracketedOnly(message._value(k));
     if (uri !== undefined) return uri;
   }
+  const first = message.header('contact');
   const contact = first === undefined ? undefined : parseContacts(first)[0];
   if (contact === undefined || contact.star)
     throw new DialogError('no-contact', 'a dialog-creating message needs a Contact (RFC 3261 12.1)');
@@ -155,7 +162,8 @@ export class SipDialog {
     const from = request.from();
     if (from.tag === undefined) throw new DialogError('no-tag', 'the request has no From tag');
     const to = request.header('to')!;
-    const routeSet = request.headers('record-route');
+    // most requests come straight from the peer: no Record-Route, and one shared empty route set
+    const routeSet = request._find(HeaderId.RecordRoute) < 0 ? NO_ROUTES : request.headers('record-route');
     const secure = isSips(request.uri);
     return new SipDialog(
       request.callId(),

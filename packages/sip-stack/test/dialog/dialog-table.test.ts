@@ -4,7 +4,13 @@ import { DialogTable } from '../../src/dialog/dialog-table.js';
 import { dialogKey, SipDialog } from '../../src/dialog/index.js';
 import { parseContacts, parseMessage, type SipRequest } from '../../src/message/index.js';
 
-function inviteFrom(callId: string, fromTag: string, contact = '<sip:alice@192.0.2.1>'): SipRequest {
+function inviteFrom(
+  callId: string,
+  fromTag: string,
+  contact = '<sip:alice@192.0.2.1>',
+  name = 'Contact',
+  second = false,
+): SipRequest {
   return parseMessage(
     [
       'INVITE sip:bob@192.0.2.2 SIP/2.0',
@@ -14,7 +20,8 @@ function inviteFrom(callId: string, fromTag: string, contact = '<sip:alice@192.0
       `From: <sip:alice@192.0.2.1>;tag=${fromTag}`,
       `Call-ID: ${callId}`,
       'CSeq: 1 INVITE',
-      `Contact: ${contact}`,
+      `${name}: ${contact}`,
+      ...(second ? ['Contact: <sip:second@192.0.2.9>'] : []),
       'Content-Length: 0',
       '',
       '',
@@ -112,7 +119,7 @@ describe('SipDialog remote target (RFC 3261 12.1.1)', () => {
         .map((u) => `<${u}>`),
     );
     fc.assert(
-      fc.property(contacts, (contact) => {
+      fc.property(contacts, fc.constantFrom('Contact', 'contact', 'm'), fc.boolean(), (contact, name, second) => {
         let expected: string | Error;
         try {
           const first = parseContacts(contact)[0];
@@ -122,7 +129,8 @@ describe('SipDialog remote target (RFC 3261 12.1.1)', () => {
         }
         let got: string | Error;
         try {
-          got = SipDialog.asUas(inviteFrom('c', 'r', contact), 'l', '<sip:bob@192.0.2.2>', false).remoteTarget;
+          const invite = inviteFrom('c', 'r', contact, name, second);
+          got = SipDialog.asUas(invite, 'l', '<sip:bob@192.0.2.2>', false).remoteTarget;
         } catch (e) {
           got = e as Error;
         }
