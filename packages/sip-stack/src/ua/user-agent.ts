@@ -4,6 +4,7 @@ import { type ClientCredentials, DigestClient, type DigestServer } from '../auth
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import { DialogTable } from '../dialog/dialog-table.js';
 import { dialogKey, SipDialog } from '../dialog/index.js';
+import { HeaderId } from '../message/header-names.js';
 import {
   createResponse,
   formatVia,
@@ -70,14 +71,14 @@ const NO_BODY = new Uint8Array(0);
 /** No methods known (shared: remoteAllow is replaced, never added to). */
 const NO_METHODS: readonly string[] = Object.freeze([]);
 
-// Typed reads of headers most calls lack: an absent header then costs no parse cache on the message, which an
+// Typed reads of headers most calls lack (found by id, not by name): an absent header then costs no parse cache on the message, which an
 // INVITE transaction keeps for 64*T1 after the call (RFC 6026 Timer L).
 function sessionExpiresOf(message: SipRequest | SipResponse): ReturnType<SipRequest['sessionExpires']> {
-  return message.hasHeader('session-expires') ? message.sessionExpires() : undefined;
+  return message._find(HeaderId.SessionExpires) >= 0 ? message.sessionExpires() : undefined;
 }
 
 function allowOf(message: SipRequest | SipResponse): readonly string[] {
-  return message.hasHeader('allow') ? message.allow() : NO_METHODS;
+  return message._find(HeaderId.Allow) >= 0 ? message.allow() : NO_METHODS;
 }
 
 /** Whatever went wrong in a handler, the peer gets an answer and the UA keeps running. */
@@ -2004,7 +2005,7 @@ export class UserAgent {
         let replacing: ReturnType<SipRequest['replaces']>;
         try {
           se = sessionExpiresOf(request);
-          replacing = request.hasHeader('replaces') ? request.replaces() : undefined;
+          replacing = request._find(HeaderId.Replaces) >= 0 ? request.replaces() : undefined;
         } catch {
           tx.reply(400, 'Bad Request (Session-Expires or Replaces)');
           return;
