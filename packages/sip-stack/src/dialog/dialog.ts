@@ -1,5 +1,7 @@
 // Dialogs (RFC 3261 section 12): the state two user agents share (Call-ID, tags, CSeq numbers, remote target,
 // route set), created from a dialog-creating request and its response, and used to build in-dialog requests.
+
+import { HeaderId } from '../message/header-names.js';
 import {
   createRequest,
   parseContacts,
@@ -34,6 +36,9 @@ export class DialogError extends Error {
 /** Verdict on an in-dialog request (RFC 3261 12.2.2). */
 export type InDialogVerdict = { readonly ok: true } | { readonly ok: false; readonly status: number; reason: string };
 
+/** No routes (shared, never written into: route sets are replaced, not changed). */
+const NO_ROUTES: readonly string[] = Object.freeze([]);
+
 /** The verdict of every acceptable request (one object for all). */
 const ACCEPTED: InDialogVerdict = Object.freeze({ ok: true });
 
@@ -50,11 +55,29 @@ export interface InDialogRequestOptions {
  * message's cached accessor, which would keep the parse with the request for as long as its transaction lives.
  */
 function contactUri(message: SipRequest | SipResponse): string {
+  // the first Contact line whole: when it is just <URI> it is also its first list element (no top-level comma)
+  const k = message._find(HeaderId.Contact);
+  if (k >= 0) {
+    const uri = bracketedOnly(message._value(k));
+    if (uri !== undefined) return uri;
+  }
   const first = message.header('contact');
   const contact = first === undefined ? undefined : parseContacts(first)[0];
   if (contact === undefined || contact.star)
     throw new DialogError('no-contact', 'a dialog-creating message needs a Contact (RFC 3261 12.1)');
   return contact.uri;
+}
+
+/**
+ * The URI of a Contact that is just `<URI>` (no display name, parameters or second value), as parseContacts reads
+ * it, without making its ContactValue; undefined for anything else (the full parse then decides).
+ */
+function bracketedOnly(value: string): string | undefined {
+  const last = value.length - 1;
+  if (last < 2 || value.charCodeAt(0) !== 0x3c || value.indexOf('>', 1) !== last) return undefined;
+  // no LWS inside <addr-spec> (RFC 4475 3.1.2.14): such a value goes to the full parse, which rejects it
+  for (let k = 1; k < last; k++) if (value.charCodeAt(k) <= 32) return undefined;
+  return value.slice(1, last);
 }
 
 /** RFC 3261 12.1.1 / 12.1.2: a dialog is secure when the request was sent to a SIPS URI (scheme case-insensitive). */
@@ -73,8 +96,7 @@ export class SipDialog {
   readonly remoteTag: string;
   /** The remote party's header value (From at a UAS, To at a UAC), with its tag. */
   remote: string;
-  /** Call-ID and both tags as one string (RFC 3261 12: they identify the dialog), made once for the UA's tables. */
-  readonly key: string;
+  private keyValue: string | undefined = undefined;
 
   private constructor(
     readonly callId: string,
@@ -98,7 +120,16 @@ export class SipDialog {
     this.remoteTarget = remoteTarget;
     this.routeSet = routeSet;
     this.state = state;
-    this.key = dialogKey(callId, localTag, remoteTag);
+  }
+
+  /** Call-ID and both tags as one string (RFC 3261 12: they identify the dialog), made once on first use. */
+  get key(): string {
+    let key = this.keyValue;
+    if (key === undefined) {
+      key = dialogKey(this.callId, this.localTag, this.remoteTag);
+      this.keyValue = key;
+    }
+    return key;
   }
 
   /** RFC 3261 12.1.2: the UAC's dialog from a 1xx (with a To tag) or 2xx to its request. */
@@ -131,7 +162,8 @@ export class SipDialog {
     const from = request.from();
     if (from.tag === undefined) throw new DialogError('no-tag', 'the request has no From tag');
     const to = request.header('to')!;
-    const routeSet = request.headers('record-route');
+    // most requests come straight from the peer: no Record-Route, and one shared empty route set
+    const routeSet = request._find(HeaderId.RecordRoute) < 0 ? NO_ROUTES : request.headers('record-route');
     const secure = isSips(request.uri);
     return new SipDialog(
       request.callId(),

@@ -112,6 +112,11 @@ abstract class ServerTransactionBase extends TransactionBase {
 export class InviteServerTransaction extends ServerTransactionBase {
   readonly kind = 'invite-server' as const;
   private current: InviteServerState = 'proceeding';
+  /**
+   * @internal the TU's pending call on this INVITE (a user agent's, until its final answer or the transaction's
+   * end): found from the transaction without a table keyed by transaction objects
+   */
+  pendingCall: object | undefined = undefined;
 
   get state(): InviteServerState {
     // An Accepted transaction the layer let go of reads as Terminated once its Timer L is over.

@@ -2,7 +2,9 @@
 // send and answer requests in and out of dialogs, register, challenge and answer digest authentication.
 import { type ClientCredentials, DigestClient, type DigestServer } from '../auth/index.js';
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
+import { DialogTable } from '../dialog/dialog-table.js';
 import { dialogKey, SipDialog } from '../dialog/index.js';
+import { HeaderId } from '../message/header-names.js';
 import {
   createResponse,
   formatVia,
@@ -63,20 +65,20 @@ const OPTIONS_HEADERS: ReadonlyArray<readonly [string, string]> = Object.freeze(
 const OPTIONS_ANSWER = Object.freeze({ headers: OPTIONS_HEADERS });
 
 /** No options (shared, never written into). */
-const NO_OPTIONS: RequestOptions = Object.freeze({});
+const NO_OPTIONS: AcceptOptions = Object.freeze({});
 /** No body (shared: bodies are replaced, never written into). */
 const NO_BODY = new Uint8Array(0);
 /** No methods known (shared: remoteAllow is replaced, never added to). */
 const NO_METHODS: readonly string[] = Object.freeze([]);
 
-// Typed reads of headers most calls lack: an absent header then costs no parse cache on the message, which an
+// Typed reads of headers most calls lack (found by id, not by name): an absent header then costs no parse cache on the message, which an
 // INVITE transaction keeps for 64*T1 after the call (RFC 6026 Timer L).
 function sessionExpiresOf(message: SipRequest | SipResponse): ReturnType<SipRequest['sessionExpires']> {
-  return message.hasHeader('session-expires') ? message.sessionExpires() : undefined;
+  return message._find(HeaderId.SessionExpires) >= 0 ? message.sessionExpires() : undefined;
 }
 
 function allowOf(message: SipRequest | SipResponse): readonly string[] {
-  return message.hasHeader('allow') ? message.allow() : NO_METHODS;
+  return message._find(HeaderId.Allow) >= 0 ? message.allow() : NO_METHODS;
 }
 
 /** Whatever went wrong in a handler, the peer gets an answer and the UA keeps running. */
@@ -245,6 +247,8 @@ export class SipSession {
   private refers: ReferWatch[] | undefined;
   /** @internal our 2xx awaiting its ACK (RFC 3261 13.3.1.4), found through the session by the ACK's dialog */
   ackWait: AckWait | undefined;
+  /** @internal when the UA adopted it, in adoptions (the order of `activeSessions`) */
+  adoptedAt = 0;
 
   constructor(
     private readonly ua: UserAgent,
@@ -985,6 +989,8 @@ export class IncomingCall {
     readonly request: SipRequest,
     readonly tx: InviteServerTransaction,
     readonly context: SipInboundContext,
+    /** @internal the INVITE's Session-Expires (RFC 4028) as the UA read it, null when absent; else read here */
+    private readonly sessionExpires?: ReturnType<SipRequest['sessionExpires']> | null,
   ) {
     this.toTag = ua.newTag();
   }
@@ -1007,25 +1013,27 @@ export class IncomingCall {
     return this.request.body;
   }
 
-  private respond(status: number, reason?: string, options: RequestOptions = NO_OPTIONS): SipResponse {
+  private respond(
+    status: number,
+    reason?: string,
+    extra?: Iterable<readonly [string, string]>,
+    body?: Uint8Array | string,
+    contentType?: string,
+  ): SipResponse {
     const ok = status >= 200 && status < 300;
     const ours = this.ua.answerHeaders(this.contact(), ok);
-    const headers = options.headers === undefined ? ours : [...ours, ...options.headers];
-    const response = createResponse(this.request, status, reason, {
-      toTag: this.toTag,
-      headers,
-      body: options.body,
-      contentType: options.contentType,
-    });
-    const events = this.tx.events;
-    const ended = events.onTerminated;
+    const headers = extra === undefined ? ours : [...ours, ...extra];
+    const response = createResponse(this.request, status, reason, { toTag: this.toTag, headers, body, contentType });
+    const tx = this.tx;
     // A 2xx forgets the call (below), so nothing waits for the transaction's end: the layer may then keep only its
     // key for Timer L (RFC 6026 7.1) instead of the INVITE and this 2xx.
-    if (status >= 200 && status < 300) events.onTerminated = undefined;
+    const events = ok && tx.watched ? tx.events : undefined;
+    const ended = events?.onTerminated;
+    if (events !== undefined) events.onTerminated = undefined;
     try {
-      this.tx.respond(response);
+      tx.respond(response);
     } catch (err) {
-      events.onTerminated = ended;
+      if (events !== undefined) events.onTerminated = ended;
       throw err;
     }
     if (status >= 200) {
@@ -1052,7 +1060,7 @@ export class IncomingCall {
     if (this.tx.state !== 'proceeding') return Promise.resolve();
     const supported = [...this.request.supported(), ...this.request.require()];
     if (!options.reliable || !supported.includes('100rel')) {
-      this.respond(183, undefined, options);
+      this.respond(183, undefined, options.headers, options.body, options.contentType);
       return Promise.resolve();
     }
     if (this.unackedPromise) return this.unackedPromise.then(() => this.progress(options));
@@ -1064,10 +1072,21 @@ export class IncomingCall {
       ['RSeq', String(rseq)],
     ];
     for (const h of options.headers ?? []) headers.push([h[0], h[1]]);
-    const response = this.respond(183, undefined, { ...options, headers });
+    const response = this.respond(183, undefined, headers, options.body, options.contentType);
     if (!this.dialog) {
       this.dialog = SipDialog.asUas(this.request, this.toTag, this.contact(), true);
       this.ua.registerEarly(this.dialog.key, this);
+      // The UA now files this call: it must hear of the transaction's end, whoever else listens to it.
+      const events = this.tx.events;
+      const theirs = events.onTerminated;
+      const ended = this.ua.inviteEnded;
+      events.onTerminated =
+        theirs === undefined
+          ? ended
+          : (tx) => {
+              ended(tx);
+              theirs(tx);
+            };
     }
     const { t1 } = this.ua.transactions.timers;
     const clock = this.ua.clock;
@@ -1113,7 +1132,7 @@ export class IncomingCall {
    * Waits first for the PRACK of an outstanding reliable provisional (RFC 3262 3). Rejects when the caller
    * cancelled first, or no ACK came within 64*T1 (the call is then ended with BYE).
    */
-  accept(options: AcceptOptions = {}): Promise<SipSession> {
+  accept(options: AcceptOptions = NO_OPTIONS): Promise<SipSession> {
     const unacked = this.unackedPromise;
     if (unacked) return unacked.then(() => this.answer(options));
     try {
@@ -1129,7 +1148,7 @@ export class IncomingCall {
     const timer = this.negotiateTimer();
     const extra = options.headers;
     const headers = timer === undefined ? extra : extra === undefined ? timer.headers : [...extra, ...timer.headers];
-    const response = this.respond(200, undefined, { body: options.body, contentType: options.contentType, headers });
+    const response = this.respond(200, undefined, headers, options.body, options.contentType);
     const dialog = this.dialog ?? SipDialog.asUas(this.request, this.toTag, this.contact(), false);
     dialog.state = 'confirmed';
     if (this.dialog) this.ua.forgetEarly(dialog.key);
@@ -1154,11 +1173,13 @@ export class IncomingCall {
 
   /** RFC 4028 9: the interval and refresher our 2xx names, or none. */
   private negotiateTimer(): { interval: number; refresher: 'uac' | 'uas'; headers: [string, string][] } | undefined {
-    let se: ReturnType<SipRequest['sessionExpires']>;
-    try {
-      se = sessionExpiresOf(this.request);
-    } catch {
-      se = undefined;
+    let se = this.sessionExpires;
+    if (se === undefined) {
+      try {
+        se = sessionExpiresOf(this.request);
+      } catch {
+        se = undefined;
+      }
     }
     const interval = se?.delta ?? this.ua.sessionInterval;
     if (interval === undefined) return undefined;
@@ -1172,7 +1193,7 @@ export class IncomingCall {
 
   /** A final non-2xx answer (486 Busy Here, 603 Decline, ...). */
   reject(status = 486, reason?: string, headers?: Iterable<readonly [string, string]>): void {
-    if (this.tx.state === 'proceeding') this.respond(status, reason, { headers });
+    if (this.tx.state === 'proceeding') this.respond(status, reason, headers);
     this.unacked?.done(false);
     if (this.dialog) this.ua.forgetEarly(this.dialog.key);
   }
@@ -1370,7 +1391,7 @@ class AckWait implements WaitingTransaction {
     if (this.timer !== undefined) this.ua.clock.clearTimeout(this.timer);
     this.timer = undefined;
     if (session.ackWait === this) session.ackWait = undefined;
-    this.ua.forgetAckWait(session.dialog.key, this);
+    this.ua.forgetAckWait(session.dialog, this);
     this.session = undefined;
     this.tx = undefined;
     this.response = undefined;
@@ -1429,14 +1450,16 @@ export class UserAgent {
   onSubscribe: ((subscription: IncomingSubscription) => void) | undefined;
 
   private readonly locator: SipLocator;
-  private readonly sessions = new Map<string, SipSession>();
+  /** Sessions by dialog (Call-ID, local tag, remote tag). */
+  private readonly sessions = new DialogTable<SipSession>();
+  /** How many sessions were adopted: their order for `activeSessions`. */
+  private adopted = 0;
   /** Calls either way with an early dialog (after a reliable 1xx), for PRACK and UPDATE. */
   private readonly earlyCalls = new Map<string, IncomingCall | OutgoingCall>();
   /** Subscription dialogs, either side, by dialog key. */
   private readonly usages = new Map<string, DialogUsage>();
   /** Our SUBSCRIBEs awaiting a dialog, by Call-ID and From tag (a NOTIFY may come before the 2xx). */
   private readonly pendingSubscriptions = new Map<string, Subscription>();
-  private readonly incoming = new Map<InviteServerTransaction, IncomingCall>();
   /** 2xx waits for an ACK whose session ended first, by dialog key (the others are on their session). */
   private readonly awaitingAck = new Map<string, AckWait>();
   /** @internal the first wait of every AckWait (T1, or 64*T1 when reliable): one clock timer per duration */
@@ -1448,11 +1471,12 @@ export class UserAgent {
   private contactUserValue: string | undefined;
   private contactUserKnown = false;
   /**
-   * An INVITE server transaction ended, whatever the cause: its call, if still pending, is forgotten. One handler
-   * for every transaction, given the transaction: nothing per call stays reachable from it for Timer L.
+   * An INVITE server transaction with an early dialog ended, whatever the cause: its call, if still pending, is
+   * forgotten. One handler for every transaction, given the transaction: nothing per call stays reachable from it.
    */
-  private readonly inviteEnded = (tx: ServerTransaction): void => {
-    const call = this.incoming.get(tx as InviteServerTransaction);
+  /** @internal */
+  readonly inviteEnded = (tx: ServerTransaction): void => {
+    const call = (tx as InviteServerTransaction).pendingCall as IncomingCall | undefined;
     if (call !== undefined) this.forgetIncoming(tx as InviteServerTransaction, call);
   };
 
@@ -1815,18 +1839,22 @@ export class UserAgent {
   /** @internal */
   adoptSession(dialog: SipDialog, role: 'uac' | 'uas', remoteBody: Uint8Array): SipSession {
     const session = new SipSession(this, dialog, role, remoteBody);
-    this.sessions.set(dialog.key, session);
+    session.adoptedAt = this.adopted++;
+    this.sessions.set(session);
     return session;
   }
 
   /** @internal */
   forgetSession(session: SipSession): void {
-    if (this.sessions.get(session.dialog.key) === session) this.sessions.delete(session.dialog.key);
+    this.sessions.delete(session);
   }
 
   /** Calls that are up, keyed by dialog. */
   get activeSessions(): SipSession[] {
-    return [...this.sessions.values()];
+    const all = this.sessions.values();
+    // Dialogs sharing a Call-ID are filed together: back to the order they came up in.
+    if (this.sessions.grouped) all.sort((a, b) => a.adoptedAt - b.adoptedAt);
+    return all;
   }
 
   /** @internal retransmits the 2xx until the ACK arrives (RFC 3261 13.3.1.4). */
@@ -1869,8 +1897,9 @@ export class UserAgent {
   }
 
   /** @internal the wait for an ACK is over (it came, or 64*T1 passed). */
-  forgetAckWait(key: string, wait: AckWait): void {
-    if (this.awaitingAck.size > 0 && this.awaitingAck.get(key) === wait) this.awaitingAck.delete(key);
+  forgetAckWait(dialog: SipDialog, wait: AckWait): void {
+    // (the dialog's key string is made only when some wait outlived its session)
+    if (this.awaitingAck.size > 0 && this.awaitingAck.get(dialog.key) === wait) this.awaitingAck.delete(dialog.key);
   }
 
   /** @internal the session ended with its 2xx still awaiting the ACK. */
@@ -1879,15 +1908,20 @@ export class UserAgent {
   }
 
   private receiveAck(ack: SipRequest): void {
-    let key: string;
+    let callId: string;
+    let localTag: string;
+    let remoteTag: string;
     try {
-      key = dialogKey(ack.callId(), ack.to().tag ?? '', ack.from().tag ?? '');
+      callId = ack.callId();
+      localTag = ack.to().tag ?? '';
+      remoteTag = ack.from().tag ?? '';
     } catch {
       return;
     }
-    const session = this.sessions.get(key);
+    // 13.3.1.4: the ACK is matched to its dialog, which stops the 2xx retransmissions.
+    const session = this.sessions.get(callId, localTag, remoteTag);
     if (session === undefined) {
-      if (this.awaitingAck.size > 0) this.awaitingAck.get(key)?.acked();
+      if (this.awaitingAck.size > 0) this.awaitingAck.get(dialogKey(callId, localTag, remoteTag))?.acked();
       return;
     }
     session.ackWait?.acked();
@@ -1896,7 +1930,7 @@ export class UserAgent {
 
   /** @internal the INVITE was answered finally or its transaction ended: the call is no longer pending. */
   forgetIncoming(inviteTx: InviteServerTransaction, call: IncomingCall): void {
-    if (this.incoming.get(inviteTx) === call) this.incoming.delete(inviteTx);
+    if (inviteTx.pendingCall === call) inviteTx.pendingCall = undefined;
     const early = call.dialog?.key;
     if (early !== undefined && this.earlyCalls.get(early) === call) this.earlyCalls.delete(early);
   }
@@ -1908,10 +1942,13 @@ export class UserAgent {
     }
     // RFC 3261 9.2: 200 to the CANCEL, 487 to the INVITE if it is still pending.
     cancelTx.reply(200);
-    const call = this.incoming.get(inviteTx);
+    const call = inviteTx.pendingCall as IncomingCall | undefined;
     if (inviteTx.state === 'proceeding') {
       inviteTx.respond(createResponse(inviteTx.request, 487, undefined, { toTag: call?.toTag }));
-      call?.cancel();
+      if (call !== undefined) {
+        this.forgetIncoming(inviteTx, call);
+        call.cancel();
+      }
     }
   }
 
@@ -1932,9 +1969,11 @@ export class UserAgent {
     const toTag = request.to().tag;
     if (toTag !== undefined) {
       // In a dialog (RFC 3261 12.2.2): find it, or 481.
-      const key = dialogKey(request.callId(), toTag, request.from().tag ?? '');
-      const session = this.sessions.get(key);
+      const callId = request.callId();
+      const fromTag = request.from().tag ?? '';
+      const session = this.sessions.get(callId, toTag, fromTag);
       if (session) return void session.receive(request, tx);
+      const key = dialogKey(callId, toTag, fromTag);
       const usage = this.usages.get(key);
       if (usage) return void usage.receive(request, tx);
       const early = this.earlyCalls.get(key);
@@ -1966,7 +2005,7 @@ export class UserAgent {
         let replacing: ReturnType<SipRequest['replaces']>;
         try {
           se = sessionExpiresOf(request);
-          replacing = request.hasHeader('replaces') ? request.replaces() : undefined;
+          replacing = request._find(HeaderId.Replaces) >= 0 ? request.replaces() : undefined;
         } catch {
           tx.reply(400, 'Bad Request (Session-Expires or Replaces)');
           return;
@@ -1980,14 +2019,14 @@ export class UserAgent {
         if (replacing) {
           // RFC 3891 3: to-tag names our local tag, from-tag the peer's; no such confirmed dialog is 481, and
           // early-only against a confirmed dialog is 486.
-          replaces = this.sessions.get(dialogKey(replacing.callId, replacing.toTag ?? '', replacing.fromTag ?? ''));
+          replaces = this.sessions.get(replacing.callId, replacing.toTag ?? '', replacing.fromTag ?? '');
           if (!replaces || replaces.ended) return void tx.reply(481);
           if (replacing.earlyOnly) return void tx.reply(486);
         }
-        const call = new IncomingCall(this, request, inviteTx, context);
+        const call = new IncomingCall(this, request, inviteTx, context, se ?? null);
         call.replaces = replaces;
-        this.incoming.set(inviteTx, call);
-        inviteTx.events.onTerminated = this.inviteEnded;
+        // The transaction holds its pending call (nothing in the UA does until an early dialog is made).
+        inviteTx.pendingCall = call;
         if (this.onInvite) this.onInvite(call);
         else call.reject(480);
         return;
@@ -2028,7 +2067,7 @@ export class UserAgent {
 
   /** Stops every transaction; the transport stays the caller's. */
   close(): void {
-    for (const s of [...this.sessions.values()]) s.end('failure');
+    for (const s of this.sessions.values()) s.end('failure');
     for (const u of [...this.usages.values(), ...this.pendingSubscriptions.values()]) {
       if (u instanceof Subscription) u.terminate('closed');
       else if (u instanceof IncomingSubscription) u.abandon();
