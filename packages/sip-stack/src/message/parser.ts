@@ -5,7 +5,7 @@
 import { Buffer, isAscii } from 'node:buffer';
 import { cseqBytes, fromToBytes, fromToWire, viaBytes, viaWire } from './byte-scan.js';
 import { SipParseError, type SipParseErrorCode, type SipParsePartial } from './errors.js';
-import { FOLDED, HeaderId, headerIdOf, knownNameAt } from './header-names.js';
+import { FOLDED, HeaderId, headerIdOf, knownNameAt, wireNameAt } from './header-names.js';
 import { cseqAt, fromToAt, parseCSeq, parseFromTo, parseVia, viaAt } from './headers.js';
 import { DEFAULT_SIP_PARSE_LIMITS, resolveLimits } from './limits.js';
 import { type HeaderIndex, type SipMessage, type SipMessageBase, SipRequest, SipResponse } from './message.js';
@@ -120,7 +120,8 @@ function indexHeaders(
       if (count >= maxHeaders) break;
       let i = p;
       // a known name is matched whole; any other must be a token
-      const known = knownNameAt(bytes, off + p, off + last);
+      let known = wireNameAt(bytes, off + p, off + last);
+      if (known === 0) known = knownNameAt(bytes, off + p, off + last);
       if (known !== 0) {
         i = p + (known >> 8);
         c = bytes[off + i];
