@@ -231,6 +231,19 @@ describe('one-loop scanners of the usual wire form agree with the byte scanners'
     const f = 'X: <sip:load@127.0.0.1>;tag=ld7\r\n';
     expect(fromToWire(Buffer.from(f), 0, f, 3, f.length - 2)?.tag).toBe('ld7');
   });
+
+  it('keeps the first of repeated params as the byte scanners do', () => {
+    const vias = [
+      'SIP/2.0/UDP h:1;rport=5060;rport',
+      'SIP/2.0/UDP h:1;rport;rport=5061',
+      'SIP/2.0/UDP h;branch=a;branch=b;received=1.2.3.4;received=5.6.7.8',
+      'SIP/2.0/UDP h;maddr=a;maddr=b;tag=x;tag',
+    ];
+    for (const v of vias) expect(compareWire(v, viaWire, viaBytes)).toBe(true);
+    for (const v of ['<sip:a@b>;tag=1;tag=2', '<sip:a@b>;x;tag=1;tag']) {
+      expect(compareWire(v, fromToWire, fromToBytes)).toBe(true);
+    }
+  });
 });
 
 describe('byte scanners agree with the text parsers', () => {
