@@ -222,6 +222,141 @@ function isIPv4(b: Uint8Array, off: number, start: number, end: number): boolean
   return parts === 3 && digits > 0;
 }
 
+/**
+ * The wire form nearly every Via has, scanned in one loop with no helper calls: `SIP/2.0/UDP` (or TCP, TLS), one
+ * SP, host, optional `:port`, then `;name[=value]` params with no whitespace, to the end of the line. Anything
+ * else (whitespace, a comma, case variants, quotes, an odd param) returns undefined for viaBytes to scan; where
+ * this returns a value it is the one viaBytes gives (test/message/byte-scan.test.ts).
+ */
+export function viaWire(b: Uint8Array, off: number, s: string, start: number, end: number): Via | undefined {
+  const e = off + end;
+  let i = off + start;
+  if (
+    i + 13 > e ||
+    b[i] !== 0x53 ||
+    b[i + 1] !== 0x49 ||
+    b[i + 2] !== 0x50 ||
+    b[i + 3] !== 0x2f ||
+    b[i + 4] !== 0x32 ||
+    b[i + 5] !== 0x2e ||
+    b[i + 6] !== 0x30 ||
+    b[i + 7] !== 0x2f ||
+    b[i + 11] !== 32
+  ) {
+    return undefined;
+  }
+  const t0 = b[i + 8];
+  const t1 = b[i + 9];
+  const t2 = b[i + 10];
+  let transport: string;
+  if (t0 === 0x55 && t1 === 0x44 && t2 === 0x50) transport = 'UDP';
+  else if (t0 === 0x54 && t1 === 0x43 && t2 === 0x50) transport = 'TCP';
+  else if (t0 === 0x54 && t1 === 0x4c && t2 === 0x53) transport = 'TLS';
+  else return undefined;
+  i += 12;
+  // host: hostname characters; numeric (digits and dots) only as an IPv4 address
+  const h = i;
+  let numeric = true;
+  let c = 0;
+  while (i < e) {
+    c = b[i];
+    if (c >= 128 || (CLASS[c] & HOST) === 0) break;
+    if (c > 57 || (c < 48 && c !== 0x2e)) numeric = false;
+    i++;
+  }
+  if (i === h) return undefined;
+  let hostType: 'ipv4' | 'name' = 'name';
+  if (numeric) {
+    if (!isIPv4(b, 0, h, i)) return undefined;
+    hostType = 'ipv4';
+  }
+  const host = s.slice(h - off, i - off);
+  let port: number | undefined;
+  if (i < e && c === 0x3a) {
+    const a = ++i;
+    let n = 0;
+    while (i < e) {
+      const d = b[i] - 48;
+      if (d < 0 || d > 9) break;
+      n = n * 10 + d;
+      i++;
+    }
+    if (i === a || i - a > 5 || n > 65535) return undefined;
+    port = n;
+  }
+  const paramsStart = i - off;
+  // ;name[=value]: the first branch, received, maddr with a value; rport with or without a port (RFC 3581)
+  let viaBranch: string | undefined;
+  let viaReceived: string | undefined;
+  let viaMaddr: string | undefined;
+  let viaRport: number | null | undefined;
+  while (i < e) {
+    if (b[i] !== 0x3b) return undefined;
+    const n0 = ++i;
+    while (i < e && TOKEN[b[i]] === 1) i++;
+    const len = i - n0;
+    if (len === 0) return undefined;
+    let v0 = -1;
+    if (i < e) {
+      c = b[i];
+      if (c === 0x3d) {
+        v0 = ++i;
+        while (i < e) {
+          c = b[i];
+          if (c < 63 && VALUE_STOP[c] === 1) break;
+          i++;
+        }
+        if (i === v0) return undefined;
+      } else if (c !== 0x3b) return undefined;
+    }
+    const which = knownParam(b, n0, len);
+    if (which === 0) continue;
+    if (v0 < 0) {
+      // branch, received, maddr and ttl need a value; tag is not a Via param here (viaBytes ignores it)
+      if (which === RPORT) viaRport ??= null;
+      else if (which !== TAG) return undefined;
+      continue;
+    }
+    switch (which) {
+      case BRANCH:
+        viaBranch ??= s.slice(v0 - off, i - off);
+        break;
+      case RECEIVED:
+        viaReceived ??= s.slice(v0 - off, i - off);
+        break;
+      case MADDR:
+        viaMaddr ??= s.slice(v0 - off, i - off);
+        break;
+      case RPORT:
+        if (viaRport === undefined || viaRport === null) {
+          viaRport = portAt(b, v0, i);
+          if (viaRport < 0) return undefined;
+        }
+        break;
+      case TTL:
+        // the ttl's number is viaBytes's
+        return undefined;
+    }
+  }
+  return new ViaValue(
+    'SIP',
+    '2.0',
+    transport,
+    host,
+    hostType,
+    port,
+    viaBranch,
+    viaReceived,
+    viaRport,
+    viaMaddr,
+    undefined,
+    undefined,
+    s,
+    paramsStart,
+    end,
+  );
+}
+
 /** The first Via value in text[start, end) when it is `SIP/2.0/<transport> host[:port]` with token params. */
 export function viaBytes(b: Uint8Array, off: number, s: string, start: number, end: number): Via | undefined {
   let i = skipWs(b, off, start, end);
@@ -301,6 +436,54 @@ export function viaBytes(b: Uint8Array, off: number, s: string, start: number, e
     paramsStart,
     end,
   );
+}
+
+/**
+ * From / To in their usual wire form, `<URI>` then `;name[=value]` params with no whitespace, in one loop; anything
+ * else returns undefined for fromToBytes to scan. Where this returns a value it is the one fromToBytes gives.
+ */
+export function fromToWire(b: Uint8Array, off: number, s: string, start: number, end: number): FromTo | undefined {
+  const e = off + end;
+  const lt = off + start;
+  if (lt >= e || b[lt] !== 0x3c) return undefined;
+  // "<" addr-spec ">" with no LWS inside (RFC 4475 3.1.2.14)
+  let i = lt + 1;
+  let c = 0;
+  while (i < e) {
+    c = b[i];
+    if (c === 0x3e || c <= 32) break;
+    i++;
+  }
+  if (i >= e || c !== 0x3e || i === lt + 1) return undefined;
+  const uri = s.slice(lt + 1 - off, i - off);
+  const paramsStart = ++i - off;
+  let tagValue: string | undefined;
+  while (i < e) {
+    if (b[i] !== 0x3b) return undefined;
+    const n0 = ++i;
+    while (i < e && TOKEN[b[i]] === 1) i++;
+    const len = i - n0;
+    if (len === 0) return undefined;
+    let v0 = -1;
+    if (i < e) {
+      c = b[i];
+      if (c === 0x3d) {
+        v0 = ++i;
+        while (i < e) {
+          c = b[i];
+          if (c < 63 && VALUE_STOP[c] === 1) break;
+          i++;
+        }
+        if (i === v0) return undefined;
+      } else if (c !== 0x3b) return undefined;
+    }
+    if (len === 3 && tagValue === undefined && knownParam(b, n0, 3) === TAG) {
+      // a tag without a value is the general parser's to refuse
+      if (v0 < 0) return undefined;
+      tagValue = s.slice(v0 - off, i - off);
+    }
+  }
+  return new NameAddrValue(undefined, uri, true, false, undefined, undefined, tagValue, undefined, s, paramsStart, end);
 }
 
 /** From / To in text[start, end) when it is `[display-name] <URI>` with token params. */

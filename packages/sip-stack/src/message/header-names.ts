@@ -202,6 +202,78 @@ export function knownNameAt(b: Uint8Array, at: number, end: number): number {
   return 0;
 }
 
+/**
+ * knownNameAt for the headers of nearly every request spelled as RFC 3261 writes them and followed by ":" (Via,
+ * From, To, Call-ID, CSeq, Contact, Max-Forwards, Content-Length), by comparing constants; 0 for anything else
+ * (then knownNameAt decides). Where it is not 0 it equals knownNameAt (test/message/header-names.test.ts).
+ */
+export function wireNameAt(b: Uint8Array, at: number, end: number): number {
+  if (at + 14 >= end) return 0;
+  switch (b[at]) {
+    case 0x56: // Via
+      return b[at + 1] === 0x69 && b[at + 2] === 0x61 && b[at + 3] === 0x3a ? 0x300 | HeaderId.Via : 0;
+    case 0x46: // From
+      return b[at + 1] === 0x72 && b[at + 2] === 0x6f && b[at + 3] === 0x6d && b[at + 4] === 0x3a
+        ? 0x400 | HeaderId.From
+        : 0;
+    case 0x54: // To
+      return b[at + 1] === 0x6f && b[at + 2] === 0x3a ? 0x200 | HeaderId.To : 0;
+    case 0x4d: // Max-Forwards
+      return b[at + 1] === 0x61 &&
+        b[at + 2] === 0x78 &&
+        b[at + 3] === 0x2d &&
+        b[at + 4] === 0x46 &&
+        b[at + 5] === 0x6f &&
+        b[at + 6] === 0x72 &&
+        b[at + 7] === 0x77 &&
+        b[at + 8] === 0x61 &&
+        b[at + 9] === 0x72 &&
+        b[at + 10] === 0x64 &&
+        b[at + 11] === 0x73 &&
+        b[at + 12] === 0x3a
+        ? 0xc00 | HeaderId.MaxForwards
+        : 0;
+    case 0x43: {
+      const c1 = b[at + 1];
+      if (c1 === 0x53) {
+        // CSeq
+        return b[at + 2] === 0x65 && b[at + 3] === 0x71 && b[at + 4] === 0x3a ? 0x400 | HeaderId.CSeq : 0;
+      }
+      if (c1 === 0x61) {
+        // Call-ID
+        return b[at + 2] === 0x6c &&
+          b[at + 3] === 0x6c &&
+          b[at + 4] === 0x2d &&
+          b[at + 5] === 0x49 &&
+          b[at + 6] === 0x44 &&
+          b[at + 7] === 0x3a
+          ? 0x700 | HeaderId.CallId
+          : 0;
+      }
+      if (c1 !== 0x6f || b[at + 2] !== 0x6e || b[at + 3] !== 0x74) return 0;
+      // Contact, Content-Length
+      if (b[at + 4] === 0x61) {
+        return b[at + 5] === 0x63 && b[at + 6] === 0x74 && b[at + 7] === 0x3a ? 0x700 | HeaderId.Contact : 0;
+      }
+      return b[at + 4] === 0x65 &&
+        b[at + 5] === 0x6e &&
+        b[at + 6] === 0x74 &&
+        b[at + 7] === 0x2d &&
+        b[at + 8] === 0x4c &&
+        b[at + 9] === 0x65 &&
+        b[at + 10] === 0x6e &&
+        b[at + 11] === 0x67 &&
+        b[at + 12] === 0x74 &&
+        b[at + 13] === 0x68 &&
+        b[at + 14] === 0x3a
+        ? 0xe00 | HeaderId.ContentLength
+        : 0;
+    }
+    default:
+      return 0;
+  }
+}
+
 export function canonicalHeaderName(id: number): string {
   return CANONICAL[id] ?? '';
 }

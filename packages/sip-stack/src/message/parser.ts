@@ -3,14 +3,14 @@
 // and only the headers the transaction layer relies on are parsed before returning.
 
 import { Buffer, isAscii } from 'node:buffer';
-import { cseqBytes, fromToBytes, viaBytes } from './byte-scan.js';
+import { cseqBytes, fromToBytes, fromToWire, viaBytes, viaWire } from './byte-scan.js';
 import { SipParseError, type SipParseErrorCode, type SipParsePartial } from './errors.js';
-import { FOLDED, HeaderId, headerIdOf, knownNameAt } from './header-names.js';
+import { FOLDED, HeaderId, headerIdOf, knownNameAt, wireNameAt } from './header-names.js';
 import { cseqAt, fromToAt, parseCSeq, parseFromTo, parseVia, viaAt } from './headers.js';
 import { DEFAULT_SIP_PARSE_LIMITS, resolveLimits } from './limits.js';
 import { type HeaderIndex, type SipMessage, type SipMessageBase, SipRequest, SipResponse } from './message.js';
 import { TOKEN, trimEnd } from './scan.js';
-import type { ParseOptions, SipParseLimits } from './types.js';
+import type { FromTo, ParseOptions, SipParseLimits, Via } from './types.js';
 
 interface NodeStringSlicing {
   latin1Slice(start: number, end: number): string;
@@ -120,7 +120,8 @@ function indexHeaders(
       if (count >= maxHeaders) break;
       let i = p;
       // a known name is matched whole; any other must be a token
-      const known = knownNameAt(bytes, off + p, off + last);
+      let known = wireNameAt(bytes, off + p, off + last);
+      if (known === 0) known = knownNameAt(bytes, off + p, off + last);
       if (known !== 0) {
         i = p + (known >> 8);
         c = bytes[off + i];
@@ -541,6 +542,16 @@ function startError(code: SipParseErrorCode, message: string, offset: number, st
   return new SipParseError(code, message, { offset, line: 1, status });
 }
 
+/** The top Via from the bytes: the usual wire form in one loop, else the byte scanner (undefined when unusual). */
+function viaOf(b: Uint8Array, off: number, s: string, start: number, end: number): Via | undefined {
+  return viaWire(b, off, s, start, end) ?? viaBytes(b, off, s, start, end);
+}
+
+/** From / To from the bytes, as viaOf. */
+function fromToOf(b: Uint8Array, off: number, s: string, start: number, end: number): FromTo | undefined {
+  return fromToWire(b, off, s, start, end) ?? fromToBytes(b, off, s, start, end);
+}
+
 /**
  * Checks the headers the transaction layer trusts (RFC 3261 8.1.1, 8.2.2, 17, 18.3; RFC 4475 3.3.1, 3.3.8,
  * 3.1.2.3-3.1.2.4, 3.1.2.17-3.1.2.18, 3.3.9) and returns the byte offset where the message ends.
@@ -621,19 +632,19 @@ function validate(
     msg._topVia =
       (ids[via] & FOLDED) !== 0
         ? parseVia(msg._value(via))
-        : ((bytes !== undefined ? viaBytes(bytes, off, text, pos[4 * via + 2], pos[4 * via + 3]) : undefined) ??
+        : ((bytes !== undefined ? viaOf(bytes, off, text, pos[4 * via + 2], pos[4 * via + 3]) : undefined) ??
           viaAt(text, pos[4 * via + 2], pos[4 * via + 3]));
     k = from;
     msg._from =
       (ids[from] & FOLDED) !== 0
         ? parseFromTo(msg._value(from))
-        : ((bytes !== undefined ? fromToBytes(bytes, off, text, pos[4 * from + 2], pos[4 * from + 3]) : undefined) ??
+        : ((bytes !== undefined ? fromToOf(bytes, off, text, pos[4 * from + 2], pos[4 * from + 3]) : undefined) ??
           fromToAt(text, pos[4 * from + 2], pos[4 * from + 3]));
     k = to;
     msg._to =
       (ids[to] & FOLDED) !== 0
         ? parseFromTo(msg._value(to))
-        : ((bytes !== undefined ? fromToBytes(bytes, off, text, pos[4 * to + 2], pos[4 * to + 3]) : undefined) ??
+        : ((bytes !== undefined ? fromToOf(bytes, off, text, pos[4 * to + 2], pos[4 * to + 3]) : undefined) ??
           fromToAt(text, pos[4 * to + 2], pos[4 * to + 3]));
     k = cseq;
     msg._cseq =

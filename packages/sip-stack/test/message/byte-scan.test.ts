@@ -3,7 +3,7 @@
 // declines (returns undefined) so the caller reports the text parser's error.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { cseqBytes, fromToBytes, viaBytes } from '../../src/message/byte-scan.js';
+import { cseqBytes, fromToBytes, fromToWire, viaBytes, viaWire } from '../../src/message/byte-scan.js';
 import { cseqAt, fromToAt, viaAt } from '../../src/message/headers.js';
 
 const FIELDS = [
@@ -120,6 +120,131 @@ const cseq = fc
     fc.constantFrom('INVITE', 'invite', 'BYE', '', 'INV ITE', 'INVITE '),
   )
   .map((p) => p.join(''));
+
+// Values near the usual wire form (no whitespace, the common params), where the one-loop scanners take most.
+const wireParam = fc
+  .tuple(
+    fc.oneof(
+      { weight: 4, arbitrary: fc.constantFrom('branch', 'rport', 'received', 'tag', 'lr') },
+      { weight: 1, arbitrary: fc.constantFrom('maddr', 'ttl', 'Branch', 'RPORT', 'x-y', '', 'a"b') },
+    ),
+    fc.option(
+      fc.oneof(
+        { weight: 4, arbitrary: fc.constantFrom('z9hG4bK-ld1o', '5060', '192.0.2.1', 'x@y') },
+        { weight: 1, arbitrary: fc.constantFrom('0', '65536', 'abc', '"q"', '', 'a,b', 'a b', '-') },
+      ),
+    ),
+  )
+  .map(([n, v]) => `;${n}${v === null ? '' : `=${v}`}`);
+const wireTail = fc.oneof(
+  { weight: 6, arbitrary: fc.constant('') },
+  { weight: 1, arbitrary: fc.constantFrom(' ', ', SIP/2.0/UDP h', ';', '\t', ',') },
+);
+const wireVia = fc
+  .tuple(
+    fc.constantFrom('SIP/2.0/UDP ', 'SIP/2.0/TCP ', 'SIP/2.0/TLS ', 'SIP/2.0/udp ', 'SIP/2.0/WS ', 'SIP/2.0/UDP  '),
+    fc.constantFrom(
+      '127.0.0.1',
+      '192.0.2.101',
+      'pbx.example.test',
+      '127.0.0.1',
+      'a_b',
+      '256.1.1.1',
+      '1.2.3',
+      '1.2.3.4.5',
+      '01.2.3.4',
+      'host-1',
+      '',
+      '[2001:db8::1]',
+    ),
+    fc.constantFrom('', ':5060', ':5999', ':65535', ':65536', ':', ':005060', ':0', ' :5060', ':50a'),
+    fc.array(wireParam, { maxLength: 3 }),
+    wireTail,
+  )
+  .map(([p, h, port, ps, tail]) => `${p}${h}${port}${ps.join('')}${tail}`);
+const wireFromTo = fc
+  .tuple(
+    fc.constantFrom(
+      '<sip:load@127.0.0.1>',
+      '<sip:a@b;transport=udp>',
+      '<>',
+      '<sip:a b@c>',
+      '<sip:a@b',
+      'sip:a@b',
+      ' <sip:a@b>',
+    ),
+    fc.array(wireParam, { maxLength: 3 }),
+    wireTail,
+  )
+  .map(([u, ps, tail]) => `${u}${ps.join('')}${tail}`);
+
+/** Where the one-loop scanner returns a value, the byte scanner returns the same (and so the text parser does). */
+function compareWire<T extends object>(
+  value: string,
+  wire: (b: Uint8Array, off: number, s: string, start: number, end: number) => T | undefined,
+  bytesScan: (b: Uint8Array, off: number, s: string, start: number, end: number) => T | undefined,
+): boolean {
+  const text = `X: ${value}\r\n`;
+  const buf = Buffer.alloc(text.length + 7);
+  buf.write(text, 7, 'latin1');
+  const fast = wire(buf, 7, text, 3, 3 + value.length);
+  if (fast === undefined) return false;
+  const general = bytesScan(buf, 7, text, 3, 3 + value.length);
+  expect(general).toBeDefined();
+  expect(view(fast)).toEqual(view(general as T));
+  return true;
+}
+
+describe('one-loop scanners of the usual wire form agree with the byte scanners', () => {
+  it('Via', () => {
+    let taken = 0;
+    fc.assert(
+      fc.property(wireVia, (v) => {
+        if (compareWire(v, viaWire, viaBytes)) taken++;
+        compare(v, viaWire, viaAt);
+      }),
+      { numRuns: 4000 },
+    );
+    // the generator reaches the fast form often enough for the comparison to mean something
+    expect(taken).toBeGreaterThan(100);
+  });
+
+  it('From / To', () => {
+    let taken = 0;
+    fc.assert(
+      fc.property(wireFromTo, (v) => {
+        if (compareWire(v, fromToWire, fromToBytes)) taken++;
+        compare(v, fromToWire, fromToAt);
+      }),
+      { numRuns: 4000 },
+    );
+    expect(taken).toBeGreaterThan(100);
+  });
+
+  it('takes the usual forms', () => {
+    const text = 'X: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK-ld7o;rport\r\n';
+    const v = viaWire(Buffer.from(text, 'latin1'), 0, text, 3, text.length - 2);
+    expect(v?.branch).toBe('z9hG4bK-ld7o');
+    expect(v?.rport).toBeNull();
+    expect(v?.port).toBe(5999);
+    expect(v?.hostType).toBe('ipv4');
+    const f = 'X: <sip:load@127.0.0.1>;tag=ld7\r\n';
+    expect(fromToWire(Buffer.from(f), 0, f, 3, f.length - 2)?.tag).toBe('ld7');
+  });
+
+  it('keeps the first of repeated params as the byte scanners do', () => {
+    const vias = [
+      'SIP/2.0/UDP h:1;rport=5060;rport',
+      'SIP/2.0/UDP h:1;rport;rport=5061',
+      'SIP/2.0/UDP h;branch=a;branch=b;received=1.2.3.4;received=5.6.7.8',
+      'SIP/2.0/UDP h;maddr=a;maddr=b;tag=x;tag',
+    ];
+    for (const v of vias) expect(compareWire(v, viaWire, viaBytes)).toBe(true);
+    for (const v of ['<sip:a@b>;tag=1;tag=2', '<sip:a@b>;x;tag=1;tag']) {
+      expect(compareWire(v, fromToWire, fromToBytes)).toBe(true);
+    }
+  });
+});
 
 describe('byte scanners agree with the text parsers', () => {
   it('Via', () => {

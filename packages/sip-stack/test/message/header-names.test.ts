@@ -2,7 +2,7 @@
 // message) and headerIdOf (used for names given by code and for non-ASCII messages).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalHeaderName, headerIdOf, knownNameAt } from '../../src/message/header-names.js';
+import { canonicalHeaderName, headerIdOf, knownNameAt, wireNameAt } from '../../src/message/header-names.js';
 import { parseMessage } from '../../src/message/index.js';
 
 const KNOWN: string[] = [];
@@ -71,6 +71,48 @@ describe('header name classification', () => {
       ].join('\r\n');
       const m = parseMessage(Buffer.from(text));
       expect(m.hasHeader(name)).toBe(true);
+    }
+  });
+});
+
+describe('wireNameAt (the exact spellings of the usual request headers)', () => {
+  const mutate = (name: string, k: number, to: string): string => `${name.slice(0, k)}${to}${name.slice(k + 1)}`;
+  const line = fc.tuple(
+    fc.constantFrom(...KNOWN, 'Via', 'From', 'To', 'Call-ID', 'CSeq', 'Contact', 'Max-Forwards', 'Content-Length'),
+    fc.nat(20),
+    fc.constantFrom('', 'x', 'a', 'A', ':', ' ', '-', 'D', 'd'),
+    fc.constantFrom(':', ' :', '\t:', ': ', 'x:', ''),
+    fc.constantFrom('', ' value of some length\r\n', ' 1\r\n'),
+    fc.nat(3),
+  );
+
+  it('is 0 or what knownNameAt says, for names near the usual ones', () => {
+    let taken = 0;
+    fc.assert(
+      fc.property(line, ([name, k, to, colon, rest, pad]) => {
+        const n = to === '' || k >= name.length ? name : mutate(name, k, to);
+        const text = `${' '.repeat(pad)}${n}${colon}${rest}`;
+        const b = Buffer.from(text, 'latin1');
+        const end = Math.max(pad, b.length - 1);
+        const fast = wireNameAt(b, pad, end);
+        if (fast !== 0) {
+          taken++;
+          expect(fast).toBe(knownNameAt(b, pad, end));
+        }
+      }),
+      { numRuns: 5000 },
+    );
+    expect(taken).toBeGreaterThan(100);
+  });
+
+  it('takes the canonical spellings followed by a colon', () => {
+    for (const name of ['Via', 'From', 'To', 'Call-ID', 'CSeq', 'Contact', 'Max-Forwards', 'Content-Length']) {
+      const b = Buffer.from(`${name}: some value here\r\n`, 'latin1');
+      const r = wireNameAt(b, 0, b.length - 1);
+      expect(r).not.toBe(0);
+      expect(r).toBe(knownNameAt(b, 0, b.length - 1));
+      expect(canonicalHeaderName(r & 0xff)).toBe(name);
+      expect(r >> 8).toBe(name.length);
     }
   });
 });
