@@ -28,7 +28,6 @@ import {
   NonInviteClientTransaction,
 } from './client.js';
 import { CompletedGenerations } from './completed-generations.js';
-import { hashKey } from './completed-responses.js';
 import {
   InviteServerTransaction,
   NonInviteServerTransaction,
@@ -65,6 +64,8 @@ export interface TransactionLayerOptions {
    */
   readonly sentBy?: (destination: SipEndpoint) => { readonly host: string; readonly port?: number };
   readonly random?: RandomSource;
+  /** @internal sizes of the stores of completed and accepted transactions (tests use tiny ones) */
+  readonly completedStores?: { readonly initialCapacity: number; readonly growInPlaceBelow: number };
 }
 
 export interface TransactionLayerCounters {
@@ -92,7 +93,7 @@ function clientKey(branch: string, method: string): string {
 function serverKey(request: SipRequest, method: string, toTag: string | undefined): string {
   const via = request.via();
   const branch = via.branch;
-  if (isRfc3261Branch(branch)) return flat(`${branch}\n${sentByOf(via)}\n${method}`);
+  if (isRfc3261Branch(branch)) return flatJoin(branch as string, sentByOf(via), method);
   const cseq = request.cseq();
   return [
     'rfc2543',
@@ -109,12 +110,12 @@ function serverKey(request: SipRequest, method: string, toTag: string | undefine
 }
 
 /**
- * The key as one flat string: a concatenation keeps its parts, and the branch is a slice of the whole request's
- * text, which a table entry living 64*T1 would otherwise keep alive. V8 flattens a string when it is indexed.
+ * The key as one flat string, built by one join: a concatenation keeps its parts (and the branch is a slice of the
+ * whole request's text, which a table entry living 64*T1 would otherwise keep alive), and flattening it later is a
+ * call into the runtime; every character read of a flat string is cheaper too.
  */
-function flat(key: string): string {
-  key.charCodeAt(0);
-  return key;
+function flatJoin(branch: string, sentBy: string, method: string): string {
+  return [branch, sentBy, method].join('\n');
 }
 
 /** What an Accepted INVITE kept as its key has to send again: nothing (the TU retransmits its 2xx). */
@@ -294,7 +295,7 @@ export class TransactionLayer {
     let hash: number | undefined;
     // The store keeps non-INVITE transactions only: an INVITE or ACK key (method INVITE) is never in it.
     if (existing === undefined && completed !== undefined && !invite) {
-      hash = hashKey(key);
+      hash = completed.stage(key);
       if (this.absorbCompleted(completed, key, hash)) return;
     }
     // RFC 6026 7.1: Accepted absorbs a retransmitted INVITE. (An ACK matched there goes to the TU, as an ACK that
@@ -421,7 +422,7 @@ export class TransactionLayer {
     if (!pending && this.nonInviteTable.get(tx.key) !== tx) return false;
     let completed = this.completed;
     if (completed === undefined) {
-      completed = new CompletedGenerations(this.clock, ms);
+      completed = this.newStore(ms);
       this.completed = completed;
     }
     if (completed.ms !== ms) return false;
@@ -441,7 +442,7 @@ export class TransactionLayer {
     if (tx.ackKey !== undefined || this.inviteTable.get(tx.key) !== tx) return undefined;
     let accepted = this.accepted;
     if (accepted === undefined) {
-      accepted = new CompletedGenerations(this.clock, ms);
+      accepted = this.newStore(ms);
       this.accepted = accepted;
     }
     if (accepted.ms !== ms) return undefined;
@@ -450,6 +451,11 @@ export class TransactionLayer {
     this.inviteTable.delete(tx.key);
     this.serverCount--;
     return due;
+  }
+
+  private newStore(ms: number): CompletedGenerations {
+    const sizes = this.options.completedStores;
+    return new CompletedGenerations(this.clock, ms, sizes?.initialCapacity, sizes?.growInPlaceBelow);
   }
 
   /** RFC 3261 17.2.3: an RFC 2543 ACK carries the To tag of the final response; file the transaction under it. */
