@@ -150,8 +150,6 @@ export class TransactionLayer {
    * the same: the store answers the retransmissions). One that is still alive after the callback is filed then.
    */
   private pendingTx: NonInviteServerTransaction | undefined = undefined;
-  /** hashKey of the pending transaction's key when the store was looked up with it. */
-  private pendingHash: number | undefined = undefined;
   /** The pending transaction was retired or terminated during its callback. */
   private pendingDone = false;
   private readonly waits: WaitQueues;
@@ -294,9 +292,14 @@ export class TransactionLayer {
     }
     // RFC 6026 7.1: Accepted absorbs a retransmitted INVITE. (An ACK matched there goes to the TU, as an ACK that
     // matches nothing does: no need to look.)
-    if (existing === undefined && method === 'INVITE' && this.accepted !== undefined && this.accepted.find(key) >= 0) {
-      this.counters.retransmissionsAbsorbed++;
-      return;
+    const accepted = this.accepted;
+    if (existing === undefined && method === 'INVITE' && accepted !== undefined) {
+      // staged: an INVITE answered 2xx at once is kept in this store with its key copied already
+      hash = accepted.stage(key);
+      if (accepted.find(key, hash) >= 0) {
+        this.counters.retransmissionsAbsorbed++;
+        return;
+      }
     }
     if (existing !== undefined) {
       if (method === 'ACK' && existing.kind === 'invite-server' && existing.state === 'accepted') {
@@ -321,6 +324,7 @@ export class TransactionLayer {
       method === 'INVITE'
         ? new InviteServerTransaction(request, key, context, this.serverEnv)
         : new NonInviteServerTransaction(request, key, context, this.serverEnv);
+    tx.keyHash = hash;
     table.set(key, tx);
     this.serverCount++;
     this.handOver(request, tx, cancelKey, context);
@@ -342,7 +346,7 @@ export class TransactionLayer {
   ): void {
     const tx = new NonInviteServerTransaction(request, key, context, this.serverEnv);
     this.pendingTx = tx;
-    this.pendingHash = hash;
+    tx.keyHash = hash;
     this.pendingDone = false;
     try {
       this.handOver(request, tx, cancelKey, context);
@@ -420,7 +424,7 @@ export class TransactionLayer {
       this.completed = completed;
     }
     if (completed.ms !== ms) return false;
-    const due = completed.add(tx.key, sent, pending ? this.pendingHash : undefined);
+    const due = completed.add(tx.key, sent, tx.keyHash);
     if (due === undefined) return false;
     if (pending) this.pendingDone = true;
     else {
@@ -440,7 +444,7 @@ export class TransactionLayer {
       this.accepted = accepted;
     }
     if (accepted.ms !== ms) return undefined;
-    const due = accepted.add(tx.key, NOTHING_SENT);
+    const due = accepted.add(tx.key, NOTHING_SENT, tx.keyHash);
     if (due === undefined) return undefined;
     this.inviteTable.delete(tx.key);
     this.serverCount--;

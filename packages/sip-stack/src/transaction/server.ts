@@ -40,6 +40,8 @@ abstract class ServerTransactionBase extends TransactionBase {
   lastResponse: SipResponse | undefined = undefined;
   /** @internal the RFC 2543 ACK key the layer also files this transaction under (17.2.3) */
   ackKey: string | undefined = undefined;
+  /** @internal hashKey(key) when the layer has it (the store it may go to then need not hash it again) */
+  keyHash: number | undefined = undefined;
 
   constructor(
     request: SipRequest,
