@@ -84,7 +84,9 @@ export class CompletedResponses implements IndexedStore {
   private tail = 0;
   private head = 0;
   private live = 0;
-  private at: Float64Array;
+  /** Where each record's bytes are: chunk number (counted from the store's start) and offset in it. */
+  private chunkNo: Float64Array;
+  private offset: Uint32Array;
   private keyLength: Uint32Array;
   private addressLength: Uint32Array;
   private bytesLength: Uint32Array;
@@ -94,15 +96,20 @@ export class CompletedResponses implements IndexedStore {
   private hash: Int32Array;
   /** 1 while the record can be matched. */
   private alive: Uint8Array;
-  /** Byte chunks, the first holding position firstChunk * CHUNK. */
+  /** Byte chunks from chunk number firstChunk on. */
   private chunks: (Chunk | undefined)[] = [];
   private firstChunk = 0;
-  /** Byte position where the next record goes (only grows). */
-  private cursor = 0;
+  /**
+   * Where the next record goes: a chunk number (only grows) and an offset. Kept apart, so that positions are small
+   * integers: a position past 2^31 bytes as one double made every % and / a floating-point call.
+   */
+  private cursorChunk = 0;
+  private cursorOff = 0;
   private timer: TimerHandle | undefined = undefined;
-  /** The key `stage` copied to byte position `stagedAt` (where the next record went then), or undefined. */
+  /** The key `stage` copied to where the next record went then (stagedChunk, stagedOff), or undefined. */
   private staged: string | undefined = undefined;
-  private stagedAt = -1;
+  private stagedChunk = -1;
+  private stagedOff = 0;
   private readonly index: CompletedIndex;
   /** tag << RECORD_BITS: a record's reference is this plus its number's low bits. */
   private readonly refBase: number;
@@ -119,7 +126,8 @@ export class CompletedResponses implements IndexedStore {
   ) {
     const capacity = 2 ** Math.min(RECORD_BITS, Math.ceil(Math.log2(Math.max(2, initialCapacity))));
     this.capacity = capacity;
-    this.at = new Float64Array(capacity);
+    this.chunkNo = new Float64Array(capacity);
+    this.offset = new Uint32Array(capacity);
     this.keyLength = new Uint32Array(capacity);
     this.addressLength = new Uint32Array(capacity);
     this.bytesLength = new Uint32Array(capacity);
@@ -163,11 +171,15 @@ export class CompletedResponses implements IndexedStore {
     const total = keyLength + addressLength + bytes.length;
     if (protocol < 0 || total > CHUNK) return undefined;
     if (this.head - this.tail === this.capacity && this.capacity === MAX_RECORDS) return undefined;
-    let pos = this.cursor;
-    if ((pos % CHUNK) + total > CHUNK) pos = Math.ceil(pos / CHUNK) * CHUNK;
-    const chunk = this.chunkAt(pos);
-    let off = pos % CHUNK;
-    const staged = this.staged === key && this.stagedAt === pos;
+    let c = this.cursorChunk;
+    let start = this.cursorOff;
+    if (start + total > CHUNK) {
+      c++;
+      start = 0;
+    }
+    const chunk = this.chunkAt(c);
+    let off = start;
+    const staged = this.staged === key && this.stagedChunk === c && this.stagedOff === start;
     this.staged = undefined;
     // Short latin1 text is copied here rather than by a call into C++; anything wider is refused (nothing is kept
     // until the cursor moves, so the bytes written so far are simply overwritten later).
@@ -186,11 +198,13 @@ export class CompletedResponses implements IndexedStore {
     }
     chunk.set(bytes, off);
     if (this.head - this.tail === this.capacity) this.grow();
-    this.cursor = pos + total;
+    this.cursorChunk = c;
+    this.cursorOff = start + total;
     const n = this.head++;
     const slot = n & (this.capacity - 1);
     const due = this.clock.now() + this.ms;
-    this.at[slot] = pos;
+    this.chunkNo[slot] = c;
+    this.offset[slot] = start;
     this.keyLength[slot] = keyLength;
     this.addressLength[slot] = addressLength;
     this.bytesLength[slot] = bytes.length;
@@ -214,10 +228,14 @@ export class CompletedResponses implements IndexedStore {
     const keyLength = key.length;
     this.staged = undefined;
     if (keyLength > CHUNK) return hashKey(key);
-    let pos = this.cursor;
-    if ((pos % CHUNK) + keyLength > CHUNK) pos = Math.ceil(pos / CHUNK) * CHUNK;
-    const chunk = this.chunkAt(pos);
-    let off = pos % CHUNK;
+    let c = this.cursorChunk;
+    let start = this.cursorOff;
+    if (start + keyLength > CHUNK) {
+      c++;
+      start = 0;
+    }
+    const chunk = this.chunkAt(c);
+    let off = start;
     let h = -2128831035; // 0x811c9dc5
     let wide = 0;
     for (let j = 0; j < keyLength; j++) {
@@ -228,7 +246,8 @@ export class CompletedResponses implements IndexedStore {
     }
     if (wide <= 255) {
       this.staged = key;
-      this.stagedAt = pos;
+      this.stagedChunk = c;
+      this.stagedOff = start;
     }
     return h;
   }
@@ -243,9 +262,8 @@ export class CompletedResponses implements IndexedStore {
   datagram(ref: number): SentDatagram {
     const slot = this.slotOf(ref);
     if (slot < 0) throw new RangeError(`no record ${ref}`);
-    const pos = this.at[slot];
-    const chunk = this.chunkAt(pos);
-    const off = (pos % CHUNK) + this.keyLength[slot];
+    const chunk = this.chunkAt(this.chunkNo[slot]);
+    const off = this.offset[slot] + this.keyLength[slot];
     const addressEnd = off + this.addressLength[slot];
     const destination: SipEndpoint = {
       protocol: PROTOCOLS[this.protocol[slot]],
@@ -274,16 +292,17 @@ export class CompletedResponses implements IndexedStore {
     this.tail = this.head = this.live = 0;
     this.chunks = [];
     this.firstChunk = 0;
-    this.cursor = 0;
+    this.cursorChunk = 0;
+    this.cursorOff = 0;
+    this.staged = undefined;
   }
 
   /** @internal IndexedStore: whether live record `ref` holds `key`. */
   keyIs(ref: number, key: string): boolean {
     const slot = ref & (this.capacity - 1);
     if (this.keyLength[slot] !== key.length || this.alive[slot] === 0) return false;
-    const pos = this.at[slot];
-    const chunk = this.chunkAt(pos);
-    const off = pos % CHUNK;
+    const chunk = this.chunkAt(this.chunkNo[slot]);
+    const off = this.offset[slot];
     for (let j = 0; j < key.length; j++) if (chunk[off + j] !== key.charCodeAt(j)) return false;
     return true;
   }
@@ -306,8 +325,8 @@ export class CompletedResponses implements IndexedStore {
     this.index.remove(ref, this.hash[slot]);
   }
 
-  private chunkAt(pos: number): Chunk {
-    const n = Math.floor(pos / CHUNK) - this.firstChunk;
+  private chunkAt(chunkNo: number): Chunk {
+    const n = chunkNo - this.firstChunk;
     let chunk = this.chunks[n];
     if (chunk === undefined) {
       chunk = this.pool.take();
@@ -320,7 +339,8 @@ export class CompletedResponses implements IndexedStore {
     const old = this.capacity;
     const capacity = old * 2;
     const arrays = [
-      this.at,
+      this.chunkNo,
+      this.offset,
       this.keyLength,
       this.addressLength,
       this.bytesLength,
@@ -339,15 +359,16 @@ export class CompletedResponses implements IndexedStore {
       for (let k = 0; k < arrays.length; k++) grown[k].set(arrays[k].subarray(from, from + run) as never, to);
       n += run;
     }
-    this.at = grown[0] as Float64Array;
-    this.keyLength = grown[1] as Uint32Array;
-    this.addressLength = grown[2] as Uint32Array;
-    this.bytesLength = grown[3] as Uint32Array;
-    this.port = grown[4] as Uint16Array;
-    this.protocol = grown[5] as Uint8Array;
-    this.due = grown[6] as Float64Array;
-    this.hash = grown[7] as Int32Array;
-    this.alive = grown[8] as Uint8Array;
+    this.chunkNo = grown[0] as Float64Array;
+    this.offset = grown[1] as Uint32Array;
+    this.keyLength = grown[2] as Uint32Array;
+    this.addressLength = grown[3] as Uint32Array;
+    this.bytesLength = grown[4] as Uint32Array;
+    this.port = grown[5] as Uint16Array;
+    this.protocol = grown[6] as Uint8Array;
+    this.due = grown[7] as Float64Array;
+    this.hash = grown[8] as Int32Array;
+    this.alive = grown[9] as Uint8Array;
     this.capacity = capacity;
   }
 
@@ -369,12 +390,13 @@ export class CompletedResponses implements IndexedStore {
       // none left: every chunk goes back, and the next record starts a fresh one
       for (const c of this.chunks) if (c !== undefined) this.pool.give(c);
       this.chunks = [];
-      this.firstChunk = Math.ceil(this.cursor / CHUNK);
-      this.cursor = this.firstChunk * CHUNK;
+      this.firstChunk = this.cursorOff > 0 ? this.cursorChunk + 1 : this.cursorChunk;
+      this.cursorChunk = this.firstChunk;
+      this.cursorOff = 0;
       return;
     }
     // chunks wholly before the oldest record kept are free
-    const keepFrom = Math.floor(this.at[this.tail & mask] / CHUNK);
+    const keepFrom = this.chunkNo[this.tail & mask];
     if (this.firstChunk < keepFrom) {
       const freed = this.chunks.splice(0, keepFrom - this.firstChunk);
       for (const c of freed) if (c !== undefined) this.pool.give(c);
