@@ -273,11 +273,21 @@ export class TransactionLayer {
     try {
       if (request.cseq().method !== method) throw new Error('CSeq method mismatch');
       const toTag = request.to().tag;
-      key = serverKey(request, method === 'ACK' ? 'INVITE' : method, toTag);
+      // Only an INVITE transaction could match an ACK (17.2.3): with none filed it is the ACK of a 2xx (13.3.1.4),
+      // checked as below but with no key to build.
+      key =
+        method === 'ACK' && this.inviteTable.size === 0 && isRfc3261Branch(request.via().branch)
+          ? ''
+          : serverKey(request, method === 'ACK' ? 'INVITE' : method, toTag);
       // RFC 3261 9.2: the CANCEL matches the INVITE's transaction by the same rule with the method ignored.
       if (method === 'CANCEL') cancelKey = serverKey(request, 'INVITE', toTag);
     } catch {
       this.counters.droppedMalformed++;
+      return;
+    }
+    if (key === '') {
+      this.counters.strayAcks++;
+      this.options.user.onAck?.(request, context);
       return;
     }
     const invite = method === 'INVITE' || method === 'ACK';
