@@ -163,7 +163,7 @@ export class CompletedResponses implements IndexedStore {
    */
   add(key: string, sent: SentDatagram, hash?: number): number | undefined {
     const dest = sent.destination;
-    const protocol = PROTOCOLS.indexOf(dest.protocol);
+    const protocol = dest.protocol === 'udp' ? 0 : PROTOCOLS.indexOf(dest.protocol);
     const address = dest.address;
     const bytes = sent.bytes;
     const keyLength = key.length;
