@@ -379,6 +379,8 @@ export class CompletedResponses implements IndexedStore {
   /** Timer J of every record due by now (RFC 3261 17.2.2: Completed -> Terminated). */
   private expire(): void {
     this.timer = undefined;
+    // chunks may go back to the pool below: a staged key's bytes may go with them
+    this.staged = undefined;
     const now = this.clock.now();
     const mask = this.capacity - 1;
     while (this.tail < this.head && this.due[this.tail & mask] <= now) {
