@@ -1,35 +1,37 @@
 // The completed-responses store (RFC 3261 17.2.2) in generations, so that it never grows in place under load.
-// Growing a full CompletedResponses copies and re-indexes every record in one turn: ~10 ms at 2^17 records and
-// 20-40 ms at 2^18 on the bench machine, longer than default UDP socket buffers hold (10-20 ms of traffic), so
-// datagrams are lost. Instead a full store is left to empty by itself (every record ends at the same Timer J) and
-// new records go to a fresh store of twice its capacity; a find looks in each store still holding records (one or
-// two once the load is steady, more only while it keeps doubling within one Timer J). Small stores still grow in
-// place: that costs little, and keeps the chain short.
+// Growing a full CompletedResponses copies every record's metadata in one turn: ~10 ms at 2^17 records and 20-40 ms
+// at 2^18 on the bench machine (with the re-indexing it once did), longer than default UDP socket buffers hold
+// (10-20 ms of traffic), so datagrams are lost. Instead a full store is left to empty by itself (every record ends
+// at the same Timer J) and new records go to a fresh store of twice its capacity. The stores share one index (a
+// find is one probe however many stores hold records) and one pool of byte chunks (a new store takes those the
+// old ones let go). Small stores still grow in place: that costs little, and keeps the chain short.
 
 import type { Clock } from '../clock.js';
 import type { SentDatagram } from '../transport/index.js';
-import { CompletedResponses, hashKey } from './completed-responses.js';
-
-/** Slots of generation g are g * SPAN + slot (a ring never holds 2^31 records). */
-const SPAN = 2 ** 31;
+import { CompletedIndex, MAX_RECORDS, MAX_STORES, tagOf } from './completed-index.js';
+import { ChunkPool, CompletedResponses, hashKey } from './completed-responses.js';
 
 /** CompletedResponses' interface over a chain of stores, newest first. */
 export class CompletedGenerations {
-  /** Stores still holding records, newest first, and their generation numbers. */
-  private readonly stores: CompletedResponses[];
-  private readonly numbers: number[];
-  private generation = 0;
+  /** Stores still holding records, newest first. */
+  private readonly stores: CompletedResponses[] = [];
+  /** Their tags in the index. */
+  private readonly tags: number[] = [];
+  private readonly index: CompletedIndex;
+  private readonly pool = new ChunkPool();
+  /** The tag the next store gets (tags go round, so a stale reference is unlikely to name a new store). */
+  private nextTag = 0;
 
   constructor(
     private readonly clock: Clock,
     /** The common wait (Timer J). */
     readonly ms: number,
-    initialCapacity = 1024,
+    private readonly initialCapacity = 1024,
     /** Below this capacity a full store still grows in place (a millisecond or two), so finds probe fewer stores. */
     private readonly growInPlaceBelow = 1 << 14,
   ) {
-    this.stores = [new CompletedResponses(clock, ms, initialCapacity)];
-    this.numbers = [0];
+    this.index = new CompletedIndex(2 * initialCapacity);
+    this.open(initialCapacity);
   }
 
   /** Records that can still be matched. */
@@ -39,55 +41,79 @@ export class CompletedGenerations {
     return n;
   }
 
+  /** Stores holding records (or taking new ones). */
+  get storeCount(): number {
+    return this.stores.length;
+  }
+
+  /** Byte chunks kept for reuse. */
+  get spareChunks(): number {
+    return this.pool.spareCount;
+  }
+
   /** As CompletedResponses.add (`hash` is hashKey(key) when the caller has it). */
   add(key: string, sent: SentDatagram, hash?: number): number | undefined {
     let current = this.stores[0];
     if (current.full && current.recordCapacity >= this.growInPlaceBelow) {
       this.dropEmpty();
-      current = new CompletedResponses(this.clock, this.ms, 2 * current.recordCapacity);
-      this.stores.unshift(current);
-      this.numbers.unshift(++this.generation);
+      if (this.stores.length === MAX_STORES) return undefined;
+      current = this.open(Math.min(MAX_RECORDS, 2 * current.recordCapacity));
     }
     return current.add(key, sent, hash);
   }
 
-  /** The slot of the live record kept under `key`, or -1 (`h` is hashKey(key), hashed once for every store). */
+  /** As CompletedResponses.stage, in the store the next record goes to (unless it is full). */
+  stage(key: string): number {
+    return this.stores[0].stage(key);
+  }
+
+  /** The reference of the live record kept under `key`, or -1 (`h` is hashKey(key)). */
   find(key: string, h = hashKey(key)): number {
-    const stores = this.stores;
-    for (let i = 0; i < stores.length; i++) {
-      const slot = stores[i].find(key, h);
-      if (slot >= 0) return this.numbers[i] * SPAN + slot;
-    }
-    if (stores.length > 1 && stores[stores.length - 1].size === 0) this.dropEmpty();
-    return -1;
+    const ref = this.index.find(key, h);
+    if (ref < 0 && this.stores.length > 1 && this.stores[this.stores.length - 1].size === 0) this.dropEmpty();
+    return ref;
   }
 
-  /** The datagram of record `slot` (a copy). */
-  datagram(slot: number): SentDatagram {
-    const i = this.numbers.indexOf(Math.floor(slot / SPAN));
-    if (i < 0) throw new RangeError(`no record ${slot}`);
-    return this.stores[i].datagram(slot % SPAN);
+  /** The datagram of record `ref` (a copy). */
+  datagram(ref: number): SentDatagram {
+    const store = this.index.store(tagOf(ref)) as CompletedResponses | undefined;
+    if (store === undefined) throw new RangeError(`no record ${ref}`);
+    return store.datagram(ref);
   }
 
-  /** Stops matching record `slot` (RFC 3261 17.2.4); a record already gone is left alone. */
-  forget(slot: number): void {
-    const i = this.numbers.indexOf(Math.floor(slot / SPAN));
-    if (i >= 0) this.stores[i].forget(slot % SPAN);
+  /** Stops matching record `ref` (RFC 3261 17.2.4); a record already gone is left alone. */
+  forget(ref: number): void {
+    (this.index.store(tagOf(ref)) as CompletedResponses | undefined)?.forget(ref);
   }
 
   /** Drops every record and stops the timers. */
   clear(): void {
+    // the index first: the stores then have no entry to remove one by one
+    this.index.clear();
     for (const s of this.stores) s.clear();
-    this.stores.length = 1;
-    this.numbers.length = 1;
+    this.stores.length = 0;
+    this.tags.length = 0;
+    this.pool.clear();
+    this.open(this.initialCapacity);
   }
 
-  /** Lets go of the older stores left with no record to match (their timers stop). */
+  /** Starts a store of `capacity` records as the newest, under a tag no other store has. */
+  private open(capacity: number): CompletedResponses {
+    let tag = this.nextTag;
+    while (this.tags.includes(tag)) tag = (tag + 1) % MAX_STORES;
+    this.nextTag = (tag + 1) % MAX_STORES;
+    const store = new CompletedResponses(this.clock, this.ms, capacity, { index: this.index, tag, pool: this.pool });
+    this.stores.unshift(store);
+    this.tags.unshift(tag);
+    return store;
+  }
+
+  /** Lets go of the older stores left with no record to match (their timers stop, their chunks go back). */
   private dropEmpty(): void {
     const stores = this.stores;
     while (stores.length > 1 && stores[stores.length - 1].size === 0) {
       stores.pop()?.clear();
-      this.numbers.pop();
+      this.index.attach(this.tags.pop() as number, undefined);
     }
   }
 }

@@ -8,12 +8,14 @@
 
 import type { Clock, TimerHandle } from '../clock.js';
 import type { SentDatagram, SipEndpoint, SipTransportProtocol } from '../transport/index.js';
+import { CompletedIndex, type IndexedStore, MAX_RECORDS, RECORD_BITS } from './completed-index.js';
 
 type Chunk = Buffer;
 
 /** Bytes per chunk of the byte store; a record never spans two chunks. */
 const CHUNK = 1 << 18;
 const PROTOCOLS: readonly SipTransportProtocol[] = ['udp', 'tcp', 'tls', 'ws', 'wss'];
+const RECORD_MASK = MAX_RECORDS - 1;
 
 /**
  * @internal FNV-1a over the UTF-16 code units (keys here are latin1: branch, host, method). The seed is written as
@@ -26,18 +28,65 @@ export function hashKey(key: string): number {
   return h;
 }
 
-/** Spare chunks kept for reuse: a chunk freed by Timer J is soon needed again, and a fresh one costs page faults. */
-const SPARE_CHUNKS = 8;
+/** Spare chunks kept however few are in use. */
+const MIN_SPARE = 8;
 
-/** The final responses of completed non-INVITE transactions, by key, until their common deadline. */
-export class CompletedResponses {
+/**
+ * Byte chunks for the stores of one layer. A fresh chunk costs a page fault per 4 KiB on first touch, so freed ones
+ * are kept for the next records (of any store: a new generation takes what the old ones let go), up to as many as
+ * are in use: memory stays within twice what the live records need, and goes back as they expire.
+ */
+export class ChunkPool {
+  private readonly spare: Chunk[] = [];
+  private inUse = 0;
+
+  /** Chunks kept for reuse now. */
+  get spareCount(): number {
+    return this.spare.length;
+  }
+
+  take(): Chunk {
+    this.inUse++;
+    return this.spare.pop() ?? Buffer.allocUnsafeSlow(CHUNK);
+  }
+
+  give(chunk: Chunk): void {
+    this.inUse--;
+    const spare = this.spare;
+    const keep = Math.max(MIN_SPARE, this.inUse);
+    if (spare.length < keep) spare.push(chunk);
+    while (spare.length > keep) spare.pop();
+  }
+
+  /** Forgets the chunks out (their stores were cleared) and the spares. */
+  clear(): void {
+    this.spare.length = 0;
+    this.inUse = 0;
+  }
+}
+
+/** Where a store of CompletedGenerations keeps its records' keys and chunks, shared with the other stores. */
+export interface SharedStorage {
+  readonly index: CompletedIndex;
+  /** The store's tag in `index` (the high bits of its references). */
+  readonly tag: number;
+  readonly pool: ChunkPool;
+}
+
+/**
+ * The final responses of completed non-INVITE transactions, by key, until their common deadline. Records are
+ * named by references (find's answer): the store's tag and the record's number, which growth does not change.
+ */
+export class CompletedResponses implements IndexedStore {
   /** Records, a ring indexed by record number & (capacity - 1) (a power of two). */
   private capacity: number;
   /** Record number of the oldest kept record and of the next one. */
   private tail = 0;
   private head = 0;
   private live = 0;
-  private at: Float64Array;
+  /** Where each record's bytes are: chunk number (counted from the store's start) and offset in it. */
+  private chunkNo: Float64Array;
+  private offset: Uint32Array;
   private keyLength: Uint32Array;
   private addressLength: Uint32Array;
   private bytesLength: Uint32Array;
@@ -47,29 +96,38 @@ export class CompletedResponses {
   private hash: Int32Array;
   /** 1 while the record can be matched. */
   private alive: Uint8Array;
-  /**
-   * Open addressing, linear probing, two int32 per bucket: ring slot + 1 (0 for empty) and that record's hash, so
-   * a probe reads one cache line instead of the bucket and then the record. At most half the buckets are used.
-   */
-  private index: Int32Array;
-  /** Byte chunks, the first holding position firstChunk * CHUNK. */
-  private chunks: Chunk[] = [];
+  /** Byte chunks from chunk number firstChunk on. */
+  private chunks: (Chunk | undefined)[] = [];
   private firstChunk = 0;
-  private spare: Chunk[] = [];
-  /** Byte position where the next record goes (only grows). */
-  private cursor = 0;
+  /**
+   * Where the next record goes: a chunk number (only grows) and an offset. Kept apart, so that positions are small
+   * integers: a position past 2^31 bytes as one double made every % and / a floating-point call.
+   */
+  private cursorChunk = 0;
+  private cursorOff = 0;
   private timer: TimerHandle | undefined = undefined;
+  /** The key `stage` copied to where the next record went then (stagedChunk, stagedOff), or undefined. */
+  private staged: string | undefined = undefined;
+  private stagedChunk = -1;
+  private stagedOff = 0;
+  private readonly index: CompletedIndex;
+  /** tag << RECORD_BITS: a record's reference is this plus its number's low bits. */
+  private readonly refBase: number;
+  private readonly pool: ChunkPool;
 
   constructor(
     private readonly clock: Clock,
     /** The common wait (Timer J): every entry is kept this long. */
     readonly ms: number,
-    /** Records before the first growth (rounded up to a power of two). */
+    /** Records before the first growth (rounded up to a power of two, at most MAX_RECORDS). */
     initialCapacity = 1024,
+    /** Index and chunks shared with other stores (CompletedGenerations); a store of its own by default. */
+    shared?: SharedStorage,
   ) {
-    const capacity = 2 ** Math.ceil(Math.log2(Math.max(2, initialCapacity)));
+    const capacity = 2 ** Math.min(RECORD_BITS, Math.ceil(Math.log2(Math.max(2, initialCapacity))));
     this.capacity = capacity;
-    this.at = new Float64Array(capacity);
+    this.chunkNo = new Float64Array(capacity);
+    this.offset = new Uint32Array(capacity);
     this.keyLength = new Uint32Array(capacity);
     this.addressLength = new Uint32Array(capacity);
     this.bytesLength = new Uint32Array(capacity);
@@ -78,7 +136,10 @@ export class CompletedResponses {
     this.due = new Float64Array(capacity);
     this.hash = new Int32Array(capacity);
     this.alive = new Uint8Array(capacity);
-    this.index = new Int32Array(4 * capacity);
+    this.index = shared?.index ?? new CompletedIndex(2 * capacity);
+    this.refBase = (shared?.tag ?? 0) << RECORD_BITS;
+    this.pool = shared?.pool ?? new ChunkPool();
+    this.index.attach(shared?.tag ?? 0, this);
   }
 
   /** Records that can still be matched. */
@@ -102,23 +163,33 @@ export class CompletedResponses {
    */
   add(key: string, sent: SentDatagram, hash?: number): number | undefined {
     const dest = sent.destination;
-    const protocol = PROTOCOLS.indexOf(dest.protocol);
+    const protocol = dest.protocol === 'udp' ? 0 : PROTOCOLS.indexOf(dest.protocol);
     const address = dest.address;
     const bytes = sent.bytes;
     const keyLength = key.length;
     const addressLength = address.length;
     const total = keyLength + addressLength + bytes.length;
     if (protocol < 0 || total > CHUNK) return undefined;
-    let pos = this.cursor;
-    if ((pos % CHUNK) + total > CHUNK) pos = Math.ceil(pos / CHUNK) * CHUNK;
-    const chunk = this.chunkAt(pos);
-    let off = pos % CHUNK;
+    if (this.head - this.tail === this.capacity && this.capacity === MAX_RECORDS) return undefined;
+    let c = this.cursorChunk;
+    let start = this.cursorOff;
+    if (start + total > CHUNK) {
+      c++;
+      start = 0;
+    }
+    const chunk = this.chunkAt(c);
+    let off = start;
+    const staged = this.staged === key && this.stagedChunk === c && this.stagedOff === start;
+    this.staged = undefined;
     // Short latin1 text is copied here rather than by a call into C++; anything wider is refused (nothing is kept
     // until the cursor moves, so the bytes written so far are simply overwritten later).
-    for (let j = 0; j < keyLength; j++) {
-      const c = key.charCodeAt(j);
-      if (c > 255) return undefined;
-      chunk[off++] = c;
+    if (staged) off += keyLength;
+    else {
+      for (let j = 0; j < keyLength; j++) {
+        const c = key.charCodeAt(j);
+        if (c > 255) return undefined;
+        chunk[off++] = c;
+      }
     }
     for (let j = 0; j < addressLength; j++) {
       const c = address.charCodeAt(j);
@@ -127,11 +198,13 @@ export class CompletedResponses {
     }
     chunk.set(bytes, off);
     if (this.head - this.tail === this.capacity) this.grow();
-    this.cursor = pos + total;
-    const slot = this.head & (this.capacity - 1);
-    this.head++;
+    this.cursorChunk = c;
+    this.cursorOff = start + total;
+    const n = this.head++;
+    const slot = n & (this.capacity - 1);
     const due = this.clock.now() + this.ms;
-    this.at[slot] = pos;
+    this.chunkNo[slot] = c;
+    this.offset[slot] = start;
     this.keyLength[slot] = keyLength;
     this.addressLength[slot] = addressLength;
     this.bytesLength[slot] = bytes.length;
@@ -142,35 +215,55 @@ export class CompletedResponses {
     this.hash[slot] = h;
     this.alive[slot] = 1;
     this.live++;
-    const index = this.index;
-    const mask = (index.length >> 1) - 1;
-    let i = h & mask;
-    while (index[2 * i] !== 0) i = (i + 1) & mask;
-    index[2 * i] = slot + 1;
-    index[2 * i + 1] = h;
+    this.index.insert(this.refBase + (n & RECORD_MASK), h);
     if (this.timer === undefined) this.arm(this.ms);
     return due;
   }
 
-  /** The ring slot of the live record kept under `key`, or -1. `hash` is hashKey(key) when the caller has it. */
-  find(key: string, hash?: number): number {
-    if (this.live === 0) return -1;
-    const index = this.index;
-    const mask = (index.length >> 1) - 1;
-    const h = hash ?? hashKey(key);
-    for (let i = h & mask; index[2 * i] !== 0; i = (i + 1) & mask) {
-      if (index[2 * i + 1] !== h) continue;
-      const slot = index[2 * i] - 1;
-      if (this.keyIs(slot, key)) return slot;
+  /**
+   * hashKey(key), copying the key on the way to where the next record goes: a request that matches nothing is
+   * often answered at once, and its add then finds its key in place (one pass over its characters, not two).
+   */
+  stage(key: string): number {
+    const keyLength = key.length;
+    this.staged = undefined;
+    if (keyLength > CHUNK) return hashKey(key);
+    let c = this.cursorChunk;
+    let start = this.cursorOff;
+    if (start + keyLength > CHUNK) {
+      c++;
+      start = 0;
     }
-    return -1;
+    const chunk = this.chunkAt(c);
+    let off = start;
+    let h = -2128831035; // 0x811c9dc5
+    let wide = 0;
+    for (let j = 0; j < keyLength; j++) {
+      const c = key.charCodeAt(j);
+      h = Math.imul(h ^ c, 0x01000193);
+      wide |= c;
+      chunk[off++] = c;
+    }
+    if (wide <= 255) {
+      this.staged = key;
+      this.stagedChunk = c;
+      this.stagedOff = start;
+    }
+    return h;
   }
 
-  /** The datagram of record `slot` (a copy: the store reuses its bytes). */
-  datagram(slot: number): SentDatagram {
-    const pos = this.at[slot];
-    const chunk = this.chunkAt(pos);
-    const off = (pos % CHUNK) + this.keyLength[slot];
+  /** The reference of the live record kept under `key`, or -1. `hash` is hashKey(key) when the caller has it. */
+  find(key: string, hash?: number): number {
+    if (this.live === 0) return -1;
+    return this.index.find(key, hash ?? hashKey(key));
+  }
+
+  /** The datagram of record `ref` (a copy: the store reuses its bytes). */
+  datagram(ref: number): SentDatagram {
+    const slot = this.slotOf(ref);
+    if (slot < 0) throw new RangeError(`no record ${ref}`);
+    const chunk = this.chunkAt(this.chunkNo[slot]);
+    const off = this.offset[slot] + this.keyLength[slot];
     const addressEnd = off + this.addressLength[slot];
     const destination: SipEndpoint = {
       protocol: PROTOCOLS[this.protocol[slot]],
@@ -181,72 +274,73 @@ export class CompletedResponses {
     return { bytes, destination };
   }
 
-  /** Stops matching record `slot` (RFC 3261 17.2.4: a failed send ends the transaction). */
-  forget(slot: number): void {
-    if (this.alive[slot] === 0) return;
-    this.alive[slot] = 0;
-    this.live--;
-    this.unindex(slot);
+  /** Stops matching record `ref` (RFC 3261 17.2.4: a failed send ends the transaction); a gone one is left alone. */
+  forget(ref: number): void {
+    const slot = this.slotOf(ref);
+    if (slot >= 0) this.end(slot, ref);
   }
 
-  /** Drops every record and stops the timer. */
+  /** Drops every record (and its index entry), gives back the chunks and stops the timer. */
   clear(): void {
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
-    this.alive.fill(0);
-    this.index.fill(0);
+    const mask = this.capacity - 1;
+    for (let n = this.tail; this.live > 0 && n < this.head; n++) {
+      if (this.alive[n & mask] !== 0) this.end(n & mask, this.refBase + (n & RECORD_MASK));
+    }
+    for (const c of this.chunks) if (c !== undefined) this.pool.give(c);
     this.tail = this.head = this.live = 0;
     this.chunks = [];
-    this.spare = [];
     this.firstChunk = 0;
-    this.cursor = 0;
+    this.cursorChunk = 0;
+    this.cursorOff = 0;
+    this.staged = undefined;
   }
 
-  private keyIs(slot: number, key: string): boolean {
+  /** @internal IndexedStore: whether live record `ref` holds `key`. */
+  keyIs(ref: number, key: string): boolean {
+    const slot = ref & (this.capacity - 1);
     if (this.keyLength[slot] !== key.length || this.alive[slot] === 0) return false;
-    const pos = this.at[slot];
-    const chunk = this.chunkAt(pos);
-    const off = pos % CHUNK;
+    const chunk = this.chunkAt(this.chunkNo[slot]);
+    const off = this.offset[slot];
     for (let j = 0; j < key.length; j++) if (chunk[off + j] !== key.charCodeAt(j)) return false;
     return true;
   }
 
-  private chunkAt(pos: number): Chunk {
-    const n = Math.floor(pos / CHUNK) - this.firstChunk;
+  /** The ring slot of live record `ref` of this store, or -1 (gone, or a reference from elsewhere). */
+  private slotOf(ref: number): number {
+    if (ref < 0 || ref - (ref & RECORD_MASK) !== this.refBase) return -1;
+    const mask = this.capacity - 1;
+    const slot = ref & mask;
+    if (this.alive[slot] === 0) return -1;
+    // the live record in that slot is the one numbered tail + (slot - tail) mod capacity
+    const n = this.tail + ((slot - this.tail) & mask);
+    return ((n ^ ref) & RECORD_MASK) === 0 ? slot : -1;
+  }
+
+  /** Record `slot` (reference `ref`) ends: no longer matched. */
+  private end(slot: number, ref: number): void {
+    this.alive[slot] = 0;
+    this.live--;
+    this.index.remove(ref, this.hash[slot]);
+  }
+
+  private chunkAt(chunkNo: number): Chunk {
+    const n = chunkNo - this.firstChunk;
     let chunk = this.chunks[n];
     if (chunk === undefined) {
-      chunk = this.spare.pop() ?? Buffer.allocUnsafeSlow(CHUNK);
+      chunk = this.pool.take();
       this.chunks[n] = chunk;
     }
     return chunk;
-  }
-
-  /** Removes `slot` from the index, shifting back the entries probed past it (linear probing deletion). */
-  private unindex(slot: number): void {
-    const index = this.index;
-    const mask = (index.length >> 1) - 1;
-    let i = this.hash[slot] & mask;
-    while (index[2 * i] !== slot + 1) {
-      if (index[2 * i] === 0) return;
-      i = (i + 1) & mask;
-    }
-    for (let j = (i + 1) & mask; index[2 * j] !== 0; j = (j + 1) & mask) {
-      const home = index[2 * j + 1] & mask;
-      // the entry at j may move to i when its home is not cyclically within (i, j]
-      if (i <= j ? home <= i || home > j : home <= i && home > j) {
-        index[2 * i] = index[2 * j];
-        index[2 * i + 1] = index[2 * j + 1];
-        i = j;
-      }
-    }
-    index[2 * i] = 0;
   }
 
   private grow(): void {
     const old = this.capacity;
     const capacity = old * 2;
     const arrays = [
-      this.at,
+      this.chunkNo,
+      this.offset,
       this.keyLength,
       this.addressLength,
       this.bytesLength,
@@ -257,7 +351,7 @@ export class CompletedResponses {
       this.alive,
     ] as const;
     const grown = arrays.map((a) => new (a.constructor as new (n: number) => typeof a)(capacity));
-    // records tail..head keep their numbers: copied in runs that are contiguous in both rings
+    // records tail..head keep their numbers (and so their references): copied in runs contiguous in both rings
     for (let n = this.tail; n < this.head; ) {
       const from = n & (old - 1);
       const to = n & (capacity - 1);
@@ -265,28 +359,17 @@ export class CompletedResponses {
       for (let k = 0; k < arrays.length; k++) grown[k].set(arrays[k].subarray(from, from + run) as never, to);
       n += run;
     }
-    this.at = grown[0] as Float64Array;
-    this.keyLength = grown[1] as Uint32Array;
-    this.addressLength = grown[2] as Uint32Array;
-    this.bytesLength = grown[3] as Uint32Array;
-    this.port = grown[4] as Uint16Array;
-    this.protocol = grown[5] as Uint8Array;
-    this.due = grown[6] as Float64Array;
-    this.hash = grown[7] as Int32Array;
-    this.alive = grown[8] as Uint8Array;
+    this.chunkNo = grown[0] as Float64Array;
+    this.offset = grown[1] as Uint32Array;
+    this.keyLength = grown[2] as Uint32Array;
+    this.addressLength = grown[3] as Uint32Array;
+    this.bytesLength = grown[4] as Uint32Array;
+    this.port = grown[5] as Uint16Array;
+    this.protocol = grown[6] as Uint8Array;
+    this.due = grown[7] as Float64Array;
+    this.hash = grown[8] as Int32Array;
+    this.alive = grown[9] as Uint8Array;
     this.capacity = capacity;
-    const index = new Int32Array(4 * capacity);
-    const mask = 2 * capacity - 1;
-    for (let n = this.tail; n < this.head; n++) {
-      const slot = n & (capacity - 1);
-      if (this.alive[slot] === 0) continue;
-      const h = this.hash[slot];
-      let i = h & mask;
-      while (index[2 * i] !== 0) i = (i + 1) & mask;
-      index[2 * i] = slot + 1;
-      index[2 * i + 1] = h;
-    }
-    this.index = index;
   }
 
   private arm(ms: number): void {
@@ -296,37 +379,31 @@ export class CompletedResponses {
   /** Timer J of every record due by now (RFC 3261 17.2.2: Completed -> Terminated). */
   private expire(): void {
     this.timer = undefined;
+    // chunks may go back to the pool below: a staged key's bytes may go with them
+    this.staged = undefined;
     const now = this.clock.now();
     const mask = this.capacity - 1;
     while (this.tail < this.head && this.due[this.tail & mask] <= now) {
       const slot = this.tail & mask;
-      if (this.alive[slot] !== 0) {
-        this.alive[slot] = 0;
-        this.live--;
-        this.unindex(slot);
-      }
+      if (this.alive[slot] !== 0) this.end(slot, this.refBase + (this.tail & RECORD_MASK));
       this.tail++;
     }
     if (this.tail === this.head) {
-      // none left: the next record starts a fresh chunk (the last one is kept for it)
-      const last = this.chunks.at(-1);
-      if (last !== undefined) this.keepSpare(last);
+      // none left: every chunk goes back, and the next record starts a fresh one
+      for (const c of this.chunks) if (c !== undefined) this.pool.give(c);
       this.chunks = [];
-      this.firstChunk = Math.ceil(this.cursor / CHUNK);
-      this.cursor = this.firstChunk * CHUNK;
+      this.firstChunk = this.cursorOff > 0 ? this.cursorChunk + 1 : this.cursorChunk;
+      this.cursorChunk = this.firstChunk;
+      this.cursorOff = 0;
       return;
     }
-    // chunks wholly before the oldest record kept are free (a few are kept for reuse)
-    const keepFrom = Math.floor(this.at[this.tail & mask] / CHUNK);
+    // chunks wholly before the oldest record kept are free
+    const keepFrom = this.chunkNo[this.tail & mask];
     if (this.firstChunk < keepFrom) {
       const freed = this.chunks.splice(0, keepFrom - this.firstChunk);
-      for (const c of freed) if (c !== undefined) this.keepSpare(c);
+      for (const c of freed) if (c !== undefined) this.pool.give(c);
       this.firstChunk = keepFrom;
     }
     this.arm(this.due[this.tail & mask] - now);
-  }
-
-  private keepSpare(chunk: Chunk): void {
-    if (this.spare.length < SPARE_CHUNKS) this.spare.push(chunk);
   }
 }

@@ -28,7 +28,6 @@ import {
   NonInviteClientTransaction,
 } from './client.js';
 import { CompletedGenerations } from './completed-generations.js';
-import { hashKey } from './completed-responses.js';
 import {
   InviteServerTransaction,
   NonInviteServerTransaction,
@@ -65,6 +64,8 @@ export interface TransactionLayerOptions {
    */
   readonly sentBy?: (destination: SipEndpoint) => { readonly host: string; readonly port?: number };
   readonly random?: RandomSource;
+  /** @internal sizes of the stores of completed and accepted transactions (tests use tiny ones) */
+  readonly completedStores?: { readonly initialCapacity: number; readonly growInPlaceBelow: number };
 }
 
 export interface TransactionLayerCounters {
@@ -87,12 +88,15 @@ function clientKey(branch: string, method: string): string {
 /**
  * RFC 3261 17.2.3: with a magic-cookie branch, branch + sent-by + method (ACK matches INVITE); otherwise the
  * RFC 2543 rule on Request-URI, tags, Call-ID, CSeq and the top Via. `toTag` lets an RFC 2543 ACK be matched by
- * the tag of the response (the caller passes it).
+ * the tag of the response (the caller passes it). Built by one join rather than a template: a concatenation keeps
+ * its parts (the branch is a slice of the whole request's text, which an entry living 64*T1 would keep alive),
+ * flattening it later is a call into the runtime, and each character read of a flat string is cheaper.
  */
 function serverKey(request: SipRequest, method: string, toTag: string | undefined): string {
   const via = request.via();
   const branch = via.branch;
-  if (isRfc3261Branch(branch)) return flat(`${branch}\n${sentByOf(via)}\n${method}`);
+  // RFC 3261 17.2.3; the port (undefined when absent) joins as ''
+  if (isRfc3261Branch(branch)) return [branch, via.host.toLowerCase(), via.port, method].join('\n');
   const cseq = request.cseq();
   return [
     'rfc2543',
@@ -106,15 +110,6 @@ function serverKey(request: SipRequest, method: string, toTag: string | undefine
     sentByOf(via),
     branch ?? '',
   ].join('\n');
-}
-
-/**
- * The key as one flat string: a concatenation keeps its parts, and the branch is a slice of the whole request's
- * text, which a table entry living 64*T1 would otherwise keep alive. V8 flattens a string when it is indexed.
- */
-function flat(key: string): string {
-  key.charCodeAt(0);
-  return key;
 }
 
 /** What an Accepted INVITE kept as its key has to send again: nothing (the TU retransmits its 2xx). */
@@ -155,8 +150,6 @@ export class TransactionLayer {
    * the same: the store answers the retransmissions). One that is still alive after the callback is filed then.
    */
   private pendingTx: NonInviteServerTransaction | undefined = undefined;
-  /** hashKey of the pending transaction's key when the store was looked up with it. */
-  private pendingHash: number | undefined = undefined;
   /** The pending transaction was retired or terminated during its callback. */
   private pendingDone = false;
   private readonly waits: WaitQueues;
@@ -280,11 +273,21 @@ export class TransactionLayer {
     try {
       if (request.cseq().method !== method) throw new Error('CSeq method mismatch');
       const toTag = request.to().tag;
-      key = serverKey(request, method === 'ACK' ? 'INVITE' : method, toTag);
+      // Only an INVITE transaction could match an ACK (17.2.3): with none filed it is the ACK of a 2xx (13.3.1.4),
+      // checked as below but with no key to build.
+      key =
+        method === 'ACK' && this.inviteTable.size === 0 && isRfc3261Branch(request.via().branch)
+          ? ''
+          : serverKey(request, method === 'ACK' ? 'INVITE' : method, toTag);
       // RFC 3261 9.2: the CANCEL matches the INVITE's transaction by the same rule with the method ignored.
       if (method === 'CANCEL') cancelKey = serverKey(request, 'INVITE', toTag);
     } catch {
       this.counters.droppedMalformed++;
+      return;
+    }
+    if (key === '') {
+      this.counters.strayAcks++;
+      this.options.user.onAck?.(request, context);
       return;
     }
     const invite = method === 'INVITE' || method === 'ACK';
@@ -294,14 +297,19 @@ export class TransactionLayer {
     let hash: number | undefined;
     // The store keeps non-INVITE transactions only: an INVITE or ACK key (method INVITE) is never in it.
     if (existing === undefined && completed !== undefined && !invite) {
-      hash = hashKey(key);
+      hash = completed.stage(key);
       if (this.absorbCompleted(completed, key, hash)) return;
     }
     // RFC 6026 7.1: Accepted absorbs a retransmitted INVITE. (An ACK matched there goes to the TU, as an ACK that
     // matches nothing does: no need to look.)
-    if (existing === undefined && method === 'INVITE' && this.accepted !== undefined && this.accepted.find(key) >= 0) {
-      this.counters.retransmissionsAbsorbed++;
-      return;
+    const accepted = this.accepted;
+    if (existing === undefined && method === 'INVITE' && accepted !== undefined) {
+      // staged: an INVITE answered 2xx at once is kept in this store with its key copied already
+      hash = accepted.stage(key);
+      if (accepted.find(key, hash) >= 0) {
+        this.counters.retransmissionsAbsorbed++;
+        return;
+      }
     }
     if (existing !== undefined) {
       if (method === 'ACK' && existing.kind === 'invite-server' && existing.state === 'accepted') {
@@ -326,6 +334,7 @@ export class TransactionLayer {
       method === 'INVITE'
         ? new InviteServerTransaction(request, key, context, this.serverEnv)
         : new NonInviteServerTransaction(request, key, context, this.serverEnv);
+    tx.keyHash = hash;
     table.set(key, tx);
     this.serverCount++;
     this.handOver(request, tx, cancelKey, context);
@@ -347,7 +356,7 @@ export class TransactionLayer {
   ): void {
     const tx = new NonInviteServerTransaction(request, key, context, this.serverEnv);
     this.pendingTx = tx;
-    this.pendingHash = hash;
+    tx.keyHash = hash;
     this.pendingDone = false;
     try {
       this.handOver(request, tx, cancelKey, context);
@@ -421,11 +430,11 @@ export class TransactionLayer {
     if (!pending && this.nonInviteTable.get(tx.key) !== tx) return false;
     let completed = this.completed;
     if (completed === undefined) {
-      completed = new CompletedGenerations(this.clock, ms);
+      completed = this.newStore(ms);
       this.completed = completed;
     }
     if (completed.ms !== ms) return false;
-    const due = completed.add(tx.key, sent, pending ? this.pendingHash : undefined);
+    const due = completed.add(tx.key, sent, tx.keyHash);
     if (due === undefined) return false;
     if (pending) this.pendingDone = true;
     else {
@@ -441,15 +450,20 @@ export class TransactionLayer {
     if (tx.ackKey !== undefined || this.inviteTable.get(tx.key) !== tx) return undefined;
     let accepted = this.accepted;
     if (accepted === undefined) {
-      accepted = new CompletedGenerations(this.clock, ms);
+      accepted = this.newStore(ms);
       this.accepted = accepted;
     }
     if (accepted.ms !== ms) return undefined;
-    const due = accepted.add(tx.key, NOTHING_SENT);
+    const due = accepted.add(tx.key, NOTHING_SENT, tx.keyHash);
     if (due === undefined) return undefined;
     this.inviteTable.delete(tx.key);
     this.serverCount--;
     return due;
+  }
+
+  private newStore(ms: number): CompletedGenerations {
+    const sizes = this.options.completedStores;
+    return new CompletedGenerations(this.clock, ms, sizes?.initialCapacity, sizes?.growInPlaceBelow);
   }
 
   /** RFC 3261 17.2.3: an RFC 2543 ACK carries the To tag of the final response; file the transaction under it. */

@@ -17,7 +17,7 @@ export interface ServerTransactionEvents {
 
 /** @internal */
 export interface ServerTransactionEnv extends TransactionEnv {
-  /** A final response with this To tag was sent: RFC 2543 ACKs carry it (17.2.3). */
+  /** An INVITE transaction sent a final response with this To tag: RFC 2543 ACKs carry it (17.2.3). */
   finalSent(tx: ServerTransaction, response: SipResponse): void;
   /**
    * Completed non-INVITE: the layer may keep only `sent` for the `ms` of Timer J and let the transaction object go
@@ -40,6 +40,8 @@ abstract class ServerTransactionBase extends TransactionBase {
   lastResponse: SipResponse | undefined = undefined;
   /** @internal the RFC 2543 ACK key the layer also files this transaction under (17.2.3) */
   ackKey: string | undefined = undefined;
+  /** @internal hashKey(key) when the layer has it (the store it may go to then need not hash it again) */
+  keyHash: number | undefined = undefined;
 
   constructor(
     request: SipRequest,
@@ -241,7 +243,7 @@ export class NonInviteServerTransaction extends ServerTransactionBase {
       return;
     }
     this.current = 'completed';
-    this.env.finalSent(this, response);
+    // (no finalSent: only an INVITE transaction is matched by the To tag of its final, RFC 3261 17.2.3)
     const sent = this.sendResponse(response);
     if (this.isTerminated) return;
     // Timer J = 64*T1 absorbs request retransmissions on unreliable transports; zero on reliable ones.

@@ -44,10 +44,12 @@ function datagramPort(clock: VirtualClock) {
   return { port, sent, state };
 }
 
-function setup(onRequest: TransactionUser['onRequest']) {
+function setup(onRequest: TransactionUser['onRequest'], tinyStores = false) {
   const clock = new VirtualClock(0);
   const { port, sent, state } = datagramPort(clock);
-  const layer = new TransactionLayer({ transport: port, clock, user: { onRequest } });
+  // tiny stores: a new generation every two records, so matching and chunk reuse go across generations
+  const completedStores = tinyStores ? { initialCapacity: 2, growInPlaceBelow: 0 } : undefined;
+  const layer = new TransactionLayer({ transport: port, clock, user: { onRequest }, completedStores });
   return { clock, sent, state, layer };
 }
 
@@ -181,26 +183,31 @@ describe('a non-INVITE request answered inside the TU callback (RFC 3261 17.2.2)
   });
 
   type Op =
-    | { op: 'send'; b: number; answer: 'now' | 'provisional' | 'later'; status: number }
-    | { op: 'answer'; b: number; status: number }
+    | { op: 'send'; b: number; answer: 'now' | 'provisional' | 'later'; status: number; pad: number }
+    | { op: 'answer'; b: number; status: number; pad: number }
     | { op: 'wait'; ms: number };
 
   it('matches a simple model through new requests, retransmissions, late answers and clock advances', () => {
+    // a padded final fills most of a 256 KiB chunk of the store: chunks fill, expire and are reused
+    const padArb = fc.oneof(fc.constant(0), fc.integer({ min: 60_000, max: 120_000 }));
+    const reply = (tx: ServerTransaction, status: number, pad: number) =>
+      pad === 0 ? tx.reply(status) : tx.reply(status, undefined, [['X-Pad', 'x'.repeat(pad)]]);
     const opArb: fc.Arbitrary<Op> = fc.oneof(
       fc.record({
         op: fc.constant('send' as const),
         b: fc.nat(7),
         answer: fc.constantFrom('now' as const, 'provisional' as const, 'later' as const),
         status: fc.constantFrom(200, 202, 404, 486),
+        pad: padArb,
       }),
-      fc.record({ op: fc.constant('answer' as const), b: fc.nat(7), status: fc.constantFrom(200, 403) }),
+      fc.record({ op: fc.constant('answer' as const), b: fc.nat(7), status: fc.constantFrom(200, 403), pad: padArb }),
       fc.record({
         op: fc.constant('wait' as const),
         ms: fc.oneof(fc.nat(2000), fc.integer({ min: 8000, max: 40_000 })),
       }),
     );
     fc.assert(
-      fc.property(fc.array(opArb, { maxLength: 80 }), (ops) => {
+      fc.property(fc.array(opArb, { maxLength: 80 }), fc.boolean(), (ops, tinyStores) => {
         type Entry =
           | { state: 'trying' | 'proceeding'; tx: ServerTransaction; last?: Buffer }
           | { state: 'completed'; last: Buffer; until: number };
@@ -210,10 +217,10 @@ describe('a non-INVITE request answered inside the TU callback (RFC 3261 17.2.2)
         const { clock, sent, layer } = setup((_r, tx) => {
           tuCalls++;
           const o = nextAnswer as Extract<Op, { op: 'send' }>;
-          if (o.answer === 'now') tx.reply(o.status);
+          if (o.answer === 'now') reply(tx, o.status, o.pad);
           else if (o.answer === 'provisional') tx.reply(100);
           model.set(o.b, { state: o.answer === 'provisional' ? 'proceeding' : 'trying', tx });
-        });
+        }, tinyStores);
         const requests = Array.from({ length: 8 }, (_, b) => makeRequest(b % 2 ? 'OPTIONS' : 'REGISTER'));
         const live = () => {
           for (const [b, e] of model) if (e.state === 'completed' && clock.now() >= e.until) model.delete(b);
@@ -227,7 +234,7 @@ describe('a non-INVITE request answered inside the TU callback (RFC 3261 17.2.2)
             const e = model.get(o.b);
             if (e === undefined || e.state === 'completed') continue;
             const before = sent.length;
-            e.tx.reply(o.status);
+            reply(e.tx, o.status, o.pad);
             expect(sent.length).toBe(before + 1);
             model.set(o.b, { state: 'completed', last: sent[before].bytes, until: clock.now() + J });
           } else {

@@ -39,12 +39,19 @@ describe('CompletedGenerations (completed responses without growth pauses)', () 
     }
   });
 
-  it('matches like a Map through adds, forgets and expiry across generations (small ones grown in place or not)', () => {
+  it('matches like a Map through stages, adds, forgets and expiry across generations and reused chunks', () => {
     fc.assert(
       fc.property(
         fc.array(
           fc.oneof(
-            fc.record({ op: fc.constant('add' as const), key: fc.integer({ min: 0, max: 80 }) }),
+            fc.record({
+              op: fc.constant('add' as const),
+              key: fc.integer({ min: 0, max: 80 }),
+              // big ones fill 256 KiB chunks in a few records, so chunks go back to the pool and to other stores
+              size: fc.oneof(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 30_000, max: 90_000 })),
+              // as the layer does: the key staged (hashed and copied) before the find, sometimes another's
+              stage: fc.oneof(fc.constant(-1), fc.integer({ min: 0, max: 80 })),
+            }),
             fc.record({ op: fc.constant('forget' as const), key: fc.integer({ min: 0, max: 80 }) }),
             fc.record({ op: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 400 }) }),
           ),
@@ -54,33 +61,66 @@ describe('CompletedGenerations (completed responses without growth pauses)', () 
         (ops, growInPlaceBelow) => {
           const clock = new VirtualClock(0);
           const store = new CompletedGenerations(clock, 1000, 2, growInPlaceBelow);
-          const model = new Map<string, number>();
+          const model = new Map<string, { due: number; text: string }>();
+          const body = (k: number, size: number) => `r${k}:${'x'.repeat(size)}`;
           for (const o of ops) {
             if (o.op === 'wait') {
               clock.advance(o.ms);
-              for (const [k, due] of model) if (due <= clock.now()) model.delete(k);
+              for (const [k, v] of model) if (v.due <= clock.now()) model.delete(k);
             } else {
-              const slot = store.find(key(o.key));
+              let h: number | undefined;
+              if (o.op === 'add' && o.stage >= 0) h = store.stage(key(o.stage));
+              const slot = o.op === 'add' && o.stage === o.key ? store.find(key(o.key), h) : store.find(key(o.key));
               expect(slot >= 0).toBe(model.has(key(o.key)));
               if (o.op === 'forget') {
                 if (slot >= 0) store.forget(slot);
                 model.delete(key(o.key));
               } else if (slot < 0) {
-                model.set(key(o.key), store.add(key(o.key), datagram(`r${o.key}`)) as number);
+                const text = body(o.key, o.size);
+                const due = store.add(key(o.key), datagram(text), o.stage === o.key ? h : undefined) as number;
+                model.set(key(o.key), { due, text });
               } else {
-                expect(Buffer.from(store.datagram(slot).bytes).toString()).toBe(`r${o.key}`);
+                expect(Buffer.from(store.datagram(slot).bytes).toString()).toBe(model.get(key(o.key))?.text);
               }
             }
             expect(store.size).toBe(model.size);
           }
+          for (const [k, v] of model) expect(Buffer.from(store.datagram(store.find(k)).bytes).toString()).toBe(v.text);
           clock.advance(1000);
           expect(store.size).toBe(0);
           store.find(key(0));
           expect(clock.pendingTimers).toBe(0);
+          // every chunk went back; the pool keeps only a few once nothing is in use
+          expect(store.spareChunks).toBeLessThanOrEqual(8);
         },
       ),
       { numRuns: 100 },
     );
+  });
+
+  it('a new store takes the chunks the older ones let go instead of fresh ones', () => {
+    const clock = new VirtualClock(0);
+    const store = new CompletedGenerations(clock, 1000, 2, 0);
+    const big = 'x'.repeat(100_000);
+    // two records per 256 KiB chunk: the first store's two chunks
+    store.add(key(0), datagram(`a${big}`));
+    store.add(key(1), datagram(`b${big}`));
+    store.add(key(2), datagram(`c${big}`));
+    clock.advance(1000); // all three gone: their chunks are spares now
+    expect(store.size).toBe(0);
+    const spares = store.spareChunks;
+    expect(spares).toBeGreaterThanOrEqual(2);
+    const datagrams = [3, 4, 5, 6, 7, 8].map((i) => datagram(`${i}${big}`));
+    const alloc = vi.spyOn(Buffer, 'allocUnsafeSlow');
+    try {
+      for (let i = 3; i < 9; i++) store.add(key(i), datagrams[i - 3]);
+      expect(store.storeCount).toBeGreaterThan(1);
+      // six records fill three chunks: all but one taken from the spares
+      expect(alloc.mock.calls.length).toBeLessThanOrEqual(Math.max(0, 3 - spares));
+    } finally {
+      alloc.mockRestore();
+    }
+    for (let i = 3; i < 9; i++) expect(text(store, i)).toBe(`${i}${big}`);
   });
 
   it('grows a small store in place and starts new stores only from the given capacity', () => {

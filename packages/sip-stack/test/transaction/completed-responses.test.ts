@@ -143,6 +143,24 @@ describe('CompletedResponses (RFC 3261 17.2.2 Completed, off the JS heap)', () =
     expect(store.size).toBe(0);
   });
 
+  it('copies a staged key again when the chunk it was staged in went back to the pool meanwhile', () => {
+    const clock = new VirtualClock(0);
+    const store = new CompletedResponses(clock, 1000, 16);
+    const key = (i: number) => `z9hG4bK-chunk${i}\n127.0.0.1:5060\nOPTIONS`;
+    const chunk = 1 << 18;
+    // nine records of a chunk each, the last leaving too little room for a key: the stage goes to a tenth chunk
+    for (let i = 0; i < 9; i++) {
+      const fill = chunk - key(i).length - UAC.address.length - (i === 8 ? 4 : 100_000);
+      store.add(key(i), datagram('x'.repeat(fill)));
+    }
+    const h = store.stage(key(99));
+    // every record ends: ten chunks go back, more than the pool keeps, the staged one among those let go
+    clock.advance(1000);
+    expect(store.size).toBe(0);
+    expect(store.add(key(99), datagram('late answer'), h)).toBe(2000);
+    expect(Buffer.from(store.datagram(store.find(key(99), h)).bytes).toString()).toBe('late answer');
+  });
+
   it('keeps thousands at once (the index grows) and lets them all go at Timer J', () => {
     const clock = new VirtualClock(0);
     const store = new CompletedResponses(clock, 32_000);
