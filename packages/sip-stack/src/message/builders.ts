@@ -5,6 +5,7 @@ import { SipParseError } from './errors.js';
 import { FOLDED, HeaderId, headerIdOf } from './header-names.js';
 import { BRANCH_MAGIC_COOKIE, quoteString, StampedViaValue } from './headers.js';
 import { type CheckedLines, type ResponseEcho, SipRequest, SipResponse } from './message.js';
+import { trimEnd } from './scan.js';
 import type { Via } from './types.js';
 import { formatHost } from './uri.js';
 
@@ -346,6 +347,7 @@ export function createResponse(
   let callK = -1;
   let cseqK = -1;
   let vias = 0;
+  let recordRoutes = 0;
   for (let k = 0; k < n; k++) {
     const id = request._ids[k] & 0xff;
     if (id === HeaderId.Via) vias++;
@@ -357,33 +359,33 @@ export function createResponse(
       if (callK < 0) callK = k;
     } else if (id === HeaderId.CSeq) {
       if (cseqK < 0) cseqK = k;
-    }
+    } else if (id === HeaderId.RecordRoute) recordRoutes++;
   }
-  let toTag = '';
+  // the To-tag alone: `;tag=` is written with it (no joined string per response)
+  let tag = '';
   if (toK >= 0 && status !== 100 && request.to().tag === undefined) {
-    toTag = `;tag=${options.toTag ?? generateTag(options.random ?? defaultRandom)}`;
+    tag = options.toTag ?? generateTag(options.random ?? defaultRandom);
   }
-  const echo = echoOf(request, vias, fromK, toK, callK, cseqK, toTag, options.toTag !== undefined);
+  const echo = echoOf(request, vias, fromK, toK, callK, cseqK, tag, options.toTag !== undefined);
   const extra = options.headers;
   const checked = extra === undefined ? undefined : checkedLinesOf(extra);
-  if (
-    echo !== undefined &&
-    options.body === undefined &&
-    (extra === undefined || checked !== undefined) &&
-    status !== 100 &&
-    !(status < 300 && isDialogCreating(request.method))
-  ) {
-    // The usual answer (an OPTIONS 200, a BYE 200, an INVITE's error): its own lines are the given ones and
-    // Content-Length: 0, in arrays of their exact size (no Record-Route, 12.1.1; no Timestamp, 8.2.6.1; no body).
-    const own = checked ?? NO_LINES;
-    res._ids = own.ids.slice();
-    res._names = own.names.slice();
-    res._values = own.values.slice();
-    // the serializer writes own.text while these lines stay as they are
-    echo.own = own;
-    if (vias > 0) res._topVia = request._topVia;
-    res._echo = echo;
-    return res;
+  const body = options.body;
+  const withRecordRoute = status > 100 && status < 300 && recordRoutes > 0 && isDialogCreating(request.method);
+  if (echo !== undefined && body === undefined && (extra === undefined || checked !== undefined) && status !== 100) {
+    if (!withRecordRoute) {
+      // The usual answer (an OPTIONS 200, a BYE 200, an INVITE's error): its own lines are the given ones and
+      // Content-Length: 0 (no Record-Route, 12.1.1; no Timestamp, 8.2.6.1; no body). The checked arrays
+      // themselves, not copies: while the echo is there every header access or edit unechoes first, which makes
+      // new arrays.
+      const own = checked ?? NO_LINES;
+      res._ids = own.ids;
+      res._names = own.names;
+      res._values = own.values;
+      if (own.ascii) echo.own = own.text;
+      if (vias > 0) res._topVia = request._topVia;
+      res._echo = echo;
+      return res;
+    }
   }
   const ids: number[] = [];
   const names: string[] = [];
@@ -395,19 +397,29 @@ export function createResponse(
       if ((request._ids[k] & 0xff) === HeaderId.Via) push(ids, names, values, HeaderId.Via, 'Via', request._value(k));
     }
     if (fromK >= 0) push(ids, names, values, HeaderId.From, 'From', request._value(fromK));
-    if (toK >= 0) push(ids, names, values, HeaderId.To, 'To', request._value(toK) + toTag);
+    if (toK >= 0) {
+      const to = request._value(toK);
+      push(ids, names, values, HeaderId.To, 'To', tag === '' ? to : `${to};tag=${tag}`);
+    }
     if (callK >= 0) push(ids, names, values, HeaderId.CallId, 'Call-ID', request._value(callK));
     if (cseqK >= 0) push(ids, names, values, HeaderId.CSeq, 'CSeq', request._value(cseqK));
   }
-  res._ids = ids;
-  res._names = names;
-  res._values = values;
-  if (status > 100 && status < 300 && isDialogCreating(request.method)) {
-    for (const v of request._lineValues(HeaderId.RecordRoute)) res.appendHeader('Record-Route', v);
+  // While the echo is there, the own lines are also written out once (when all ASCII): `own`. Lines from the
+  // request's text are ASCII when there is an echo; the others are looked at.
+  let own = '';
+  let ascii = echo !== undefined;
+  if (withRecordRoute) {
+    for (const v of request._lineValues(HeaderId.RecordRoute)) {
+      push(ids, names, values, HeaderId.RecordRoute, 'Record-Route', v);
+      if (ascii) own += `Record-Route: ${v}\r\n`;
+    }
   }
   if (status === 100) {
     const ts = request.header('Timestamp');
-    if (ts !== undefined) res.appendHeader('Timestamp', ts);
+    if (ts !== undefined) {
+      push(ids, names, values, TIMESTAMP, 'Timestamp', ts);
+      if (ascii) own += `Timestamp: ${ts}\r\n`;
+    }
   }
   if (extra !== undefined) {
     if (checked !== undefined) {
@@ -417,32 +429,70 @@ export function createResponse(
         names.push(checked.names[k]);
         values.push(checked.values[k]);
       }
+      if (ascii) ascii = checked.ascii;
+      if (ascii) own += checked.head;
     } else {
       for (const [name, value] of extra) {
         checkName(name);
         push(ids, names, values, headerIdOf(name, 0, name.length), name, value);
+        if (ascii) ascii = isAscii(value);
+        // the name is a token: ASCII
+        if (ascii) own += `${name}: ${value}\r\n`;
       }
     }
   }
-  const body = options.body;
   if (body !== undefined) {
     res.body = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-    if (options.contentType !== undefined) res.appendHeader('Content-Type', options.contentType);
+    const type = options.contentType;
+    if (type !== undefined) {
+      push(ids, names, values, HeaderId.ContentType, 'Content-Type', type);
+      if (ascii) ascii = isAscii(type);
+      if (ascii) own += `Content-Type: ${type}\r\n`;
+    }
   }
   ids.push(HeaderId.ContentLength);
   names.push('Content-Length');
   const length = res.body.length;
-  values.push(length === 0 ? '0' : String(length));
+  const lengthText = length === 0 ? '0' : String(length);
+  values.push(lengthText);
+  res._ids = ids;
+  res._names = names;
+  res._values = values;
+  if (echo !== undefined && ascii) {
+    echo.own = `${own}Content-Length: ${lengthText}\r\n`;
+    echo.ownBodyLength = length;
+  }
   // The top Via is the request's, already parsed (and immutable): the transport routes the response by it (18.2.2).
   if (vias > 0) res._topVia = request._topVia;
   res._echo = echo;
   return res;
 }
 
+const TIMESTAMP = headerIdOf('Timestamp', 0, 9);
+
+/** What the repeated lines may not hold (RFC 3261 25: no NUL in a header; CR only as part of a line break). */
+const NUL = '\0';
+/** Anything but ASCII: such a head is written by the general path (as UTF-8). */
+const NON_ASCII = /[^\x00-\x7f]/;
+/** What a given To-tag may not hold: a line break or NUL (refused as appendHeader refuses it), or non-ASCII. */
+const BREAK_NUL_OR_NON_ASCII = /[\r\n\0\x80-\uffff]/;
+
+function isAscii(s: string): boolean {
+  return !NON_ASCII.test(s);
+}
+
+/** The canonical `Name: ` of each repeated header. */
+const VIA = 'Via: ';
+const FROM = 'From: ';
+const TO = 'To: ';
+const CALL_ID = 'Call-ID: ';
+const CSEQ = 'CSeq: ';
+const CRLF = '\r\n';
+
 /**
- * The repeated lines of a response as places in the request's received text (RFC 3261 8.2.6.2), when the request
- * is as parsed and those lines are plain (not folded, no CR or NUL, which `push` refuses);
- * undefined otherwise (then they are copied as strings).
+ * The repeated lines of a response as places in the request's received text (RFC 3261 8.2.6.2) and as the text
+ * they are written as, when the request is as parsed, its header text is ASCII and those lines are plain (not
+ * folded, no CR or NUL, which `push` refuses); undefined otherwise (then they are copied as strings).
  */
 function echoOf(
   request: SipRequest,
@@ -451,44 +501,72 @@ function echoOf(
   toK: number,
   callK: number,
   cseqK: number,
-  toTag: string,
+  tag: string,
   givenTag: boolean,
 ): ResponseEcho | undefined {
   const text = request._text;
+  const stamped = request._stamped;
   // as parsed: nothing changed since (a recorded stamp is no change: it is written from the parsed Via)
-  if ((request._src === undefined && request._stamped === undefined) || text === '') return undefined;
+  if ((request._src === undefined && stamped === undefined) || text === '') return undefined;
+  const headEnd = request._bodyStart - request._offset;
   // RFC 3261 25: no NUL in a header; one that came in is refused by push on the string path
-  const nul = text.indexOf('\0');
-  if (nul >= 0 && nul < request._bodyStart - request._offset) return undefined;
+  const nul = text.indexOf(NUL);
+  if (nul >= 0 && nul < headEnd) return undefined;
+  // one byte per character: the text is ASCII (a non-ASCII body, rare, takes the string path too)
+  if (Buffer.byteLength(text, 'utf8') !== text.length) return undefined;
+  // the stamp's received address is the only part of the stamped Via not from the text
+  if (stamped !== undefined && stamped.received !== undefined && !isAscii(stamped.received)) return undefined;
+  if (givenTag && BREAK_NUL_OR_NON_ASCII.test(tag)) {
+    // checked as push would check the To value: a line break or NUL is refused, anything else non-ASCII is
+    // written by the string path
+    checkValue(tag);
+    return undefined;
+  }
   const ids = request._ids;
   const pos = request._pos;
   const lines: number[] = [];
+  let head = '';
   let via0: string | undefined;
   for (let k = 0; k < ids.length && lines.length < 2 * vias; k++) {
     if ((ids[k] & 0xff) !== HeaderId.Via) continue;
-    if (lines.length === 0 && request._stamped !== undefined) via0 = request._value(k);
-    else if (!plainLine(text, ids, pos, k)) return undefined;
+    if (lines.length === 0 && stamped !== undefined) {
+      // the stamped top Via (the text _value gives that line while the stamp is recorded)
+      via0 = stamped.text;
+      head += VIA + via0 + CRLF;
+    } else {
+      if (!plainLine(text, ids, pos, k)) return undefined;
+      head += VIA + valueAt(text, pos, k) + CRLF;
+    }
     lines.push(k, HeaderId.Via);
   }
   if (fromK >= 0) {
     if (!plainLine(text, ids, pos, fromK)) return undefined;
     lines.push(fromK, HeaderId.From);
+    head += FROM + valueAt(text, pos, fromK) + CRLF;
   }
   if (toK >= 0) {
     if (!plainLine(text, ids, pos, toK)) return undefined;
-    // a generated tag is hex; a given one is checked as push would check the To value
-    if (givenTag) checkValue(toTag);
     lines.push(toK, HeaderId.To);
+    head += TO + valueAt(text, pos, toK);
+    head += tag === '' ? CRLF : `;tag=${tag}\r\n`;
   }
   if (callK >= 0) {
     if (!plainLine(text, ids, pos, callK)) return undefined;
     lines.push(callK, HeaderId.CallId);
+    head += CALL_ID + valueAt(text, pos, callK) + CRLF;
   }
   if (cseqK >= 0) {
     if (!plainLine(text, ids, pos, cseqK)) return undefined;
     lines.push(cseqK, HeaderId.CSeq);
+    head += CSEQ + valueAt(text, pos, cseqK) + CRLF;
   }
-  return { text, pos, lines, via0, toTag, own: undefined };
+  return { text, pos, lines, via0, tag, head, own: undefined, ownBodyLength: 0 };
+}
+
+/** The value of line k of a parsed message, trimmed (as _value gives a line that is not folded). */
+function valueAt(text: string, pos: number[], k: number): string {
+  const a = pos[4 * k + 2];
+  return text.slice(a, trimEnd(text, a, pos[4 * k + 3]));
 }
 
 /** Whether line k of a parsed message is one line whose value has no CR (NUL is looked for once, in echoOf). */
@@ -510,10 +588,11 @@ function checkedLines(headers: ReadonlyArray<readonly [string, string]>): Checke
     checkName(name);
     push(ids, names, values, headerIdOf(name, 0, name.length), name, value);
   }
+  let head = '';
+  for (let k = 0; k < ids.length; k++) head += `${names[k]}: ${values[k]}\r\n`;
   push(ids, names, values, HeaderId.ContentLength, 'Content-Length', '0');
-  let text = '';
-  for (let k = 0; k < ids.length; k++) text += `${names[k]}: ${values[k]}\r\n`;
-  return { ids, names, values, text };
+  const text = `${head}Content-Length: 0\r\n`;
+  return { ids, names, values, text, head, ascii: isAscii(text) };
 }
 
 /** Checked forms of frozen header lists (a UA's OPTIONS answer, its answers' Contact/Allow/Supported). */

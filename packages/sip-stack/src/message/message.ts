@@ -65,8 +65,9 @@ export interface WireLines {
 
 /**
  * The lines a response repeats from its request (RFC 3261 8.2.6.2: Via, From, To, Call-ID, CSeq), kept as places
- * in the request's received text until somebody reads or edits the response's headers: the serializer takes them
- * from that text in a few slices straight into the datagram.
+ * in the request's received text until somebody reads or edits the response's headers, and written out once as the
+ * text the serializer puts into the datagram. Only for a request whose header text is ASCII (so the datagram is
+ * that text, one byte per character).
  */
 export interface ResponseEcho {
   /** the request's header text */
@@ -77,10 +78,17 @@ export interface ResponseEcho {
   readonly lines: number[];
   /** the stamped top Via (RFC 3261 18.2.1) in place of the received text of the first Via line, if stamped */
   readonly via0: string | undefined;
-  /** appended to the To value: `;tag=...`, or '' */
-  readonly toTag: string;
-  /** the checked lines createResponse gave the response, which the serializer writes as their text while unchanged */
-  own: CheckedLines | undefined;
+  /** the To-tag added to the To value as `;tag=` (RFC 3261 8.2.6.2), or '' for none */
+  readonly tag: string;
+  /** the repeated lines as the serializer writes them: `Name: value` CRLF each, canonical names, all ASCII */
+  readonly head: string;
+  /**
+   * the response's own lines as the serializer writes them (Content-Length last), all ASCII, while the body is
+   * `ownBodyLength` long; undefined when they take the general path. Any edit of the header lines unechoes first,
+   * so while the echo is there these are the lines createResponse gave.
+   */
+  own: string | undefined;
+  ownBodyLength: number;
 }
 
 /** Header lines whose names and values were checked (and ids looked up) once, then `Content-Length: 0`. */
@@ -90,6 +98,10 @@ export interface CheckedLines {
   readonly values: string[];
   /** those lines as serializeMessage writes them, each with its CRLF */
   readonly text: string;
+  /** the same without the last line (Content-Length: 0) */
+  readonly head: string;
+  /** whether that text is all ASCII */
+  readonly ascii: boolean;
 }
 
 /** Unfolds (RFC 3261 7.3.1: LWS with CRLF is one SP) and trims a value spanning lines. */
@@ -277,7 +289,7 @@ export abstract class SipMessageBase {
       } else {
         const a = pos[4 * k + 2];
         v = text.slice(a, trimEnd(text, a, pos[4 * k + 3]));
-        if (id === HeaderId.To) v += e.toTag;
+        if (id === HeaderId.To && e.tag !== '') v += `;tag=${e.tag}`;
       }
       ids.push(id);
       names.push(canonicalHeaderName(id));

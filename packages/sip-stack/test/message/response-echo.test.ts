@@ -267,6 +267,81 @@ describe('responses written from the request text, stamps written when read', ()
   });
 });
 
+describe('responses written in one pass (known ASCII) and the general path (UTF-8)', () => {
+  const frozen = (lines: Array<[string, string]>) =>
+    Object.freeze(lines.map((l) => Object.freeze(l))) as ReadonlyArray<readonly [string, string]>;
+  const options = fc.record({
+    status: fc.constantFrom(180, 200, 404),
+    reason: fc.constantFrom(undefined, 'OK', 'Très bien', 'Fine'),
+    toTag: fc.constantFrom(undefined, 'abc', 'tåg'),
+    headers: fc.constantFrom(
+      undefined,
+      frozen([
+        ['Contact', '<sip:uas@192.0.2.9>'],
+        ['Allow', 'INVITE, BYE'],
+      ]),
+      frozen([['Subject', 'Grüße']]),
+      [['Subject', 'plain']] as Array<[string, string]>,
+      [['Subject', 'Grüße']] as Array<[string, string]>,
+    ),
+    body: fc.constantFrom(undefined, 'v=0\r\n'),
+    contentType: fc.constantFrom('application/sdp', 'text/plain; charset="ü"'),
+  });
+  const requests = fc.record({
+    rr: fc.constantFrom('', `Record-Route: <sip:p1;lr>${CRLF}`),
+    from: fc.constantFrom('<sip:a@example.test>;tag=1', '"Zoë" <sip:a@example.test>;tag=1'),
+    body: fc.constantFrom('', 'v=0\r\n', 'x=é\r\n'),
+  });
+  it('give the bytes of the string path with non-ASCII parts, Record-Route and bodies', () => {
+    fc.assert(
+      fc.property(requests, options, fc.boolean(), (r, o, setBody) => {
+        const wire =
+          `INVITE sip:bob@example.test SIP/2.0${CRLF}Via: SIP/2.0/UDP 10.0.0.1:5070;branch=z9hG4bKu1;rport${CRLF}` +
+          `From: ${r.from}${CRLF}To: <sip:bob@example.test>${CRLF}Call-ID: u1${CRLF}CSeq: 1 INVITE${CRLF}${r.rr}` +
+          `Content-Length: ${Buffer.byteLength(r.body)}${CRLF}${CRLF}${r.body}`;
+        const fast = parseMessage(Buffer.from(wire, 'utf8')) as SipRequest;
+        const slow = codeBuilt(parseMessage(Buffer.from(wire, 'utf8')) as SipRequest);
+        stampReceived(fast, SOURCE);
+        stampReceived(slow, SOURCE);
+        const make = (q: SipRequest) =>
+          createResponse(q, o.status, o.reason, {
+            toTag: o.toTag,
+            headers: o.headers,
+            body: o.body,
+            contentType: o.body && o.contentType,
+            random: counter(),
+          });
+        const a = make(fast);
+        const b = make(slow);
+        if (setBody) {
+          a.body = Buffer.from('late');
+          b.body = Buffer.from('late');
+        }
+        const utf8 = (m: SipMessage) => Buffer.from(serializeMessage(m)).toString('utf8');
+        expect(utf8(a)).toBe(utf8(b));
+        expect(utf8(a)).toBe(utf8(a));
+        expect(a.headerEntries()).toEqual(b.headerEntries());
+        expect(utf8(a)).toBe(utf8(b));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('check the reason phrase when it changes after createResponse (header injection)', () => {
+    const wire =
+      `OPTIONS sip:bob@example.test SIP/2.0${CRLF}Via: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKr1${CRLF}` +
+      `From: <sip:a@example.test>;tag=1${CRLF}To: <sip:bob@example.test>${CRLF}Call-ID: r1${CRLF}` +
+      `CSeq: 7 OPTIONS${CRLF}Content-Length: 0${CRLF}${CRLF}`;
+    const response = createResponse(parseMessage(latin1(wire)) as SipRequest, 200);
+    expect(text(serializeMessage(response))).toMatch(/^SIP\/2\.0 200 OK\r\n/);
+    response.reason = 'OK\r\nX-Injected: 1';
+    expect(() => serializeMessage(response)).toThrow(SipParseError);
+    response.reason = 'Fine';
+    response.status = 202;
+    expect(text(serializeMessage(response))).toMatch(/^SIP\/2\.0 202 Fine\r\n/);
+  });
+});
+
 describe('the stamped Via text', () => {
   const param = fc
     .record({
