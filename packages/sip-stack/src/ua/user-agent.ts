@@ -71,8 +71,8 @@ const NO_BODY = new Uint8Array(0);
 /** No methods known (shared: remoteAllow is replaced, never added to). */
 const NO_METHODS: readonly string[] = Object.freeze([]);
 
-// Typed reads of headers most calls lack (found by id, not by name): an absent header then costs no parse cache on the message, which an
-// INVITE transaction keeps for 64*T1 after the call (RFC 6026 Timer L).
+// Typed reads of headers most calls lack (found by id, not by name): an absent header then costs no parse cache on
+// the message, which an INVITE transaction keeps for 64*T1 after the call (RFC 6026 Timer L).
 function sessionExpiresOf(message: SipRequest | SipResponse): ReturnType<SipRequest['sessionExpires']> {
   return message._find(HeaderId.SessionExpires) >= 0 ? message.sessionExpires() : undefined;
 }
