@@ -540,9 +540,10 @@ async function placeCall(caller, callee, endAt, stats, sipPort) {
   stats.lostForward += lostForward;
   stats.lostBack += lostBack;
   stats.stray += a.stray + b.stray;
-  // Packets missing at the start of a stream (the first one received was not the first one sent).
-  if (b.firstIndex > 0) stats.headLost += b.firstIndex;
-  if (a.firstIndex > 0) stats.headLost += a.firstIndex;
+  // Packets missing at the start of a stream (the first one received was not the first one sent), at most the
+  // direction's loss: an early packet overtaken by a later one (a loaded relay) arrives after all.
+  if (b.firstIndex > 0) stats.headLost += Math.min(b.firstIndex, lostForward);
+  if (a.firstIndex > 0) stats.headLost += Math.min(a.firstIndex, lostBack);
   stats.late += a.late + b.late;
   stats.gaps += (a.gaps ?? 0) + (b.gaps ?? 0);
   if (sent > 0) stats.worstLoss = Math.max(stats.worstLoss, lost / sent);
