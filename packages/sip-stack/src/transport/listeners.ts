@@ -66,31 +66,42 @@ function bare(address: string): string {
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
 
 /**
+ * The family of an IP literal (4 or 6), 0 for a host name. The last literal is kept: a server answers the same few
+ * peers over and over, and isIP is a regex. One per socket, shared by its lookup and its send path.
+ */
+class LiteralFamilies {
+  private lastHost = '';
+  private lastFamily = 0;
+  of(host: string): number {
+    if (host === this.lastHost) return this.lastFamily;
+    const family = isIP(host);
+    if (family !== 0) {
+      this.lastHost = host;
+      this.lastFamily = family;
+    }
+    return family;
+  }
+}
+
+/**
  * dgram resolves every destination through its `lookup`, and dns.lookup answers even an IP literal a tick later:
  * the transport sends to addresses (RFC 3263 resolution is the locator's job), so those are passed straight on.
- * The last literal's family is kept: a server answers the same few peers over and over, and isIP is a regex.
  */
-function literalLookup(): (hostname: string, options: LookupOneOptions | number, callback: LookupCallback) => void {
-  let lastHost = '';
-  let lastFamily = 0;
+function literalLookup(
+  literals: LiteralFamilies,
+): (hostname: string, options: LookupOneOptions | number, callback: LookupCallback) => void {
   return (hostname, options, callback) => {
-    if (hostname === lastHost) {
-      callback(null, hostname, lastFamily);
-      return;
-    }
-    const family = isIP(hostname);
-    if (family === 0) {
-      dnsLookup(hostname, options as LookupOneOptions, callback);
-      return;
-    }
-    lastHost = hostname;
-    lastFamily = family;
-    callback(null, hostname, family);
+    const family = literals.of(hostname);
+    if (family === 0) dnsLookup(hostname, options as LookupOneOptions, callback);
+    else callback(null, hostname, family);
   };
 }
 
 /** What becomes of one queued datagram: told of its failure (or, for `send`, of its success too). */
 type DatagramDone = (err: Error | null) => void;
+
+/** Told of a datagram that could not be sent. */
+export type SendErrorHandler = (error: SipTransportError) => void;
 
 /** Runs `flush` once the current event-loop turn's I/O callbacks are done. */
 export type FlushScheduler = (flush: () => void) => void;
@@ -104,11 +115,18 @@ function sendFailure(err: Error): SipTransportError {
 /** Datagrams queued beyond this go out at once rather than waiting for the end of the turn. */
 const MAX_QUEUED = 64;
 
+/** The largest UDP payload: 65535 less the UDP header, and for IPv4 less the IP header too (IPv6's is not counted). */
+const MAX_PAYLOAD_V4 = 65_507;
+const MAX_PAYLOAD_V6 = 65_527;
+
 /**
  * A UDP socket. Datagrams sent during one event-loop turn are queued and handed to the kernel together when the
  * turn's I/O callbacks are done: a burst of requests read in one poll is answered by a burst of sendmsg calls, so
- * the peer is woken once per burst rather than once per response, and Node's per-send tick (the callback that
- * reports the result) is run once per burst. Order is kept; every failure still reaches its sender.
+ * the peer is woken once per burst rather than once per response. Order is kept.
+ *
+ * Two ways to send: `sendNow` (and `send`) ask dgram for the kernel's verdict, which costs a callback, a
+ * process.nextTick and two more properties on dgram's SendWrap per datagram; `sendUnconfirmed` (responses) does
+ * not, so it reports only what is known before the kernel is asked (see there).
  */
 export class UdpListener implements SipListener {
   local: SipEndpoint;
@@ -116,18 +134,27 @@ export class UdpListener implements SipListener {
   private readonly outBytes: (Uint8Array | undefined)[] = [];
   private readonly outAddress: string[] = [];
   private readonly outPort: number[] = [];
+  /** Set for a datagram sent with dgram's callback (`sendNow`, `send`). */
   private readonly outDone: (DatagramDone | undefined)[] = [];
+  /** Set for a datagram sent without it (`sendUnconfirmed`): told only of failures found before the kernel. */
+  private readonly outOnError: (SendErrorHandler | undefined)[] = [];
   private queued = 0;
   private flushPending = false;
   private closed = false;
   private readonly flushNow = () => this.flush();
+  /** 4 or 6: the socket's address family. */
+  private readonly family: number;
+  private readonly maxPayload: number;
 
   private constructor(
     private readonly socket: DgramSocket,
     local: SipEndpoint,
     private readonly schedule: FlushScheduler,
+    private readonly literals: LiteralFamilies,
   ) {
     this.local = local;
+    this.family = isIPv6(local.address) ? 6 : 4;
+    this.maxPayload = this.family === 6 ? MAX_PAYLOAD_V6 : MAX_PAYLOAD_V4;
   }
 
   static async open(
@@ -135,10 +162,11 @@ export class UdpListener implements SipListener {
     onInput: RawInputHandler,
     schedule: FlushScheduler = afterThisTurn,
   ): Promise<UdpListener> {
+    const literals = new LiteralFamilies();
     const socket = createSocket({
       type: isIPv6(spec.address) ? 'udp6' : 'udp4',
       reuseAddr: false,
-      lookup: literalLookup() as never,
+      lookup: literalLookup(literals) as never,
     });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', (err) =>
@@ -152,7 +180,7 @@ export class UdpListener implements SipListener {
     if (spec.sendBufferSize) socket.setSendBufferSize(spec.sendBufferSize);
     const addr = socket.address();
     const local: SipEndpoint = { protocol: 'udp', address: addr.address, port: addr.port };
-    const listener = new UdpListener(socket, local, schedule);
+    const listener = new UdpListener(socket, local, schedule, literals);
     // After binding, socket errors (e.g. ICMP unreachable on some systems) must not crash the process.
     socket.on('error', () => {});
     // node:dgram gives a fresh rinfo per datagram; consecutive datagrams from one peer share one (read-only)
@@ -175,20 +203,53 @@ export class UdpListener implements SipListener {
   /** Sends a datagram at the end of this turn; settles when the kernel has it (or refused it). */
   send(bytes: Uint8Array, address: string, port: number): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.enqueue(bytes, address, port, (err) => (err ? reject(sendFailure(err)) : resolve()));
+      this.enqueue(bytes, address, port, (err) => (err ? reject(sendFailure(err)) : resolve()), undefined);
     });
   }
 
-  /** Sends a datagram at the end of this turn without a promise: a failure is reported to `onError`, once. */
-  sendNow(bytes: Uint8Array, address: string, port: number, onError: (error: SipTransportError) => void): void {
-    this.enqueue(bytes, address, port, (err) => {
-      if (err) onError(sendFailure(err));
-    });
+  /**
+   * Sends a datagram at the end of this turn without a promise: any failure, the kernel's included, is reported to
+   * `onError`, once (a request's sender needs it: RFC 3261 17.1.4, and RFC 3263 4.3 tries the next address).
+   */
+  sendNow(bytes: Uint8Array, address: string, port: number, onError: SendErrorHandler): void {
+    this.enqueue(
+      bytes,
+      address,
+      port,
+      (err) => {
+        if (err) onError(sendFailure(err));
+      },
+      undefined,
+    );
   }
 
-  private enqueue(bytes: Uint8Array, address: string, port: number, done: DatagramDone): void {
+  /**
+   * Sends a datagram at the end of this turn without asking dgram for the kernel's verdict (a response: nobody
+   * fails over on it, and this saves dgram's per-send callback tick). `onError` is told, once, of what is known
+   * before the kernel is asked: a socket that is closed, a port dgram refuses, a datagram over the family's largest
+   * UDP payload. Failures only the kernel finds (unreachable network, a firewall's EPERM, a full buffer's later
+   * error) are lost: without a callback node:dgram drops them. A host name (not an IP literal of the socket's
+   * family) takes the `sendNow` path, so a lookup failure is still reported.
+   */
+  sendUnconfirmed(bytes: Uint8Array, address: string, port: number, onError: SendErrorHandler): void {
+    if (this.literals.of(address) !== this.family) {
+      this.sendNow(bytes, address, port, onError);
+      return;
+    }
+    this.enqueue(bytes, address, port, undefined, onError);
+  }
+
+  private enqueue(
+    bytes: Uint8Array,
+    address: string,
+    port: number,
+    done: DatagramDone | undefined,
+    onError: SendErrorHandler | undefined,
+  ): void {
     if (this.closed) {
-      done(new SipTransportError('closed', `udp ${this.local.address}:${this.local.port} is closed`));
+      const error = new SipTransportError('closed', `udp ${this.local.address}:${this.local.port} is closed`);
+      if (done !== undefined) done(error);
+      else onError?.(error);
       return;
     }
     const i = this.queued++;
@@ -196,6 +257,7 @@ export class UdpListener implements SipListener {
     this.outAddress[i] = address;
     this.outPort[i] = port;
     this.outDone[i] = done;
+    this.outOnError[i] = onError;
     if (i + 1 >= MAX_QUEUED) this.flush();
     else if (!this.flushPending) {
       this.flushPending = true;
@@ -208,25 +270,42 @@ export class UdpListener implements SipListener {
     this.flushPending = false;
     const n = this.queued;
     const socket = this.socket;
+    const maxPayload = this.maxPayload;
     // dgram calls back a tick later, never from inside send: nothing is queued while this runs
     let refused: unknown[] | undefined;
     for (let i = 0; i < n; i++) {
       const bytes = this.outBytes[i] as Uint8Array;
-      const done = this.outDone[i] as DatagramDone;
+      const done = this.outDone[i];
+      const onError = this.outOnError[i];
       this.outBytes[i] = undefined;
       this.outDone[i] = undefined;
+      this.outOnError[i] = undefined;
       try {
-        socket.send(bytes, this.outPort[i], this.outAddress[i], done);
+        if (done !== undefined) socket.send(bytes, this.outPort[i], this.outAddress[i], done);
+        else if (bytes.length <= maxPayload) socket.send(bytes, this.outPort[i], this.outAddress[i]);
+        else {
+          // the kernel's EMSGSIZE, which dgram would drop without a callback
+          if (refused === undefined) refused = [];
+          refused.push(
+            onError,
+            new SipTransportError(
+              'send-failed',
+              `send EMSGSIZE ${this.outAddress[i]}:${this.outPort[i]}: ${bytes.length} bytes is over the largest UDP payload (${maxPayload})`,
+            ),
+          );
+        }
       } catch (err) {
         // a bad port or a socket closed under us: dgram throws instead of calling back
         if (refused === undefined) refused = [];
-        refused.push(done, err);
+        refused.push(done ?? onError, err);
       }
     }
     this.queued = 0;
     // told after the queue is empty again: a sender may send anew from its error handler
     if (refused !== undefined) {
-      for (let i = 0; i < refused.length; i += 2) (refused[i] as DatagramDone)(refused[i + 1] as Error);
+      for (let i = 0; i < refused.length; i += 2) {
+        (refused[i] as (err: Error) => void)(sendFailure(refused[i + 1] as Error));
+      }
     }
   }
 

@@ -351,8 +351,9 @@ export class SipTransportLayer {
 
   /**
    * `send` without a promise for the transaction layer's hot path (SipTransportPort.transmit): a datagram is handed
-   * to its socket's queue (sent at the end of this event-loop turn, UdpListener) and a failure comes to `onError`;
-   * anything needing a connection takes the `send` path.
+   * to its socket's queue (sent at the end of this event-loop turn, UdpListener) and a failure comes to `onError`
+   * (for a UDP response only the failures known before the kernel is asked: UdpListener.sendUnconfirmed); anything
+   * needing a connection takes the `send` path.
    */
   transmit(message: SipMessage, destination: SipEndpoint, onError: (error: unknown) => void): Uint8Array | undefined {
     if (destination.protocol !== 'udp' || this.closed) {
@@ -375,7 +376,10 @@ export class SipTransportLayer {
       return undefined;
     }
     this.counters.sent++;
-    socket.sendNow(bytes, destination.address, destination.port, onError);
+    // A request's sender needs every failure (17.1.4, RFC 3263 4.3 failover); a response's only what is known
+    // without the kernel's verdict, which costs a callback per datagram (UdpListener.sendUnconfirmed).
+    if (message.isRequest) socket.sendNow(bytes, destination.address, destination.port, onError);
+    else socket.sendUnconfirmed(bytes, destination.address, destination.port, onError);
     if (this.sentHandlers.length > 0) this.notifySent(message, destination);
     return bytes;
   }
@@ -420,7 +424,8 @@ export class SipTransportLayer {
       return;
     }
     this.counters.sent++;
-    socket.sendNow(sent.bytes, sent.destination.address, sent.destination.port, onError);
+    // always a response: failures are reported as for transmitResponse
+    socket.sendUnconfirmed(sent.bytes, sent.destination.address, sent.destination.port, onError);
   }
 
   /**

@@ -1,8 +1,9 @@
 import { createSocket } from 'node:dgram';
 import { rmSync } from 'node:fs';
 import { connect } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseMessage, type SipMessage, type SipRequest, SipResponse } from '../../src/message/index.js';
+import { UdpListener } from '../../src/transport/listeners.js';
 import { type SipInboundContext, SipTransportLayer } from '../../src/transport/transport-layer.js';
 import type { SipEndpoint } from '../../src/transport/types.js';
 import { haveOpenssl, selfSignedCertificate } from '../support/tls.js';
@@ -97,6 +98,37 @@ describe('SipTransportLayer over UDP', () => {
     const error = await within(failed);
     expect(error).toMatchObject({ name: 'SipTransportError', code: 'send-failed' });
     expect((error as Error).message).toContain('127.0.0.1:5999');
+  });
+
+  it("sends a request with the kernel's verdict and responses and resends without (UdpListener)", async () => {
+    const server = layer();
+    await server.listen('udp://127.0.0.1:0');
+    const confirmed = vi.spyOn(UdpListener.prototype, 'sendNow');
+    const unconfirmed = vi.spyOn(UdpListener.prototype, 'sendUnconfirmed');
+    try {
+      const req = parseMessage(options('SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK-paths')) as SipRequest;
+      const to: SipEndpoint = { protocol: 'udp', address: '127.0.0.1', port: 5999 };
+      const errors: unknown[] = [];
+      server.transmit(req, to, (e) => errors.push(e));
+      expect(confirmed).toHaveBeenCalledTimes(1);
+      expect(unconfirmed).toHaveBeenCalledTimes(0);
+      const context: SipInboundContext = { source: to, local: server.localEndpoints[0] };
+      const sent = server.transmitResponse(okFor(req), context, (e) => errors.push(e));
+      expect(unconfirmed).toHaveBeenCalledTimes(1);
+      expect(sent?.destination).toBe(to);
+      server.resend(sent!, (e) => errors.push(e));
+      expect(unconfirmed).toHaveBeenCalledTimes(2);
+      expect(confirmed).toHaveBeenCalledTimes(1);
+      // an oversized datagram kept for resending is still reported, after the call
+      server.resend({ bytes: new Uint8Array(70_000), destination: to }, (e) => errors.push(e));
+      expect(errors).toEqual([]);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatchObject({ name: 'SipTransportError', code: 'send-failed' });
+    } finally {
+      confirmed.mockRestore();
+      unconfirmed.mockRestore();
+    }
   });
 
   it('answers a malformed request with 400 naming the problem, and drops one it cannot answer', async () => {

@@ -1,6 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
-import { UdpListener } from '../../src/transport/listeners.js';
+import { type SendErrorHandler, UdpListener } from '../../src/transport/listeners.js';
 import { type RawSipInput, SipTransportError } from '../../src/transport/types.js';
 
 const open: Array<{ close(): unknown }> = [];
@@ -9,10 +9,14 @@ afterEach(async () => {
 });
 
 async function peer(address: string): Promise<Socket> {
-  const s = createSocket('udp4');
+  const s = createSocket(address.includes(':') ? 'udp6' : 'udp4');
   await new Promise<void>((resolve) => s.bind(0, address, () => resolve()));
   open.push({ close: () => new Promise<void>((r) => s.close(() => r())) });
   return s;
+}
+
+function within<T>(p: Promise<T>, ms = 3000): Promise<T> {
+  return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timed out')), ms))]);
 }
 
 describe('UdpListener', () => {
@@ -137,5 +141,116 @@ describe('UdpListener', () => {
     await expect(listener.send(Buffer.from('late'), '127.0.0.1', to.address().port)).rejects.toMatchObject({
       code: 'closed',
     });
+  });
+
+  it("sends response datagrams without dgram's callback, in order with confirmed ones", async () => {
+    const flushes: Array<() => void> = [];
+    const listener = await UdpListener.open(
+      { protocol: 'udp', address: '127.0.0.1', port: 0 },
+      () => {},
+      (flush) => flushes.push(flush),
+    );
+    open.push(listener);
+    const to = await peer('127.0.0.1');
+    const port = to.address().port;
+    const got: string[] = [];
+    const all = new Promise<void>((resolve) =>
+      to.on('message', (m) => {
+        got.push(m.toString());
+        if (got.length === 3) resolve();
+      }),
+    );
+    const socket = (listener as unknown as { socket: Socket }).socket;
+    const callbacks: string[] = [];
+    const send = socket.send.bind(socket) as (...args: unknown[]) => void;
+    socket.send = ((...args: unknown[]) => {
+      callbacks.push(typeof args[3]);
+      send(...args);
+    }) as never;
+    const errors: unknown[] = [];
+    listener.sendUnconfirmed(Buffer.from('200 a'), '127.0.0.1', port, (e) => errors.push(e));
+    listener.sendNow(Buffer.from('request'), '127.0.0.1', port, (e) => errors.push(e));
+    listener.sendUnconfirmed(Buffer.from('200 b'), '127.0.0.1', port, (e) => errors.push(e));
+    expect(flushes).toHaveLength(1);
+    flushes[0]();
+    await all;
+    expect(got).toEqual(['200 a', 'request', '200 b']);
+    expect(callbacks).toEqual(['undefined', 'function', 'undefined']);
+    expect(errors).toEqual([]);
+  });
+
+  for (const [family, address, max] of [
+    ['IPv4', '127.0.0.1', 65_507],
+    ['IPv6', '::1', 65_527],
+  ] as const) {
+    it(`reports a response datagram over the largest ${family} UDP payload once, and sends one of exactly that size`, async () => {
+      const listener = await UdpListener.open({ protocol: 'udp', address, port: 0 }, () => {}).catch(() => undefined);
+      if (listener === undefined) return; // no ${family} loopback on this host
+      open.push(listener);
+      const to = await peer(address);
+      const port = to.address().port;
+      const sizes: number[] = [];
+      const arrived = new Promise<void>((resolve) =>
+        to.on('message', (m) => {
+          sizes.push(m.length);
+          resolve();
+        }),
+      );
+      const errors: SipTransportError[] = [];
+      const failed = new Promise<void>((resolve) => {
+        const onError: SendErrorHandler = (e) => {
+          errors.push(e);
+          resolve();
+        };
+        listener.sendUnconfirmed(new Uint8Array(max + 1), address, port, onError);
+        listener.sendUnconfirmed(new Uint8Array(max), address, port, onError);
+      });
+      // not told inside the call: the sender is still in the middle of sending
+      expect(errors).toEqual([]);
+      await within(failed);
+      await within(arrived);
+      expect(sizes).toEqual([max]);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toBeInstanceOf(SipTransportError);
+      expect(errors[0].code).toBe('send-failed');
+      expect(errors[0].message).toContain('EMSGSIZE');
+      expect(errors[0].message).toContain(`${address}:${port}`);
+    });
+  }
+
+  it('reports a response to a port dgram refuses, and one sent after close', async () => {
+    const listener = await UdpListener.open({ protocol: 'udp', address: '127.0.0.1', port: 0 }, () => {});
+    const to = await peer('127.0.0.1');
+    const arrived = new Promise<string>((resolve) => to.once('message', (m) => resolve(m.toString())));
+    const errors: SipTransportError[] = [];
+    listener.sendUnconfirmed(Buffer.from('lost'), '127.0.0.1', 0, (e) => errors.push(e));
+    listener.sendUnconfirmed(Buffer.from('kept'), '127.0.0.1', to.address().port, (e) => errors.push(e));
+    expect(await arrived).toBe('kept');
+    expect(errors.map((e) => e.code)).toEqual(['send-failed']);
+    await listener.close();
+    listener.sendUnconfirmed(Buffer.from('late'), '127.0.0.1', to.address().port, (e) => errors.push(e));
+    expect(errors.map((e) => e.code)).toEqual(['send-failed', 'closed']);
+  });
+
+  it("sends a response to a host name with dgram's callback, so a failed lookup is still reported", async () => {
+    const listener = await UdpListener.open({ protocol: 'udp', address: '127.0.0.1', port: 0 }, () => {});
+    open.push(listener);
+    const to = await peer('127.0.0.1');
+    const socket = (listener as unknown as { socket: Socket }).socket;
+    const callbacks: string[] = [];
+    const send = socket.send.bind(socket) as (...args: unknown[]) => void;
+    socket.send = ((...args: unknown[]) => {
+      callbacks.push(typeof args[3]);
+      send(...args);
+    }) as never;
+    const arrived = new Promise<string>((resolve) => to.once('message', (m) => resolve(m.toString())));
+    const errors: SipTransportError[] = [];
+    // an IPv6 literal on an IPv4 socket is no literal of its family either
+    listener.sendUnconfirmed(Buffer.from('v6'), '::1', to.address().port, (e) => errors.push(e));
+    listener.sendUnconfirmed(Buffer.from('named'), 'localhost', to.address().port, (e) => errors.push(e));
+    expect(await arrived).toBe('named');
+    expect(callbacks).toEqual(['function', 'function']);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(errors.map((e) => e.code)).toEqual(['send-failed']);
   });
 });
