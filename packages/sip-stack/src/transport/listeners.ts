@@ -44,6 +44,10 @@ export interface ListenSpec {
   readonly sendBufferSize?: number;
 }
 
+/**
+ * Told of each datagram, message or chunk. A UDP listener hands the same input object for every datagram (one
+ * object less per datagram): read it during the call and keep its fields, never the object itself.
+ */
 export type RawInputHandler = (input: RawSipInput) => void;
 export type ConnectionHandler = (connection: SipConnection, event: 'open' | 'close') => void;
 
@@ -111,6 +115,8 @@ const afterThisTurn: FlushScheduler = (flush) => void setImmediate(flush);
 function sendFailure(err: Error): SipTransportError {
   return err instanceof SipTransportError ? err : new SipTransportError('send-failed', err.message, { cause: err });
 }
+
+const NO_BYTES = new Uint8Array(0);
 
 /** Datagrams queued beyond this go out at once rather than waiting for the end of the turn. */
 const MAX_QUEUED = 64;
@@ -184,18 +190,25 @@ export class UdpListener implements SipListener {
     // After binding, socket errors (e.g. ICMP unreachable on some systems) must not crash the process.
     socket.on('error', () => {});
     // node:dgram gives a fresh rinfo per datagram; consecutive datagrams from one peer share one (read-only)
-    // endpoint instead of a new object each.
+    // endpoint instead of a new object each, and every datagram comes in the same input object (RawInputHandler).
     let lastAddress = '';
-    let lastSource: SipEndpoint = local;
+    const input: { bytes: Uint8Array; source: SipEndpoint; local: SipEndpoint } = {
+      bytes: NO_BYTES,
+      source: local,
+      local,
+    };
     socket.on('message', (bytes, rinfo) => {
       const address = rinfo.address;
-      let source = lastSource;
+      let source = input.source;
       if (rinfo.port !== source.port || address !== lastAddress) {
         source = { protocol: 'udp', address: bare(address), port: rinfo.port };
-        lastSource = source;
         lastAddress = address;
       }
-      onInput({ bytes, source, local });
+      input.bytes = bytes;
+      input.source = source;
+      onInput(input);
+      // the datagram is not kept alive by the listener until the next one
+      input.bytes = NO_BYTES;
     });
     return listener;
   }

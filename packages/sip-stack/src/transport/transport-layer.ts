@@ -79,6 +79,8 @@ export interface SipTransportLayerOptions {
 
 const KEEPALIVE_PONG = new Uint8Array([13, 10]);
 
+const ignoreSendError = (): void => {};
+
 function isOnlyCrlf(bytes: Uint8Array): boolean {
   for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 13 && bytes[i] !== 10) return false;
   return true;
@@ -319,10 +321,15 @@ export class SipTransportLayer {
     }
     this.counters.answeredMalformed++;
     const bytes = serializeMessage(response);
-    const send = input.connection
-      ? input.connection.send(bytes)
-      : this.sendDatagram(bytes, input.source.address, input.source.port, input.local);
-    void send.catch(() => {});
+    if (input.connection !== undefined) {
+      void input.connection.send(bytes).catch(ignoreSendError);
+      return;
+    }
+    // a response like any other (transmit): no promise, nobody to tell of a failure
+    const socket = this.udpFor(input.source.address, input.local);
+    if (socket === undefined) return;
+    this.counters.sent++;
+    socket.sendUnconfirmed(bytes, input.source.address, input.source.port, ignoreSendError);
   }
 
   /** The UDP socket to send from: the one `via` names, else the first of the destination's address family. */

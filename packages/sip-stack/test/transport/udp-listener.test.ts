@@ -23,8 +23,11 @@ describe('UdpListener', () => {
   it('names each datagram source right when peers alternate, one endpoint object per run from a peer', async () => {
     const inputs: RawSipInput[] = [];
     let arrived: () => void = () => {};
+    const objects = new Set<RawSipInput>();
     const listener = await UdpListener.open({ protocol: 'udp', address: '127.0.0.1', port: 0 }, (input) => {
-      inputs.push(input);
+      // the listener refills one input object per datagram: its fields are what a handler keeps
+      objects.add(input);
+      inputs.push({ ...input });
       arrived();
     });
     open.push(listener);
@@ -48,6 +51,7 @@ describe('UdpListener', () => {
     expect(inputs[1].source).toBe(inputs[0].source);
     expect(inputs[5].source).toBe(inputs[4].source);
     expect(inputs[3].source).not.toBe(inputs[0].source);
+    expect(objects.size).toBe(1);
   });
 
   it('holds the datagrams of one turn for one flush and sends them in order', async () => {
