@@ -187,6 +187,7 @@ export class TransactionLayer {
       finalSent: (tx, response) => this.fileRfc2543Ack(tx, response),
       retire: (tx, sent, ms) => this.retire(tx, sent, ms),
       accepted: (tx, ms) => this.keepAcceptedKey(tx, ms),
+      keyOf: (tx) => serverKey(tx.request, tx.kind === 'invite-server' ? 'INVITE' : tx.request.method, undefined),
     };
   }
 
@@ -268,6 +269,36 @@ export class TransactionLayer {
 
   private receiveRequest(request: SipRequest, context: SipInboundContext): void {
     const method = request.method;
+    const completed = this.completed;
+    // The usual request: non-INVITE with a magic-cookie branch while no non-INVITE transaction is alive (those
+    // answered at once are kept in the store): its key (RFC 3261 17.2.3) is staged in the store from its parts, and
+    // matched there, without making its text.
+    if (
+      completed !== undefined &&
+      this.nonInviteTable.size === 0 &&
+      this.pendingTx === undefined &&
+      method !== 'INVITE' &&
+      method !== 'ACK' &&
+      method !== 'CANCEL'
+    ) {
+      let staging: number;
+      try {
+        if (request.cseq().method !== method) throw new Error('CSeq method mismatch');
+        request.to();
+        const via = request.via();
+        const branch = via.branch;
+        staging = isRfc3261Branch(branch) ? completed.stageKey(branch as string, via.host, via.port, method) : -1;
+      } catch {
+        this.counters.droppedMalformed++;
+        return;
+      }
+      if (staging >= 0) {
+        const ref = completed.findStaged();
+        if (ref >= 0) this.absorbCompleted(completed, ref);
+        else this.receiveNonInvite(request, undefined, undefined, context, completed.stagedHash, staging);
+        return;
+      }
+    }
     let key: string;
     let cancelKey: string | undefined;
     try {
@@ -293,12 +324,15 @@ export class TransactionLayer {
     const invite = method === 'INVITE' || method === 'ACK';
     const table = invite ? this.inviteTable : this.nonInviteTable;
     const existing = (table.size === 0 ? undefined : table.get(key)) ?? this.pendingMatch(key);
-    const completed = this.completed;
     let hash: number | undefined;
     // The store keeps non-INVITE transactions only: an INVITE or ACK key (method INVITE) is never in it.
     if (existing === undefined && completed !== undefined && !invite) {
       hash = completed.stage(key);
-      if (this.absorbCompleted(completed, key, hash)) return;
+      const ref = completed.find(key, hash);
+      if (ref >= 0) {
+        this.absorbCompleted(completed, ref);
+        return;
+      }
     }
     // RFC 6026 7.1: Accepted absorbs a retransmitted INVITE. (An ACK matched there goes to the TU, as an ACK that
     // matches nothing does: no need to look.)
@@ -327,7 +361,7 @@ export class TransactionLayer {
       return;
     }
     if (method !== 'INVITE' && this.pendingTx === undefined) {
-      this.receiveNonInvite(request, key, cancelKey, context, hash);
+      this.receiveNonInvite(request, key, cancelKey, context, hash, -1);
       return;
     }
     const tx =
@@ -349,21 +383,23 @@ export class TransactionLayer {
   /** A new non-INVITE transaction: filed in the table only if it outlives its TU callback (see `pendingTx`). */
   private receiveNonInvite(
     request: SipRequest,
-    key: string,
+    key: string | undefined,
     cancelKey: string | undefined,
     context: SipInboundContext,
     hash: number | undefined,
+    staging: number,
   ): void {
     const tx = new NonInviteServerTransaction(request, key, context, this.serverEnv);
     this.pendingTx = tx;
     tx.keyHash = hash;
+    tx.staging = staging;
     this.pendingDone = false;
     try {
       this.handOver(request, tx, cancelKey, context);
     } finally {
       this.pendingTx = undefined;
       if (!this.pendingDone) {
-        this.nonInviteTable.set(key, tx);
+        this.nonInviteTable.set(tx.key, tx);
         this.serverCount++;
       }
     }
@@ -395,9 +431,7 @@ export class TransactionLayer {
   }
 
   /** RFC 3261 17.2.2: Completed answers a retransmitted request with the final response again. */
-  private absorbCompleted(completed: CompletedGenerations, key: string, hash: number): boolean {
-    const slot = completed.find(key, hash);
-    if (slot < 0) return false;
+  private absorbCompleted(completed: CompletedGenerations, slot: number): void {
     this.counters.retransmissionsAbsorbed++;
     // RFC 3261 17.2.4: a send that fails ends it (nobody is left to tell).
     const forget = (): void => completed.forget(slot);
@@ -406,7 +440,6 @@ export class TransactionLayer {
     } catch {
       forget();
     }
-    return true;
   }
 
   private dispatchCancel(cancel: SipRequest, cancelTx: ServerTransaction, inviteTx?: InviteServerTransaction): void {
@@ -434,7 +467,9 @@ export class TransactionLayer {
       this.completed = completed;
     }
     if (completed.ms !== ms) return false;
-    const due = completed.add(tx.key, sent, tx.keyHash);
+    // the key staged on arrival is where this record goes unless another request came in between
+    const due =
+      (tx.staging >= 0 ? completed.addStaged(tx.staging, sent) : undefined) ?? completed.add(tx.key, sent, tx.keyHash);
     if (due === undefined) return false;
     if (pending) this.pendingDone = true;
     else {
