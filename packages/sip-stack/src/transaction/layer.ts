@@ -145,11 +145,13 @@ export class TransactionLayer {
   private accepted: CompletedGenerations | undefined = undefined;
   private serverCount = 0;
   /**
-   * A new non-INVITE transaction while its TU callback runs, not yet in `nonInviteTable`: a TU that answers it with
-   * a final response at once sends it straight to `completed`, so the table never sees it (RFC 3261 17.2.2 all
-   * the same: the store answers the retransmissions). One that is still alive after the callback is filed then.
+   * A new transaction while its TU callback runs, not yet in its table: a TU that answers it with a final response
+   * at once sends it straight to `completed` (non-INVITE) or `accepted` (INVITE, 2xx), so the table never sees it
+   * (RFC 3261 17.2.2, RFC 6026 7.1 all the same: the stores absorb the retransmissions). One that is still alive
+   * after the callback is filed then. (An INVITE is pending only when its key was staged: RFC 2543 ones are filed
+   * at once, for their ACK key.)
    */
-  private pendingTx: NonInviteServerTransaction | undefined = undefined;
+  private pendingTx: ServerTransaction | undefined = undefined;
   /** The pending transaction was retired or terminated during its callback. */
   private pendingDone = false;
   private readonly waits: WaitQueues;
@@ -270,14 +272,15 @@ export class TransactionLayer {
   private receiveRequest(request: SipRequest, context: SipInboundContext): void {
     const method = request.method;
     const completed = this.completed;
-    // The usual request: non-INVITE with a magic-cookie branch while no non-INVITE transaction is alive (those
-    // answered at once are kept in the store): its key (RFC 3261 17.2.3) is staged in the store from its parts, and
-    // matched there, without making its text.
+    // The usual request, with a magic-cookie branch while no transaction of its kind is alive (those answered at
+    // once are kept in the stores): its key (RFC 3261 17.2.3) is staged in the store that would keep it from its
+    // parts, and matched there, without making its text. An INVITE's store is that of Accepted ones (RFC 6026 7.1).
+    const invite = method === 'INVITE';
+    const store = invite ? this.accepted : completed;
     if (
-      completed !== undefined &&
-      this.nonInviteTable.size === 0 &&
+      store !== undefined &&
       this.pendingTx === undefined &&
-      method !== 'INVITE' &&
+      (invite ? this.inviteTable : this.nonInviteTable).size === 0 &&
       method !== 'ACK' &&
       method !== 'CANCEL'
     ) {
@@ -287,15 +290,21 @@ export class TransactionLayer {
         request.to();
         const via = request.via();
         const branch = via.branch;
-        staging = isRfc3261Branch(branch) ? completed.stageKey(branch as string, via.host, via.port, method) : -1;
+        staging = isRfc3261Branch(branch) ? store.stageKey(branch as string, via.host, via.port, method) : -1;
       } catch {
         this.counters.droppedMalformed++;
         return;
       }
       if (staging >= 0) {
-        const ref = completed.findStaged();
-        if (ref >= 0) this.absorbCompleted(completed, ref);
-        else this.receiveNonInvite(request, undefined, undefined, context, completed.stagedHash, staging);
+        const ref = store.findStaged();
+        if (ref < 0) {
+          const tx = invite
+            ? new InviteServerTransaction(request, undefined, context, this.serverEnv)
+            : new NonInviteServerTransaction(request, undefined, context, this.serverEnv);
+          tx.staging = staging;
+          this.receivePending(request, tx, undefined, context, store.stagedHash);
+        } else if (invite) this.counters.retransmissionsAbsorbed++;
+        else this.absorbCompleted(store, ref);
         return;
       }
     }
@@ -307,7 +316,10 @@ export class TransactionLayer {
       // Only an INVITE transaction could match an ACK (17.2.3): with none filed it is the ACK of a 2xx (13.3.1.4),
       // checked as below but with no key to build.
       key =
-        method === 'ACK' && this.inviteTable.size === 0 && isRfc3261Branch(request.via().branch)
+        method === 'ACK' &&
+        this.inviteTable.size === 0 &&
+        this.pendingTx === undefined &&
+        isRfc3261Branch(request.via().branch)
           ? ''
           : serverKey(request, method === 'ACK' ? 'INVITE' : method, toTag);
       // RFC 3261 9.2: the CANCEL matches the INVITE's transaction by the same rule with the method ignored.
@@ -321,12 +333,12 @@ export class TransactionLayer {
       this.options.user.onAck?.(request, context);
       return;
     }
-    const invite = method === 'INVITE' || method === 'ACK';
-    const table = invite ? this.inviteTable : this.nonInviteTable;
+    const inviteKey = invite || method === 'ACK';
+    const table = inviteKey ? this.inviteTable : this.nonInviteTable;
     const existing = (table.size === 0 ? undefined : table.get(key)) ?? this.pendingMatch(key);
     let hash: number | undefined;
     // The store keeps non-INVITE transactions only: an INVITE or ACK key (method INVITE) is never in it.
-    if (existing === undefined && completed !== undefined && !invite) {
+    if (existing === undefined && completed !== undefined && !inviteKey) {
       hash = completed.stage(key);
       const ref = completed.find(key, hash);
       if (ref >= 0) {
@@ -361,7 +373,8 @@ export class TransactionLayer {
       return;
     }
     if (method !== 'INVITE' && this.pendingTx === undefined) {
-      this.receiveNonInvite(request, key, cancelKey, context, hash, -1);
+      const tx = new NonInviteServerTransaction(request, key, context, this.serverEnv);
+      this.receivePending(request, tx, cancelKey, context, hash);
       return;
     }
     const tx =
@@ -375,31 +388,28 @@ export class TransactionLayer {
   }
 
   /** The pending transaction when `key` is its key (a request handed in again from inside its own callback). */
-  private pendingMatch(key: string): NonInviteServerTransaction | undefined {
+  private pendingMatch(key: string): ServerTransaction | undefined {
     const tx = this.pendingTx;
     return tx !== undefined && !this.pendingDone && tx.key === key ? tx : undefined;
   }
 
-  /** A new non-INVITE transaction: filed in the table only if it outlives its TU callback (see `pendingTx`). */
-  private receiveNonInvite(
+  /** A new transaction: filed in its table only if it outlives its TU callback (see `pendingTx`). */
+  private receivePending(
     request: SipRequest,
-    key: string | undefined,
+    tx: ServerTransaction,
     cancelKey: string | undefined,
     context: SipInboundContext,
     hash: number | undefined,
-    staging: number,
   ): void {
-    const tx = new NonInviteServerTransaction(request, key, context, this.serverEnv);
     this.pendingTx = tx;
     tx.keyHash = hash;
-    tx.staging = staging;
     this.pendingDone = false;
     try {
       this.handOver(request, tx, cancelKey, context);
     } finally {
       this.pendingTx = undefined;
       if (!this.pendingDone) {
-        this.nonInviteTable.set(tx.key, tx);
+        (tx.kind === 'invite-server' ? this.inviteTable : this.nonInviteTable).set(tx.key, tx);
         this.serverCount++;
       }
     }
@@ -413,7 +423,7 @@ export class TransactionLayer {
     context: SipInboundContext,
   ): void {
     if (cancelKey !== undefined) {
-      const target = this.inviteTable.get(cancelKey);
+      const target = this.inviteTable.get(cancelKey) ?? this.pendingMatch(cancelKey);
       const inviteTx = target instanceof InviteServerTransaction ? target : undefined;
       // RFC 3261 9.2: the INVITE matched but was answered already (an Accepted one kept as its key): 200, no effect.
       if (inviteTx === undefined && this.accepted !== undefined && this.accepted.find(cancelKey) >= 0)
@@ -482,17 +492,23 @@ export class TransactionLayer {
 
   /** Keeps an Accepted INVITE transaction as its key until Timer L (not one also filed under an RFC 2543 ACK key). */
   private keepAcceptedKey(tx: InviteServerTransaction, ms: number): number | undefined {
-    if (tx.ackKey !== undefined || this.inviteTable.get(tx.key) !== tx) return undefined;
+    const pending = tx === this.pendingTx && !this.pendingDone;
+    if (tx.ackKey !== undefined || (!pending && this.inviteTable.get(tx.key) !== tx)) return undefined;
     let accepted = this.accepted;
     if (accepted === undefined) {
       accepted = this.newStore(ms);
       this.accepted = accepted;
     }
     if (accepted.ms !== ms) return undefined;
-    const due = accepted.add(tx.key, NOTHING_SENT, tx.keyHash);
+    const due =
+      (tx.staging >= 0 ? accepted.addStaged(tx.staging, NOTHING_SENT) : undefined) ??
+      accepted.add(tx.key, NOTHING_SENT, tx.keyHash);
     if (due === undefined) return undefined;
-    this.inviteTable.delete(tx.key);
-    this.serverCount--;
+    if (pending) this.pendingDone = true;
+    else {
+      this.inviteTable.delete(tx.key);
+      this.serverCount--;
+    }
     return due;
   }
 
