@@ -296,3 +296,122 @@ describe('a non-INVITE request answered inside the TU callback (RFC 3261 17.2.2)
     );
   });
 });
+
+// An INVITE with a magic-cookie branch that the TU answers inside its callback is pending there, not filed in the
+// INVITE table: a 2xx sends it to the store of Accepted transactions (RFC 6026 7.1) by its staged key; anything
+// else files it by its key after the callback, as before.
+describe('an INVITE answered inside the TU callback (RFC 3261 17.2.1, RFC 6026 7.1)', () => {
+  /** `answer` gets the transaction and how many the TU saw before it (the first INVITE is answered 200). */
+  function inviteSetup(answer: (tx: ServerTransaction, before: number) => void) {
+    const clock = new VirtualClock(0);
+    const { port, sent } = datagramPort(clock);
+    const seen: ServerTransaction[] = [];
+    const acks: SipRequest[] = [];
+    const layer = new TransactionLayer({
+      transport: port,
+      clock,
+      user: {
+        onRequest: (_r, tx) => {
+          seen.push(tx);
+          if (tx.kind === 'invite-server') answer(tx, seen.length - 1);
+        },
+        onAck: (ack) => void acks.push(ack),
+      },
+    });
+    // a first INVITE answered 2xx at once: the Accepted store exists from then on, and later ones are staged there
+    const first = makeRequest('INVITE');
+    layer.receive(wire(first), udp);
+    expect(seen.length).toBe(1);
+    return { clock, sent, seen, acks, layer, first };
+  }
+  const L = 64 * 500;
+  const statuses = (sent: Array<{ bytes: Buffer }>) =>
+    sent.map((s) => s.bytes.toString('latin1').split('\r\n')[0].split(' ')[1]);
+
+  it('a 2xx at once: kept as its key until Timer L, retransmissions absorbed, ACK and CANCEL as in Accepted', () => {
+    const { clock, sent, seen, acks, layer } = inviteSetup((tx) => void tx.reply(200));
+    const invite = makeRequest('INVITE');
+    layer.receive(wire(invite), udp);
+    expect(seen.length).toBe(2);
+    expect(seen[1].state).toBe('accepted');
+    expect(layer.serverTransactionCount).toBe(2);
+    expect(layer.findServerTransaction(wire(invite))).toBeUndefined();
+    // RFC 6026 7.1: absorbed, nothing sent, the TU not called
+    layer.receive(wire(invite), udp);
+    expect(seen.length).toBe(2);
+    expect(statuses(sent)).toEqual(['200', '200']);
+    expect(layer.counters.retransmissionsAbsorbed).toBe(1);
+    // the ACK of the 2xx goes to the TU; a CANCEL matches the answered INVITE: 200, no 487 (RFC 3261 9.2)
+    layer.receive(wire(makeRequest('ACK', { branch: invite.via().branch, toTag: 'x' })), udp);
+    expect(acks.length).toBe(1);
+    const cancel = makeRequest('CANCEL', { branch: invite.via().branch, route: false });
+    cancel.setHeader('Call-ID', invite.callId());
+    layer.receive(wire(cancel), udp);
+    expect(statuses(sent)).toEqual(['200', '200', '200']);
+    clock.advance(L - 1);
+    expect(seen[1].state).toBe('accepted');
+    layer.receive(wire(invite), udp);
+    expect(seen.length).toBe(2);
+    clock.advance(1);
+    expect(seen[1].state).toBe('terminated');
+    // after Timer L the same INVITE is a new transaction
+    clock.advance(L);
+    expect(layer.serverTransactionCount).toBe(0);
+    layer.receive(wire(invite), udp);
+    expect(seen.length).toBe(3);
+  });
+
+  it('a non-2xx final at once: filed after the callback; a copy gets it again, the ACK confirms (Timer I)', () => {
+    const { clock, sent, seen, layer } = inviteSetup((tx, before) => void (before > 0 ? tx.reply(486) : tx.reply(200)));
+    const invite = makeRequest('INVITE');
+    layer.receive(wire(invite), udp);
+    const tx = seen[1];
+    expect(tx.state).toBe('completed');
+    expect(layer.findServerTransaction(wire(invite))).toBe(tx);
+    layer.receive(wire(invite), udp);
+    expect(statuses(sent)).toEqual(['200', '486', '486']);
+    expect(sent[2].bytes.equals(sent[1].bytes)).toBe(true);
+    const ok = parseMessage(sent[1].bytes);
+    const ack = makeRequest('ACK', { branch: invite.via().branch, toTag: ok.isResponse ? ok.to().tag : '' });
+    ack.setHeader('Call-ID', invite.callId());
+    layer.receive(wire(ack), udp);
+    expect(tx.state).toBe('confirmed');
+    clock.advance(5000);
+    expect(tx.state).toBe('terminated');
+    expect(layer.serverTransactionCount).toBe(1); // the first INVITE, Accepted until Timer L
+  });
+
+  it('a provisional at once: filed after the callback; a CANCEL gets 200 and the INVITE 487', () => {
+    const { sent, seen, layer } = inviteSetup((tx, before) => void (before > 0 ? tx.reply(180) : tx.reply(200)));
+    const invite = makeRequest('INVITE');
+    layer.receive(wire(invite), udp);
+    expect(seen[1].state).toBe('proceeding');
+    layer.receive(wire(invite), udp);
+    expect(statuses(sent)).toEqual(['200', '180', '180']);
+    const cancel = makeRequest('CANCEL', { branch: invite.via().branch, route: false });
+    cancel.setHeader('Call-ID', invite.callId());
+    layer.receive(wire(cancel), udp);
+    expect(statuses(sent)).toEqual(['200', '180', '180', '200', '487']);
+  });
+
+  it('is found, and matches a copy and a CANCEL handed in from inside its own callback', () => {
+    const invite = makeRequest('INVITE');
+    const during: unknown[] = [];
+    let layerRef: TransactionLayer | undefined;
+    const { sent, seen, layer } = inviteSetup((tx) => {
+      if (layerRef === undefined) return void tx.reply(200);
+      during.push(layerRef.findServerTransaction(wire(invite)) === tx, layerRef.serverTransactionCount);
+      tx.reply(180);
+      layerRef.receive(wire(invite), udp);
+      const cancel = makeRequest('CANCEL', { branch: invite.via().branch, route: false });
+      cancel.setHeader('Call-ID', invite.callId());
+      layerRef.receive(wire(cancel), udp);
+    });
+    layerRef = layer;
+    layer.receive(wire(invite), udp);
+    expect(during).toEqual([true, 2]);
+    expect(seen.length).toBe(2); // the CANCEL is answered by the layer (no onCancel)
+    expect(statuses(sent)).toEqual(['200', '180', '180', '200', '487']);
+    expect(seen[1].state).toBe('completed');
+  });
+});
