@@ -293,9 +293,10 @@ export class CompletedResponses implements IndexedStore {
     const count = ++this.stageCount;
     let digits = 0;
     if (port !== undefined) {
-      if (!Number.isInteger(port) || port < 0 || port > 0x7fffffff) return -1;
-      digits = 1;
-      for (let p = port; p >= 10; p = Math.floor(p / 10)) digits++;
+      // a 31-bit integer (as its text: no sign, exponent or fraction), counted without a division
+      if ((port | 0) !== port || port < 0) return -1;
+      digits = port < 10 ? 1 : port < 100 ? 2 : port < 1000 ? 3 : port < 10000 ? 4 : port < 100000 ? 5 : 0;
+      if (digits === 0) for (let p = port; p > 0; p = (p - (p % 10)) / 10) digits++;
     }
     const keyLength = branch.length + host.length + digits + method.length + 3;
     if (keyLength > CHUNK) return -1;
@@ -323,14 +324,14 @@ export class CompletedResponses implements IndexedStore {
     h = Math.imul(h ^ 10, 0x01000193);
     chunk[off++] = 10;
     if (port !== undefined) {
-      let scale = 1;
-      for (let k = 1; k < digits; k++) scale *= 10;
-      for (let p = port; scale >= 1; scale /= 10) {
-        const d = Math.floor(p / scale);
-        p -= d * scale;
-        h = Math.imul(h ^ (48 + d), 0x01000193);
-        chunk[off++] = 48 + d;
+      // the digits written last first, then hashed in order
+      let p = port;
+      for (let k = off + digits - 1; k >= off; k--) {
+        const d = p % 10;
+        chunk[k] = 48 + d;
+        p = (p - d) / 10;
       }
+      for (const end = off + digits; off < end; off++) h = Math.imul(h ^ chunk[off], 0x01000193);
     }
     h = Math.imul(h ^ 10, 0x01000193);
     chunk[off++] = 10;

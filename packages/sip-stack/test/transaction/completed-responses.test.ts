@@ -189,6 +189,13 @@ describe('CompletedResponses (RFC 3261 17.2.2 Completed, off the JS heap)', () =
     expect(store.stageKey('z9hG4bK-p5', 'h\u00c9te', 1, 'INFO')).toBe(-1);
     expect(store.stageKey('z9hG4bK-\u2603', 'h', 1, 'INFO')).toBe(-1);
     expect(store.stageKey('z9hG4bK-p6', 'h', 1.5, 'INFO')).toBe(-1);
+    expect(store.stageKey('z9hG4bK-p6', 'h', -1, 'INFO')).toBe(-1);
+    expect(store.stageKey('z9hG4bK-p6', 'h', 2 ** 31, 'INFO')).toBe(-1);
+    // ports of every length are written as their decimal text
+    for (const port of [0, 7, 10, 99, 100, 5060, 65535, 100000, 1234567, 2 ** 31 - 1]) {
+      expect(store.stageKey('z9hG4bK-p7', 'h', port, 'INFO')).toBeGreaterThanOrEqual(0);
+      expect(store.stagedHash).toBe(hashKey(`z9hG4bK-p7\nh\n${port}\nINFO`));
+    }
     expect(store.addStaged(-1, datagram('y'))).toBeUndefined();
     expect(store.size).toBe(2);
   });
