@@ -85,6 +85,11 @@ function clientKey(branch: string, method: string): string {
   return `${branch}\n${method}`;
 }
 
+/** RFC 3261 17.2.3 with a magic-cookie branch; the port (undefined when absent) joins as ''. */
+function rfc3261Key(via: Via, method: string): string {
+  return [via.branch, via.host.toLowerCase(), via.port, method].join('\n');
+}
+
 /**
  * RFC 3261 17.2.3: with a magic-cookie branch, branch + sent-by + method (ACK matches INVITE); otherwise the
  * RFC 2543 rule on Request-URI, tags, Call-ID, CSeq and the top Via. `toTag` lets an RFC 2543 ACK be matched by
@@ -95,8 +100,7 @@ function clientKey(branch: string, method: string): string {
 function serverKey(request: SipRequest, method: string, toTag: string | undefined): string {
   const via = request.via();
   const branch = via.branch;
-  // RFC 3261 17.2.3; the port (undefined when absent) joins as ''
-  if (isRfc3261Branch(branch)) return [branch, via.host.toLowerCase(), via.port, method].join('\n');
+  if (isRfc3261Branch(branch)) return rfc3261Key(via, method);
   const cseq = request.cseq();
   return [
     'rfc2543',
@@ -189,7 +193,8 @@ export class TransactionLayer {
       finalSent: (tx, response) => this.fileRfc2543Ack(tx, response),
       retire: (tx, sent, ms) => this.retire(tx, sent, ms),
       accepted: (tx, ms) => this.keepAcceptedKey(tx, ms),
-      keyOf: (tx) => serverKey(tx.request, tx.kind === 'invite-server' ? 'INVITE' : tx.request.method, undefined),
+      // the Via staged on arrival, not the request's: the TU may have changed that since
+      keyOf: (tx) => rfc3261Key(tx.keyVia as Via, tx.kind === 'invite-server' ? 'INVITE' : tx.request.method),
     };
   }
 
@@ -285,10 +290,11 @@ export class TransactionLayer {
       method !== 'CANCEL'
     ) {
       let staging: number;
+      let via: Via;
       try {
         if (request.cseq().method !== method) throw new Error('CSeq method mismatch');
         request.to();
-        const via = request.via();
+        via = request.via();
         const branch = via.branch;
         staging = isRfc3261Branch(branch) ? store.stageKey(branch as string, via.host, via.port, method) : -1;
       } catch {
@@ -302,6 +308,7 @@ export class TransactionLayer {
             ? new InviteServerTransaction(request, undefined, context, this.serverEnv)
             : new NonInviteServerTransaction(request, undefined, context, this.serverEnv);
           tx.staging = staging;
+          tx.keyVia = via;
           this.receivePending(request, tx, undefined, context, store.stagedHash);
         } else if (invite) this.counters.retransmissionsAbsorbed++;
         else this.absorbCompleted(store, ref);

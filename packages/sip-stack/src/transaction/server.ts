@@ -1,7 +1,7 @@
 // Server transactions: INVITE (RFC 3261 17.2.1 with RFC 6026 Accepted state and Timer L) and non-INVITE (17.2.2).
 // They absorb retransmitted requests by sending the last response again, and retransmit INVITE finals (Timer G).
 
-import { createResponse, type SipRequest, type SipResponse } from '../message/index.js';
+import { createResponse, type SipRequest, type SipResponse, type Via } from '../message/index.js';
 import type { SentDatagram, SipInboundContext } from '../transport/index.js';
 import { TransactionBase, type TransactionEnv, TransactionError } from './base.js';
 
@@ -46,6 +46,8 @@ abstract class ServerTransactionBase extends TransactionBase {
   keyHash: number | undefined = undefined;
   /** @internal the completed store's staging of its key (CompletedGenerations.stageKey), or -1 */
   staging = -1;
+  /** @internal the top Via its key was staged from (a magic-cookie branch), when the key's text is not made yet */
+  keyVia: Via | undefined = undefined;
 
   constructor(
     request: SipRequest,

@@ -112,6 +112,31 @@ describe('a non-INVITE request answered inside the TU callback (RFC 3261 17.2.2)
     expect(layer.serverTransactionCount).toBe(1);
   });
 
+  it('is filed by the key it arrived with, even when the TU changed the top Via in its callback', () => {
+    const seen: ServerTransaction[] = [];
+    const { sent, layer } = setup((r, tx) => {
+      seen.push(tx);
+      // the first is answered at once (the store exists from then on); the second is changed and answered later
+      if (seen.length === 1) return void tx.reply(200);
+      r.removeFirstValue('Via');
+      r.prependHeader('Via', 'SIP/2.0/UDP other.example.com:5070;branch=z9hG4bK-changed');
+    });
+    layer.receive(wire(makeRequest('OPTIONS')), udp);
+    const req = makeRequest('OPTIONS');
+    layer.receive(wire(req), udp);
+    expect(seen.length).toBe(2);
+    expect(seen[1].request.via().branch).toBe('z9hG4bK-changed');
+    // a copy of what arrived matches it (17.2.3): discarded while Trying, not a new transaction
+    layer.receive(wire(req), udp);
+    expect(seen.length).toBe(2);
+    expect(layer.findServerTransaction(wire(req))).toBe(seen[1]);
+    seen[1].reply(200);
+    layer.receive(wire(req), udp);
+    expect(seen.length).toBe(2);
+    expect(sent.length).toBe(3);
+    expect(sent[2].bytes.equals(sent[1].bytes)).toBe(true);
+  });
+
   it('a TU that answers later still gets a transaction that lives on and absorbs copies', () => {
     const seen: ServerTransaction[] = [];
     const { clock, sent, layer } = setup((_r, tx) => void seen.push(tx));
