@@ -105,15 +105,35 @@ export abstract class TransactionBase implements WaitingTransaction {
   private ended = false;
   cause: TerminationCause | undefined = undefined;
 
+  /** The key the transaction is matched by, when made (see `key`). */
+  private keyText: string | undefined;
+
   constructor(
     /** The request that created the transaction. */
     readonly request: SipRequest,
-    /** The key the transaction is matched by (17.1.3 / 17.2.3). */
-    readonly key: string,
+    /** Its key; undefined when the layer matched it without the text (`keyOf` makes it when asked). */
+    key: string | undefined,
     /** Messages go over a reliable transport: no retransmission timers, zero wait states. */
     readonly reliable: boolean,
     protected readonly env: TransactionEnv,
-  ) {}
+  ) {
+    this.keyText = key;
+  }
+
+  /** The key the transaction is matched by (17.1.3 / 17.2.3). */
+  get key(): string {
+    let key = this.keyText;
+    if (key === undefined) {
+      key = this.keyOf();
+      this.keyText = key;
+    }
+    return key;
+  }
+
+  /** The key, for a transaction made without it. */
+  protected keyOf(): string {
+    throw new TransactionError('bad-state', 'the transaction has no key');
+  }
 
   abstract get state(): string;
 

@@ -21,6 +21,10 @@ export class CompletedGenerations {
   private readonly pool = new ChunkPool();
   /** The tag the next store gets (tags go round, so a stale reference is unlikely to name a new store). */
   private nextTag = 0;
+  /** stageKey's last answer, the store it staged in and that store's answer. */
+  private stagings = 0;
+  private stagedIn: CompletedResponses | undefined = undefined;
+  private storeStaging = -1;
 
   constructor(
     private readonly clock: Clock,
@@ -65,6 +69,38 @@ export class CompletedGenerations {
   /** As CompletedResponses.stage, in the store the next record goes to (unless it is full). */
   stage(key: string): number {
     return this.stores[0].stage(key);
+  }
+
+  /** As CompletedResponses.stageKey, in the store the next record goes to (numbered across stores). */
+  stageKey(branch: string, host: string, port: number | undefined, method: string): number {
+    const store = this.stores[0];
+    const staging = store.stageKey(branch, host, port, method);
+    this.stagedIn = staging < 0 ? undefined : store;
+    this.storeStaging = staging;
+    return staging < 0 ? -1 : ++this.stagings;
+  }
+
+  /** hashKey of the key `stageKey` staged last. */
+  get stagedHash(): number {
+    return this.stores[0].stagedHash;
+  }
+
+  /** The reference of the live record keyed as the key `stageKey` staged last, or -1. */
+  findStaged(): number {
+    const ref = this.stores[0].findStaged();
+    if (ref < 0 && this.stores.length > 1 && this.stores[this.stores.length - 1].size === 0) this.dropEmpty();
+    return ref;
+  }
+
+  /**
+   * As CompletedResponses.addStaged: undefined also when the record must go to a new store (the key was staged in
+   * the full one); the caller then adds it by its text.
+   */
+  addStaged(staging: number, sent: SentDatagram): number | undefined {
+    const current = this.stores[0];
+    if (staging !== this.stagings || current !== this.stagedIn) return undefined;
+    if (current.full && current.recordCapacity >= this.growInPlaceBelow) return undefined;
+    return current.addStaged(this.storeStaging, sent);
   }
 
   /** The reference of the live record kept under `key`, or -1 (`h` is hashKey(key)). */

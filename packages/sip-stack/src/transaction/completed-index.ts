@@ -18,6 +18,8 @@ const GONE = -1;
 /** What the index asks of a store: does its record `ref` hold `key` (and is it still live)? */
 export interface IndexedStore {
   keyIs(ref: number, key: string): boolean;
+  /** The same for the key in src[at, at + length) (latin1 bytes). */
+  keyBytesAre(ref: number, src: Uint8Array, at: number, length: number): boolean;
 }
 
 /** Which store a reference is in. */
@@ -67,6 +69,32 @@ export class CompletedIndex {
     const old = this.old;
     if (ref < 0 && old !== undefined) ref = CompletedIndex.probe(old, this.stores, key, hash);
     return ref;
+  }
+
+  /** As `find`, for the key in src[at, at + length) (a staged key: no string made). */
+  findBytes(hash: number, src: Uint8Array, at: number, length: number): number {
+    if (this.count === 0) return -1;
+    let ref = CompletedIndex.probeBytes(this.table, this.stores, hash, src, at, length);
+    const old = this.old;
+    if (ref < 0 && old !== undefined) ref = CompletedIndex.probeBytes(old, this.stores, hash, src, at, length);
+    return ref;
+  }
+
+  private static probeBytes(
+    table: Int32Array,
+    stores: (IndexedStore | undefined)[],
+    hash: number,
+    src: Uint8Array,
+    at: number,
+    length: number,
+  ): number {
+    const mask = (table.length >> 1) - 1;
+    for (let i = hash & mask; table[2 * i] !== 0; i = (i + 1) & mask) {
+      if (table[2 * i + 1] !== hash) continue;
+      const ref = table[2 * i] - 1;
+      if (ref >= 0 && stores[ref >>> RECORD_BITS]?.keyBytesAre(ref, src, at, length) === true) return ref;
+    }
+    return -1;
   }
 
   private static probe(table: Int32Array, stores: (IndexedStore | undefined)[], key: string, hash: number): number {

@@ -106,10 +106,16 @@ export class CompletedResponses implements IndexedStore {
   private cursorChunk = 0;
   private cursorOff = 0;
   private timer: TimerHandle | undefined = undefined;
-  /** The key `stage` copied to where the next record went then (stagedChunk, stagedOff), or undefined. */
-  private staged: string | undefined = undefined;
+  /**
+   * A key copied by `stage` or `stageKey` to where the next record went then (stagedChunk, stagedOff): its length
+   * (-1: none), hash, the string when `stage` had one, and the staging's number (`stageKey`'s answer).
+   */
+  private stagedLength = -1;
+  private stagedKey: string | undefined = undefined;
   private stagedChunk = -1;
   private stagedOff = 0;
+  private stagedHashValue = 0;
+  private stageCount = 0;
   private readonly index: CompletedIndex;
   /** tag << RECORD_BITS: a record's reference is this plus its number's low bits. */
   private readonly refBase: number;
@@ -162,11 +168,34 @@ export class CompletedResponses implements IndexedStore {
    * caller then keeps the transaction as it is). `hash` is hashKey(key) when the caller has it already.
    */
   add(key: string, sent: SentDatagram, hash?: number): number | undefined {
+    const staged = this.stagedKey === key && this.stagedLength >= 0;
+    return this.put(key, key.length, staged, sent, hash);
+  }
+
+  /**
+   * As `add`, for the key staged by `stageKey` whose answer was `staging`; undefined also when that key is no longer
+   * staged (another was staged or added since): the caller then adds it by its text.
+   */
+  addStaged(staging: number, sent: SentDatagram): number | undefined {
+    if (staging !== this.stageCount || this.stagedLength < 0) return undefined;
+    return this.put(undefined, this.stagedLength, true, sent, this.stagedHashValue);
+  }
+
+  /** add's work: the key is `key`, or the staged one when `staged` (then `key` may be undefined). */
+  private put(
+    key: string | undefined,
+    keyLength: number,
+    staged: boolean,
+    sent: SentDatagram,
+    hash: number | undefined,
+  ): number | undefined {
+    // whatever happens below, the staged key is used up (its bytes may be overwritten)
+    this.stagedLength = -1;
+    this.stagedKey = undefined;
     const dest = sent.destination;
     const protocol = dest.protocol === 'udp' ? 0 : PROTOCOLS.indexOf(dest.protocol);
     const address = dest.address;
     const bytes = sent.bytes;
-    const keyLength = key.length;
     const addressLength = address.length;
     const total = keyLength + addressLength + bytes.length;
     if (protocol < 0 || total > CHUNK) return undefined;
@@ -179,14 +208,18 @@ export class CompletedResponses implements IndexedStore {
     }
     const chunk = this.chunkAt(c);
     let off = start;
-    const staged = this.staged === key && this.stagedChunk === c && this.stagedOff === start;
-    this.staged = undefined;
     // Short latin1 text is copied here rather than by a call into C++; anything wider is refused (nothing is kept
     // until the cursor moves, so the bytes written so far are simply overwritten later).
-    if (staged) off += keyLength;
-    else {
+    if (staged && this.stagedChunk === c && this.stagedOff === start) off += keyLength;
+    else if (staged && key === undefined) {
+      // staged where the record no longer fits: moved to the next chunk
+      const from = this.chunkAt(this.stagedChunk);
+      const at = this.stagedOff;
+      for (let j = 0; j < keyLength; j++) chunk[off++] = from[at + j];
+    } else {
+      const text = key as string;
       for (let j = 0; j < keyLength; j++) {
-        const c = key.charCodeAt(j);
+        const c = text.charCodeAt(j);
         if (c > 255) return undefined;
         chunk[off++] = c;
       }
@@ -211,7 +244,7 @@ export class CompletedResponses implements IndexedStore {
     this.port[slot] = dest.port;
     this.protocol[slot] = protocol;
     this.due[slot] = due;
-    const h = hash ?? hashKey(key);
+    const h = hash ?? hashKey(key as string);
     this.hash[slot] = h;
     this.alive[slot] = 1;
     this.live++;
@@ -226,16 +259,12 @@ export class CompletedResponses implements IndexedStore {
    */
   stage(key: string): number {
     const keyLength = key.length;
-    this.staged = undefined;
+    this.stagedLength = -1;
+    this.stagedKey = undefined;
+    this.stageCount++;
     if (keyLength > CHUNK) return hashKey(key);
-    let c = this.cursorChunk;
-    let start = this.cursorOff;
-    if (start + keyLength > CHUNK) {
-      c++;
-      start = 0;
-    }
-    const chunk = this.chunkAt(c);
-    let off = start;
+    const chunk = this.stageAt(keyLength);
+    let off = this.stagedOff;
     let h = -2128831035; // 0x811c9dc5
     let wide = 0;
     for (let j = 0; j < keyLength; j++) {
@@ -245,11 +274,106 @@ export class CompletedResponses implements IndexedStore {
       chunk[off++] = c;
     }
     if (wide <= 255) {
-      this.staged = key;
-      this.stagedChunk = c;
-      this.stagedOff = start;
+      this.stagedKey = key;
+      this.stagedLength = keyLength;
+      this.stagedHashValue = h;
     }
     return h;
+  }
+
+  /**
+   * Stages the RFC 3261 17.2.3 key `${branch}\n${host.toLowerCase()}\n${port ?? ''}\n${method}` from its parts,
+   * without making that string: its hash is then `stagedHash`, `findStaged` looks it up and `addStaged` keeps it.
+   * Returns the staging's number for `addStaged`, or -1 when the parts are not plain (a non-ASCII host, wide
+   * characters, an odd port): the caller then uses the key's text.
+   */
+  stageKey(branch: string, host: string, port: number | undefined, method: string): number {
+    this.stagedLength = -1;
+    this.stagedKey = undefined;
+    const count = ++this.stageCount;
+    let digits = 0;
+    if (port !== undefined) {
+      // a 31-bit integer (as its text: no sign, exponent or fraction), counted without a division
+      if ((port | 0) !== port || port < 0) return -1;
+      digits = port < 10 ? 1 : port < 100 ? 2 : port < 1000 ? 3 : port < 10000 ? 4 : port < 100000 ? 5 : 0;
+      if (digits === 0) for (let p = port; p > 0; p = (p - (p % 10)) / 10) digits++;
+    }
+    const keyLength = branch.length + host.length + digits + method.length + 3;
+    if (keyLength > CHUNK) return -1;
+    const chunk = this.stageAt(keyLength);
+    let off = this.stagedOff;
+    let h = -2128831035; // 0x811c9dc5
+    let wide = 0;
+    for (let j = 0; j < branch.length; j++) {
+      const c = branch.charCodeAt(j);
+      h = Math.imul(h ^ c, 0x01000193);
+      wide |= c;
+      chunk[off++] = c;
+    }
+    h = Math.imul(h ^ 10, 0x01000193);
+    chunk[off++] = 10;
+    let hostWide = 0;
+    for (let j = 0; j < host.length; j++) {
+      let c = host.charCodeAt(j);
+      hostWide |= c;
+      // ASCII only (checked below): then this is toLowerCase
+      if (c >= 65 && c <= 90) c += 32;
+      h = Math.imul(h ^ c, 0x01000193);
+      chunk[off++] = c;
+    }
+    h = Math.imul(h ^ 10, 0x01000193);
+    chunk[off++] = 10;
+    if (port !== undefined) {
+      // the digits written last first, then hashed in order
+      let p = port;
+      for (let k = off + digits - 1; k >= off; k--) {
+        const d = p % 10;
+        chunk[k] = 48 + d;
+        p = (p - d) / 10;
+      }
+      for (const end = off + digits; off < end; off++) h = Math.imul(h ^ chunk[off], 0x01000193);
+    }
+    h = Math.imul(h ^ 10, 0x01000193);
+    chunk[off++] = 10;
+    for (let j = 0; j < method.length; j++) {
+      const c = method.charCodeAt(j);
+      h = Math.imul(h ^ c, 0x01000193);
+      wide |= c;
+      chunk[off++] = c;
+    }
+    if (wide > 255 || hostWide > 127) return -1;
+    this.stagedLength = keyLength;
+    this.stagedHashValue = h;
+    return count;
+  }
+
+  /** hashKey of the key `stageKey` staged last. */
+  get stagedHash(): number {
+    return this.stagedHashValue;
+  }
+
+  /** The reference of the live record (of any store sharing the index) keyed as `stageKey`'s key, or -1. */
+  findStaged(): number {
+    if (this.stagedLength < 0) return -1;
+    return this.index.findBytes(
+      this.stagedHashValue,
+      this.chunkAt(this.stagedChunk),
+      this.stagedOff,
+      this.stagedLength,
+    );
+  }
+
+  /** The chunk a key of `keyLength` is staged in, where the next record would start (stagedChunk, stagedOff). */
+  private stageAt(keyLength: number): Chunk {
+    let c = this.cursorChunk;
+    let start = this.cursorOff;
+    if (start + keyLength > CHUNK) {
+      c++;
+      start = 0;
+    }
+    this.stagedChunk = c;
+    this.stagedOff = start;
+    return this.chunkAt(c);
   }
 
   /** The reference of the live record kept under `key`, or -1. `hash` is hashKey(key) when the caller has it. */
@@ -294,7 +418,8 @@ export class CompletedResponses implements IndexedStore {
     this.firstChunk = 0;
     this.cursorChunk = 0;
     this.cursorOff = 0;
-    this.staged = undefined;
+    this.stagedLength = -1;
+    this.stagedKey = undefined;
   }
 
   /** @internal IndexedStore: whether live record `ref` holds `key`. */
@@ -304,6 +429,16 @@ export class CompletedResponses implements IndexedStore {
     const chunk = this.chunkAt(this.chunkNo[slot]);
     const off = this.offset[slot];
     for (let j = 0; j < key.length; j++) if (chunk[off + j] !== key.charCodeAt(j)) return false;
+    return true;
+  }
+
+  /** @internal IndexedStore: whether live record `ref` holds the key in src[at, at + length). */
+  keyBytesAre(ref: number, src: Uint8Array, at: number, length: number): boolean {
+    const slot = ref & (this.capacity - 1);
+    if (this.keyLength[slot] !== length || this.alive[slot] === 0) return false;
+    const chunk = this.chunkAt(this.chunkNo[slot]);
+    const off = this.offset[slot];
+    for (let j = 0; j < length; j++) if (chunk[off + j] !== src[at + j]) return false;
     return true;
   }
 
@@ -380,7 +515,8 @@ export class CompletedResponses implements IndexedStore {
   private expire(): void {
     this.timer = undefined;
     // chunks may go back to the pool below: a staged key's bytes may go with them
-    this.staged = undefined;
+    this.stagedLength = -1;
+    this.stagedKey = undefined;
     const now = this.clock.now();
     const mask = this.capacity - 1;
     while (this.tail < this.head && this.due[this.tail & mask] <= now) {

@@ -85,6 +85,11 @@ function clientKey(branch: string, method: string): string {
   return `${branch}\n${method}`;
 }
 
+/** RFC 3261 17.2.3 with a magic-cookie branch; the port (undefined when absent) joins as ''. */
+function rfc3261Key(via: Via, method: string): string {
+  return [via.branch, via.host.toLowerCase(), via.port, method].join('\n');
+}
+
 /**
  * RFC 3261 17.2.3: with a magic-cookie branch, branch + sent-by + method (ACK matches INVITE); otherwise the
  * RFC 2543 rule on Request-URI, tags, Call-ID, CSeq and the top Via. `toTag` lets an RFC 2543 ACK be matched by
@@ -95,8 +100,7 @@ function clientKey(branch: string, method: string): string {
 function serverKey(request: SipRequest, method: string, toTag: string | undefined): string {
   const via = request.via();
   const branch = via.branch;
-  // RFC 3261 17.2.3; the port (undefined when absent) joins as ''
-  if (isRfc3261Branch(branch)) return [branch, via.host.toLowerCase(), via.port, method].join('\n');
+  if (isRfc3261Branch(branch)) return rfc3261Key(via, method);
   const cseq = request.cseq();
   return [
     'rfc2543',
@@ -145,11 +149,13 @@ export class TransactionLayer {
   private accepted: CompletedGenerations | undefined = undefined;
   private serverCount = 0;
   /**
-   * A new non-INVITE transaction while its TU callback runs, not yet in `nonInviteTable`: a TU that answers it with
-   * a final response at once sends it straight to `completed`, so the table never sees it (RFC 3261 17.2.2 all
-   * the same: the store answers the retransmissions). One that is still alive after the callback is filed then.
+   * A new transaction while its TU callback runs, not yet in its table: a TU that answers it with a final response
+   * at once sends it straight to `completed` (non-INVITE) or `accepted` (INVITE, 2xx), so the table never sees it
+   * (RFC 3261 17.2.2, RFC 6026 7.1 all the same: the stores absorb the retransmissions). One that is still alive
+   * after the callback is filed then. (An INVITE is pending only when its key was staged: RFC 2543 ones are filed
+   * at once, for their ACK key.)
    */
-  private pendingTx: NonInviteServerTransaction | undefined = undefined;
+  private pendingTx: ServerTransaction | undefined = undefined;
   /** The pending transaction was retired or terminated during its callback. */
   private pendingDone = false;
   private readonly waits: WaitQueues;
@@ -187,6 +193,8 @@ export class TransactionLayer {
       finalSent: (tx, response) => this.fileRfc2543Ack(tx, response),
       retire: (tx, sent, ms) => this.retire(tx, sent, ms),
       accepted: (tx, ms) => this.keepAcceptedKey(tx, ms),
+      // the Via staged on arrival, not the request's: the TU may have changed that since
+      keyOf: (tx) => rfc3261Key(tx.keyVia as Via, tx.kind === 'invite-server' ? 'INVITE' : tx.request.method),
     };
   }
 
@@ -268,6 +276,45 @@ export class TransactionLayer {
 
   private receiveRequest(request: SipRequest, context: SipInboundContext): void {
     const method = request.method;
+    const completed = this.completed;
+    // The usual request, with a magic-cookie branch while no transaction of its kind is alive (those answered at
+    // once are kept in the stores): its key (RFC 3261 17.2.3) is staged in the store that would keep it from its
+    // parts, and matched there, without making its text. An INVITE's store is that of Accepted ones (RFC 6026 7.1).
+    const invite = method === 'INVITE';
+    const store = invite ? this.accepted : completed;
+    if (
+      store !== undefined &&
+      this.pendingTx === undefined &&
+      (invite ? this.inviteTable : this.nonInviteTable).size === 0 &&
+      method !== 'ACK' &&
+      method !== 'CANCEL'
+    ) {
+      let staging: number;
+      let via: Via;
+      try {
+        if (request.cseq().method !== method) throw new Error('CSeq method mismatch');
+        request.to();
+        via = request.via();
+        const branch = via.branch;
+        staging = isRfc3261Branch(branch) ? store.stageKey(branch as string, via.host, via.port, method) : -1;
+      } catch {
+        this.counters.droppedMalformed++;
+        return;
+      }
+      if (staging >= 0) {
+        const ref = store.findStaged();
+        if (ref < 0) {
+          const tx = invite
+            ? new InviteServerTransaction(request, undefined, context, this.serverEnv)
+            : new NonInviteServerTransaction(request, undefined, context, this.serverEnv);
+          tx.staging = staging;
+          tx.keyVia = via;
+          this.receivePending(request, tx, undefined, context, store.stagedHash);
+        } else if (invite) this.counters.retransmissionsAbsorbed++;
+        else this.absorbCompleted(store, ref);
+        return;
+      }
+    }
     let key: string;
     let cancelKey: string | undefined;
     try {
@@ -276,7 +323,10 @@ export class TransactionLayer {
       // Only an INVITE transaction could match an ACK (17.2.3): with none filed it is the ACK of a 2xx (13.3.1.4),
       // checked as below but with no key to build.
       key =
-        method === 'ACK' && this.inviteTable.size === 0 && isRfc3261Branch(request.via().branch)
+        method === 'ACK' &&
+        this.inviteTable.size === 0 &&
+        this.pendingTx === undefined &&
+        isRfc3261Branch(request.via().branch)
           ? ''
           : serverKey(request, method === 'ACK' ? 'INVITE' : method, toTag);
       // RFC 3261 9.2: the CANCEL matches the INVITE's transaction by the same rule with the method ignored.
@@ -290,15 +340,18 @@ export class TransactionLayer {
       this.options.user.onAck?.(request, context);
       return;
     }
-    const invite = method === 'INVITE' || method === 'ACK';
-    const table = invite ? this.inviteTable : this.nonInviteTable;
+    const inviteKey = invite || method === 'ACK';
+    const table = inviteKey ? this.inviteTable : this.nonInviteTable;
     const existing = (table.size === 0 ? undefined : table.get(key)) ?? this.pendingMatch(key);
-    const completed = this.completed;
     let hash: number | undefined;
     // The store keeps non-INVITE transactions only: an INVITE or ACK key (method INVITE) is never in it.
-    if (existing === undefined && completed !== undefined && !invite) {
+    if (existing === undefined && completed !== undefined && !inviteKey) {
       hash = completed.stage(key);
-      if (this.absorbCompleted(completed, key, hash)) return;
+      const ref = completed.find(key, hash);
+      if (ref >= 0) {
+        this.absorbCompleted(completed, ref);
+        return;
+      }
     }
     // RFC 6026 7.1: Accepted absorbs a retransmitted INVITE. (An ACK matched there goes to the TU, as an ACK that
     // matches nothing does: no need to look.)
@@ -327,7 +380,8 @@ export class TransactionLayer {
       return;
     }
     if (method !== 'INVITE' && this.pendingTx === undefined) {
-      this.receiveNonInvite(request, key, cancelKey, context, hash);
+      const tx = new NonInviteServerTransaction(request, key, context, this.serverEnv);
+      this.receivePending(request, tx, cancelKey, context, hash);
       return;
     }
     const tx =
@@ -341,20 +395,19 @@ export class TransactionLayer {
   }
 
   /** The pending transaction when `key` is its key (a request handed in again from inside its own callback). */
-  private pendingMatch(key: string): NonInviteServerTransaction | undefined {
+  private pendingMatch(key: string): ServerTransaction | undefined {
     const tx = this.pendingTx;
     return tx !== undefined && !this.pendingDone && tx.key === key ? tx : undefined;
   }
 
-  /** A new non-INVITE transaction: filed in the table only if it outlives its TU callback (see `pendingTx`). */
-  private receiveNonInvite(
+  /** A new transaction: filed in its table only if it outlives its TU callback (see `pendingTx`). */
+  private receivePending(
     request: SipRequest,
-    key: string,
+    tx: ServerTransaction,
     cancelKey: string | undefined,
     context: SipInboundContext,
     hash: number | undefined,
   ): void {
-    const tx = new NonInviteServerTransaction(request, key, context, this.serverEnv);
     this.pendingTx = tx;
     tx.keyHash = hash;
     this.pendingDone = false;
@@ -363,7 +416,7 @@ export class TransactionLayer {
     } finally {
       this.pendingTx = undefined;
       if (!this.pendingDone) {
-        this.nonInviteTable.set(key, tx);
+        (tx.kind === 'invite-server' ? this.inviteTable : this.nonInviteTable).set(tx.key, tx);
         this.serverCount++;
       }
     }
@@ -377,7 +430,7 @@ export class TransactionLayer {
     context: SipInboundContext,
   ): void {
     if (cancelKey !== undefined) {
-      const target = this.inviteTable.get(cancelKey);
+      const target = this.inviteTable.get(cancelKey) ?? this.pendingMatch(cancelKey);
       const inviteTx = target instanceof InviteServerTransaction ? target : undefined;
       // RFC 3261 9.2: the INVITE matched but was answered already (an Accepted one kept as its key): 200, no effect.
       if (inviteTx === undefined && this.accepted !== undefined && this.accepted.find(cancelKey) >= 0)
@@ -395,9 +448,7 @@ export class TransactionLayer {
   }
 
   /** RFC 3261 17.2.2: Completed answers a retransmitted request with the final response again. */
-  private absorbCompleted(completed: CompletedGenerations, key: string, hash: number): boolean {
-    const slot = completed.find(key, hash);
-    if (slot < 0) return false;
+  private absorbCompleted(completed: CompletedGenerations, slot: number): void {
     this.counters.retransmissionsAbsorbed++;
     // RFC 3261 17.2.4: a send that fails ends it (nobody is left to tell).
     const forget = (): void => completed.forget(slot);
@@ -406,7 +457,6 @@ export class TransactionLayer {
     } catch {
       forget();
     }
-    return true;
   }
 
   private dispatchCancel(cancel: SipRequest, cancelTx: ServerTransaction, inviteTx?: InviteServerTransaction): void {
@@ -434,7 +484,9 @@ export class TransactionLayer {
       this.completed = completed;
     }
     if (completed.ms !== ms) return false;
-    const due = completed.add(tx.key, sent, tx.keyHash);
+    // the key staged on arrival is where this record goes unless another request came in between
+    const due =
+      (tx.staging >= 0 ? completed.addStaged(tx.staging, sent) : undefined) ?? completed.add(tx.key, sent, tx.keyHash);
     if (due === undefined) return false;
     if (pending) this.pendingDone = true;
     else {
@@ -447,17 +499,23 @@ export class TransactionLayer {
 
   /** Keeps an Accepted INVITE transaction as its key until Timer L (not one also filed under an RFC 2543 ACK key). */
   private keepAcceptedKey(tx: InviteServerTransaction, ms: number): number | undefined {
-    if (tx.ackKey !== undefined || this.inviteTable.get(tx.key) !== tx) return undefined;
+    const pending = tx === this.pendingTx && !this.pendingDone;
+    if (tx.ackKey !== undefined || (!pending && this.inviteTable.get(tx.key) !== tx)) return undefined;
     let accepted = this.accepted;
     if (accepted === undefined) {
       accepted = this.newStore(ms);
       this.accepted = accepted;
     }
     if (accepted.ms !== ms) return undefined;
-    const due = accepted.add(tx.key, NOTHING_SENT, tx.keyHash);
+    const due =
+      (tx.staging >= 0 ? accepted.addStaged(tx.staging, NOTHING_SENT) : undefined) ??
+      accepted.add(tx.key, NOTHING_SENT, tx.keyHash);
     if (due === undefined) return undefined;
-    this.inviteTable.delete(tx.key);
-    this.serverCount--;
+    if (pending) this.pendingDone = true;
+    else {
+      this.inviteTable.delete(tx.key);
+      this.serverCount--;
+    }
     return due;
   }
 

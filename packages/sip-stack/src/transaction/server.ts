@@ -1,7 +1,7 @@
 // Server transactions: INVITE (RFC 3261 17.2.1 with RFC 6026 Accepted state and Timer L) and non-INVITE (17.2.2).
 // They absorb retransmitted requests by sending the last response again, and retransmit INVITE finals (Timer G).
 
-import { createResponse, type SipRequest, type SipResponse } from '../message/index.js';
+import { createResponse, type SipRequest, type SipResponse, type Via } from '../message/index.js';
 import type { SentDatagram, SipInboundContext } from '../transport/index.js';
 import { TransactionBase, type TransactionEnv, TransactionError } from './base.js';
 
@@ -29,6 +29,8 @@ export interface ServerTransactionEnv extends TransactionEnv {
    * (RFC 6026 7.1). Returns the deadline, or undefined when it keeps the transaction instead.
    */
   accepted(tx: InviteServerTransaction, ms: number): number | undefined;
+  /** The key (17.2.3) of a transaction the layer matched without making it. */
+  keyOf(tx: ServerTransaction): string;
 }
 
 export type InviteServerState = 'proceeding' | 'completed' | 'confirmed' | 'accepted' | 'terminated';
@@ -42,15 +44,23 @@ abstract class ServerTransactionBase extends TransactionBase {
   ackKey: string | undefined = undefined;
   /** @internal hashKey(key) when the layer has it (the store it may go to then need not hash it again) */
   keyHash: number | undefined = undefined;
+  /** @internal the completed store's staging of its key (CompletedGenerations.stageKey), or -1 */
+  staging = -1;
+  /** @internal the top Via its key was staged from (a magic-cookie branch), when the key's text is not made yet */
+  keyVia: Via | undefined = undefined;
 
   constructor(
     request: SipRequest,
-    key: string,
+    key: string | undefined,
     /** Where the request came from: responses go back by RFC 3261 18.2.2. */
     readonly context: SipInboundContext,
     protected override readonly env: ServerTransactionEnv,
   ) {
     super(request, key, context.source.protocol !== 'udp', env);
+  }
+
+  protected override keyOf(): string {
+    return this.env.keyOf(this as unknown as ServerTransaction);
   }
 
   /** What the TU wants to hear about (made on first use: most transactions never need one). */

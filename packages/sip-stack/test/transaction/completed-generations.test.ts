@@ -2,10 +2,21 @@ import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { VirtualClock } from '../../src/clock.js';
 import { CompletedGenerations } from '../../src/transaction/completed-generations.js';
-import { CompletedResponses } from '../../src/transaction/completed-responses.js';
+import { CompletedResponses, hashKey } from '../../src/transaction/completed-responses.js';
 
 const UAC = { protocol: 'udp' as const, address: '192.0.2.7', port: 5070 };
-const key = (i: number) => `z9hG4bK${i}\n127.0.0.1:5060\nOPTIONS`;
+/** The parts of the RFC 3261 17.2.3 key of request i (branch, sent-by host and port, method), a few unusual. */
+const parts = (i: number): [string, string, number | undefined, string] => [
+  `z9hG4bK${i}`,
+  i % 3 === 0 ? 'Proxy.Example.COM' : '127.0.0.1',
+  i % 4 === 0 ? undefined : i % 4 === 1 ? 5060 : i * 997,
+  i % 5 === 0 ? 'INFO' : 'OPTIONS',
+];
+/** The key as the layer's text: branch, lower-case host, port, method (what stageKey stages from the parts). */
+const key = (i: number) => {
+  const [branch, host, port, method] = parts(i);
+  return [branch, host.toLowerCase(), port, method].join('\n');
+};
 const datagram = (text: string) => ({ bytes: Buffer.from(text, 'latin1'), destination: UAC });
 const text = (store: CompletedGenerations, i: number) =>
   Buffer.from(store.datagram(store.find(key(i))).bytes).toString();
@@ -51,6 +62,8 @@ describe('CompletedGenerations (completed responses without growth pauses)', () 
               size: fc.oneof(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 30_000, max: 90_000 })),
               // as the layer does: the key staged (hashed and copied) before the find, sometimes another's
               stage: fc.oneof(fc.constant(-1), fc.integer({ min: 0, max: 80 })),
+              // staged from its parts (stageKey, findStaged, addStaged) rather than its text
+              byParts: fc.boolean(),
             }),
             fc.record({ op: fc.constant('forget' as const), key: fc.integer({ min: 0, max: 80 }) }),
             fc.record({ op: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 400 }) }),
@@ -69,15 +82,28 @@ describe('CompletedGenerations (completed responses without growth pauses)', () 
               for (const [k, v] of model) if (v.due <= clock.now()) model.delete(k);
             } else {
               let h: number | undefined;
-              if (o.op === 'add' && o.stage >= 0) h = store.stage(key(o.stage));
-              const slot = o.op === 'add' && o.stage === o.key ? store.find(key(o.key), h) : store.find(key(o.key));
+              let staging = -1;
+              const byParts = o.op === 'add' && o.byParts;
+              if (o.op === 'add' && o.stage >= 0) {
+                if (byParts) {
+                  staging = store.stageKey(...parts(o.stage));
+                  expect(staging).toBeGreaterThanOrEqual(0);
+                  h = store.stagedHash;
+                  expect(h).toBe(hashKey(key(o.stage)));
+                } else h = store.stage(key(o.stage));
+              }
+              const same = o.op === 'add' && o.stage === o.key;
+              const slot = same ? (byParts ? store.findStaged() : store.find(key(o.key), h)) : store.find(key(o.key));
               expect(slot >= 0).toBe(model.has(key(o.key)));
+              if (slot >= 0) expect(store.find(key(o.key))).toBe(slot);
               if (o.op === 'forget') {
                 if (slot >= 0) store.forget(slot);
                 model.delete(key(o.key));
               } else if (slot < 0) {
                 const text = body(o.key, o.size);
-                const due = store.add(key(o.key), datagram(text), o.stage === o.key ? h : undefined) as number;
+                // a staging another add or stage came after is refused: then the key's text is added
+                const staged = same && byParts ? store.addStaged(staging, datagram(text)) : undefined;
+                const due = staged ?? (store.add(key(o.key), datagram(text), same ? h : undefined) as number);
                 model.set(key(o.key), { due, text });
               } else {
                 expect(Buffer.from(store.datagram(slot).bytes).toString()).toBe(model.get(key(o.key))?.text);

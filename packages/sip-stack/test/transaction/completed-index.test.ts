@@ -20,6 +20,8 @@ describe('CompletedIndex (one index over the stores of completed transactions)',
           const keys = new Map<number, string>(); // ref -> key, what the two stores hold
           const stores = [0, 1].map((tag) => ({
             keyIs: (ref: number, key: string) => ref >>> RECORD_BITS === tag && keys.get(ref) === key,
+            keyBytesAre: (ref: number, src: Uint8Array, at: number, length: number) =>
+              ref >>> RECORD_BITS === tag && keys.get(ref) === Buffer.from(src).toString('latin1', at, at + length),
           }));
           const index = new CompletedIndex(4);
           index.attach(0, stores[0]);
@@ -32,6 +34,9 @@ describe('CompletedIndex (one index over the stores of completed transactions)',
             const known = model.get(key);
             const found = index.find(key, known?.hash ?? hash);
             expect(found).toBe(known === undefined ? -1 : known.ref);
+            // the same by the key's bytes (a staged key), somewhere inside a buffer
+            const bytes = Buffer.from(`..${key}.`, 'latin1');
+            expect(index.findBytes(known?.hash ?? hash, bytes, 2, key.length)).toBe(found);
             if (o.insert && known === undefined) {
               const ref = ((next & 1) << RECORD_BITS) + next++;
               keys.set(ref, key);
@@ -44,7 +49,10 @@ describe('CompletedIndex (one index over the stores of completed transactions)',
             }
             expect(index.size).toBe(model.size);
           }
-          for (const [key, v] of model) expect(index.find(key, v.hash)).toBe(v.ref);
+          for (const [key, v] of model) {
+            expect(index.find(key, v.hash)).toBe(v.ref);
+            expect(index.findBytes(v.hash, Buffer.from(key, 'latin1'), 0, key.length)).toBe(v.ref);
+          }
           for (const [key, v] of model) {
             index.remove(v.ref, v.hash);
             expect(index.find(key, v.hash)).toBe(-1);

@@ -161,6 +161,45 @@ describe('CompletedResponses (RFC 3261 17.2.2 Completed, off the JS heap)', () =
     expect(Buffer.from(store.datagram(store.find(key(99), h)).bytes).toString()).toBe('late answer');
   });
 
+  it('stages a key from its parts as the text the layer would make, and refuses what that text cannot be', () => {
+    const clock = new VirtualClock(0);
+    const store = new CompletedResponses(clock, 1000, 16);
+    const text = 'z9hG4bK-p1\nproxy.example.com\n5070\nOPTIONS';
+    const staging = store.stageKey('z9hG4bK-p1', 'Proxy.EXAMPLE.com', 5070, 'OPTIONS');
+    expect(staging).toBeGreaterThanOrEqual(0);
+    expect(store.stagedHash).toBe(hashKey(text));
+    expect(store.findStaged()).toBe(-1);
+    expect(store.addStaged(staging, datagram('SIP/2.0 200 OK\r\n\r\n'))).toBe(1000);
+    // the text finds it, and so does the same key staged again (no port: an empty field)
+    expect(store.find(text)).toBeGreaterThanOrEqual(0);
+    store.stageKey('z9hG4bK-p1', 'proxy.example.com', 5070, 'OPTIONS');
+    expect(store.findStaged()).toBe(store.find(text));
+    store.stageKey('z9hG4bK-p1', 'proxy.example.com', undefined, 'OPTIONS');
+    expect(store.findStaged()).toBe(-1);
+    expect(store.stagedHash).toBe(hashKey('z9hG4bK-p1\nproxy.example.com\n\nOPTIONS'));
+    // a staging used up (another add or stage since) is refused: the caller adds the text instead
+    const a = store.stageKey('z9hG4bK-p2', 'h', 1, 'INFO');
+    store.add('other', datagram('x'));
+    expect(store.addStaged(a, datagram('y'))).toBeUndefined();
+    const b = store.stageKey('z9hG4bK-p3', 'h', 1, 'INFO');
+    store.stage('z9hG4bK-p4\nh\n1\nINFO');
+    expect(store.addStaged(b, datagram('y'))).toBeUndefined();
+    expect(store.find('z9hG4bK-p3\nh\n1\nINFO')).toBe(-1);
+    // parts whose text toLowerCase or the store would treat otherwise: the caller uses the text
+    expect(store.stageKey('z9hG4bK-p5', 'h\u00c9te', 1, 'INFO')).toBe(-1);
+    expect(store.stageKey('z9hG4bK-\u2603', 'h', 1, 'INFO')).toBe(-1);
+    expect(store.stageKey('z9hG4bK-p6', 'h', 1.5, 'INFO')).toBe(-1);
+    expect(store.stageKey('z9hG4bK-p6', 'h', -1, 'INFO')).toBe(-1);
+    expect(store.stageKey('z9hG4bK-p6', 'h', 2 ** 31, 'INFO')).toBe(-1);
+    // ports of every length are written as their decimal text
+    for (const port of [0, 7, 10, 99, 100, 5060, 65535, 100000, 1234567, 2 ** 31 - 1]) {
+      expect(store.stageKey('z9hG4bK-p7', 'h', port, 'INFO')).toBeGreaterThanOrEqual(0);
+      expect(store.stagedHash).toBe(hashKey(`z9hG4bK-p7\nh\n${port}\nINFO`));
+    }
+    expect(store.addStaged(-1, datagram('y'))).toBeUndefined();
+    expect(store.size).toBe(2);
+  });
+
   it('keeps thousands at once (the index grows) and lets them all go at Timer J', () => {
     const clock = new VirtualClock(0);
     const store = new CompletedResponses(clock, 32_000);
