@@ -88,8 +88,10 @@ describe('AckQueue', () => {
       for (let k = 0; k < 5; k++, id++) {
         const mine = id;
         const position = queue.add({ ackQueueDue: () => void told.add(mine) });
-        if (k % 2 === 0) (later[ms + 100] ??= []).push(position);
-        else if (ms <= 2500) kept.add(mine);
+        if (k % 2 === 0) {
+          later[ms + 100] ??= [];
+          later[ms + 100].push(position);
+        } else if (ms <= 2500) kept.add(mine);
       }
       for (const position of later[ms] ?? []) queue.remove(position);
       clock.advance(1);
