@@ -161,7 +161,9 @@ export class SipDialog {
   static asUas(request: SipRequest, localTag: string, localContact: string, early: boolean): SipDialog {
     const from = request.from();
     if (from.tag === undefined) throw new DialogError('no-tag', 'the request has no From tag');
-    const to = request.header('to')!;
+    const toTag = request.to().tag;
+    // From and To by id, not by name (both are there: from() and to() parsed them)
+    const to = request._value(request._find(HeaderId.To));
     // most requests come straight from the peer: no Record-Route, and one shared empty route set
     const routeSet = request._find(HeaderId.RecordRoute) < 0 ? NO_ROUTES : request.headers('record-route');
     const secure = isSips(request.uri);
@@ -169,8 +171,8 @@ export class SipDialog {
       request.callId(),
       localTag,
       from.tag,
-      request.to().tag === undefined ? `${to};tag=${localTag}` : to,
-      request.header('from')!,
+      toTag === undefined ? `${to};tag=${localTag}` : to,
+      request._value(request._find(HeaderId.From)),
       0,
       request.cseq().seq,
       contactUri(request),

@@ -26,7 +26,6 @@ import {
   TransactionLayer,
   type TransactionTimerSettings,
 } from '../transaction/index.js';
-import { type WaitingTransaction, WaitQueues } from '../transaction/wait-queue.js';
 import {
   type SipEndpoint,
   type SipInboundContext,
@@ -34,6 +33,7 @@ import {
   type SipTransportLayer,
   type SipTransportProtocol,
 } from '../transport/index.js';
+import { AckQueue, type AckQueueEntry } from './ack-queue.js';
 import { RegistrationClient, type RegistrationClientOptions } from './registration.js';
 import { IncomingSubscription, parseSipFrag, type SubscribeOptions, Subscription } from './subscription.js';
 
@@ -64,6 +64,8 @@ const OPTIONS_HEADERS: ReadonlyArray<readonly [string, string]> = Object.freeze(
 /** The options of every OPTIONS answer (createResponse only reads them): no object per answer. */
 const OPTIONS_ANSWER = Object.freeze({ headers: OPTIONS_HEADERS });
 
+/** No response options (shared, never written into). */
+const NO_RESPONSE_OPTIONS = Object.freeze({});
 /** No options (shared, never written into). */
 const NO_OPTIONS: AcceptOptions = Object.freeze({});
 /** No body (shared: bodies are replaced, never written into). */
@@ -499,7 +501,8 @@ export class SipSession {
     }
     switch (request.method) {
       case 'BYE':
-        tx.reply(200);
+        // 15.1.2: 200 and the session ends. (Built here: the request has its To tag, so no options object.)
+        tx.respond(createResponse(request, 200, undefined, NO_RESPONSE_OPTIONS));
         this.end('remote');
         return;
       case 'INVITE':
@@ -1338,18 +1341,23 @@ class FinalResponseWait implements ClientTransactionEvents {
   }
 }
 
+/** The later retransmissions of a 2xx still unACKed after its first wait (rare): a clock timer each. */
+interface LateAck {
+  timer: TimerHandle | undefined;
+  interval: number;
+  readonly deadline: number;
+}
+
 /**
  * A 2xx we sent that awaits its ACK (RFC 3261 13.3.1.4): over UDP it goes again at T1, doubling up to T2; with no
  * ACK within 64*T1 the call is ended with BYE. The first wait (T1, or 64*T1 when reliable) is the same for every
- * call, so it sits on the UA's deadline queue instead of a timer of its own; the rare later ones are clock timers.
- * At the ACK it lets go of the call: the queue may keep this small object until that first deadline.
+ * call, so it sits on one of the UA's ACK queues instead of a timer of its own, and leaves it at the ACK: nothing
+ * holds an ACKed wait. The rare later ones are clock timers.
  */
-class AckWait implements WaitingTransaction {
-  waitDue: number | undefined;
-  private timer: TimerHandle | undefined = undefined;
-  private interval: number;
-  private readonly deadline: number;
-  private readonly reliable: boolean;
+class AckWait implements AckQueueEntry {
+  /** Position on the ACK queue while the first wait runs, else -1. */
+  private position: number;
+  private late: LateAck | undefined = undefined;
   private session: SipSession | undefined;
   private tx: InviteServerTransaction | undefined;
   private response: SipResponse | undefined;
@@ -1368,13 +1376,7 @@ class AckWait implements WaitingTransaction {
     this.tx = tx;
     this.response = response;
     this.context = context;
-    const t1 = ua.transactions.timers.t1;
-    this.reliable = context.source.protocol !== 'udp';
-    this.interval = t1;
-    const due = ua.ackWaits.add(this, this.reliable ? 64 * t1 : t1);
-    this.waitDue = due;
-    // 64*T1 from the 2xx (the first wait started with it).
-    this.deadline = this.reliable ? due : due + 63 * t1;
+    this.position = ua.ackQueue(context.source.protocol !== 'udp').add(this);
   }
 
   /** The ACK came. */
@@ -1387,9 +1389,13 @@ class AckWait implements WaitingTransaction {
   }
 
   private stop(session: SipSession): void {
-    this.waitDue = undefined;
-    if (this.timer !== undefined) this.ua.clock.clearTimeout(this.timer);
-    this.timer = undefined;
+    if (this.position >= 0) {
+      this.ua.ackQueue(this.context?.source.protocol !== 'udp').remove(this.position);
+      this.position = -1;
+    }
+    const late = this.late;
+    if (late?.timer !== undefined) this.ua.clock.clearTimeout(late.timer);
+    this.late = undefined;
     if (session.ackWait === this) session.ackWait = undefined;
     this.ua.forgetAckWait(session.dialog, this);
     this.session = undefined;
@@ -1400,19 +1406,24 @@ class AckWait implements WaitingTransaction {
     this.reject = SETTLED;
   }
 
-  /** @internal the first wait is over (the UA's deadline queue) */
-  waitEnded(): void {
-    this.waitDue = undefined;
+  /** @internal the first wait is over (the UA's ACK queue); `due` is when it was due */
+  ackQueueDue(due: number): void {
+    this.position = -1;
+    const t1 = this.ua.transactions.timers.t1;
+    const reliable = this.context?.source.protocol !== 'udp';
+    // 64*T1 from the 2xx (the first wait started with it)
+    this.late = { timer: undefined, interval: t1, deadline: reliable ? due : due + 63 * t1 };
     this.timerFired();
   }
 
   private timerFired(): void {
-    this.timer = undefined;
+    const late = this.late;
     const session = this.session;
-    if (session === undefined) return;
+    if (late === undefined || session === undefined) return;
+    late.timer = undefined;
     const clock = this.ua.clock;
-    const left = this.deadline - clock.now();
-    if (this.reliable || left <= 0) {
+    const left = late.deadline - clock.now();
+    if (left <= 0) {
       const reject = this.reject;
       this.stop(session);
       // 13.3.1.4: no ACK within 64*T1 ends the dialog with BYE.
@@ -1425,9 +1436,20 @@ class AckWait implements WaitingTransaction {
       this.response as SipResponse,
       this.context as SipInboundContext,
     );
-    this.interval = Math.min(this.interval * 2, this.ua.transactions.timers.t2);
-    this.timer = clock.setTimeout(() => this.timerFired(), Math.min(this.interval, left));
+    late.interval = Math.min(late.interval * 2, this.ua.transactions.timers.t2);
+    late.timer = clock.setTimeout(() => this.timerFired(), Math.min(late.interval, left));
   }
+}
+
+/** The resolvers of the promise being made, handed over by catchResolvers at once (never kept here). */
+const caught: { resolve: (value: never) => void; reject: (error: SipRequestError) => void } = {
+  resolve: SETTLED,
+  reject: SETTLED,
+};
+
+function catchResolvers(resolve: (value: never) => void, reject: (error: SipRequestError) => void): void {
+  caught.resolve = resolve;
+  caught.reject = reject;
 }
 
 /** A UA: one identity, one transaction layer over a transport layer. */
@@ -1462,8 +1484,9 @@ export class UserAgent {
   private readonly pendingSubscriptions = new Map<string, Subscription>();
   /** 2xx waits for an ACK whose session ended first, by dialog key (the others are on their session). */
   private readonly awaitingAck = new Map<string, AckWait>();
-  /** @internal the first wait of every AckWait (T1, or 64*T1 when reliable): one clock timer per duration */
-  readonly ackWaits: WaitQueues;
+  /** The first waits of 2xx for their ACK: over UDP (T1) and over reliable transports (64*T1), made on first use. */
+  private ackQueueUdp: AckQueue | undefined = undefined;
+  private ackQueueReliable: AckQueue | undefined = undefined;
   /** The header lists of answers without extra headers, for the last Contact (2xx: with Allow and Supported). */
   private answerContact: string | undefined;
   private answerLists: [ReadonlyArray<readonly [string, string]>, ReadonlyArray<readonly [string, string]>] | undefined;
@@ -1482,7 +1505,6 @@ export class UserAgent {
 
   constructor(private readonly options: UserAgentOptions) {
     this.clock = options.clock ?? systemClock;
-    this.ackWaits = new WaitQueues(this.clock);
     this.locator = options.locator ?? new SipLocator({ supported: ['udp', 'tcp', 'tls', 'ws', 'wss'] });
     const transport = options.transport;
     this.transactions = new TransactionLayer({
@@ -1501,6 +1523,18 @@ export class UserAgent {
       },
     });
     transport.onMessage((message, context) => this.transactions.receive(message, context));
+  }
+
+  /** @internal the queue of first ACK waits: T1 over UDP, 64*T1 over a reliable transport (RFC 3261 13.3.1.4) */
+  ackQueue(reliable: boolean): AckQueue {
+    let q = reliable ? this.ackQueueReliable : this.ackQueueUdp;
+    if (q === undefined) {
+      const t1 = this.transactions.timers.t1;
+      q = new AckQueue(this.clock, reliable ? 64 * t1 : t1);
+      if (reliable) this.ackQueueReliable = q;
+      else this.ackQueueUdp = q;
+    }
+    return q;
   }
 
   /** @internal */
@@ -1864,11 +1898,13 @@ export class UserAgent {
     response: SipResponse,
     context: SipInboundContext,
   ): Promise<SipSession> {
-    let wait: AckWait | undefined;
-    const promise = new Promise<SipSession>((resolve, reject) => {
-      wait = new AckWait(this, session, tx, response, context, resolve, reject);
-    });
-    session.ackWait = wait;
+    // one shared executor: no closure per call to hand the resolvers over
+    const promise = new Promise<SipSession>(catchResolvers);
+    const resolve = caught.resolve as (session: SipSession) => void;
+    const reject = caught.reject;
+    caught.resolve = SETTLED;
+    caught.reject = SETTLED;
+    session.ackWait = new AckWait(this, session, tx, response, context, resolve, reject);
     return promise;
   }
 

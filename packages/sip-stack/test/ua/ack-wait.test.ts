@@ -91,6 +91,26 @@ describe('2xx retransmission until the ACK (RFC 3261 13.3.1.4)', () => {
     expect(bob.ua.activeSessions).toEqual([session]);
   });
 
+  it('takes an ACKed wait off the queue at once: nothing holds it until T1', async () => {
+    const clock = new VirtualClock();
+    const bob = await udpAgent('bob', { clock });
+    const raw = await rawCaller(bob.uri, 'ack-wait-q');
+    const offered = new Promise<IncomingCall>((resolve) => {
+      bob.ua.onInvite = resolve;
+    });
+    raw.send(raw.request('INVITE', 'z9hG4bK-awq-1', 1));
+    const incoming = await within(offered);
+    const accepted = incoming.accept();
+    await until(() => raw.oks() === 1);
+    expect(bob.ua.ackQueue(false).size).toBe(1);
+    raw.send(raw.request('ACK', 'z9hG4bK-awq-2', 1, incoming.toTag));
+    await within(accepted);
+    expect(bob.ua.ackQueue(false).size).toBe(0);
+    clock.advanceTo(1000);
+    await settle();
+    expect(raw.oks()).toBe(1);
+  });
+
   it('absorbs INVITE retransmissions after the 2xx (RFC 6026 7.1) while the 2xx still goes again until the ACK', async () => {
     const clock = new VirtualClock();
     const bob = await udpAgent('bob', { clock });

@@ -1,0 +1,101 @@
+// The first wait of a 2xx for its ACK (RFC 3261 13.3.1.4: T1 over UDP, 64*T1 over a reliable transport) is the same
+// length for every call, so a first-in first-out queue is already in deadline order and one clock timer serves all.
+// Unlike the transaction wait queues, an entry is taken out again when the ACK comes: nearly every call is ACKed
+// long before T1, and its wait then dies young instead of being held (and copied out of the young generation) by
+// the queue until the deadline.
+
+import type { Clock, TimerHandle } from '../clock.js';
+
+/** What waits in an AckQueue: told at the deadline (the time it was due) unless it was taken out first. */
+export interface AckQueueEntry {
+  ackQueueDue(due: number): void;
+}
+
+/** One fixed wait of `ms` on `clock` for many entries. */
+export class AckQueue {
+  private readonly waiting: (AckQueueEntry | undefined)[] = [];
+  private readonly dues: number[] = [];
+  /** Index of the first entry not yet due. */
+  private head = 0;
+  /** Position of waiting[0] since the queue last ran empty: positions stay valid across compaction. */
+  private base = 0;
+  private live = 0;
+  private timer: TimerHandle | undefined = undefined;
+
+  constructor(
+    private readonly clock: Clock,
+    readonly ms: number,
+  ) {}
+
+  /** Entries waiting (taken-out ones not counted). */
+  get size(): number {
+    return this.live;
+  }
+
+  /** Queues `entry`; returns its position, for `remove`. */
+  add(entry: AckQueueEntry): number {
+    const due = this.clock.now() + this.ms;
+    const position = this.base + this.waiting.length;
+    this.waiting.push(entry);
+    this.dues.push(due);
+    this.live++;
+    if (this.timer === undefined) this.arm(this.ms);
+    return position;
+  }
+
+  /** Takes out the entry at `position` (from `add`) if it still waits: it will not be told, nor held. */
+  remove(position: number): void {
+    const i = position - this.base;
+    if (i < this.head || i >= this.waiting.length || this.waiting[i] === undefined) return;
+    this.waiting[i] = undefined;
+    this.live--;
+  }
+
+  private arm(ms: number): void {
+    this.timer = this.clock.setTimeout(() => this.fire(), ms);
+  }
+
+  private fire(): void {
+    this.timer = undefined;
+    const now = this.clock.now();
+    const waiting = this.waiting;
+    const dues = this.dues;
+    while (this.head < waiting.length && dues[this.head] <= now) {
+      const entry = waiting[this.head];
+      const due = dues[this.head];
+      waiting[this.head] = undefined;
+      this.head++;
+      if (entry !== undefined) {
+        this.live--;
+        entry.ackQueueDue(due);
+      }
+    }
+    if (this.head >= waiting.length) {
+      waiting.length = 0;
+      dues.length = 0;
+      this.head = 0;
+      // empty: positions start again (they stay small integers)
+      this.base = 0;
+      return;
+    }
+    if (this.head > 1024 && this.head * 2 > waiting.length) {
+      waiting.splice(0, this.head);
+      dues.splice(0, this.head);
+      this.base += this.head;
+      this.head = 0;
+    }
+    if (this.timer === undefined) this.arm(dues[this.head] - now);
+  }
+
+  /** Drops every entry without telling it. */
+  clear(): void {
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    // positions handed out so far are never handed out again (a dropped entry may still try to take itself out)
+    this.base += this.waiting.length;
+    this.waiting.length = 0;
+    this.dues.length = 0;
+    this.head = 0;
+    this.live = 0;
+  }
+}
