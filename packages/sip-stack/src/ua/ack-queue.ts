@@ -17,7 +17,7 @@ export class AckQueue {
   private readonly dues: number[] = [];
   /** Index of the first entry not yet due. */
   private head = 0;
-  /** Position of waiting[0] since the queue last ran empty: positions stay valid across compaction. */
+  /** Position of waiting[0]: positions only grow, so they stay valid across compaction and emptying. */
   private base = 0;
   private live = 0;
   private timer: TimerHandle | undefined = undefined;
@@ -71,11 +71,12 @@ export class AckQueue {
       }
     }
     if (this.head >= waiting.length) {
+      // positions never start again: an entry told or dropped may still try to take itself out later, and must
+      // not take out a newer one (2^53 positions outlast any process)
+      this.base += waiting.length;
       waiting.length = 0;
       dues.length = 0;
       this.head = 0;
-      // empty: positions start again (they stay small integers)
-      this.base = 0;
       return;
     }
     if (this.head > 1024 && this.head * 2 > waiting.length) {

@@ -75,6 +75,22 @@ describe('AckQueue', () => {
     );
   });
 
+  it('never hands out a dropped position again, even after it ran empty', () => {
+    const clock = new VirtualClock();
+    const queue = new AckQueue(clock, 500);
+    const told: string[] = [];
+    const dropped = queue.add({ ackQueueDue: () => void told.push('dropped') });
+    queue.clear();
+    queue.add({ ackQueueDue: () => void told.push('first') });
+    clock.advance(500);
+    // the queue ran empty; the entry after it must not be taken out by the one clear dropped
+    queue.add({ ackQueueDue: () => void told.push('second') });
+    queue.remove(dropped);
+    expect(queue.size).toBe(1);
+    clock.advance(500);
+    expect(told).toEqual(['first', 'second']);
+  });
+
   it('keeps positions valid while it compacts under a steady load', () => {
     const clock = new VirtualClock();
     const queue = new AckQueue(clock, 500);
