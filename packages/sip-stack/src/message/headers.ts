@@ -123,6 +123,12 @@ export class ViaValue implements Via {
   declare private readonly src: string;
   declare private readonly paramsStart: number;
   declare private readonly paramsEnd: number;
+  /**
+   * where the value starts in src when the byte scanner saw it written exactly as StampedViaValue writes it (the
+   * sent-by as formatted, params plain as plainParams defines them): then src[wireAt, paramsEnd) is that text;
+   * -1 when not known
+   */
+  declare private readonly wireAt: number;
   declare private _params: SipParams | undefined;
 
   constructor(
@@ -141,6 +147,7 @@ export class ViaValue implements Via {
     src: string,
     paramsStart: number,
     paramsEnd: number,
+    wireAt = -1,
   ) {
     this.protocol = protocol;
     this.version = version;
@@ -157,6 +164,7 @@ export class ViaValue implements Via {
     this.src = src;
     this.paramsStart = paramsStart;
     this.paramsEnd = paramsEnd;
+    this.wireAt = wireAt;
     this._params = undefined;
   }
 
@@ -167,6 +175,16 @@ export class ViaValue implements Via {
       this._params = p;
     }
     return p;
+  }
+
+  /** @internal the whole value as StampedViaValue writes it, when the byte scanner vouched for that; else undefined */
+  wireText(): string | undefined {
+    return this.wireAt < 0 ? undefined : this.src.slice(this.wireAt, this.paramsEnd);
+  }
+
+  /** @internal where the params start in wireText() */
+  wireParamsAt(): number {
+    return this.paramsStart - this.wireAt;
   }
 
   /** @internal the params in order as a flat [name, value, ...] list (value null when absent), without a Map */
@@ -182,6 +200,7 @@ export class ViaValue implements Via {
     if (this.flat !== undefined) return undefined;
     const s = this.src;
     const end = this.paramsEnd;
+    if (this.wireAt >= 0) return s.slice(this.paramsStart, end);
     let i = this.paramsStart;
     let count = 0;
     while (i < end) {
@@ -301,6 +320,15 @@ export class StampedViaValue extends ViaValue {
     let out = this.stampedText;
     if (out === undefined) {
       const via = this.original as Via;
+      // the received text itself when the parser saw it written as it would be rewritten (the usual case)
+      const wire = via instanceof ViaValue ? via.wireText() : undefined;
+      if (wire !== undefined) {
+        out = `${this.fill ? withRportValue(wire, this.rport as number) : wire};received=${this.received}`;
+        this.stampedParamsStart = (via as ViaValue).wireParamsAt();
+        this.stampedText = out;
+        this.original = undefined;
+        return out;
+      }
       out = `${via.protocol}/${via.version}/${via.transport} ${formatHost(via.host)}`;
       if (via.port !== undefined) out += `:${via.port}`;
       this.stampedParamsStart = out.length;

@@ -133,7 +133,17 @@ function indexHeaders(
       if (c !== 58 || nameEnd === p) break;
       c = bytes[off + ++i];
       while ((c === 32 || c === 9) && i < last) c = bytes[off + ++i];
-      const eol = text.indexOf('\n', i);
+      let eol: number;
+      const id = known & 0xff;
+      if (id === HeaderId.CSeq || id === HeaderId.MaxForwards || id === HeaderId.ContentLength) {
+        // values of a few bytes: a loop costs less than a call of indexOf
+        let j = off + i;
+        const stop = off + last;
+        while (j < stop && bytes[j] !== 10) j++;
+        eol = j - off;
+      } else {
+        eol = text.indexOf('\n', i);
+      }
       if (eol < 0 || eol >= last) break;
       const next = bytes[off + eol + 1];
       if (next === 32 || next === 9) break;
@@ -144,7 +154,7 @@ function indexHeaders(
       pos[at + 1] = nameEnd;
       pos[at + 2] = i;
       pos[at + 3] = lineEnd;
-      ids.push(known & 0xff);
+      ids.push(id);
       count++;
       p = eol + 1;
     }
@@ -399,8 +409,12 @@ export function parseMessage(input: Uint8Array | string, options?: ParseOptions)
   while (start < total && (buf[start] === 13 || buf[start] === 10)) start++;
   if (start === total) throw new SipParseError('incomplete', 'empty message', { offset: start });
 
-  const ascii = isAscii(buf);
-  let text = buf.latin1Slice(start, total);
+  // One native call for the usual all-ASCII datagram: UTF-8 decoding gives one character per byte only when every
+  // byte is ASCII or when an invalid byte became U+FFFD (RFC 3629; then the string holds one), so those two checks
+  // say whether the text is ASCII; anything else is decoded again as latin1 (byte k is character k) below.
+  let text = buf.utf8Slice(start, total);
+  const ascii = text.length === total - start && text.indexOf('\uFFFD') < 0;
+  if (!ascii) text = buf.latin1Slice(start, total);
   const firstEol = text.indexOf('\n');
   if (firstEol < 0 || firstEol > limits.maxLineLength + 1) {
     if (firstEol < 0 && text.length <= limits.maxLineLength) {
@@ -525,6 +539,7 @@ export function parseMessage(input: Uint8Array | string, options?: ParseOptions)
   try {
     const end = validate(msg, method, bodyStart, total, maxSize, reDecoded ? undefined : buf, start);
     msg._setSource(buf, bodyStart, end);
+    msg._asciiText = ascii;
   } catch (e) {
     throw withPartial(e, partialOf(msg, !isResponse, method));
   }
