@@ -681,19 +681,33 @@ function validate(
   }
   const folded = (ids[callId] & FOLDED) !== 0;
   const idAt = pos[4 * callId + 2];
-  const id = folded ? msg._value(callId) : text.slice(idAt, trimEnd(text, idAt, pos[4 * callId + 3]));
+  let id: string;
   // Call-ID = word [ "@" word ] (RFC 3261 25.1): no whitespace
-  if (id.length === 0) throw headerError(msg, callId, 'header-value', 'empty Call-ID');
-  let ws = false;
-  for (let i = 0; i < id.length; i++) {
-    const c = id.charCodeAt(i);
-    if (c === 32 || c === 9) {
-      ws = true;
-      break;
+  if (!folded && bytes !== undefined) {
+    // the same checks on the bytes of an ASCII message
+    const a = off + idAt;
+    let e = off + pos[4 * callId + 3];
+    while (e > a && (bytes[e - 1] === 32 || bytes[e - 1] === 9)) e--;
+    if (e === a) throw headerError(msg, callId, 'header-value', 'empty Call-ID');
+    for (let i = a; i < e; i++) {
+      const c = bytes[i];
+      if (c === 32 || c === 9) throw headerError(msg, callId, 'header-value', 'whitespace in Call-ID');
     }
-  }
-  if (ws) {
-    throw headerError(msg, callId, 'header-value', 'whitespace in Call-ID');
+    id = text.slice(idAt, e - off);
+  } else {
+    id = folded ? msg._value(callId) : text.slice(idAt, trimEnd(text, idAt, pos[4 * callId + 3]));
+    if (id.length === 0) throw headerError(msg, callId, 'header-value', 'empty Call-ID');
+    let ws = false;
+    for (let i = 0; i < id.length; i++) {
+      const c = id.charCodeAt(i);
+      if (c === 32 || c === 9) {
+        ws = true;
+        break;
+      }
+    }
+    if (ws) {
+      throw headerError(msg, callId, 'header-value', 'whitespace in Call-ID');
+    }
   }
   msg._callId = id;
   if (method !== undefined && msg._cseq.method !== method) {
