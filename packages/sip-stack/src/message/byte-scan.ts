@@ -271,7 +271,8 @@ export function viaWire(b: Uint8Array, off: number, s: string, start: number, en
     hostType = 'ipv4';
   }
   const host = s.slice(h - off, i - off);
-  // whether the value reads as StampedViaValue would write it (ViaValue wireAt)
+  // whether the sent-by reads as StampedViaValue would write it (ViaValue wireAt): the protocol, transport and host
+  // are as matched here; a port with a leading zero is not
   let plain = true;
   let port: number | undefined;
   if (i < e && c === 0x3a) {
@@ -285,7 +286,6 @@ export function viaWire(b: Uint8Array, off: number, s: string, start: number, en
     }
     if (i === a || i - a > 5 || n > 65535) return undefined;
     port = n;
-    // a leading zero is not written back (StampedViaValue writes the number)
     if (b[a] === 0x30 && i - a > 1) plain = false;
   }
   const paramsStart = i - off;
@@ -294,18 +294,10 @@ export function viaWire(b: Uint8Array, off: number, s: string, start: number, en
   let viaReceived: string | undefined;
   let viaMaddr: string | undefined;
   let viaRport: number | null | undefined;
-  // which known params were seen (plain: each name once, as ViaValue.plainParams requires)
-  let seen = 0;
   while (i < e) {
     if (b[i] !== 0x3b) return undefined;
     const n0 = ++i;
-    while (i < e) {
-      c = b[i];
-      if (TOKEN[c] !== 1) break;
-      // plain names are lower case
-      if (c <= 0x5a && c >= 0x41) plain = false;
-      i++;
-    }
+    while (i < e && TOKEN[b[i]] === 1) i++;
     const len = i - n0;
     if (len === 0) return undefined;
     let v0 = -1;
@@ -316,17 +308,12 @@ export function viaWire(b: Uint8Array, off: number, s: string, start: number, en
         while (i < e) {
           c = b[i];
           if (c < 63 && VALUE_STOP[c] === 1) break;
-          // plain values are tokens or hosts (":" "[" "]")
-          if (TOKEN[c] !== 1 && c !== 0x3a && c !== 0x5b && c !== 0x5d) plain = false;
           i++;
         }
         if (i === v0) return undefined;
       } else if (c !== 0x3b) return undefined;
     }
     const which = knownParam(b, n0, len);
-    // an unknown name may repeat (then plainParams decides), received is never plain
-    if (which === 0 || which === RECEIVED || (seen & (1 << which)) !== 0) plain = false;
-    seen |= 1 << which;
     if (which === 0) continue;
     if (v0 < 0) {
       // branch, received, maddr and ttl need a value; tag is not a Via param here (viaBytes ignores it)

@@ -124,9 +124,8 @@ export class ViaValue implements Via {
   declare private readonly paramsStart: number;
   declare private readonly paramsEnd: number;
   /**
-   * where the value starts in src when the byte scanner saw it written exactly as StampedViaValue writes it (the
-   * sent-by as formatted, params plain as plainParams defines them): then src[wireAt, paramsEnd) is that text;
-   * -1 when not known
+   * where the value starts in src when the byte scanner saw its sent-by written exactly as StampedViaValue writes
+   * it (so with plain params src[wireAt, paramsEnd) is the text it writes); -1 when not known
    */
   declare private readonly wireAt: number;
   declare private _params: SipParams | undefined;
@@ -177,9 +176,11 @@ export class ViaValue implements Via {
     return p;
   }
 
-  /** @internal the whole value as StampedViaValue writes it, when the byte scanner vouched for that; else undefined */
+  /** @internal the whole value as StampedViaValue writes it when it is the received text; else undefined */
   wireText(): string | undefined {
-    return this.wireAt < 0 ? undefined : this.src.slice(this.wireAt, this.paramsEnd);
+    return this.wireAt < 0 || this.plainParams() === undefined
+      ? undefined
+      : this.src.slice(this.wireAt, this.paramsEnd);
   }
 
   /** @internal where the params start in wireText() */
@@ -200,7 +201,6 @@ export class ViaValue implements Via {
     if (this.flat !== undefined) return undefined;
     const s = this.src;
     const end = this.paramsEnd;
-    if (this.wireAt >= 0) return s.slice(this.paramsStart, end);
     let i = this.paramsStart;
     let count = 0;
     while (i < end) {
