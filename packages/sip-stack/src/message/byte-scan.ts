@@ -440,6 +440,7 @@ export function viaBytes(b: Uint8Array, off: number, s: string, start: number, e
     s,
     paramsStart,
     end,
+    -1,
   );
 }
 

@@ -146,7 +146,7 @@ export class ViaValue implements Via {
     src: string,
     paramsStart: number,
     paramsEnd: number,
-    wireAt = -1,
+    wireAt: number,
   ) {
     this.protocol = protocol;
     this.version = version;
@@ -310,6 +310,7 @@ export class StampedViaValue extends ViaValue {
       '',
       0,
       0,
+      -1,
     );
     this.original = via;
     this.fill = rport !== undefined;
@@ -656,6 +657,7 @@ function scanVia(s: string, i: number, end: number): Via {
     '',
     0,
     0,
+    -1,
   );
 }
 
