@@ -512,8 +512,9 @@ function echoOf(
   // RFC 3261 25: no NUL in a header; one that came in is refused by push on the string path
   const nul = text.indexOf(NUL);
   if (nul >= 0 && nul < headEnd) return undefined;
-  // one byte per character: the text is ASCII (a non-ASCII body, rare, takes the string path too)
-  if (Buffer.byteLength(text, 'utf8') !== text.length) return undefined;
+  // one byte per character: the text is ASCII (a non-ASCII body, rare, takes the string path too); the parser
+  // says so when it saw it while decoding
+  if (!request._asciiText && Buffer.byteLength(text, 'utf8') !== text.length) return undefined;
   // the stamp's received address is the only part of the stamped Via not from the text
   if (stamped !== undefined && stamped.received !== undefined && !isAscii(stamped.received)) return undefined;
   if (givenTag && BREAK_NUL_OR_NON_ASCII.test(tag)) {

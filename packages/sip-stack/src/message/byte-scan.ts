@@ -271,6 +271,9 @@ export function viaWire(b: Uint8Array, off: number, s: string, start: number, en
     hostType = 'ipv4';
   }
   const host = s.slice(h - off, i - off);
+  // whether the sent-by reads as StampedViaValue would write it (ViaValue wireAt): the protocol, transport and host
+  // are as matched here; a port with a leading zero is not
+  let plain = true;
   let port: number | undefined;
   if (i < e && c === 0x3a) {
     const a = ++i;
@@ -283,6 +286,7 @@ export function viaWire(b: Uint8Array, off: number, s: string, start: number, en
     }
     if (i === a || i - a > 5 || n > 65535) return undefined;
     port = n;
+    if (b[a] === 0x30 && i - a > 1) plain = false;
   }
   const paramsStart = i - off;
   // ;name[=value]: the first branch, received, maddr with a value; rport with or without a port (RFC 3581)
@@ -354,6 +358,7 @@ export function viaWire(b: Uint8Array, off: number, s: string, start: number, en
     s,
     paramsStart,
     end,
+    plain ? start : -1,
   );
 }
 
@@ -435,6 +440,7 @@ export function viaBytes(b: Uint8Array, off: number, s: string, start: number, e
     s,
     paramsStart,
     end,
+    -1,
   );
 }
 

@@ -123,6 +123,11 @@ export class ViaValue implements Via {
   declare private readonly src: string;
   declare private readonly paramsStart: number;
   declare private readonly paramsEnd: number;
+  /**
+   * where the value starts in src when the byte scanner saw its sent-by written exactly as StampedViaValue writes
+   * it (so with plain params src[wireAt, paramsEnd) is the text it writes); -1 when not known
+   */
+  declare private readonly wireAt: number;
   declare private _params: SipParams | undefined;
 
   constructor(
@@ -141,6 +146,7 @@ export class ViaValue implements Via {
     src: string,
     paramsStart: number,
     paramsEnd: number,
+    wireAt: number,
   ) {
     this.protocol = protocol;
     this.version = version;
@@ -157,6 +163,7 @@ export class ViaValue implements Via {
     this.src = src;
     this.paramsStart = paramsStart;
     this.paramsEnd = paramsEnd;
+    this.wireAt = wireAt;
     this._params = undefined;
   }
 
@@ -167,6 +174,18 @@ export class ViaValue implements Via {
       this._params = p;
     }
     return p;
+  }
+
+  /** @internal the whole value as StampedViaValue writes it when it is the received text; else undefined */
+  wireText(): string | undefined {
+    return this.wireAt < 0 || this.plainParams() === undefined
+      ? undefined
+      : this.src.slice(this.wireAt, this.paramsEnd);
+  }
+
+  /** @internal where the params start in wireText() */
+  wireParamsAt(): number {
+    return this.paramsStart - this.wireAt;
   }
 
   /** @internal the params in order as a flat [name, value, ...] list (value null when absent), without a Map */
@@ -291,6 +310,7 @@ export class StampedViaValue extends ViaValue {
       '',
       0,
       0,
+      -1,
     );
     this.original = via;
     this.fill = rport !== undefined;
@@ -301,6 +321,15 @@ export class StampedViaValue extends ViaValue {
     let out = this.stampedText;
     if (out === undefined) {
       const via = this.original as Via;
+      // the received text itself when the parser saw it written as it would be rewritten (the usual case)
+      const wire = via instanceof ViaValue ? via.wireText() : undefined;
+      if (wire !== undefined) {
+        out = `${this.fill ? withRportValue(wire, this.rport as number) : wire};received=${this.received}`;
+        this.stampedParamsStart = (via as ViaValue).wireParamsAt();
+        this.stampedText = out;
+        this.original = undefined;
+        return out;
+      }
       out = `${via.protocol}/${via.version}/${via.transport} ${formatHost(via.host)}`;
       if (via.port !== undefined) out += `:${via.port}`;
       this.stampedParamsStart = out.length;
@@ -628,6 +657,7 @@ function scanVia(s: string, i: number, end: number): Via {
     '',
     0,
     0,
+    -1,
   );
 }
 

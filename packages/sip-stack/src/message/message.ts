@@ -137,44 +137,70 @@ Object.freeze(NO_STRINGS);
 /** Shared part of requests and responses: the header list, the body and typed accessors. */
 export abstract class SipMessageBase {
   /** @internal parsed header text ('' once materialized) */
-  _text = '';
+  declare _text: string;
   /** @internal 4 numbers per parsed header: name start (= line start), name end, value start, value end */
-  _pos: number[] = NO_NUMBERS;
+  declare _pos: number[];
   /** @internal header ids (FOLDED flag set for parsed folded values) */
-  _ids: number[] = NO_NUMBERS;
+  declare _ids: number[];
   /** @internal header names as written (filled lazily for parsed headers) */
-  _names: Array<string | undefined> = NO_STRINGS;
+  declare _names: Array<string | undefined>;
   /** @internal decoded values */
-  _values: Array<string | undefined> = NO_STRINGS;
+  declare _values: Array<string | undefined>;
   /** @internal the received bytes while the message is unmodified */
-  _src: Uint8Array | undefined = undefined;
+  declare _src: Uint8Array | undefined;
+  /** @internal set by the parser when _text is all ASCII (one byte per character); false means not known */
+  declare _asciiText: boolean;
   /** @internal where the message starts in _src (also the byte offset of _text, for error positions) */
-  _offset = 0;
+  declare _offset: number;
   /** @internal after the first edit of a parsed message: the received lines (serializer.ts); declared only, so
    * parsing does not pay for the field */
   declare _wire: WireLines | undefined;
   /** @internal where the body starts in _src */
-  _bodyStart = 0;
+  declare _bodyStart: number;
   /** @internal where the message ends in _src */
-  _end = 0;
+  declare _end: number;
   /** @internal */
-  _body: Uint8Array | undefined = undefined;
+  declare _body: Uint8Array | undefined;
   /** @internal typed values cached by accessor name */
-  _cache: Map<string, unknown> | undefined = undefined;
+  declare _cache: Map<string, unknown> | undefined;
   /** @internal eager caches filled by the parser */
-  _topVia: Via | undefined = undefined;
+  declare _topVia: Via | undefined;
   /** @internal */
-  _from: FromTo | undefined = undefined;
+  declare _from: FromTo | undefined;
   /** @internal */
-  _to: FromTo | undefined = undefined;
+  declare _to: FromTo | undefined;
   /** @internal */
-  _cseq: CSeq | undefined = undefined;
+  declare _cseq: CSeq | undefined;
   /** @internal */
-  _callId: string | undefined = undefined;
+  declare _callId: string | undefined;
   /** @internal received/rport recorded on the top Via (RFC 3261 18.2.1), not yet written into its line */
-  _stamped: StampedViaValue | undefined = undefined;
+  declare _stamped: StampedViaValue | undefined;
   /** @internal a response's repeated request lines, not yet in the header arrays */
-  _echo: ResponseEcho | undefined = undefined;
+  declare _echo: ResponseEcho | undefined;
+
+  // Fields are declared and assigned in the constructor: cheaper to construct (every parse makes one) than
+  // class-field definitions.
+  constructor() {
+    this._text = '';
+    this._pos = NO_NUMBERS;
+    this._ids = NO_NUMBERS;
+    this._names = NO_STRINGS;
+    this._values = NO_STRINGS;
+    this._src = undefined;
+    this._asciiText = false;
+    this._offset = 0;
+    this._bodyStart = 0;
+    this._end = 0;
+    this._body = undefined;
+    this._cache = undefined;
+    this._topVia = undefined;
+    this._from = undefined;
+    this._to = undefined;
+    this._cseq = undefined;
+    this._callId = undefined;
+    this._stamped = undefined;
+    this._echo = undefined;
+  }
 
   /** @internal the headers and body given to a constructor (kept out of it so parsing constructs cheaply) */
   protected _fill(headers: Iterable<readonly [string, string]> | undefined, body: Uint8Array | undefined): void {
@@ -866,20 +892,27 @@ export abstract class SipMessageBase {
 
 /** A SIP request (RFC 3261 7.1). */
 export class SipRequest extends SipMessageBase {
-  readonly type = 'request' as const;
-  readonly isRequest = true as const;
-  readonly isResponse = false as const;
-  private _method: string;
+  declare readonly type: 'request';
+  declare readonly isRequest: true;
+  declare readonly isResponse: false;
+  declare private _method: string;
   /** undefined while the parsed Request-URI is still only its place in the header text: _text[_uriAt, _uriEnd) */
-  private _uri: string | undefined;
-  private _uriAt = 0;
-  private _uriEnd = 0;
-  private _requestUri: AnyUri | undefined = undefined;
+  declare private _uri: string | undefined;
+  declare private _uriAt: number;
+  declare private _uriEnd: number;
+  declare private _requestUri: AnyUri | undefined;
 
   constructor(method: string, uri: string, headers?: Iterable<readonly [string, string]>, body?: Uint8Array) {
     super();
+    // assigned, not defined as class fields (see SipMessageBase)
+    (this as { type: 'request' }).type = 'request';
+    (this as { isRequest: true }).isRequest = true;
+    (this as { isResponse: false }).isResponse = false;
     this._method = method;
     this._uri = uri;
+    this._uriAt = 0;
+    this._uriEnd = 0;
+    this._requestUri = undefined;
     if (headers !== undefined || body !== undefined) this._fill(headers, body);
   }
 
@@ -951,14 +984,18 @@ export class SipRequest extends SipMessageBase {
 
 /** A SIP response (RFC 3261 7.2). */
 export class SipResponse extends SipMessageBase {
-  readonly type = 'response' as const;
-  readonly isRequest = false as const;
-  readonly isResponse = true as const;
-  private _status: number;
-  private _reason: string;
+  declare readonly type: 'response';
+  declare readonly isRequest: false;
+  declare readonly isResponse: true;
+  declare private _status: number;
+  declare private _reason: string;
 
   constructor(status: number, reason: string, headers?: Iterable<readonly [string, string]>, body?: Uint8Array) {
     super();
+    // assigned, not defined as class fields (see SipMessageBase)
+    (this as { type: 'response' }).type = 'response';
+    (this as { isRequest: false }).isRequest = false;
+    (this as { isResponse: true }).isResponse = true;
     this._status = status;
     this._reason = reason;
     if (headers !== undefined || body !== undefined) this._fill(headers, body);

@@ -133,7 +133,17 @@ function indexHeaders(
       if (c !== 58 || nameEnd === p) break;
       c = bytes[off + ++i];
       while ((c === 32 || c === 9) && i < last) c = bytes[off + ++i];
-      const eol = text.indexOf('\n', i);
+      let eol: number;
+      const id = known & 0xff;
+      if (id === HeaderId.CSeq || id === HeaderId.MaxForwards || id === HeaderId.ContentLength) {
+        // values of a few bytes: a loop costs less than a call of indexOf
+        let j = off + i;
+        const stop = off + last;
+        while (j < stop && bytes[j] !== 10) j++;
+        eol = j - off;
+      } else {
+        eol = text.indexOf('\n', i);
+      }
       if (eol < 0 || eol >= last) break;
       const next = bytes[off + eol + 1];
       if (next === 32 || next === 9) break;
@@ -144,7 +154,7 @@ function indexHeaders(
       pos[at + 1] = nameEnd;
       pos[at + 2] = i;
       pos[at + 3] = lineEnd;
-      ids.push(known & 0xff);
+      ids.push(id);
       count++;
       p = eol + 1;
     }
@@ -399,8 +409,12 @@ export function parseMessage(input: Uint8Array | string, options?: ParseOptions)
   while (start < total && (buf[start] === 13 || buf[start] === 10)) start++;
   if (start === total) throw new SipParseError('incomplete', 'empty message', { offset: start });
 
-  const ascii = isAscii(buf);
-  let text = buf.latin1Slice(start, total);
+  // One native call for the usual all-ASCII datagram: UTF-8 decoding gives one character per byte only when every
+  // byte is ASCII or when an invalid byte became U+FFFD (RFC 3629; then the string holds one), so those two checks
+  // say whether the text is ASCII; anything else is decoded again as latin1 (byte k is character k) below.
+  let text = buf.utf8Slice(start, total);
+  const ascii = text.length === total - start && text.indexOf('\uFFFD') < 0;
+  if (!ascii) text = buf.latin1Slice(start, total);
   const firstEol = text.indexOf('\n');
   if (firstEol < 0 || firstEol > limits.maxLineLength + 1) {
     if (firstEol < 0 && text.length <= limits.maxLineLength) {
@@ -525,6 +539,7 @@ export function parseMessage(input: Uint8Array | string, options?: ParseOptions)
   try {
     const end = validate(msg, method, bodyStart, total, maxSize, reDecoded ? undefined : buf, start);
     msg._setSource(buf, bodyStart, end);
+    msg._asciiText = ascii;
   } catch (e) {
     throw withPartial(e, partialOf(msg, !isResponse, method));
   }
@@ -666,19 +681,33 @@ function validate(
   }
   const folded = (ids[callId] & FOLDED) !== 0;
   const idAt = pos[4 * callId + 2];
-  const id = folded ? msg._value(callId) : text.slice(idAt, trimEnd(text, idAt, pos[4 * callId + 3]));
+  let id: string;
   // Call-ID = word [ "@" word ] (RFC 3261 25.1): no whitespace
-  if (id.length === 0) throw headerError(msg, callId, 'header-value', 'empty Call-ID');
-  let ws = false;
-  for (let i = 0; i < id.length; i++) {
-    const c = id.charCodeAt(i);
-    if (c === 32 || c === 9) {
-      ws = true;
-      break;
+  if (!folded && bytes !== undefined) {
+    // the same checks on the bytes of an ASCII message
+    const a = off + idAt;
+    let e = off + pos[4 * callId + 3];
+    while (e > a && (bytes[e - 1] === 32 || bytes[e - 1] === 9)) e--;
+    if (e === a) throw headerError(msg, callId, 'header-value', 'empty Call-ID');
+    for (let i = a; i < e; i++) {
+      const c = bytes[i];
+      if (c === 32 || c === 9) throw headerError(msg, callId, 'header-value', 'whitespace in Call-ID');
     }
-  }
-  if (ws) {
-    throw headerError(msg, callId, 'header-value', 'whitespace in Call-ID');
+    id = text.slice(idAt, e - off);
+  } else {
+    id = folded ? msg._value(callId) : text.slice(idAt, trimEnd(text, idAt, pos[4 * callId + 3]));
+    if (id.length === 0) throw headerError(msg, callId, 'header-value', 'empty Call-ID');
+    let ws = false;
+    for (let i = 0; i < id.length; i++) {
+      const c = id.charCodeAt(i);
+      if (c === 32 || c === 9) {
+        ws = true;
+        break;
+      }
+    }
+    if (ws) {
+      throw headerError(msg, callId, 'header-value', 'whitespace in Call-ID');
+    }
   }
   msg._callId = id;
   if (method !== undefined && msg._cseq.method !== method) {

@@ -285,3 +285,60 @@ describe('request methods taken from the request-line bytes', () => {
     );
   });
 });
+
+describe('the byte path of an all-ASCII message and the text path agree', () => {
+  // An ASCII datagram is checked on its bytes (the byte scanners, Call-ID, the short lines found without indexOf);
+  // the same message with a UTF-8 Subject (RFC 3261 7.3.1) is checked on its decoded text. Both must accept the
+  // same messages with the same values, and refuse the same ones with the same error.
+  const ws = fc.oneof(
+    { weight: 6, arbitrary: fc.constant('') },
+    { weight: 1, arbitrary: fc.constantFrom(' ', '\t', ' \t') },
+  );
+  const callId = fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom('c1@load', 'a8f3c1f3a9b2c@192.0.2.20', 'x') },
+    { weight: 1, arbitrary: fc.constantFrom('', 'a b', 'a\tb', ' ', 'x\x00y') },
+  );
+  const line = (name: string, value: fc.Arbitrary<string>) =>
+    fc.tuple(ws, value, ws).map(([a, v, b]) => `${name}:${a}${v}${b}\r\n`);
+  const message = fc
+    .tuple(
+      line('Via', fc.constantFrom('SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK-1;rport', 'SIP/2.0/UDP h;branch=x;ttl=1')),
+      line('Max-Forwards', fc.constantFrom('70', '0', '255', '256', 'x', '')),
+      line('From', fc.constantFrom('<sip:a@b>;tag=1', '"A" <sip:a@b>;tag=2', 'sip:a@b;tag=3', '<sip:a@b')),
+      line('To', fc.constantFrom('<sip:c@d>', '<sip:c@d>;tag=x')),
+      line('Call-ID', callId),
+      line('CSeq', fc.constantFrom('1 OPTIONS', '2 OPTIONS', '1 INVITE', 'x OPTIONS')),
+      line('Content-Length', fc.constantFrom('0', '00', '', 'x', '5')),
+    )
+    .map((lines) => lines.join(''));
+  type Outcome = { error: string } | { values: unknown[] };
+  function outcome(bytes: Buffer): Outcome {
+    try {
+      const m = parseMessage(bytes);
+      const v = m.via();
+      const from = m.from();
+      const to = m.to();
+      return {
+        values: [m.callId(), m.cseq(), v.branch, v.host, v.port, v.rport, from.uri, from.tag, to.uri, to.tag],
+      };
+    } catch (e) {
+      const err = e as SipParseError;
+      return { error: `${err.code} ${err.detail} ${err.line}` };
+    }
+  }
+  it('the same values and the same refusals', () => {
+    let accepted = 0;
+    fc.assert(
+      fc.property(message, (headers) => {
+        const start = 'OPTIONS sip:a@example.com SIP/2.0\r\n';
+        const ascii = outcome(Buffer.from(`${start}${headers}\r\n`, 'latin1'));
+        const utf8 = outcome(Buffer.from(`${start}${headers}Subject: caf\u00e9\r\n\r\n`, 'utf8'));
+        expect(ascii).toEqual(utf8);
+        if ('values' in ascii) accepted++;
+      }),
+      { numRuns: 1500, seed: 20261206 },
+    );
+    // enough messages parse for the comparison of values to mean something
+    expect(accepted).toBeGreaterThan(60);
+  });
+});
