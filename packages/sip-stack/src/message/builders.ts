@@ -381,7 +381,7 @@ export function createResponse(
       res._ids = own.ids;
       res._names = own.names;
       res._values = own.values;
-      if (own.ascii) echo.own = own.text;
+      if (own.ascii) echo.own = own.end;
       if (vias > 0) res._topVia = request._topVia;
       res._echo = echo;
       return res;
@@ -459,7 +459,7 @@ export function createResponse(
   res._names = names;
   res._values = values;
   if (echo !== undefined && ascii) {
-    echo.own = `${own}Content-Length: ${lengthText}\r\n`;
+    echo.own = `${own}Content-Length: ${lengthText}\r\n\r\n`;
     echo.ownBodyLength = length;
   }
   // The top Via is the request's, already parsed (and immutable): the transport routes the response by it (18.2.2).
@@ -481,13 +481,8 @@ function isAscii(s: string): boolean {
   return !NON_ASCII.test(s);
 }
 
-/** The canonical `Name: ` of each repeated header. */
-const VIA = 'Via: ';
-const FROM = 'From: ';
-const TO = 'To: ';
-const CALL_ID = 'Call-ID: ';
-const CSEQ = 'CSeq: ';
 const CRLF = '\r\n';
+const TAG = ';tag=';
 
 /**
  * The repeated lines of a response as places in the request's received text (RFC 3261 8.2.6.2) and as the text
@@ -526,48 +521,84 @@ function echoOf(
   const ids = request._ids;
   const pos = request._pos;
   const lines: number[] = [];
-  let head = '';
-  let via0: string | undefined;
   for (let k = 0; k < ids.length && lines.length < 2 * vias; k++) {
-    if ((ids[k] & 0xff) !== HeaderId.Via) continue;
-    if (lines.length === 0 && stamped !== undefined) {
+    if ((ids[k] & 0xff) === HeaderId.Via) lines.push(k, HeaderId.Via);
+  }
+  if (fromK >= 0) lines.push(fromK, HeaderId.From);
+  if (toK >= 0) lines.push(toK, HeaderId.To);
+  if (callK >= 0) lines.push(callK, HeaderId.CallId);
+  if (cseqK >= 0) lines.push(cseqK, HeaderId.CSeq);
+  // The head as few strings as can be: a line received as `Name: value` CRLF with the canonical name (the bytes the
+  // string path writes) is taken with its neighbours as one slice of the request text, so the head is a short rope
+  // (stamped Via, one or two runs of request text, the To-tag) that V8 flattens cheaply into the datagram; other
+  // lines are written `Name: value`. A line is open at the end of `head` (its CRLF not yet written) unless it is ''.
+  let head = '';
+  // a run of request text not yet in head: text[runA, runB), runB the end of the open line's value
+  let runA = -1;
+  let runB = -1;
+  // where the open line ends in the text when it is (the end of) a line of the text, else -1
+  let at = -1;
+  let via0: string | undefined;
+  for (let j = 0; j < lines.length; j += 2) {
+    const k = lines[j];
+    const id = lines[j + 1];
+    const name = ECHO_NAMES[id];
+    let value: string;
+    if (j === 0 && id === HeaderId.Via && stamped !== undefined) {
       // the stamped top Via (the text _value gives that line while the stamp is recorded)
       via0 = stamped.text;
-      head += VIA + via0 + CRLF;
+      value = via0;
     } else {
       if (!plainLine(text, ids, pos, k)) return undefined;
-      head += VIA + valueAt(text, pos, k) + CRLF;
+      const s = pos[4 * k];
+      const v = pos[4 * k + 2];
+      const e = pos[4 * k + 3];
+      if (v - s === name.length && text.startsWith(name, s) && trimEnd(text, v, e) === e) {
+        // as received: one run with the line before it when they are neighbours in the text
+        if (at >= 0 && s === at + 2 && isCrLf(text, at)) {
+          if (runA < 0) runA = at;
+        } else {
+          if (runA >= 0) head += text.slice(runA, runB);
+          if (head === '') runA = s;
+          else if (s >= 2 && isCrLf(text, s - 2)) runA = s - 2;
+          else {
+            head += CRLF;
+            runA = s;
+          }
+        }
+        runB = e;
+        at = e;
+        if (id === HeaderId.To && tag !== '') {
+          // the text goes on after the To value: a run may start again there
+          head += text.slice(runA, runB) + TAG + tag;
+          runA = -1;
+        }
+        continue;
+      }
+      value = text.slice(v, trimEnd(text, v, e));
     }
-    lines.push(k, HeaderId.Via);
+    if (runA >= 0) {
+      head += text.slice(runA, runB);
+      runA = -1;
+    }
+    head = head === '' ? name + value : head + CRLF + name + value;
+    at = -1;
+    if (id === HeaderId.To && tag !== '') head += TAG + tag;
   }
-  if (fromK >= 0) {
-    if (!plainLine(text, ids, pos, fromK)) return undefined;
-    lines.push(fromK, HeaderId.From);
-    head += FROM + valueAt(text, pos, fromK) + CRLF;
-  }
-  if (toK >= 0) {
-    if (!plainLine(text, ids, pos, toK)) return undefined;
-    lines.push(toK, HeaderId.To);
-    head += TO + valueAt(text, pos, toK);
-    head += tag === '' ? CRLF : `;tag=${tag}\r\n`;
-  }
-  if (callK >= 0) {
-    if (!plainLine(text, ids, pos, callK)) return undefined;
-    lines.push(callK, HeaderId.CallId);
-    head += CALL_ID + valueAt(text, pos, callK) + CRLF;
-  }
-  if (cseqK >= 0) {
-    if (!plainLine(text, ids, pos, cseqK)) return undefined;
-    lines.push(cseqK, HeaderId.CSeq);
-    head += CSEQ + valueAt(text, pos, cseqK) + CRLF;
-  }
+  if (runA >= 0) {
+    // the last line's CRLF from the text too when it is there
+    head += text.slice(runA, isCrLf(text, runB) ? runB + 2 : runB);
+    if (!isCrLf(text, runB)) head += CRLF;
+  } else if (head !== '') head += CRLF;
   return { text, pos, lines, via0, tag, head, own: undefined, ownBodyLength: 0 };
 }
 
-/** The value of line k of a parsed message, trimmed (as _value gives a line that is not folded). */
-function valueAt(text: string, pos: number[], k: number): string {
-  const a = pos[4 * k + 2];
-  return text.slice(a, trimEnd(text, a, pos[4 * k + 3]));
+/** The canonical `Name: ` of each repeated header, by id (HeaderId.Via .. HeaderId.CSeq are 1..5). */
+const ECHO_NAMES: readonly string[] = ['', 'Via: ', 'From: ', 'To: ', 'Call-ID: ', 'CSeq: '];
+if (ECHO_NAMES[HeaderId.Via] !== 'Via: ' || ECHO_NAMES[HeaderId.CSeq] !== 'CSeq: ') throw new Error('HeaderId order');
+
+function isCrLf(text: string, at: number): boolean {
+  return text.charCodeAt(at) === 13 && text.charCodeAt(at + 1) === 10;
 }
 
 /** Whether line k of a parsed message is one line whose value has no CR (NUL is looked for once, in echoOf). */
@@ -578,10 +609,15 @@ function plainLine(text: string, ids: number[], pos: number[], k: number): boole
 }
 
 /** The own lines of a response given no extra header. */
-const NO_LINES: CheckedLines = checkedLines([]);
+const NO_LINES: OwnLines = checkedLines([]);
+
+/** Checked own lines and, for the serializer, their text with the blank line that ends the head. */
+interface OwnLines extends CheckedLines {
+  readonly end: string;
+}
 
 /** Checks `headers` (throws SipParseError as appendHeader would) and adds Content-Length: 0. */
-function checkedLines(headers: ReadonlyArray<readonly [string, string]>): CheckedLines {
+function checkedLines(headers: ReadonlyArray<readonly [string, string]>): OwnLines {
   const ids: number[] = [];
   const names: string[] = [];
   const values: string[] = [];
@@ -593,20 +629,22 @@ function checkedLines(headers: ReadonlyArray<readonly [string, string]>): Checke
   for (let k = 0; k < ids.length; k++) head += `${names[k]}: ${values[k]}\r\n`;
   push(ids, names, values, HeaderId.ContentLength, 'Content-Length', '0');
   const text = `${head}Content-Length: 0\r\n`;
-  return { ids, names, values, text, head, ascii: isAscii(text) };
+  return { ids, names, values, text, head, ascii: isAscii(text), end: text + CRLF };
 }
 
 /** Checked forms of frozen header lists (a UA's OPTIONS answer, its answers' Contact/Allow/Supported). */
-const checkedLists = new WeakMap<object, CheckedLines>();
+const checkedLists = new WeakMap<object, OwnLines>();
 
 /**
  * The checked lines of `headers` when it is a frozen array of frozen [name, value] pairs of strings (it cannot
  * change, so it is checked on first use only); undefined for anything else (checked line by line per use).
  */
-function checkedLinesOf(headers: Iterable<readonly [string, string]>): CheckedLines | undefined {
-  if (!Array.isArray(headers) || !Object.isFrozen(headers)) return undefined;
+function checkedLinesOf(headers: Iterable<readonly [string, string]>): OwnLines | undefined {
+  if (!Array.isArray(headers)) return undefined;
+  // a list in the map was frozen when it went in, and stays frozen (Object.isFrozen is a call into the runtime)
   const known = checkedLists.get(headers);
   if (known !== undefined) return known;
+  if (!Object.isFrozen(headers)) return undefined;
   for (const h of headers as unknown[]) {
     if (!Array.isArray(h) || !Object.isFrozen(h) || h.length !== 2) return undefined;
     if (typeof h[0] !== 'string' || typeof h[1] !== 'string') return undefined;

@@ -83,9 +83,9 @@ export interface ResponseEcho {
   /** the repeated lines as the serializer writes them: `Name: value` CRLF each, canonical names, all ASCII */
   readonly head: string;
   /**
-   * the response's own lines as the serializer writes them (Content-Length last), all ASCII, while the body is
-   * `ownBodyLength` long; undefined when they take the general path. Any edit of the header lines unechoes first,
-   * so while the echo is there these are the lines createResponse gave.
+   * the response's own lines as the serializer writes them (Content-Length last, then the empty line ending the
+   * head), all ASCII, while the body is `ownBodyLength` long; undefined when they take the general path. Any edit of
+   * the header lines unechoes first, so while the echo is there these are the lines createResponse gave.
    */
   own: string | undefined;
   ownBodyLength: number;

@@ -25,7 +25,7 @@ export function serializeMessage(message: SipMessage): Uint8Array {
     // a response to a parsed request, its lines still as createResponse wrote them out (all ASCII)
     const own = echo.own;
     const line = own !== undefined && body.length === echo.ownBodyLength ? statusLine(message as SipResponse) : '';
-    if (line !== '') return datagram(line + echo.head + own + CRLF, true, body);
+    if (line !== '') return datagram(line + echo.head + own, true, body);
     // anything else (a body set later, a reason phrase to check or not ASCII): as any other message
     message._unecho();
   }
@@ -42,8 +42,6 @@ export function serializeMessage(message: SipMessage): Uint8Array {
       : headByLines(message, startLine, body.length);
   return datagram(head, false, body);
 }
-
-const CRLF = '\r\n';
 
 /** Per status code: the last reason phrase seen with it and their status line, checked (ASCII, no line break). */
 const STATUS_LINES: Array<readonly [string, string] | undefined> = Array.from({ length: 1000 }, () => undefined);

@@ -254,6 +254,34 @@ describe('responses written from the request text, stamps written when read', ()
     expect(plainOut).not.toContain('rport');
   });
 
+  it('write lines received as canonical neighbours as they came and others canonically, with CRLF (RFC 3261 7)', () => {
+    const expected =
+      `SIP/2.0 200 OK${CRLF}Via: SIP/2.0/UDP 10.0.0.1:5070;branch=z9hG4bKk1;rport=40123;received=198.51.100.7${CRLF}` +
+      `From: <sip:a@example.test>;tag=1${CRLF}To: <sip:bob@example.test>;tag=t9${CRLF}Call-ID: k1${CRLF}` +
+      `CSeq: 7 OPTIONS${CRLF}Content-Length: 0${CRLF}${CRLF}`;
+    // bare LF line ends (accepted on receipt) and a compact Call-ID break the runs of received text
+    for (const nl of [CRLF, '\n']) {
+      const wire = [
+        'OPTIONS sip:bob@example.test SIP/2.0',
+        'Via: SIP/2.0/UDP 10.0.0.1:5070;branch=z9hG4bKk1;rport',
+        'Max-Forwards: 70',
+        'From: <sip:a@example.test>;tag=1',
+        'To: <sip:bob@example.test>',
+        'i: k1',
+        'CSeq: 7 OPTIONS',
+        'Content-Length: 0',
+        '',
+        '',
+      ].join(nl);
+      const request = parseMessage(latin1(wire)) as SipRequest;
+      stampReceived(request, SOURCE);
+      const response = createResponse(request, 200, undefined, { toTag: 't9' });
+      expect(text(serializeMessage(response))).toBe(expected);
+      expect(response.header('to')).toBe('<sip:bob@example.test>;tag=t9');
+      expect(text(serializeMessage(response))).toBe(expected);
+    }
+  });
+
   it('refuse a NUL or lone CR in a repeated line as the string path does', () => {
     for (const bad of ['\0', '\r']) {
       const wire =
