@@ -18,6 +18,7 @@ import {
   type SipResponse,
   type SipUri,
 } from '../message/index.js';
+import { DeadlineQueue } from '../transaction/deadline-queue.js';
 import {
   type ClientTransaction,
   type ClientTransactionEvents,
@@ -33,7 +34,6 @@ import {
   type SipTransportLayer,
   type SipTransportProtocol,
 } from '../transport/index.js';
-import { AckQueue, type AckQueueEntry } from './ack-queue.js';
 import { RegistrationClient, type RegistrationClientOptions } from './registration.js';
 import { IncomingSubscription, parseSipFrag, type SubscribeOptions, Subscription } from './subscription.js';
 
@@ -1354,7 +1354,11 @@ interface LateAck {
  * call, so it sits on one of the UA's ACK queues instead of a timer of its own, and leaves it at the ACK: nothing
  * holds an ACKed wait. The rare later ones are clock timers.
  */
-class AckWait implements AckQueueEntry {
+function ackWaitReached(wait: AckWait, due: number): void {
+  wait.ackQueueDue(due);
+}
+
+class AckWait {
   /** Position on the ACK queue while the first wait runs, else -1. */
   private position: number;
   private late: LateAck | undefined = undefined;
@@ -1485,8 +1489,8 @@ export class UserAgent {
   /** 2xx waits for an ACK whose session ended first, by dialog key (the others are on their session). */
   private readonly awaitingAck = new Map<string, AckWait>();
   /** The first waits of 2xx for their ACK: over UDP (T1) and over reliable transports (64*T1), made on first use. */
-  private ackQueueUdp: AckQueue | undefined = undefined;
-  private ackQueueReliable: AckQueue | undefined = undefined;
+  private ackQueueUdp: DeadlineQueue<AckWait> | undefined = undefined;
+  private ackQueueReliable: DeadlineQueue<AckWait> | undefined = undefined;
   /** The header lists of answers without extra headers, for the last Contact (2xx: with Allow and Supported). */
   private answerContact: string | undefined;
   private answerLists: [ReadonlyArray<readonly [string, string]>, ReadonlyArray<readonly [string, string]>] | undefined;
@@ -1526,11 +1530,13 @@ export class UserAgent {
   }
 
   /** @internal the queue of first ACK waits: T1 over UDP, 64*T1 over a reliable transport (RFC 3261 13.3.1.4) */
-  ackQueue(reliable: boolean): AckQueue {
+  ackQueue(reliable: boolean): DeadlineQueue<AckWait> {
     let q = reliable ? this.ackQueueReliable : this.ackQueueUdp;
     if (q === undefined) {
       const t1 = this.transactions.timers.t1;
-      q = new AckQueue(this.clock, reliable ? 64 * t1 : t1);
+      // an ACKed wait is taken out at once: nearly every call is ACKed long before T1, and its wait then dies young
+      // instead of being held (and copied out of the young generation) until the deadline
+      q = new DeadlineQueue(this.clock, reliable ? 64 * t1 : t1, ackWaitReached);
       if (reliable) this.ackQueueReliable = q;
       else this.ackQueueUdp = q;
     }
@@ -2104,6 +2110,8 @@ export class UserAgent {
   /** Stops every transaction; the transport stays the caller's. */
   close(): void {
     for (const s of this.sessions.values()) s.end('failure');
+    this.ackQueueUdp?.clear();
+    this.ackQueueReliable?.clear();
     for (const u of [...this.usages.values(), ...this.pendingSubscriptions.values()]) {
       if (u instanceof Subscription) u.terminate('closed');
       else if (u instanceof IncomingSubscription) u.abandon();

@@ -1,9 +1,15 @@
-// The queue of first ACK waits (RFC 3261 13.3.1.4): every entry not taken out is told exactly once, at its
-// deadline, with that deadline; a taken-out entry is never told and no longer held.
+// The queue of fixed waits (transaction Timers D, I, J, K; the first wait of a 2xx for its ACK, RFC 3261 13.3.1.4):
+// every entry not taken out is told exactly once, at its deadline, with that deadline; a taken-out entry is never
+// told and no longer held.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/clock.js';
-import { AckQueue } from '../../src/ua/ack-queue.js';
+import { DeadlineQueue } from '../../src/transaction/deadline-queue.js';
+
+interface Entry {
+  reached(due: number): void;
+}
+const tell = (entry: Entry, due: number): void => entry.reached(due);
 
 type Step =
   | { readonly op: 'add' }
@@ -18,12 +24,12 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ op: 'clear' as const }) },
 );
 
-describe('AckQueue', () => {
+describe('DeadlineQueue', () => {
   it('tells each entry once at its deadline unless taken out; holds only waiting entries', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 600 }), fc.array(step, { maxLength: 300 }), (ms, steps) => {
         const clock = new VirtualClock(1000);
-        const queue = new AckQueue(clock, ms);
+        const queue = new DeadlineQueue<Entry>(clock, ms, tell);
         // what the model expects: waiting entries with their deadline and position
         const waiting = new Map<number, { due: number; position: number }>();
         const told: Array<{ id: number; due: number; at: number }> = [];
@@ -31,7 +37,7 @@ describe('AckQueue', () => {
         // positions of entries dropped by clear: taking them out later must not touch newer entries
         const dropped: number[] = [];
         const entry = (id: number) => ({
-          ackQueueDue(due: number) {
+          reached(due: number) {
             told.push({ id, due, at: clock.now() });
           },
         });
@@ -39,6 +45,7 @@ describe('AckQueue', () => {
           if (s.op === 'add') {
             const id = next++;
             const position = queue.add(entry(id));
+            expect(queue.lastDue).toBe(clock.now() + ms);
             waiting.set(id, { due: clock.now() + ms, position });
           } else if (s.op === 'remove') {
             if (dropped.length > 0) queue.remove(dropped[s.pick % dropped.length]);
@@ -77,14 +84,14 @@ describe('AckQueue', () => {
 
   it('never hands out a dropped position again, even after it ran empty', () => {
     const clock = new VirtualClock();
-    const queue = new AckQueue(clock, 500);
+    const queue = new DeadlineQueue<Entry>(clock, 500, tell);
     const told: string[] = [];
-    const dropped = queue.add({ ackQueueDue: () => void told.push('dropped') });
+    const dropped = queue.add({ reached: () => void told.push('dropped') });
     queue.clear();
-    queue.add({ ackQueueDue: () => void told.push('first') });
+    queue.add({ reached: () => void told.push('first') });
     clock.advance(500);
     // the queue ran empty; the entry after it must not be taken out by the one clear dropped
-    queue.add({ ackQueueDue: () => void told.push('second') });
+    queue.add({ reached: () => void told.push('second') });
     queue.remove(dropped);
     expect(queue.size).toBe(1);
     clock.advance(500);
@@ -93,7 +100,7 @@ describe('AckQueue', () => {
 
   it('keeps positions valid while it compacts under a steady load', () => {
     const clock = new VirtualClock();
-    const queue = new AckQueue(clock, 500);
+    const queue = new DeadlineQueue<Entry>(clock, 500, tell);
     const told = new Set<number>();
     // 5000 entries a second, every other one taken out 100 ms later: the queue never runs empty, and compacts
     // between the add and the removal of many entries
@@ -103,7 +110,7 @@ describe('AckQueue', () => {
     for (let ms = 0; ms < 3000; ms++) {
       for (let k = 0; k < 5; k++, id++) {
         const mine = id;
-        const position = queue.add({ ackQueueDue: () => void told.add(mine) });
+        const position = queue.add({ reached: () => void told.add(mine) });
         if (k % 2 === 0) {
           later[ms + 100] ??= [];
           later[ms + 100].push(position);
