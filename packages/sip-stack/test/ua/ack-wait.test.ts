@@ -1,34 +1,8 @@
 // The UAS core's 2xx retransmission (RFC 3261 13.3.1.4) against a raw caller that ACKs late or never.
-import { createSocket } from 'node:dgram';
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/clock.js';
-import { createRequest, parseMessage, type SipMessage, serializeMessage } from '../../src/message/index.js';
 import type { IncomingCall, SipSession } from '../../src/ua/index.js';
-import { onCleanup, udpAgent, until, within } from './helpers.js';
-
-async function rawCaller(bobUri: string, callId: string) {
-  const socket = createSocket('udp4');
-  onCleanup(() => new Promise<void>((resolve) => socket.close(() => resolve())));
-  const received: SipMessage[] = [];
-  socket.on('message', (data) => received.push(parseMessage(new Uint8Array(data))));
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
-  const port = socket.address().port;
-  const send = (m: SipMessage) => socket.send(serializeMessage(m), Number(bobUri.split(':')[2]), '127.0.0.1');
-  const request = (method: string, branch: string, cseq: number, toTag?: string) =>
-    createRequest({
-      method,
-      uri: bobUri,
-      from: '<sip:raw@127.0.0.1>;tag=raw1',
-      to: toTag ? `<${bobUri}>;tag=${toTag}` : `<${bobUri}>`,
-      callId,
-      cseq,
-      via: { transport: 'UDP', host: '127.0.0.1', port, branch },
-      contact: `<sip:raw@127.0.0.1:${port}>`,
-    });
-  const oks = () => received.filter((m) => 'status' in m && m.status === 200 && m.cseq().method === 'INVITE').length;
-  const byes = () => received.filter((m) => 'method' in m && m.method === 'BYE').length;
-  return { send, request, oks, byes };
-}
+import { rawCaller, udpAgent, until, within } from './helpers.js';
 
 /** Lets datagrams cross loopback after a clock step. */
 const settle = () => new Promise((r) => setTimeout(r, 20));
@@ -47,15 +21,15 @@ describe('2xx retransmission until the ACK (RFC 3261 13.3.1.4)', () => {
       () => 'confirmed',
       (e: { status?: number }) => e.status,
     );
-    await until(() => raw.oks() === 1);
+    await until(() => raw.responses('INVITE', 200) === 1);
     // T1 = 500 ms, T2 = 4 s: again at 0.5, 1.5, 3.5, 7.5, 11.5, ... 31.5 s.
     const times = [500, 1500, 3500, 7500, 11500, 15500, 19500, 23500, 27500, 31500];
     for (let i = 0; i < times.length; i++) {
       clock.advanceTo(times[i] - 1);
       await settle();
-      expect(raw.oks()).toBe(i + 1);
+      expect(raw.responses('INVITE', 200)).toBe(i + 1);
       clock.advanceTo(times[i]);
-      await until(() => raw.oks() === i + 2);
+      await until(() => raw.responses('INVITE', 200) === i + 2);
     }
     clock.advanceTo(31999);
     await settle();
@@ -63,7 +37,7 @@ describe('2xx retransmission until the ACK (RFC 3261 13.3.1.4)', () => {
     clock.advanceTo(32000);
     expect(await within(outcome)).toBe(408);
     await until(() => raw.byes() === 1);
-    expect(raw.oks()).toBe(times.length + 1);
+    expect(raw.responses('INVITE', 200)).toBe(times.length + 1);
     expect(bob.ua.activeSessions).toHaveLength(0);
   });
 
@@ -77,16 +51,16 @@ describe('2xx retransmission until the ACK (RFC 3261 13.3.1.4)', () => {
     raw.send(raw.request('INVITE', 'z9hG4bK-aw-2', 1));
     const incoming = await within(offered);
     const accepted = incoming.accept();
-    await until(() => raw.oks() === 1);
+    await until(() => raw.responses('INVITE', 200) === 1);
     clock.advanceTo(500);
-    await until(() => raw.oks() === 2);
+    await until(() => raw.responses('INVITE', 200) === 2);
     raw.send(raw.request('ACK', 'z9hG4bK-aw-3', 1, incoming.toTag));
     const session: SipSession = await within(accepted);
     expect(session.dialog.state).toBe('confirmed');
     raw.send(raw.request('ACK', 'z9hG4bK-aw-3', 1, incoming.toTag));
     clock.advanceTo(40_000);
     await settle();
-    expect(raw.oks()).toBe(2);
+    expect(raw.responses('INVITE', 200)).toBe(2);
     expect(raw.byes()).toBe(0);
     expect(bob.ua.activeSessions).toEqual([session]);
   });
@@ -101,14 +75,14 @@ describe('2xx retransmission until the ACK (RFC 3261 13.3.1.4)', () => {
     raw.send(raw.request('INVITE', 'z9hG4bK-awq-1', 1));
     const incoming = await within(offered);
     const accepted = incoming.accept();
-    await until(() => raw.oks() === 1);
+    await until(() => raw.responses('INVITE', 200) === 1);
     expect(bob.ua.ackQueue(false).size).toBe(1);
     raw.send(raw.request('ACK', 'z9hG4bK-awq-2', 1, incoming.toTag));
     await within(accepted);
     expect(bob.ua.ackQueue(false).size).toBe(0);
     clock.advanceTo(1000);
     await settle();
-    expect(raw.oks()).toBe(1);
+    expect(raw.responses('INVITE', 200)).toBe(1);
   });
 
   it('absorbs INVITE retransmissions after the 2xx (RFC 6026 7.1) while the 2xx still goes again until the ACK', async () => {
@@ -126,19 +100,19 @@ describe('2xx retransmission until the ACK (RFC 3261 13.3.1.4)', () => {
     raw.send(invite);
     const incoming = await within(offered);
     const accepted = incoming.accept();
-    await until(() => raw.oks() === 1);
+    await until(() => raw.responses('INVITE', 200) === 1);
     const absorbed = bob.ua.transactions.counters.retransmissionsAbsorbed;
     // The INVITE again, twice: absorbed by the Accepted transaction (no new call, no 2xx sent for it).
     raw.send(invite);
     raw.send(invite);
     await until(() => bob.ua.transactions.counters.retransmissionsAbsorbed === absorbed + 2);
     expect(offers).toBe(1);
-    expect(raw.oks()).toBe(1);
+    expect(raw.responses('INVITE', 200)).toBe(1);
     // 13.3.1.4: the UA core's own retransmissions at T1 and 3*T1 still go out.
     clock.advanceTo(500);
-    await until(() => raw.oks() === 2);
+    await until(() => raw.responses('INVITE', 200) === 2);
     clock.advanceTo(1500);
-    await until(() => raw.oks() === 3);
+    await until(() => raw.responses('INVITE', 200) === 3);
     raw.send(invite);
     await until(() => bob.ua.transactions.counters.retransmissionsAbsorbed === absorbed + 3);
     raw.send(raw.request('ACK', 'z9hG4bK-aw-5', 1, incoming.toTag));
@@ -146,7 +120,7 @@ describe('2xx retransmission until the ACK (RFC 3261 13.3.1.4)', () => {
     expect(session.dialog.state).toBe('confirmed');
     clock.advanceTo(31_999);
     await settle();
-    expect(raw.oks()).toBe(3);
+    expect(raw.responses('INVITE', 200)).toBe(3);
     expect(offers).toBe(1);
     // Timer L over: the transaction is gone, and the INVITE would be a new request.
     clock.advanceTo(32_000);
@@ -163,7 +137,7 @@ describe('2xx retransmission until the ACK (RFC 3261 13.3.1.4)', () => {
     raw.send(raw.request('INVITE', 'z9hG4bK-aw-6', 1));
     const incoming = await within(offered);
     const accepted = incoming.accept();
-    await until(() => raw.oks() === 1);
+    await until(() => raw.responses('INVITE', 200) === 1);
     raw.send(raw.request('BYE', 'z9hG4bK-aw-7', 2, incoming.toTag));
     await until(() => bob.ua.activeSessions.length === 0);
     raw.send(raw.request('ACK', 'z9hG4bK-aw-8', 1, incoming.toTag));
@@ -171,7 +145,7 @@ describe('2xx retransmission until the ACK (RFC 3261 13.3.1.4)', () => {
     expect(session.ended).toBe(true);
     clock.advanceTo(40_000);
     await settle();
-    expect(raw.oks()).toBe(1);
+    expect(raw.responses('INVITE', 200)).toBe(1);
     expect(raw.byes()).toBe(0);
   });
 });

@@ -1,5 +1,7 @@
 // Loopback UAs for the UA tests: real UDP sockets on 127.0.0.1, any clock.
+import { createSocket } from 'node:dgram';
 import { afterEach } from 'vitest';
+import { createRequest, parseMessage, type SipMessage, serializeMessage } from '../../src/message/index.js';
 import { SipTransportLayer } from '../../src/transport/index.js';
 import { UserAgent, type UserAgentOptions } from '../../src/ua/index.js';
 
@@ -46,3 +48,33 @@ export async function until(check: () => boolean, ms = 5000): Promise<void> {
 }
 
 export const text = (b: Uint8Array): string => Buffer.from(b).toString('utf8');
+
+/**
+ * A caller made of a bare UDP socket, for tests that must send exactly what they choose (retransmissions, ACKs
+ * late or never, requests out of order) to the UA at `bobUri` and see everything it sends back.
+ */
+export async function rawCaller(bobUri: string, callId: string) {
+  const socket = createSocket('udp4');
+  onCleanup(() => new Promise<void>((resolve) => socket.close(() => resolve())));
+  const received: SipMessage[] = [];
+  socket.on('message', (data) => received.push(parseMessage(new Uint8Array(data))));
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
+  const port = socket.address().port;
+  const send = (m: SipMessage) => socket.send(serializeMessage(m), Number(bobUri.split(':')[2]), '127.0.0.1');
+  const request = (method: string, branch: string, cseq: number, toTag?: string, fromTag = 'raw1') =>
+    createRequest({
+      method,
+      uri: bobUri,
+      from: `<sip:raw@127.0.0.1>;tag=${fromTag}`,
+      to: toTag ? `<${bobUri}>;tag=${toTag}` : `<${bobUri}>`,
+      callId,
+      cseq,
+      via: { transport: 'UDP', host: '127.0.0.1', port, branch },
+      contact: `<sip:raw@127.0.0.1:${port}>`,
+    });
+  /** How many responses of `status` to `method` came. */
+  const responses = (method: string, status: number) =>
+    received.filter((m) => 'status' in m && m.status === status && m.cseq().method === method).length;
+  const byes = () => received.filter((m) => 'method' in m && m.method === 'BYE').length;
+  return { send, request, received, responses, byes };
+}

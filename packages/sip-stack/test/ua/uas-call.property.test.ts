@@ -2,13 +2,11 @@
 // the injected clock: the 2xx goes again at T1 doubling up to T2 until the first ACK (RFC 3261 13.3.1.4), INVITE
 // retransmissions are absorbed (RFC 6026 7.1), a BYE ends the session (15.1.2) whether or not the ACK came first,
 // and without an ACK by 64*T1 accept() fails with 408 (and a session still up is ended with BYE).
-import { createSocket } from 'node:dgram';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/clock.js';
-import { createRequest, parseMessage, type SipMessage, serializeMessage } from '../../src/message/index.js';
 import type { IncomingCall } from '../../src/ua/index.js';
-import { onCleanup, udpAgent, until, within } from './helpers.js';
+import { rawCaller, udpAgent, until, within } from './helpers.js';
 
 type Action =
   | { readonly kind: 'advance'; readonly ms: number }
@@ -31,31 +29,6 @@ const RESENDS = [500, 1500, 3500, 7500, 11500, 15500, 19500, 23500, 27500, 31500
 const GIVE_UP = 32000;
 
 const settle = () => new Promise((r) => setTimeout(r, 15));
-
-async function rawCaller(bobUri: string, callId: string) {
-  const socket = createSocket('udp4');
-  onCleanup(() => new Promise<void>((resolve) => socket.close(() => resolve())));
-  const received: SipMessage[] = [];
-  socket.on('message', (data) => received.push(parseMessage(new Uint8Array(data))));
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
-  const port = socket.address().port;
-  const send = (m: SipMessage) => socket.send(serializeMessage(m), Number(bobUri.split(':')[2]), '127.0.0.1');
-  const request = (method: string, branch: string, cseq: number, toTag?: string) =>
-    createRequest({
-      method,
-      uri: bobUri,
-      from: '<sip:raw@127.0.0.1>;tag=raw1',
-      to: toTag ? `<${bobUri}>;tag=${toTag}` : `<${bobUri}>`,
-      callId,
-      cseq,
-      via: { transport: 'UDP', host: '127.0.0.1', port, branch },
-      contact: `<sip:raw@127.0.0.1:${port}>`,
-    });
-  const responses = (method: string, status: number) =>
-    received.filter((m) => 'status' in m && m.status === status && m.cseq().method === method).length;
-  const byes = () => received.filter((m) => 'method' in m && m.method === 'BYE').length;
-  return { send, request, responses, byes };
-}
 
 let run = 0;
 
