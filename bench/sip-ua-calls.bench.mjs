@@ -41,6 +41,7 @@ async function silentTransport(onSend) {
     throw new Error('SipTransportLayer no longer has the private receive/udp this bench uses');
   for (const udp of transport.udp) {
     udp.sendNow = (bytes) => onSend(bytes);
+    udp.sendUnconfirmed = (bytes) => onSend(bytes);
     udp.send = (bytes) => {
       onSend(bytes);
       return Promise.resolve();
