@@ -1891,10 +1891,8 @@ export class UserAgent {
 
   /** Calls that are up, keyed by dialog. */
   get activeSessions(): SipSession[] {
-    const all = this.sessions.values();
-    // Dialogs sharing a Call-ID are filed together: back to the order they came up in.
-    if (this.sessions.grouped) all.sort((a, b) => a.adoptedAt - b.adoptedAt);
-    return all;
+    // in the order they came up in (the table keeps none)
+    return this.sessions.values().sort((a, b) => a.adoptedAt - b.adoptedAt);
   }
 
   /** @internal retransmits the 2xx until the ACK arrives (RFC 3261 13.3.1.4). */

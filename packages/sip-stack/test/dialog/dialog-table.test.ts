@@ -43,13 +43,12 @@ describe('DialogTable', () => {
     table.set(b);
     table.set(c);
     expect(table.size).toBe(3);
-    expect(table.grouped).toBe(true);
     expect(table.get('c1', 'l1', 'r1')).toBe(a);
     expect(table.get('c1', 'l2', 'r1')).toBe(b);
     expect(table.get('c1', 'l1', 'r2')).toBeUndefined();
     expect(table.get('c2', 'l1', 'r1')).toBe(c);
     expect(table.get('c3', 'l1', 'r1')).toBeUndefined();
-    expect(table.values()).toEqual([a, b, c]);
+    expect(new Set(table.values())).toEqual(new Set([a, b, c]));
     // the same dialog again replaces the old value
     const a2 = entry('c1', 'l1', 'r1');
     table.set(a2);
@@ -58,7 +57,6 @@ describe('DialogTable', () => {
     // only the value filed under the dialog is removed
     expect(table.delete(a)).toBe(false);
     expect(table.delete(a2)).toBe(true);
-    expect(table.grouped).toBe(false);
     expect(table.get('c1', 'l2', 'r1')).toBe(b);
     expect(table.delete(b)).toBe(true);
     expect(table.delete(c)).toBe(true);
@@ -94,6 +92,48 @@ describe('DialogTable', () => {
             for (const r of ['t1', 't2', 't3']) expect(table.get(c, l, r)).toBe(model.get(dialogKey(c, l, r)));
         expect(new Set(table.values())).toEqual(new Set(model.values()));
       }),
+    );
+  });
+
+  it('still does once it has grown, with local tags sharing their last characters (one slot, the rest mapped)', () => {
+    const ids = ['c1', 'c2', 'c3', 'c4', 'c5'];
+    // random-looking hex tags, some ending alike (the same slot at every size), one empty, one non-hex
+    const locals = ['a3f09e1c', 'b7c29e1c', '09e1c', '9e1c', 'ffff0000', '00000000', '', 'zq', 'Ab12'];
+    const remotes = ['r1', 'r2', '9e1c'];
+    const op = fc.record({
+      set: fc.boolean(),
+      callId: fc.constantFrom(...ids),
+      local: fc.constantFrom(...locals),
+      remote: fc.constantFrom(...remotes),
+    });
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 20, maxLength: 300 }), (ops) => {
+        const table = new DialogTable<ReturnType<typeof entry>>();
+        const model = new Map<string, ReturnType<typeof entry>>();
+        const gone: ReturnType<typeof entry>[] = [];
+        for (const o of ops) {
+          const key = dialogKey(o.callId, o.local, o.remote);
+          const old = model.get(key);
+          if (o.set) {
+            const e = entry(o.callId, o.local, o.remote);
+            table.set(e);
+            model.set(key, e);
+            if (old !== undefined) gone.push(old);
+          } else if (old !== undefined) {
+            expect(table.delete(old)).toBe(true);
+            model.delete(key);
+            gone.push(old);
+          }
+          expect(table.size).toBe(model.size);
+        }
+        for (const e of gone) expect(table.delete(e)).toBe(false);
+        for (const c of ids)
+          for (const l of locals)
+            for (const r of remotes) expect(table.get(c, l, r)).toBe(model.get(dialogKey(c, l, r)));
+        expect(new Set(table.values())).toEqual(new Set(model.values()));
+        expect(table.values()).toHaveLength(model.size);
+      }),
+      { numRuns: 200 },
     );
   });
 });
