@@ -91,35 +91,84 @@ export class SipDialog {
   /** Remote CSeq; undefined until the peer sends a request in the dialog (RFC 3261 12.1.2). */
   remoteSeq: number | undefined;
   remoteTarget: string;
-  /** Route header values to put on requests, in order (RFC 3261 12.1.1 / 12.1.2). */
-  readonly routeSet: readonly string[];
   readonly remoteTag: string;
-  /** The remote party's header value (From at a UAS, To at a UAC), with its tag. */
-  remote: string;
   private keyValue: string | undefined = undefined;
+  /**
+   * A UAS dialog's request, until its route set, secure flag and header values are first read: most calls end
+   * with a BYE from the peer, and never need them (they are then taken from it once, and it is let go).
+   */
+  private source: SipRequest | undefined;
+  private localValue: string;
+  private remoteValue: string;
+  private routeSetValue: readonly string[];
+  private secureValue: boolean;
 
   private constructor(
     readonly callId: string,
     readonly localTag: string,
     remoteTag: string,
-    /** The local party's header value (To at a UAS, From at a UAC), with its tag. */
-    readonly local: string,
+    local: string,
     remote: string,
     public localSeq: number,
     remoteSeq: number | undefined,
     remoteTarget: string,
     routeSet: readonly string[],
-    readonly secure: boolean,
+    secure: boolean,
     /** The Contact this side puts on its requests and responses. */
     public localContact: string,
     state: DialogState,
+    source: SipRequest | undefined,
   ) {
     this.remoteTag = remoteTag;
-    this.remote = remote;
+    this.localValue = local;
+    this.remoteValue = remote;
     this.remoteSeq = remoteSeq;
     this.remoteTarget = remoteTarget;
-    this.routeSet = routeSet;
+    this.routeSetValue = routeSet;
+    this.secureValue = secure;
     this.state = state;
+    this.source = source;
+  }
+
+  /** The local party's header value (To at a UAS, From at a UAC), with its tag. */
+  get local(): string {
+    if (this.source !== undefined) this.fromSource(this.source);
+    return this.localValue;
+  }
+
+  /** The remote party's header value (From at a UAS, To at a UAC), with its tag. */
+  get remote(): string {
+    if (this.source !== undefined) this.fromSource(this.source);
+    return this.remoteValue;
+  }
+
+  set remote(value: string) {
+    if (this.source !== undefined) this.fromSource(this.source);
+    this.remoteValue = value;
+  }
+
+  /** Route header values to put on requests, in order (RFC 3261 12.1.1 / 12.1.2). */
+  get routeSet(): readonly string[] {
+    if (this.source !== undefined) this.fromSource(this.source);
+    return this.routeSetValue;
+  }
+
+  /** Whether the dialog-creating request went to a SIPS URI (RFC 3261 12.1.1 / 12.1.2). */
+  get secure(): boolean {
+    if (this.source !== undefined) this.fromSource(this.source);
+    return this.secureValue;
+  }
+
+  /** RFC 3261 12.1.1: what a UAS dialog takes from the request (asUas checked that From and To are there). */
+  private fromSource(request: SipRequest): void {
+    this.source = undefined;
+    // From and To by id, not by name
+    const to = request._value(request._find(HeaderId.To));
+    this.localValue = request.to().tag === undefined ? `${to};tag=${this.localTag}` : to;
+    this.remoteValue = request._value(request._find(HeaderId.From));
+    // most requests come straight from the peer: no Record-Route, and one shared empty route set
+    this.routeSetValue = request._find(HeaderId.RecordRoute) < 0 ? NO_ROUTES : request.headers('record-route');
+    this.secureValue = isSips(request.uri);
   }
 
   /** Call-ID and both tags as one string (RFC 3261 12: they identify the dialog), made once on first use. */
@@ -154,6 +203,7 @@ export class SipDialog {
       secure,
       localContact,
       response.status >= 200 ? 'confirmed' : 'early',
+      undefined,
     );
   }
 
@@ -161,25 +211,22 @@ export class SipDialog {
   static asUas(request: SipRequest, localTag: string, localContact: string, early: boolean): SipDialog {
     const from = request.from();
     if (from.tag === undefined) throw new DialogError('no-tag', 'the request has no From tag');
-    const toTag = request.to().tag;
-    // From and To by id, not by name (both are there: from() and to() parsed them)
-    const to = request._value(request._find(HeaderId.To));
-    // most requests come straight from the peer: no Record-Route, and one shared empty route set
-    const routeSet = request._find(HeaderId.RecordRoute) < 0 ? NO_ROUTES : request.headers('record-route');
-    const secure = isSips(request.uri);
+    request.to(); // (throws without a To)
+    // the remote target now: a request without a usable Contact makes no dialog
     return new SipDialog(
       request.callId(),
       localTag,
       from.tag,
-      toTag === undefined ? `${to};tag=${localTag}` : to,
-      request._value(request._find(HeaderId.From)),
+      '',
+      '',
       0,
       request.cseq().seq,
       contactUri(request),
-      routeSet,
-      secure,
+      NO_ROUTES,
+      false,
       localContact,
       early ? 'early' : 'confirmed',
+      request,
     );
   }
 
