@@ -5,9 +5,16 @@
 // text with the general parsers of headers.ts, which give the same value or the precise error.
 
 import { NameAddrValue, ViaValue } from './headers.js';
-import { TOKEN, VALUE_STOP } from './scan.js';
+import { TOKEN as TOKEN_TABLE, VALUE_STOP as VALUE_STOP_TABLE } from './scan.js';
 import type { CSeq, FromTo, Via } from './types.js';
-import { CLASS, HOST } from './uri.js';
+import { HOST as HOST_BIT, CLASS as URI_CLASS } from './uri.js';
+
+// Module-local copies of the tables: optimized code reads an imported binding through its cell, with a TDZ check,
+// on every use (once per byte in the loops below); a local const is a constant to it.
+const TOKEN = TOKEN_TABLE;
+const VALUE_STOP = VALUE_STOP_TABLE;
+const CLASS = URI_CLASS;
+const HOST = HOST_BIT;
 
 const MAX_UINT32 = 4294967295;
 

@@ -42,16 +42,6 @@ import { parseUri } from './uri.js';
 
 const EMPTY_BODY = new Uint8Array(0);
 
-/** What the header store of a message starts from: the parser's index, or nothing. */
-export interface HeaderIndex {
-  /** Text of the start line and headers. */
-  readonly text: string;
-  /** 4 numbers per header: name start, name end, value start, value end (offsets in text). */
-  readonly pos: number[];
-  /** Header id per header, with FOLDED (0x100) set when the value spans folded lines. */
-  readonly ids: number[];
-}
-
 /**
  * The received header lines of a parsed message, kept through edits so that the serializer writes unchanged lines
  * as received (as it writes an unchanged message).
@@ -209,10 +199,10 @@ export abstract class SipMessageBase {
   }
 
   /** @internal used by the parser */
-  _adopt(index: HeaderIndex, offset: number): void {
-    this._text = index.text;
-    this._pos = index.pos;
-    this._ids = index.ids;
+  _adopt(text: string, pos: number[], ids: number[], offset: number): void {
+    this._text = text;
+    this._pos = pos;
+    this._ids = ids;
     this._offset = offset;
   }
 
