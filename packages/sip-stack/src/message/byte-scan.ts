@@ -490,7 +490,14 @@ export function fromToWire(b: Uint8Array, off: number, s: string, start: number,
         if (i === v0) return undefined;
       } else if (c !== 0x3b) return undefined;
     }
-    if (len === 3 && tagValue === undefined && knownParam(b, n0, 3) === TAG) {
+    // "tag" in any case, compared here rather than by a call of knownParam
+    if (
+      len === 3 &&
+      tagValue === undefined &&
+      (b[n0] | 0x20) === 0x74 &&
+      (b[n0 + 1] | 0x20) === 0x61 &&
+      (b[n0 + 2] | 0x20) === 0x67
+    ) {
       // a tag without a value is the general parser's to refuse
       if (v0 < 0) return undefined;
       tagValue = s.slice(v0 - off, i - off);

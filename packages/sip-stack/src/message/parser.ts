@@ -46,33 +46,11 @@ export const KNOWN_METHODS: ReadonlySet<string> = new Set([
  * constant string, so parsing makes none; undefined for any other.
  */
 function knownMethodAt(b: Uint8Array, at: number, len: number): string | undefined {
-  switch (len) {
-    case 3:
-      if (b[at] === 0x41 && b[at + 1] === 0x43 && b[at + 2] === 0x4b) return 'ACK';
-      if (b[at] === 0x42 && b[at + 1] === 0x59 && b[at + 2] === 0x45) return 'BYE';
-      return undefined;
-    case 6:
-      return b[at] === 0x49 &&
-        b[at + 1] === 0x4e &&
-        b[at + 2] === 0x56 &&
-        b[at + 3] === 0x49 &&
-        b[at + 4] === 0x54 &&
-        b[at + 5] === 0x45
-        ? 'INVITE'
-        : undefined;
-    case 7:
-      return b[at] === 0x4f &&
-        b[at + 1] === 0x50 &&
-        b[at + 2] === 0x54 &&
-        b[at + 3] === 0x49 &&
-        b[at + 4] === 0x4f &&
-        b[at + 5] === 0x4e &&
-        b[at + 6] === 0x53
-        ? 'OPTIONS'
-        : undefined;
-    default:
-      return undefined;
-  }
+  // short bytecode: parseMessage inlines it, and still has room to inline the message's constructors
+  const m = len === 3 ? (b[at] === 0x41 ? 'ACK' : 'BYE') : len === 6 ? 'INVITE' : len === 7 ? 'OPTIONS' : undefined;
+  if (m === undefined) return undefined;
+  for (let k = 0; k < len; k++) if (b[at + k] !== m.charCodeAt(k)) return undefined;
+  return m;
 }
 
 function asBuffer(input: Uint8Array): SlicingBuffer {
