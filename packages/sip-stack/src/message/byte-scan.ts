@@ -301,10 +301,22 @@ export function viaWire(b: Uint8Array, off: number, s: string, start: number, en
   let viaReceived: string | undefined;
   let viaMaddr: string | undefined;
   let viaRport: number | null | undefined;
+  // whether the params are written as StampedViaValue writes them back (ViaValue plainParams: lower-case names,
+  // token or host values, no received, no name twice, at most 8), so that the stamped text need not check them
+  // again; names knownParam does not know are not compared here: a second one leaves that to plainParams
+  let paramsPlain = plain;
+  let seen = 0;
+  let count = 0;
+  let unknown = 0;
   while (i < e) {
     if (b[i] !== 0x3b) return undefined;
     const n0 = ++i;
-    while (i < e && TOKEN[b[i]] === 1) i++;
+    while (i < e) {
+      c = b[i];
+      if (TOKEN[c] !== 1) break;
+      if (c <= 0x5a && c >= 0x41) paramsPlain = false;
+      i++;
+    }
     const len = i - n0;
     if (len === 0) return undefined;
     let v0 = -1;
@@ -315,12 +327,18 @@ export function viaWire(b: Uint8Array, off: number, s: string, start: number, en
         while (i < e) {
           c = b[i];
           if (c < 63 && VALUE_STOP[c] === 1) break;
+          if (TOKEN[c] !== 1 && c !== 0x3a && c !== 0x5b && c !== 0x5d) paramsPlain = false;
           i++;
         }
         if (i === v0) return undefined;
       } else if (c !== 0x3b) return undefined;
     }
     const which = knownParam(b, n0, len);
+    if (++count > 8 || which === RECEIVED) paramsPlain = false;
+    else if (which !== 0) {
+      if ((seen & (1 << which)) !== 0) paramsPlain = false;
+      seen |= 1 << which;
+    } else if (unknown++ > 0) paramsPlain = false;
     if (which === 0) continue;
     if (v0 < 0) {
       // branch, received, maddr and ttl need a value; tag is not a Via param here (viaBytes ignores it)
@@ -366,6 +384,7 @@ export function viaWire(b: Uint8Array, off: number, s: string, start: number, en
     paramsStart,
     end,
     plain ? start : -1,
+    paramsPlain,
   );
 }
 
@@ -448,6 +467,7 @@ export function viaBytes(b: Uint8Array, off: number, s: string, start: number, e
     paramsStart,
     end,
     -1,
+    false,
   );
 }
 
