@@ -243,10 +243,14 @@ function indexHeadersFrom(
 
 /**
  * Room for the positions of 12 header lines, written by index (no growth on the usual message); slots past the
- * indexed lines stay empty and are never read (the header count is ids.length).
+ * indexed lines stay 0 and are never read (the header count is ids.length).
  */
 function newPositions(): number[] {
-  return new Array(48);
+  // a literal: optimized code copies its boilerplate (packed small integers) instead of filling 48 holes
+  return [
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0,
+  ];
 }
 
 function hasUriScheme(uri: string): boolean {
