@@ -5,9 +5,16 @@
 // text with the general parsers of headers.ts, which give the same value or the precise error.
 
 import { NameAddrValue, ViaValue } from './headers.js';
-import { TOKEN, VALUE_STOP } from './scan.js';
+import { TOKEN as TOKEN_TABLE, VALUE_STOP as VALUE_STOP_TABLE } from './scan.js';
 import type { CSeq, FromTo, Via } from './types.js';
-import { CLASS, HOST } from './uri.js';
+import { HOST as HOST_BIT, CLASS as URI_CLASS } from './uri.js';
+
+// Module-local copies of the tables: optimized code reads an imported binding through its cell, with a TDZ check,
+// on every use (once per byte in the loops below); a local const is a constant to it.
+const TOKEN = TOKEN_TABLE;
+const VALUE_STOP = VALUE_STOP_TABLE;
+const CLASS = URI_CLASS;
+const HOST = HOST_BIT;
 
 const MAX_UINT32 = 4294967295;
 
@@ -294,10 +301,22 @@ export function viaWire(b: Uint8Array, off: number, s: string, start: number, en
   let viaReceived: string | undefined;
   let viaMaddr: string | undefined;
   let viaRport: number | null | undefined;
+  // whether the params are written as StampedViaValue writes them back (ViaValue plainParams: lower-case names,
+  // token or host values, no received, no name twice, at most 8), so that the stamped text need not check them
+  // again; names knownParam does not know are not compared here: a second one leaves that to plainParams
+  let paramsPlain = plain;
+  let seen = 0;
+  let count = 0;
+  let unknown = 0;
   while (i < e) {
     if (b[i] !== 0x3b) return undefined;
     const n0 = ++i;
-    while (i < e && TOKEN[b[i]] === 1) i++;
+    while (i < e) {
+      c = b[i];
+      if (TOKEN[c] !== 1) break;
+      if (c <= 0x5a && c >= 0x41) paramsPlain = false;
+      i++;
+    }
     const len = i - n0;
     if (len === 0) return undefined;
     let v0 = -1;
@@ -308,12 +327,18 @@ export function viaWire(b: Uint8Array, off: number, s: string, start: number, en
         while (i < e) {
           c = b[i];
           if (c < 63 && VALUE_STOP[c] === 1) break;
+          if (TOKEN[c] !== 1 && c !== 0x3a && c !== 0x5b && c !== 0x5d) paramsPlain = false;
           i++;
         }
         if (i === v0) return undefined;
       } else if (c !== 0x3b) return undefined;
     }
     const which = knownParam(b, n0, len);
+    if (++count > 8 || which === RECEIVED) paramsPlain = false;
+    else if (which !== 0) {
+      if ((seen & (1 << which)) !== 0) paramsPlain = false;
+      seen |= 1 << which;
+    } else if (unknown++ > 0) paramsPlain = false;
     if (which === 0) continue;
     if (v0 < 0) {
       // branch, received, maddr and ttl need a value; tag is not a Via param here (viaBytes ignores it)
@@ -359,6 +384,7 @@ export function viaWire(b: Uint8Array, off: number, s: string, start: number, en
     paramsStart,
     end,
     plain ? start : -1,
+    paramsPlain,
   );
 }
 
@@ -441,6 +467,7 @@ export function viaBytes(b: Uint8Array, off: number, s: string, start: number, e
     paramsStart,
     end,
     -1,
+    false,
   );
 }
 
@@ -483,7 +510,14 @@ export function fromToWire(b: Uint8Array, off: number, s: string, start: number,
         if (i === v0) return undefined;
       } else if (c !== 0x3b) return undefined;
     }
-    if (len === 3 && tagValue === undefined && knownParam(b, n0, 3) === TAG) {
+    // "tag" in any case, compared here rather than by a call of knownParam
+    if (
+      len === 3 &&
+      tagValue === undefined &&
+      (b[n0] | 0x20) === 0x74 &&
+      (b[n0 + 1] | 0x20) === 0x61 &&
+      (b[n0 + 2] | 0x20) === 0x67
+    ) {
       // a tag without a value is the general parser's to refuse
       if (v0 < 0) return undefined;
       tagValue = s.slice(v0 - off, i - off);

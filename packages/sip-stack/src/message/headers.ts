@@ -128,6 +128,11 @@ export class ViaValue implements Via {
    * it (so with plain params src[wireAt, paramsEnd) is the text it writes); -1 when not known
    */
   declare private readonly wireAt: number;
+  /**
+   * @internal true when the byte scanner saw the params written as plainParams requires (then plainParams gives
+   * their text); false when not known
+   */
+  declare readonly paramsPlain: boolean;
   declare private _params: SipParams | undefined;
 
   constructor(
@@ -147,6 +152,7 @@ export class ViaValue implements Via {
     paramsStart: number,
     paramsEnd: number,
     wireAt: number,
+    paramsPlain: boolean,
   ) {
     this.protocol = protocol;
     this.version = version;
@@ -164,6 +170,7 @@ export class ViaValue implements Via {
     this.paramsStart = paramsStart;
     this.paramsEnd = paramsEnd;
     this.wireAt = wireAt;
+    this.paramsPlain = paramsPlain;
     this._params = undefined;
   }
 
@@ -178,7 +185,7 @@ export class ViaValue implements Via {
 
   /** @internal the whole value as StampedViaValue writes it when it is the received text; else undefined */
   wireText(): string | undefined {
-    return this.wireAt < 0 || this.plainParams() === undefined
+    return this.wireAt < 0 || (!this.paramsPlain && this.plainParams() === undefined)
       ? undefined
       : this.src.slice(this.wireAt, this.paramsEnd);
   }
@@ -311,6 +318,7 @@ export class StampedViaValue extends ViaValue {
       0,
       0,
       -1,
+      false,
     );
     this.original = via;
     this.fill = rport !== undefined;
@@ -658,6 +666,7 @@ function scanVia(s: string, i: number, end: number): Via {
     0,
     0,
     -1,
+    false,
   );
 }
 

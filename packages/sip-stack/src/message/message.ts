@@ -42,16 +42,6 @@ import { parseUri } from './uri.js';
 
 const EMPTY_BODY = new Uint8Array(0);
 
-/** What the header store of a message starts from: the parser's index, or nothing. */
-export interface HeaderIndex {
-  /** Text of the start line and headers. */
-  readonly text: string;
-  /** 4 numbers per header: name start, name end, value start, value end (offsets in text). */
-  readonly pos: number[];
-  /** Header id per header, with FOLDED (0x100) set when the value spans folded lines. */
-  readonly ids: number[];
-}
-
 /**
  * The received header lines of a parsed message, kept through edits so that the serializer writes unchanged lines
  * as received (as it writes an unchanged message).
@@ -209,10 +199,10 @@ export abstract class SipMessageBase {
   }
 
   /** @internal used by the parser */
-  _adopt(index: HeaderIndex, offset: number): void {
-    this._text = index.text;
-    this._pos = index.pos;
-    this._ids = index.ids;
+  _adopt(text: string, pos: number[], ids: number[], offset: number): void {
+    this._text = text;
+    this._pos = pos;
+    this._ids = ids;
     this._offset = offset;
   }
 
@@ -896,21 +886,19 @@ export class SipRequest extends SipMessageBase {
   declare readonly isRequest: true;
   declare readonly isResponse: false;
   declare private _method: string;
-  /** undefined while the parsed Request-URI is still only its place in the header text: _text[_uriAt, _uriEnd) */
+  /**
+   * undefined while the parsed Request-URI is still only its place in the header text: _text[_method.length + 1,
+   * _uriEnd) (one SP after the method, RFC 3261 7.1)
+   */
   declare private _uri: string | undefined;
-  declare private _uriAt: number;
   declare private _uriEnd: number;
   declare private _requestUri: AnyUri | undefined;
 
   constructor(method: string, uri: string, headers?: Iterable<readonly [string, string]>, body?: Uint8Array) {
     super();
-    // assigned, not defined as class fields (see SipMessageBase)
-    (this as { type: 'request' }).type = 'request';
-    (this as { isRequest: true }).isRequest = true;
-    (this as { isResponse: false }).isResponse = false;
+    // assigned, not defined as class fields (see SipMessageBase); type, isRequest and isResponse are on the prototype
     this._method = method;
     this._uri = uri;
-    this._uriAt = 0;
     this._uriEnd = 0;
     this._requestUri = undefined;
     if (headers !== undefined || body !== undefined) this._fill(headers, body);
@@ -922,6 +910,8 @@ export class SipRequest extends SipMessageBase {
   }
 
   set method(value: string) {
+    // the parsed Request-URI's place depends on the method's length
+    if (this._uri === undefined) this._uri = this.uri;
     this._method = value;
     this._dropSource();
   }
@@ -930,16 +920,15 @@ export class SipRequest extends SipMessageBase {
   get uri(): string {
     let u = this._uri;
     if (u === undefined) {
-      u = this._text.slice(this._uriAt, this._uriEnd);
+      u = this._text.slice(this._method.length + 1, this._uriEnd);
       this._uri = u;
     }
     return u;
   }
 
-  /** @internal used by the parser: the Request-URI is _text[at, end), sliced on first use */
-  _setUriAt(at: number, end: number): void {
+  /** @internal used by the parser: the Request-URI is _text[method length + 1, end), sliced on first use */
+  _setUriEnd(end: number): void {
     this._uri = undefined;
-    this._uriAt = at;
     this._uriEnd = end;
   }
 
@@ -992,10 +981,7 @@ export class SipResponse extends SipMessageBase {
 
   constructor(status: number, reason: string, headers?: Iterable<readonly [string, string]>, body?: Uint8Array) {
     super();
-    // assigned, not defined as class fields (see SipMessageBase)
-    (this as { type: 'response' }).type = 'response';
-    (this as { isRequest: false }).isRequest = false;
-    (this as { isResponse: true }).isResponse = true;
+    // assigned, not defined as class fields (see SipMessageBase); type, isRequest and isResponse are on the prototype
     this._status = status;
     this._reason = reason;
     if (headers !== undefined || body !== undefined) this._fill(headers, body);
@@ -1026,6 +1012,18 @@ export class SipResponse extends SipMessageBase {
     return `SIP/2.0 ${this._status} ${this._reason}`;
   }
 }
+
+// The same for every message of a class: read from the prototype rather than stored in each message.
+Object.defineProperties(SipRequest.prototype, {
+  type: { value: 'request', enumerable: true },
+  isRequest: { value: true, enumerable: true },
+  isResponse: { value: false, enumerable: true },
+});
+Object.defineProperties(SipResponse.prototype, {
+  type: { value: 'response', enumerable: true },
+  isRequest: { value: false, enumerable: true },
+  isResponse: { value: true, enumerable: true },
+});
 
 export type SipMessage = SipRequest | SipResponse;
 
