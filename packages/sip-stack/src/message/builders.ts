@@ -347,11 +347,13 @@ export function createResponse(
   let callK = -1;
   let cseqK = -1;
   let vias = 0;
+  let viaK = -1;
   let recordRoutes = 0;
   for (let k = 0; k < n; k++) {
     const id = request._ids[k] & 0xff;
-    if (id === HeaderId.Via) vias++;
-    else if (id === HeaderId.From) {
+    if (id === HeaderId.Via) {
+      if (vias++ === 0) viaK = k;
+    } else if (id === HeaderId.From) {
       if (fromK < 0) fromK = k;
     } else if (id === HeaderId.To) {
       if (toK < 0) toK = k;
@@ -366,7 +368,7 @@ export function createResponse(
   if (toK >= 0 && status !== 100 && request.to().tag === undefined) {
     tag = options.toTag ?? generateTag(options.random ?? defaultRandom);
   }
-  const echo = echoOf(request, vias, fromK, toK, callK, cseqK, tag, options.toTag !== undefined);
+  const echo = echoOf(request, vias, viaK, fromK, toK, callK, cseqK, tag, options.toTag !== undefined);
   const extra = options.headers;
   const checked = extra === undefined ? undefined : checkedLinesOf(extra);
   const body = options.body;
@@ -492,6 +494,7 @@ const TAG = ';tag=';
 function echoOf(
   request: SipRequest,
   vias: number,
+  viaK: number,
   fromK: number,
   toK: number,
   callK: number,
@@ -520,14 +523,7 @@ function echoOf(
   }
   const ids = request._ids;
   const pos = request._pos;
-  const lines: number[] = [];
-  for (let k = 0; k < ids.length && lines.length < 2 * vias; k++) {
-    if ((ids[k] & 0xff) === HeaderId.Via) lines.push(k, HeaderId.Via);
-  }
-  if (fromK >= 0) lines.push(fromK, HeaderId.From);
-  if (toK >= 0) lines.push(toK, HeaderId.To);
-  if (callK >= 0) lines.push(callK, HeaderId.CallId);
-  if (cseqK >= 0) lines.push(cseqK, HeaderId.CSeq);
+  const lines = repeatedLines(ids, vias, viaK, fromK, toK, callK, cseqK);
   // The head as few strings as can be: a line received as `Name: value` CRLF with the canonical name (the bytes the
   // string path writes) is taken with its neighbours as one slice of the request text, so the head is a short rope
   // (stamped Via, one or two runs of request text, the To-tag) that V8 flattens cheaply into the datagram; other
@@ -553,7 +549,7 @@ function echoOf(
       const s = pos[4 * k];
       const v = pos[4 * k + 2];
       const e = pos[4 * k + 3];
-      if (v - s === name.length && text.startsWith(name, s) && trimEnd(text, v, e) === e) {
+      if (v - s === name.length && canonicalNameAt(text, s, id) && trimEnd(text, v, e) === e) {
         // as received: one run with the line before it when they are neighbours in the text
         if (at >= 0 && s === at + 2 && isCrLf(text, at)) {
           if (runA < 0) runA = at;
@@ -593,9 +589,108 @@ function echoOf(
   return { text, pos, lines, via0, tag, head, own: undefined, ownBodyLength: 0 };
 }
 
+/**
+ * repeatedLines' last array, made for a request with one Via, and where its lines were. The array is never changed
+ * once made (only _unecho reads it), so the next request laid out the same way shares it.
+ */
+const lastLayout = { lines: [] as number[], via: -1, from: -1, to: -1, callId: -1, cseq: -1 };
+
+/**
+ * The repeated lines (ResponseEcho.lines): the Via lines, then From, To, Call-ID and CSeq (`viaK` is the first
+ * Via). Requests from one peer are laid out alike: one array less per response.
+ */
+function repeatedLines(
+  ids: number[],
+  vias: number,
+  viaK: number,
+  fromK: number,
+  toK: number,
+  callK: number,
+  cseqK: number,
+): number[] {
+  const last = lastLayout;
+  if (
+    vias === 1 &&
+    viaK === last.via &&
+    fromK === last.from &&
+    toK === last.to &&
+    callK === last.callId &&
+    cseqK === last.cseq
+  ) {
+    return last.lines;
+  }
+  const lines: number[] = [];
+  for (let k = viaK; k >= 0 && k < ids.length && lines.length < 2 * vias; k++) {
+    if ((ids[k] & 0xff) === HeaderId.Via) lines.push(k, HeaderId.Via);
+  }
+  if (fromK >= 0) lines.push(fromK, HeaderId.From);
+  if (toK >= 0) lines.push(toK, HeaderId.To);
+  if (callK >= 0) lines.push(callK, HeaderId.CallId);
+  if (cseqK >= 0) lines.push(cseqK, HeaderId.CSeq);
+  if (vias === 1) {
+    last.lines = lines;
+    last.via = viaK;
+    last.from = fromK;
+    last.to = toK;
+    last.callId = callK;
+    last.cseq = cseqK;
+  }
+  return lines;
+}
+
 /** The canonical `Name: ` of each repeated header, by id (HeaderId.Via .. HeaderId.CSeq are 1..5). */
 const ECHO_NAMES: readonly string[] = ['', 'Via: ', 'From: ', 'To: ', 'Call-ID: ', 'CSeq: '];
 if (ECHO_NAMES[HeaderId.Via] !== 'Via: ' || ECHO_NAMES[HeaderId.CSeq] !== 'CSeq: ') throw new Error('HeaderId order');
+
+/**
+ * Whether `text` holds the canonical `Name: ` of header `id` (From, To, Call-ID or CSeq) at `at`: constants compared
+ * one char code each, about half of what a loop over the name's own char codes or startsWith(name, at) cost
+ * (callgrind: that line was echoOf's hottest, ~300 instructions per line).
+ */
+function canonicalNameAt(text: string, at: number, id: number): boolean {
+  switch (id) {
+    case HeaderId.From:
+      return (
+        text.charCodeAt(at) === 70 &&
+        text.charCodeAt(at + 1) === 114 &&
+        text.charCodeAt(at + 2) === 111 &&
+        text.charCodeAt(at + 3) === 109 &&
+        text.charCodeAt(at + 4) === 58 &&
+        text.charCodeAt(at + 5) === 32
+      );
+    case HeaderId.To:
+      return (
+        text.charCodeAt(at) === 84 &&
+        text.charCodeAt(at + 1) === 111 &&
+        text.charCodeAt(at + 2) === 58 &&
+        text.charCodeAt(at + 3) === 32
+      );
+    case HeaderId.CallId:
+      return (
+        text.charCodeAt(at) === 67 &&
+        text.charCodeAt(at + 1) === 97 &&
+        text.charCodeAt(at + 2) === 108 &&
+        text.charCodeAt(at + 3) === 108 &&
+        text.charCodeAt(at + 4) === 45 &&
+        text.charCodeAt(at + 5) === 73 &&
+        text.charCodeAt(at + 6) === 68 &&
+        text.charCodeAt(at + 7) === 58 &&
+        text.charCodeAt(at + 8) === 32
+      );
+    case HeaderId.CSeq:
+      return (
+        text.charCodeAt(at) === 67 &&
+        text.charCodeAt(at + 1) === 83 &&
+        text.charCodeAt(at + 2) === 101 &&
+        text.charCodeAt(at + 3) === 113 &&
+        text.charCodeAt(at + 4) === 58 &&
+        text.charCodeAt(at + 5) === 32
+      );
+    default:
+      // a Via line that is not the stamped one
+      return text.startsWith(ECHO_NAMES[id], at);
+  }
+}
 
 function isCrLf(text: string, at: number): boolean {
   return text.charCodeAt(at) === 13 && text.charCodeAt(at + 1) === 10;

@@ -90,19 +90,27 @@ export interface TransactionEnv {
   terminated(tx: TransactionBase): void;
 }
 
+/**
+ * A transaction's clock timers and its wait, made on its first timer: a server transaction answered at once (most
+ * of them) never times anything, and is smaller without these slots.
+ */
+class TimerSlots {
+  // At most two timers run at once (A+B, E+F, G+H): two slots instead of a Map per transaction; a third would
+  // go to `extra`, which no state machine here needs.
+  name0: TransactionTimerName | undefined = undefined;
+  handle0: TimerHandle | undefined = undefined;
+  name1: TransactionTimerName | undefined = undefined;
+  handle1: TimerHandle | undefined = undefined;
+  extra: Map<TransactionTimerName, TimerHandle> | undefined = undefined;
+  /** The wait state's timer (D, I, J or K), timed by the layer's wait queues, and its deadline. */
+  waitName: TransactionTimerName | undefined = undefined;
+  waitDue: number | undefined = undefined;
+}
+
 /** @internal */
 export abstract class TransactionBase implements WaitingTransaction {
-  // At most two timers run at once (A+B, E+F, G+H): two slots instead of a Map per transaction; a third would
-  // go to `extraTimers`, which no state machine here needs.
-  private timerName0: TransactionTimerName | undefined = undefined;
-  private timerHandle0: TimerHandle | undefined = undefined;
-  private timerName1: TransactionTimerName | undefined = undefined;
-  private timerHandle1: TimerHandle | undefined = undefined;
-  private extraTimers: Map<TransactionTimerName, TimerHandle> | undefined = undefined;
-  /** The wait state's timer (D, I, J or K), timed by the layer's wait queues, and its deadline. */
-  private waitName: TransactionTimerName | undefined = undefined;
-  waitDue: number | undefined = undefined;
-  private ended = false;
+  private timers: TimerSlots | undefined = undefined;
+  /** Why it ended; undefined while it has not. */
   cause: TerminationCause | undefined = undefined;
 
   /** The key the transaction is matched by, when made (see `key`). */
@@ -137,10 +145,20 @@ export abstract class TransactionBase implements WaitingTransaction {
 
   abstract get state(): string;
 
+  /** Whether it ended (terminate ran). */
+  private get ended(): boolean {
+    return this.cause !== undefined;
+  }
+
   get isTerminated(): boolean {
-    if (this.ended) return true;
+    if (this.cause !== undefined) return true;
     const until = this.retiredUntil;
     return until !== undefined && this.env.clock.now() >= until;
+  }
+
+  /** Deadline of the wait now running, or undefined (the wait queue's check: WaitingTransaction). */
+  get waitDue(): number | undefined {
+    return this.timers?.waitDue;
   }
 
   /** Deadline of a wait the layer now times without this object (see ServerTransactionEnv.retire), and its name. */
@@ -156,10 +174,13 @@ export abstract class TransactionBase implements WaitingTransaction {
   /** Timers now running, for tests and diagnostics. */
   activeTimers(): TransactionTimerName[] {
     const out: TransactionTimerName[] = [];
-    if (this.timerName0 !== undefined) out.push(this.timerName0);
-    if (this.timerName1 !== undefined) out.push(this.timerName1);
-    if (this.extraTimers !== undefined) out.push(...this.extraTimers.keys());
-    if (this.waitName !== undefined) out.push(this.waitName);
+    const t = this.timers;
+    if (t !== undefined) {
+      if (t.name0 !== undefined) out.push(t.name0);
+      if (t.name1 !== undefined) out.push(t.name1);
+      if (t.extra !== undefined) out.push(...t.extra.keys());
+      if (t.waitName !== undefined) out.push(t.waitName);
+    }
     if (this.retiredTimer !== undefined && !this.isTerminated) out.push(this.retiredTimer);
     return out;
   }
@@ -170,23 +191,30 @@ export abstract class TransactionBase implements WaitingTransaction {
       this.forgetTimer(name);
       if (!this.ended) fire();
     }, ms);
-    if (this.timerName0 === undefined) {
-      this.timerName0 = name;
-      this.timerHandle0 = handle;
-    } else if (this.timerName1 === undefined) {
-      this.timerName1 = name;
-      this.timerHandle1 = handle;
+    let t = this.timers;
+    if (t === undefined) {
+      t = new TimerSlots();
+      this.timers = t;
+    }
+    if (t.name0 === undefined) {
+      t.name0 = name;
+      t.handle0 = handle;
+    } else if (t.name1 === undefined) {
+      t.name1 = name;
+      t.handle1 = handle;
     } else {
-      this.extraTimers ??= new Map();
-      this.extraTimers.set(name, handle);
+      t.extra ??= new Map();
+      t.extra.set(name, handle);
     }
   }
 
   protected stopTimer(name: TransactionTimerName): void {
-    if (this.waitName === name) {
+    const t = this.timers;
+    if (t === undefined) return;
+    if (t.waitName === name) {
       // the queue skips an entry whose deadline no longer matches
-      this.waitName = undefined;
-      this.waitDue = undefined;
+      t.waitName = undefined;
+      t.waitDue = undefined;
       return;
     }
     const h = this.forgetTimer(name);
@@ -195,36 +223,40 @@ export abstract class TransactionBase implements WaitingTransaction {
 
   /** Drops a timer from the slots (keeping the order they were started in); returns its handle. */
   private forgetTimer(name: TransactionTimerName): TimerHandle | undefined {
+    const t = this.timers;
+    if (t === undefined) return undefined;
     let h: TimerHandle | undefined;
-    if (this.timerName0 === name) {
-      h = this.timerHandle0;
-      this.timerName0 = this.timerName1;
-      this.timerHandle0 = this.timerHandle1;
-      this.timerName1 = undefined;
-      this.timerHandle1 = undefined;
-    } else if (this.timerName1 === name) {
-      h = this.timerHandle1;
-      this.timerName1 = undefined;
-      this.timerHandle1 = undefined;
-    } else if (this.extraTimers !== undefined) {
-      h = this.extraTimers.get(name);
-      this.extraTimers.delete(name);
+    if (t.name0 === name) {
+      h = t.handle0;
+      t.name0 = t.name1;
+      t.handle0 = t.handle1;
+      t.name1 = undefined;
+      t.handle1 = undefined;
+    } else if (t.name1 === name) {
+      h = t.handle1;
+      t.name1 = undefined;
+      t.handle1 = undefined;
+    } else if (t.extra !== undefined) {
+      h = t.extra.get(name);
+      t.extra.delete(name);
     }
     return h;
   }
 
   private stopAllTimers(): void {
+    const t = this.timers;
+    if (t === undefined) return;
     const clock = this.env.clock;
-    if (this.timerHandle0 !== undefined) clock.clearTimeout(this.timerHandle0);
-    if (this.timerHandle1 !== undefined) clock.clearTimeout(this.timerHandle1);
-    this.timerName0 = this.timerName1 = undefined;
-    this.timerHandle0 = this.timerHandle1 = undefined;
-    if (this.extraTimers !== undefined) {
-      for (const h of this.extraTimers.values()) clock.clearTimeout(h);
-      this.extraTimers = undefined;
+    if (t.handle0 !== undefined) clock.clearTimeout(t.handle0);
+    if (t.handle1 !== undefined) clock.clearTimeout(t.handle1);
+    t.name0 = t.name1 = undefined;
+    t.handle0 = t.handle1 = undefined;
+    if (t.extra !== undefined) {
+      for (const h of t.extra.values()) clock.clearTimeout(h);
+      t.extra = undefined;
     }
-    this.waitName = undefined;
-    this.waitDue = undefined;
+    t.waitName = undefined;
+    t.waitDue = undefined;
   }
 
   /** Enters a wait state for `ms` (timers D, I, J, K) or ends at once when it is zero (reliable transport). */
@@ -242,15 +274,21 @@ export abstract class TransactionBase implements WaitingTransaction {
    * The transaction ends at the deadline unless `stopTimer(name)` came first.
    */
   protected startWait(name: TransactionTimerName, ms: number): void {
-    this.waitName = name;
-    this.waitDue = this.env.waits.add(this, ms);
+    let t = this.timers;
+    if (t === undefined) {
+      t = new TimerSlots();
+      this.timers = t;
+    }
+    t.waitName = name;
+    t.waitDue = this.env.waits.add(this, ms);
   }
 
   /** @internal the wait queue's call at the deadline */
   waitEnded(): void {
-    if (this.waitName === undefined || this.ended) return;
-    this.waitName = undefined;
-    this.waitDue = undefined;
+    const t = this.timers;
+    if (t === undefined || t.waitName === undefined || this.ended) return;
+    t.waitName = undefined;
+    t.waitDue = undefined;
     this.terminate('normal');
   }
 
@@ -310,7 +348,6 @@ export abstract class TransactionBase implements WaitingTransaction {
   /** Ends the transaction: every timer stopped, removed from the layer, the user told once. */
   terminate(cause: TerminationCause): void {
     if (this.ended) return;
-    this.ended = true;
     this.cause = cause;
     this.stopAllTimers();
     this.setTerminatedState();

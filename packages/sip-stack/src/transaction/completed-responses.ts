@@ -65,6 +65,67 @@ export class ChunkPool {
   }
 }
 
+/** One part of a staged key as latin1 bytes, kept for the next key with the same part (stageKey). */
+class KeyPart {
+  /** the string (or port number) the bytes are of; undefined when none */
+  value: string | number | undefined = undefined;
+  length = 0;
+  private bytes = new Uint8Array(16);
+
+  /** `host` lower-cased; false when it is not ASCII (the caller then uses the key's text). */
+  setHost(host: string): boolean {
+    return this.set(host, true, 127);
+  }
+
+  /** `text` as it is; false when it has a char above 255. */
+  setText(text: string): boolean {
+    return this.set(text, false, 255);
+  }
+
+  /** The decimal digits of `port` (a 31-bit integer). */
+  setPort(port: number): void {
+    let digits = 1;
+    for (let p = port; p >= 10; p = (p - (p % 10)) / 10) digits++;
+    let p = port;
+    for (let k = digits - 1; k >= 0; k--) {
+      const d = p % 10;
+      this.bytes[k] = 48 + d;
+      p = (p - d) / 10;
+    }
+    this.length = digits;
+    this.value = port;
+  }
+
+  private set(text: string, lower: boolean, max: number): boolean {
+    const n = text.length;
+    this.value = undefined;
+    if (n > this.bytes.length) this.bytes = new Uint8Array(2 * n);
+    const bytes = this.bytes;
+    for (let j = 0; j < n; j++) {
+      let c = text.charCodeAt(j);
+      if (c > max) return false;
+      // ASCII only: then this is toLowerCase
+      if (lower && c >= 65 && c <= 90) c += 32;
+      bytes[j] = c;
+    }
+    this.length = n;
+    this.value = text;
+    return true;
+  }
+
+  /** Writes the bytes at `chunk[at]`; returns the FNV-1a hash `h` continued over them. */
+  copy(chunk: Uint8Array, at: number, h: number): number {
+    const bytes = this.bytes;
+    const n = this.length;
+    for (let j = 0; j < n; j++) {
+      const c = bytes[j];
+      h = Math.imul(h ^ c, 0x01000193);
+      chunk[at + j] = c;
+    }
+    return h;
+  }
+}
+
 /** Where a store of CompletedGenerations keeps its records' keys and chunks, shared with the other stores. */
 export interface SharedStorage {
   readonly index: CompletedIndex;
@@ -116,6 +177,10 @@ export class CompletedResponses implements IndexedStore {
   private stagedOff = 0;
   private stagedHashValue = 0;
   private stageCount = 0;
+  /** The last host (lower-cased), port and method stageKey wrote, as bytes. */
+  private readonly hostText = new KeyPart();
+  private readonly portText = new KeyPart();
+  private readonly methodText = new KeyPart();
   private readonly index: CompletedIndex;
   /** tag << RECORD_BITS: a record's reference is this plus its number's low bits. */
   private readonly refBase: number;
@@ -293,55 +358,44 @@ export class CompletedResponses implements IndexedStore {
     const count = ++this.stageCount;
     let digits = 0;
     if (port !== undefined) {
-      // a 31-bit integer (as its text: no sign, exponent or fraction), counted without a division
+      // a 31-bit integer (as its text: no sign, exponent or fraction)
       if ((port | 0) !== port || port < 0) return -1;
-      digits = port < 10 ? 1 : port < 100 ? 2 : port < 1000 ? 3 : port < 10000 ? 4 : port < 100000 ? 5 : 0;
-      if (digits === 0) for (let p = port; p > 0; p = (p - (p % 10)) / 10) digits++;
+      if (port !== this.portText.value) this.portText.setPort(port);
+      digits = this.portText.length;
     }
-    const keyLength = branch.length + host.length + digits + method.length + 3;
+    // the host and the method are nearly always those of the last key: their bytes are copied from there, not
+    // read again char by char (a char code costs ~25 instructions here, a byte ~5: callgrind)
+    const hostText = this.hostText;
+    if (host !== hostText.value && !hostText.setHost(host)) return -1;
+    const methodText = this.methodText;
+    if (method !== methodText.value && !methodText.setText(method)) return -1;
+    const branchLength = branch.length;
+    const keyLength = branchLength + hostText.length + digits + methodText.length + 3;
     if (keyLength > CHUNK) return -1;
     const chunk = this.stageAt(keyLength);
     let off = this.stagedOff;
     let h = -2128831035; // 0x811c9dc5
     let wide = 0;
-    for (let j = 0; j < branch.length; j++) {
+    for (let j = 0; j < branchLength; j++) {
       const c = branch.charCodeAt(j);
       h = Math.imul(h ^ c, 0x01000193);
       wide |= c;
       chunk[off++] = c;
     }
+    if (wide > 255) return -1;
     h = Math.imul(h ^ 10, 0x01000193);
     chunk[off++] = 10;
-    let hostWide = 0;
-    for (let j = 0; j < host.length; j++) {
-      let c = host.charCodeAt(j);
-      hostWide |= c;
-      // ASCII only (checked below): then this is toLowerCase
-      if (c >= 65 && c <= 90) c += 32;
-      h = Math.imul(h ^ c, 0x01000193);
-      chunk[off++] = c;
-    }
+    h = hostText.copy(chunk, off, h);
+    off += hostText.length;
     h = Math.imul(h ^ 10, 0x01000193);
     chunk[off++] = 10;
     if (port !== undefined) {
-      // the digits written last first, then hashed in order
-      let p = port;
-      for (let k = off + digits - 1; k >= off; k--) {
-        const d = p % 10;
-        chunk[k] = 48 + d;
-        p = (p - d) / 10;
-      }
-      for (const end = off + digits; off < end; off++) h = Math.imul(h ^ chunk[off], 0x01000193);
+      h = this.portText.copy(chunk, off, h);
+      off += digits;
     }
     h = Math.imul(h ^ 10, 0x01000193);
     chunk[off++] = 10;
-    for (let j = 0; j < method.length; j++) {
-      const c = method.charCodeAt(j);
-      h = Math.imul(h ^ c, 0x01000193);
-      wide |= c;
-      chunk[off++] = c;
-    }
-    if (wide > 255 || hostWide > 127) return -1;
+    h = methodText.copy(chunk, off, h);
     this.stagedLength = keyLength;
     this.stagedHashValue = h;
     return count;

@@ -526,7 +526,8 @@ export class TransactionLayer {
 
   /** RFC 3261 17.2.3: an RFC 2543 ACK carries the To tag of the final response; file the transaction under it. */
   private fileRfc2543Ack(tx: ServerTransaction, response: SipResponse): void {
-    if (tx.kind !== 'invite-server' || isRfc3261Branch(tx.request.via().branch)) return;
+    // a key staged on arrival (keyVia) had a magic-cookie branch: nothing to look at again
+    if (tx.kind !== 'invite-server' || tx.keyVia !== undefined || isRfc3261Branch(tx.request.via().branch)) return;
     let tag: string | undefined;
     try {
       tag = response.to().tag;
