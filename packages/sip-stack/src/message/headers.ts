@@ -190,6 +190,14 @@ export class ViaValue implements Via {
       : this.src.slice(this.wireAt, this.paramsEnd);
   }
 
+  /**
+   * @internal true when the byte scanner read every byte of the value as a plain sent-by and plain params: then it
+   * holds no comma, CR or NUL
+   */
+  scannedPlain(): boolean {
+    return this.wireAt >= 0 && this.paramsPlain;
+  }
+
   /** @internal where the params start in wireText() */
   wireParamsAt(): number {
     return this.paramsStart - this.wireAt;

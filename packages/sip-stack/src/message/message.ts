@@ -21,6 +21,7 @@ import {
   parseVia,
   parseVias,
   StampedViaValue,
+  ViaValue,
 } from './headers.js';
 import { firstListElement, splitList, trimEnd } from './scan.js';
 import type {
@@ -255,16 +256,19 @@ export abstract class SipMessageBase {
     }
     const k = this._find(HeaderId.Via);
     if (k < 0 || (this._ids[k] & FOLDED) !== 0 || this._values[k] !== undefined) return false;
-    const s = this._text;
-    const start = this._pos[4 * k + 2];
-    const end = this._pos[4 * k + 3];
-    // a comma-joined line is split the slow way; CR and NUL are refused by the slow way
-    const comma = s.indexOf(',', start);
-    if (comma >= 0 && comma < end) return false;
-    const cr = s.indexOf('\r', start);
-    if (cr >= 0 && cr < end) return false;
-    const nul = s.indexOf('\0', start);
-    if (nul >= 0 && nul < end) return false;
+    const via = this._topVia;
+    if (!(via instanceof ViaValue && via.scannedPlain())) {
+      const s = this._text;
+      const start = this._pos[4 * k + 2];
+      const end = this._pos[4 * k + 3];
+      // a comma-joined line is split the slow way; CR and NUL are refused by the slow way
+      const comma = s.indexOf(',', start);
+      if (comma >= 0 && comma < end) return false;
+      const cr = s.indexOf('\r', start);
+      if (cr >= 0 && cr < end) return false;
+      const nul = s.indexOf('\0', start);
+      if (nul >= 0 && nul < end) return false;
+    }
     const stamped = new StampedViaValue(this._topVia, received, rport);
     this._stamped = stamped;
     this._topVia = stamped;

@@ -325,6 +325,9 @@ describe('builders', () => {
   it('identifiers', () => {
     expect(generateBranch(random)).toBe(`z9hG4bK${'ab'.repeat(12)}`);
     expect(isRfc3261Branch(generateBranch())).toBe(true);
+    expect(isRfc3261Branch('z9hG4bK')).toBe(false);
+    expect(isRfc3261Branch('Z9hG4bKx')).toBe(false);
+    expect(isRfc3261Branch(undefined)).toBe(false);
     expect(generateBranch()).not.toBe(generateBranch());
     expect(generateTag(random)).toBe('ab'.repeat(8));
     expect(generateCallId('host.example.com', random)).toBe(`${'ab'.repeat(16)}@host.example.com`);
