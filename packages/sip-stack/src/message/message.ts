@@ -2,7 +2,7 @@
 // access, typed accessors that validate before returning, and mutation for proxies and user agents.
 
 import { SipParseError } from './errors.js';
-import { canonicalHeaderName, FOLDED, HeaderId, headerIdOf, isListHeader } from './header-names.js';
+import { canonicalHeaderName, FOLDED, HeaderId, headerIdOf, isListHeader, PLAIN } from './header-names.js';
 import {
   parseAuth,
   parseContacts,
@@ -255,16 +255,18 @@ export abstract class SipMessageBase {
     }
     const k = this._find(HeaderId.Via);
     if (k < 0 || (this._ids[k] & FOLDED) !== 0 || this._values[k] !== undefined) return false;
-    const s = this._text;
-    const start = this._pos[4 * k + 2];
-    const end = this._pos[4 * k + 3];
-    // a comma-joined line is split the slow way; CR and NUL are refused by the slow way
-    const comma = s.indexOf(',', start);
-    if (comma >= 0 && comma < end) return false;
-    const cr = s.indexOf('\r', start);
-    if (cr >= 0 && cr < end) return false;
-    const nul = s.indexOf('\0', start);
-    if (nul >= 0 && nul < end) return false;
+    // a comma-joined line is split the slow way; CR and NUL are refused by the slow way (a PLAIN line has none)
+    if ((this._ids[k] & PLAIN) === 0) {
+      const s = this._text;
+      const start = this._pos[4 * k + 2];
+      const end = this._pos[4 * k + 3];
+      const comma = s.indexOf(',', start);
+      if (comma >= 0 && comma < end) return false;
+      const cr = s.indexOf('\r', start);
+      if (cr >= 0 && cr < end) return false;
+      const nul = s.indexOf('\0', start);
+      if (nul >= 0 && nul < end) return false;
+    }
     const stamped = new StampedViaValue(this._topVia, received, rport);
     this._stamped = stamped;
     this._topVia = stamped;
