@@ -2,7 +2,7 @@
 
 import { randomFillSync } from 'node:crypto';
 import { SipParseError } from './errors.js';
-import { FOLDED, HeaderId, headerIdOf, PLAIN } from './header-names.js';
+import { AS_WRITTEN, FOLDED, HeaderId, headerIdOf, PLAIN } from './header-names.js';
 import { BRANCH_MAGIC_COOKIE, quoteString, StampedViaValue } from './headers.js';
 import { type CheckedLines, type ResponseEcho, SipRequest, SipResponse } from './message.js';
 import { trimEnd } from './scan.js';
@@ -553,7 +553,11 @@ function echoOf(
       const s = pos[4 * k];
       const v = pos[4 * k + 2];
       const e = pos[4 * k + 3];
-      if (v - s === name.length && canonicalNameAt(text, s, id) && trimEnd(text, v, e) === e) {
+      // AS_WRITTEN: the parser saw it so (no char codes read again here)
+      if (
+        (ids[k] & AS_WRITTEN) !== 0 ||
+        (v - s === name.length && canonicalNameAt(text, s, id) && trimEnd(text, v, e) === e)
+      ) {
         // as received: one run with the line before it when they are neighbours in the text
         if (at >= 0 && s === at + 2 && isCrLf(text, at)) {
           if (runA < 0) runA = at;

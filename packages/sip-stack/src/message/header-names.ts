@@ -9,6 +9,11 @@ export const FOLDED = 0x100;
  * NUL or other control character (so readers need not look for them again).
  */
 export const PLAIN = 0x200;
+/**
+ * Flag set by the parser in a header id when the line is written as the serializer writes one: the canonical name
+ * (RFC 3261 spelling), `: `, and a value with no trailing whitespace.
+ */
+export const AS_WRITTEN = 0x400;
 
 export enum HeaderId {
   Other = 0,

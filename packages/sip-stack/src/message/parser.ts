@@ -6,6 +6,7 @@ import { Buffer, isAscii } from 'node:buffer';
 import { cseqBytes, fromToBytes, fromToWire, viaBytes, viaWire } from './byte-scan.js';
 import { SipParseError, type SipParseErrorCode, type SipParsePartial } from './errors.js';
 import {
+  AS_WRITTEN as AS_WRITTEN_FLAG,
   FOLDED as FOLDED_FLAG,
   HeaderId,
   headerIdOf,
@@ -23,6 +24,7 @@ import type { CSeq, FromTo, ParseOptions, SipParseLimits, Via } from './types.js
 const TOKEN = TOKEN_TABLE;
 const FOLDED = FOLDED_FLAG;
 const PLAIN = PLAIN_FLAG;
+const AS_WRITTEN = AS_WRITTEN_FLAG;
 
 interface NodeStringSlicing {
   latin1Slice(start: number, end: number): string;
@@ -111,6 +113,8 @@ function indexHeaders(
       let i = p;
       // a known name is matched whole; any other must be a token
       let known = wireNameAt(bytes, off + p, off + last);
+      // the name as the serializer writes it (wireNameAt matches the canonical spelling only)
+      let written = known === 0 ? 0 : AS_WRITTEN;
       if (known === 0) known = knownNameAt(bytes, off + p, off + last);
       if (known !== 0) {
         i = p + (known >> 8);
@@ -139,12 +143,21 @@ function indexHeaders(
       if (next === 32 || next === 9) break;
       const lineEnd = bytes[off + eol - 1] === 13 && eol - 1 >= i ? eol - 1 : eol;
       if (lineEnd - p > maxLine) break;
+      // `Name: value` with one SP after the colon and no whitespace after the value
+      if (
+        written !== 0 &&
+        (i !== nameEnd + 2 ||
+          bytes[off + nameEnd + 1] !== 32 ||
+          (lineEnd > i && (bytes[off + lineEnd - 1] === 32 || bytes[off + lineEnd - 1] === 9)))
+      ) {
+        written = 0;
+      }
       const at = 4 * count;
       pos[at] = p;
       pos[at + 1] = nameEnd;
       pos[at + 2] = i;
       pos[at + 3] = lineEnd;
-      ids.push(id);
+      ids.push(id | written);
       count++;
       p = eol + 1;
     }
