@@ -2,7 +2,7 @@
 
 import { randomFillSync } from 'node:crypto';
 import { SipParseError } from './errors.js';
-import { FOLDED, HeaderId, headerIdOf } from './header-names.js';
+import { AS_WRITTEN, FOLDED, HeaderId, headerIdOf, PLAIN } from './header-names.js';
 import { BRANCH_MAGIC_COOKIE, quoteString, StampedViaValue } from './headers.js';
 import { type CheckedLines, type ResponseEcho, SipRequest, SipResponse } from './message.js';
 import { trimEnd } from './scan.js';
@@ -506,10 +506,17 @@ function echoOf(
   const stamped = request._stamped;
   // as parsed: nothing changed since (a recorded stamp is no change: it is written from the parsed Via)
   if ((request._src === undefined && stamped === undefined) || text === '') return undefined;
-  const headEnd = request._bodyStart - request._offset;
-  // RFC 3261 25: no NUL in a header; one that came in is refused by push on the string path
-  const nul = text.indexOf(NUL);
-  if (nul >= 0 && nul < headEnd) return undefined;
+  const ids = request._ids;
+  const pos = request._pos;
+  const lines = repeatedLines(ids, vias, viaK, fromK, toK, callK, cseqK);
+  // RFC 3261 25: no NUL in a header; one that came in is refused by push on the string path. The text is searched
+  // only when a repeated line is not PLAIN (a byte scanner saw none in it).
+  let plain = true;
+  for (let j = 0; j < lines.length; j += 2) if ((ids[lines[j]] & PLAIN) === 0) plain = false;
+  if (!plain) {
+    const nul = text.indexOf(NUL);
+    if (nul >= 0 && nul < request._bodyStart - request._offset) return undefined;
+  }
   // one byte per character: the text is ASCII (a non-ASCII body, rare, takes the string path too); the parser
   // says so when it saw it while decoding
   if (!request._asciiText && Buffer.byteLength(text, 'utf8') !== text.length) return undefined;
@@ -521,9 +528,6 @@ function echoOf(
     checkValue(tag);
     return undefined;
   }
-  const ids = request._ids;
-  const pos = request._pos;
-  const lines = repeatedLines(ids, vias, viaK, fromK, toK, callK, cseqK);
   // The head as few strings as can be: a line received as `Name: value` CRLF with the canonical name (the bytes the
   // string path writes) is taken with its neighbours as one slice of the request text, so the head is a short rope
   // (stamped Via, one or two runs of request text, the To-tag) that V8 flattens cheaply into the datagram; other
@@ -549,7 +553,11 @@ function echoOf(
       const s = pos[4 * k];
       const v = pos[4 * k + 2];
       const e = pos[4 * k + 3];
-      if (v - s === name.length && canonicalNameAt(text, s, id) && trimEnd(text, v, e) === e) {
+      // AS_WRITTEN: the parser saw it so (no char codes read again here)
+      if (
+        (ids[k] & AS_WRITTEN) !== 0 ||
+        (v - s === name.length && canonicalNameAt(text, s, id) && trimEnd(text, v, e) === e)
+      ) {
         // as received: one run with the line before it when they are neighbours in the text
         if (at >= 0 && s === at + 2 && isCrLf(text, at)) {
           if (runA < 0) runA = at;
@@ -698,6 +706,8 @@ function isCrLf(text: string, at: number): boolean {
 
 /** Whether line k of a parsed message is one line whose value has no CR (NUL is looked for once, in echoOf). */
 function plainLine(text: string, ids: number[], pos: number[], k: number): boolean {
+  // a line a byte scanner accepted whole has no CR (PLAIN)
+  if ((ids[k] & PLAIN) !== 0) return true;
   if ((ids[k] & FOLDED) !== 0) return false;
   const cr = text.indexOf('\r', pos[4 * k + 2]);
   return cr < 0 || cr >= pos[4 * k + 3];

@@ -12,7 +12,10 @@ import { HOST as HOST_BIT, CLASS as URI_CLASS } from './uri.js';
 // Module-local copies of the tables: optimized code reads an imported binding through its cell, with a TDZ check,
 // on every use (once per byte in the loops below); a local const is a constant to it.
 const TOKEN = TOKEN_TABLE;
-const VALUE_STOP = VALUE_STOP_TABLE;
+/** VALUE_STOP and the control characters: a value with CR or NUL (say) is left to the general parsers, so that a
+ * value these scanners accept is known to hold none (PLAIN in header-names.ts). */
+const WIRE_VALUE_STOP = new Uint8Array(63);
+for (let c = 0; c < 63; c++) WIRE_VALUE_STOP[c] = c < 32 || VALUE_STOP_TABLE[c] === 1 ? 1 : 0;
 const CLASS = URI_CLASS;
 const HOST = HOST_BIT;
 
@@ -133,7 +136,7 @@ function paramsAt(b: Uint8Array, off: number, s: string, i: number, end: number)
       while (i < end) {
         c = b[off + i];
         // letters pass with one comparison; the stops are all below "?"
-        if (c < 63 && VALUE_STOP[c] === 1) break;
+        if (c < 63 && WIRE_VALUE_STOP[c] === 1) break;
         i++;
       }
       // a quoted value (or none) goes to the general parser
@@ -326,7 +329,7 @@ export function viaWire(b: Uint8Array, off: number, s: string, start: number, en
         v0 = ++i;
         while (i < e) {
           c = b[i];
-          if (c < 63 && VALUE_STOP[c] === 1) break;
+          if (c < 63 && WIRE_VALUE_STOP[c] === 1) break;
           if (TOKEN[c] !== 1 && c !== 0x3a && c !== 0x5b && c !== 0x5d) paramsPlain = false;
           i++;
         }
@@ -504,7 +507,7 @@ export function fromToWire(b: Uint8Array, off: number, s: string, start: number,
         v0 = ++i;
         while (i < e) {
           c = b[i];
-          if (c < 63 && VALUE_STOP[c] === 1) break;
+          if (c < 63 && WIRE_VALUE_STOP[c] === 1) break;
           i++;
         }
         if (i === v0) return undefined;

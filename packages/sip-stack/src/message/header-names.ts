@@ -4,6 +4,16 @@
 /** Small integer ids of the headers the stack reads itself; 0 for any other header. */
 /** Flag set in a parsed message's header id when the value spans folded lines (RFC 3261 7.3.1). */
 export const FOLDED = 0x100;
+/**
+ * Flag set by the parser in a header id when a byte scanner accepted the line's value whole: one line with no CR,
+ * NUL or other control character (so readers need not look for them again).
+ */
+export const PLAIN = 0x200;
+/**
+ * Flag set by the parser in a header id when the line is written as the serializer writes one: the canonical name
+ * (RFC 3261 spelling), `: `, and a value with no trailing whitespace.
+ */
+export const AS_WRITTEN = 0x400;
 
 export enum HeaderId {
   Other = 0,

@@ -190,14 +190,6 @@ export class ViaValue implements Via {
       : this.src.slice(this.wireAt, this.paramsEnd);
   }
 
-  /**
-   * @internal true when the byte scanner read every byte of the value as a plain sent-by and plain params: then it
-   * holds no comma, CR or NUL
-   */
-  scannedPlain(): boolean {
-    return this.wireAt >= 0 && this.paramsPlain;
-  }
-
   /** @internal where the params start in wireText() */
   wireParamsAt(): number {
     return this.paramsStart - this.wireAt;
@@ -281,6 +273,19 @@ export function quoteString(s: string): string {
 
 /** Plain params (ViaValue.plainParams) with rport given this value (RFC 3581 4). */
 function withRportValue(params: string, rport: number): string {
+  // the usual `...;rport` last (plain params name it once): no search, no slices
+  const n = params.length;
+  if (
+    n >= 6 &&
+    params.charCodeAt(n - 6) === 0x3b &&
+    params.charCodeAt(n - 5) === 0x72 &&
+    params.charCodeAt(n - 4) === 0x70 &&
+    params.charCodeAt(n - 3) === 0x6f &&
+    params.charCodeAt(n - 2) === 0x72 &&
+    params.charCodeAt(n - 1) === 0x74
+  ) {
+    return `${params}=${rport}`;
+  }
   for (let at = params.indexOf(';rport'); at >= 0; at = params.indexOf(';rport', at + 1)) {
     const after = at + 6;
     const c = params.charCodeAt(after);

@@ -2,7 +2,7 @@
 // access, typed accessors that validate before returning, and mutation for proxies and user agents.
 
 import { SipParseError } from './errors.js';
-import { canonicalHeaderName, FOLDED, HeaderId, headerIdOf, isListHeader } from './header-names.js';
+import { canonicalHeaderName, FOLDED, HeaderId, headerIdOf, isListHeader, PLAIN } from './header-names.js';
 import {
   parseAuth,
   parseContacts,
@@ -21,7 +21,6 @@ import {
   parseVia,
   parseVias,
   StampedViaValue,
-  ViaValue,
 } from './headers.js';
 import { firstListElement, splitList, trimEnd } from './scan.js';
 import type {
@@ -256,12 +255,11 @@ export abstract class SipMessageBase {
     }
     const k = this._find(HeaderId.Via);
     if (k < 0 || (this._ids[k] & FOLDED) !== 0 || this._values[k] !== undefined) return false;
-    const via = this._topVia;
-    if (!(via instanceof ViaValue && via.scannedPlain())) {
+    // a comma-joined line is split the slow way; CR and NUL are refused by the slow way (a PLAIN line has none)
+    if ((this._ids[k] & PLAIN) === 0) {
       const s = this._text;
       const start = this._pos[4 * k + 2];
       const end = this._pos[4 * k + 3];
-      // a comma-joined line is split the slow way; CR and NUL are refused by the slow way
       const comma = s.indexOf(',', start);
       if (comma >= 0 && comma < end) return false;
       const cr = s.indexOf('\r', start);

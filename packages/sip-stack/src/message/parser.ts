@@ -5,16 +5,26 @@
 import { Buffer, isAscii } from 'node:buffer';
 import { cseqBytes, fromToBytes, fromToWire, viaBytes, viaWire } from './byte-scan.js';
 import { SipParseError, type SipParseErrorCode, type SipParsePartial } from './errors.js';
-import { FOLDED as FOLDED_FLAG, HeaderId, headerIdOf, knownNameAt, wireNameAt } from './header-names.js';
+import {
+  AS_WRITTEN as AS_WRITTEN_FLAG,
+  FOLDED as FOLDED_FLAG,
+  HeaderId,
+  headerIdOf,
+  knownNameAt,
+  PLAIN as PLAIN_FLAG,
+  wireNameAt,
+} from './header-names.js';
 import { cseqAt, fromToAt, parseCSeq, parseFromTo, parseVia, viaAt } from './headers.js';
 import { DEFAULT_SIP_PARSE_LIMITS, resolveLimits } from './limits.js';
 import { type SipMessage, type SipMessageBase, SipRequest, SipResponse } from './message.js';
 import { TOKEN as TOKEN_TABLE, trimEnd } from './scan.js';
-import type { FromTo, ParseOptions, SipParseLimits, Via } from './types.js';
+import type { CSeq, FromTo, ParseOptions, SipParseLimits, Via } from './types.js';
 
 // Module-local copies: optimized code reads an imported binding through its cell, with a TDZ check, on every use.
 const TOKEN = TOKEN_TABLE;
 const FOLDED = FOLDED_FLAG;
+const PLAIN = PLAIN_FLAG;
+const AS_WRITTEN = AS_WRITTEN_FLAG;
 
 interface NodeStringSlicing {
   latin1Slice(start: number, end: number): string;
@@ -103,6 +113,8 @@ function indexHeaders(
       let i = p;
       // a known name is matched whole; any other must be a token
       let known = wireNameAt(bytes, off + p, off + last);
+      // the name as the serializer writes it (wireNameAt matches the canonical spelling only)
+      let written = known === 0 ? 0 : AS_WRITTEN;
       if (known === 0) known = knownNameAt(bytes, off + p, off + last);
       if (known !== 0) {
         i = p + (known >> 8);
@@ -131,12 +143,21 @@ function indexHeaders(
       if (next === 32 || next === 9) break;
       const lineEnd = bytes[off + eol - 1] === 13 && eol - 1 >= i ? eol - 1 : eol;
       if (lineEnd - p > maxLine) break;
+      // `Name: value` with one SP after the colon and no whitespace after the value
+      if (
+        written !== 0 &&
+        (i !== nameEnd + 2 ||
+          bytes[off + nameEnd + 1] !== 32 ||
+          (lineEnd > i && (bytes[off + lineEnd - 1] === 32 || bytes[off + lineEnd - 1] === 9)))
+      ) {
+        written = 0;
+      }
       const at = 4 * count;
       pos[at] = p;
       pos[at + 1] = nameEnd;
       pos[at + 2] = i;
       pos[at + 3] = lineEnd;
-      ids.push(id);
+      ids.push(id | written);
       count++;
       p = eol + 1;
     }
@@ -552,13 +573,24 @@ function startError(code: SipParseErrorCode, message: string, offset: number, st
 }
 
 /** The top Via from the bytes: the usual wire form in one loop, else the byte scanner (undefined when unusual). */
-function viaOf(b: Uint8Array, off: number, s: string, start: number, end: number): Via | undefined {
-  return viaWire(b, off, s, start, end) ?? viaBytes(b, off, s, start, end);
+function viaOf(b: Uint8Array, off: number, s: string, k: number, ids: number[], pos: number[]): Via | undefined {
+  const start = pos[4 * k + 2];
+  const end = pos[4 * k + 3];
+  const via = viaWire(b, off, s, start, end);
+  if (via === undefined) return viaBytes(b, off, s, start, end);
+  // the whole line is that one value
+  ids[k] |= PLAIN;
+  return via;
 }
 
 /** From / To from the bytes, as viaOf. */
-function fromToOf(b: Uint8Array, off: number, s: string, start: number, end: number): FromTo | undefined {
-  return fromToWire(b, off, s, start, end) ?? fromToBytes(b, off, s, start, end);
+function fromToOf(b: Uint8Array, off: number, s: string, k: number, ids: number[], pos: number[]): FromTo | undefined {
+  const start = pos[4 * k + 2];
+  const end = pos[4 * k + 3];
+  const value = fromToWire(b, off, s, start, end);
+  if (value === undefined) return fromToBytes(b, off, s, start, end);
+  ids[k] |= PLAIN;
+  return value;
 }
 
 /**
@@ -638,30 +670,35 @@ function validate(
   let k = via;
   try {
     // the usual form straight from the bytes when the message is ASCII, else (or when unusual) from the text
+    // a line the one-loop scanners (or cseqBytes) accept is marked PLAIN: no CR, NUL or comma-joined value in it
     msg._topVia =
       (ids[via] & FOLDED) !== 0
         ? parseVia(msg._value(via))
-        : ((bytes !== undefined ? viaOf(bytes, off, text, pos[4 * via + 2], pos[4 * via + 3]) : undefined) ??
+        : ((bytes !== undefined ? viaOf(bytes, off, text, via, ids, pos) : undefined) ??
           viaAt(text, pos[4 * via + 2], pos[4 * via + 3]));
     k = from;
     msg._from =
       (ids[from] & FOLDED) !== 0
         ? parseFromTo(msg._value(from))
-        : ((bytes !== undefined ? fromToOf(bytes, off, text, pos[4 * from + 2], pos[4 * from + 3]) : undefined) ??
+        : ((bytes !== undefined ? fromToOf(bytes, off, text, from, ids, pos) : undefined) ??
           fromToAt(text, pos[4 * from + 2], pos[4 * from + 3]));
     k = to;
     msg._to =
       (ids[to] & FOLDED) !== 0
         ? parseFromTo(msg._value(to))
-        : ((bytes !== undefined ? fromToOf(bytes, off, text, pos[4 * to + 2], pos[4 * to + 3]) : undefined) ??
+        : ((bytes !== undefined ? fromToOf(bytes, off, text, to, ids, pos) : undefined) ??
           fromToAt(text, pos[4 * to + 2], pos[4 * to + 3]));
     k = cseq;
-    msg._cseq =
-      (ids[cseq] & FOLDED) !== 0
-        ? parseCSeq(msg._value(cseq), method)
-        : ((bytes !== undefined
-            ? cseqBytes(bytes, off, text, pos[4 * cseq + 2], pos[4 * cseq + 3], method)
-            : undefined) ?? cseqAt(text, pos[4 * cseq + 2], pos[4 * cseq + 3], method));
+    let cs: CSeq | undefined;
+    if ((ids[cseq] & FOLDED) !== 0) cs = parseCSeq(msg._value(cseq), method);
+    else {
+      if (bytes !== undefined) {
+        cs = cseqBytes(bytes, off, text, pos[4 * cseq + 2], pos[4 * cseq + 3], method);
+        if (cs !== undefined) ids[cseq] |= PLAIN;
+      }
+      cs ??= cseqAt(text, pos[4 * cseq + 2], pos[4 * cseq + 3], method);
+    }
+    msg._cseq = cs;
   } catch (e) {
     // redo on the value string for an error that quotes it
     try {
@@ -683,10 +720,15 @@ function validate(
     let e = off + pos[4 * callId + 3];
     while (e > a && (bytes[e - 1] === 32 || bytes[e - 1] === 9)) e--;
     if (e === a) throw headerError(msg, callId, 'header-value', 'empty Call-ID');
+    let plain = PLAIN;
     for (let i = a; i < e; i++) {
       const c = bytes[i];
-      if (c === 32 || c === 9) throw headerError(msg, callId, 'header-value', 'whitespace in Call-ID');
+      if (c < 33) {
+        if (c === 32 || c === 9) throw headerError(msg, callId, 'header-value', 'whitespace in Call-ID');
+        plain = 0;
+      }
     }
+    ids[callId] |= plain;
     id = text.slice(idAt, e - off);
   } else {
     id = folded ? msg._value(callId) : text.slice(idAt, trimEnd(text, idAt, pos[4 * callId + 3]));
