@@ -73,12 +73,13 @@ function contactUri(message: SipRequest | SipResponse): string {
  * it, without making its ContactValue; undefined for anything else (the full parse then decides).
  */
 function bracketedOnly(value: string): string | undefined {
-  const last = value.length - 1;
-  if (last < 2 || value.charCodeAt(0) !== 0x3c || value.indexOf('>', 1) !== last) return undefined;
-  // no LWS inside <addr-spec> (RFC 4475 3.1.2.14): such a value goes to the full parse, which rejects it
-  for (let k = 1; k < last; k++) if (value.charCodeAt(k) <= 32) return undefined;
-  return value.slice(1, last);
+  // no LWS inside <addr-spec> (RFC 4475 3.1.2.14): such a value goes to the full parse, which rejects it. One
+  // regular expression: a char-by-char loop over a slice of the message text cost ~4 times as much (callgrind).
+  return BRACKETED_ONLY.test(value) ? value.slice(1, value.length - 1) : undefined;
 }
+
+/** `<`, at least one char that is neither a control char, a space nor `>`, and `>` last. */
+const BRACKETED_ONLY = /^<[^\x00-\x20>]+>$/;
 
 /** RFC 3261 12.1.1 / 12.1.2: a dialog is secure when the request was sent to a SIPS URI (scheme case-insensitive). */
 function isSips(uri: string): boolean {

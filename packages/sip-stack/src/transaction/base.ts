@@ -3,7 +3,7 @@
 
 import type { Clock, TimerHandle } from '../clock.js';
 import type { SipRequest, SipResponse } from '../message/index.js';
-import type { SentDatagram, SipEndpoint, SipInboundContext } from '../transport/index.js';
+import type { SendFailureSink, SentDatagram, SipEndpoint, SipInboundContext } from '../transport/index.js';
 import type { WaitingTransaction, WaitQueues } from './wait-queue.js';
 
 /** RFC 3261 17.1.1.1 / Table 4 timer bases, in milliseconds. */
@@ -45,6 +45,15 @@ export interface SipTransportPort {
    * throw or one later call of `onError` (SipTransportLayer has them, so a datagram costs no promise).
    */
   transmit?(message: SipRequest | SipResponse, destination: SipEndpoint, onError: (error: unknown) => void): void;
+  /**
+   * `transmitResponse` telling `sink` (the transaction) of a failure, preferred when present: no callback is made
+   * per response.
+   */
+  transmitResponseTo?(
+    response: SipResponse,
+    context: SipInboundContext,
+    sink: SendFailureSink,
+  ): SentDatagram | undefined;
   /** Returns the datagram when the response went out at once as one (a completed transaction may keep it). */
   transmitResponse?(
     response: SipResponse,
@@ -108,7 +117,7 @@ class TimerSlots {
 }
 
 /** @internal */
-export abstract class TransactionBase implements WaitingTransaction {
+export abstract class TransactionBase implements WaitingTransaction, SendFailureSink {
   private timers: TimerSlots | undefined = undefined;
   /** Why it ended; undefined while it has not. */
   cause: TerminationCause | undefined = undefined;
@@ -292,6 +301,11 @@ export abstract class TransactionBase implements WaitingTransaction {
     this.terminate('normal');
   }
 
+  /** @internal SendFailureSink: a send through `transmitResponseTo` failed */
+  sendFailed(error: unknown): void {
+    this.transportError(error);
+  }
+
   /** A callback for one promise-free send's failure (made per send: nothing is kept for the transaction's life). */
   private failure(): (error: unknown) => void {
     return (error: unknown) => this.transportError(error);
@@ -316,6 +330,7 @@ export abstract class TransactionBase implements WaitingTransaction {
     const port = this.env.port;
     let result: unknown;
     try {
+      if (port.transmitResponseTo !== undefined) return port.transmitResponseTo(response, context, this);
       if (port.transmitResponse !== undefined) return port.transmitResponse(response, context, this.failure());
       if (port.sendResponse !== undefined) result = port.sendResponse(response, context);
       else result = port.send(response, context.source);

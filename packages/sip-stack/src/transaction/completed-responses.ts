@@ -67,8 +67,12 @@ export class ChunkPool {
 
 /** One part of a staged key as latin1 bytes, kept for the next key with the same part (stageKey). */
 class KeyPart {
-  /** the string (or port number) the bytes are of; undefined when none */
-  value: string | number | undefined = undefined;
+  /**
+   * The text (host, method) or port number the bytes are of ('' and -1: none, as length 0 says). Two fields of one
+   * type each: a field that is a string or a number made every comparison with it a generic call (callgrind).
+   */
+  text = '';
+  port = -1;
   length = 0;
   private bytes = new Uint8Array(16);
 
@@ -93,12 +97,13 @@ class KeyPart {
       p = (p - d) / 10;
     }
     this.length = digits;
-    this.value = port;
+    this.port = port;
   }
 
   private set(text: string, lower: boolean, max: number): boolean {
     const n = text.length;
-    this.value = undefined;
+    this.text = '';
+    this.length = 0;
     if (n > this.bytes.length) this.bytes = new Uint8Array(2 * n);
     const bytes = this.bytes;
     for (let j = 0; j < n; j++) {
@@ -109,7 +114,7 @@ class KeyPart {
       bytes[j] = c;
     }
     this.length = n;
-    this.value = text;
+    this.text = text;
     return true;
   }
 
@@ -360,15 +365,15 @@ export class CompletedResponses implements IndexedStore {
     if (port !== undefined) {
       // a 31-bit integer (as its text: no sign, exponent or fraction)
       if ((port | 0) !== port || port < 0) return -1;
-      if (port !== this.portText.value) this.portText.setPort(port);
+      if (port !== this.portText.port) this.portText.setPort(port);
       digits = this.portText.length;
     }
     // the host and the method are nearly always those of the last key: their bytes are copied from there, not
     // read again char by char (a char code costs ~25 instructions here, a byte ~5: callgrind)
     const hostText = this.hostText;
-    if (host !== hostText.value && !hostText.setHost(host)) return -1;
+    if (host !== hostText.text && !hostText.setHost(host)) return -1;
     const methodText = this.methodText;
-    if (method !== methodText.value && !methodText.setText(method)) return -1;
+    if (method !== methodText.text && !methodText.setText(method)) return -1;
     const branchLength = branch.length;
     const keyLength = branchLength + hostText.length + digits + methodText.length + 3;
     if (keyLength > CHUNK) return -1;

@@ -32,6 +32,7 @@ export {
   endpointKey,
   isReliable,
   isSecure,
+  type SendFailureSink,
   type SentDatagram,
   type SipConnection,
   type SipEndpoint,

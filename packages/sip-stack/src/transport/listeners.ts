@@ -17,6 +17,7 @@ import { createServer as createTlsServer, type TLSSocket, connect as tlsConnect 
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import {
   type RawSipInput,
+  type SendFailureSink,
   type SipConnection,
   type SipEndpoint,
   SipTransportError,
@@ -107,6 +108,12 @@ type DatagramDone = (err: Error | null) => void;
 /** Told of a datagram that could not be sent. */
 export type SendErrorHandler = (error: SipTransportError) => void;
 
+/** Tells `onError` (a callback or a sink) of `error`. */
+function tell(onError: SendErrorHandler | SendFailureSink, error: SipTransportError): void {
+  if (typeof onError === 'function') onError(error);
+  else onError.sendFailed(error);
+}
+
 /** Runs `flush` once the current event-loop turn's I/O callbacks are done. */
 export type FlushScheduler = (flush: () => void) => void;
 
@@ -143,7 +150,7 @@ export class UdpListener implements SipListener {
   /** Set for a datagram sent with dgram's callback (`sendNow`, `send`). */
   private readonly outDone: (DatagramDone | undefined)[] = [];
   /** Set for a datagram sent without it (`sendUnconfirmed`): told only of failures found before the kernel. */
-  private readonly outOnError: (SendErrorHandler | undefined)[] = [];
+  private readonly outOnError: (SendErrorHandler | SendFailureSink | undefined)[] = [];
   private queued = 0;
   private flushPending = false;
   private closed = false;
@@ -224,13 +231,13 @@ export class UdpListener implements SipListener {
    * Sends a datagram at the end of this turn without a promise: any failure, the kernel's included, is reported to
    * `onError`, once (a request's sender needs it: RFC 3261 17.1.4, and RFC 3263 4.3 tries the next address).
    */
-  sendNow(bytes: Uint8Array, address: string, port: number, onError: SendErrorHandler): void {
+  sendNow(bytes: Uint8Array, address: string, port: number, onError: SendErrorHandler | SendFailureSink): void {
     this.enqueue(
       bytes,
       address,
       port,
       (err) => {
-        if (err) onError(sendFailure(err));
+        if (err) tell(onError, sendFailure(err));
       },
       undefined,
     );
@@ -244,7 +251,7 @@ export class UdpListener implements SipListener {
    * error) are lost: without a callback node:dgram drops them. A host name (not an IP literal of the socket's
    * family) takes the `sendNow` path, so a lookup failure is still reported.
    */
-  sendUnconfirmed(bytes: Uint8Array, address: string, port: number, onError: SendErrorHandler): void {
+  sendUnconfirmed(bytes: Uint8Array, address: string, port: number, onError: SendErrorHandler | SendFailureSink): void {
     if (this.literals.of(address) !== this.family) {
       this.sendNow(bytes, address, port, onError);
       return;
@@ -257,12 +264,12 @@ export class UdpListener implements SipListener {
     address: string,
     port: number,
     done: DatagramDone | undefined,
-    onError: SendErrorHandler | undefined,
+    onError: SendErrorHandler | SendFailureSink | undefined,
   ): void {
     if (this.closed) {
       const error = new SipTransportError('closed', `udp ${this.local.address}:${this.local.port} is closed`);
       if (done !== undefined) done(error);
-      else onError?.(error);
+      else if (onError !== undefined) tell(onError, error);
       return;
     }
     const i = this.queued++;
@@ -317,7 +324,7 @@ export class UdpListener implements SipListener {
     // told after the queue is empty again: a sender may send anew from its error handler
     if (refused !== undefined) {
       for (let i = 0; i < refused.length; i += 2) {
-        (refused[i] as (err: Error) => void)(sendFailure(refused[i + 1] as Error));
+        tell(refused[i] as SendErrorHandler | SendFailureSink, sendFailure(refused[i + 1] as Error));
       }
     }
   }

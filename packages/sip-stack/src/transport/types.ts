@@ -35,6 +35,28 @@ export interface SentDatagram {
   readonly destination: SipEndpoint;
 }
 
+/**
+ * Told of a failed send by its `sendFailed` method: a sender that is an object (a transaction) passes itself
+ * instead of a closure made per send (SipTransportPort.transmitResponseTo).
+ */
+export interface SendFailureSink {
+  sendFailed(error: unknown): void;
+}
+
+/** Whom a promise-free send tells of its failure: a callback, or a sink. */
+export type SendFailureTarget = ((error: unknown) => void) | SendFailureSink;
+
+/** Tells `target` of `error`. */
+export function reportSendFailure(target: SendFailureTarget, error: unknown): void {
+  if (typeof target === 'function') target(error);
+  else target.sendFailed(error);
+}
+
+/** `target` as a callback (for a promise's rejection). */
+export function sendFailureCallback(target: SendFailureTarget): (error: unknown) => void {
+  return typeof target === 'function' ? target : (error) => target.sendFailed(error);
+}
+
 export function isReliable(protocol: SipTransportProtocol): boolean {
   return protocol !== 'udp';
 }
