@@ -553,10 +553,11 @@ function echoOf(
       const s = pos[4 * k];
       const v = pos[4 * k + 2];
       const e = pos[4 * k + 3];
-      // AS_WRITTEN: the parser saw it so (no char codes read again here)
+      // AS_WRITTEN: the parser saw it so (no char codes read again here); else (a text the parser decoded
+      // as UTF-8) the name and the line's end are checked here
       if (
         (ids[k] & AS_WRITTEN) !== 0 ||
-        (v - s === name.length && canonicalNameAt(text, s, id) && trimEnd(text, v, e) === e)
+        (v - s === name.length && text.startsWith(name, s) && trimEnd(text, v, e) === e)
       ) {
         // as received: one run with the line before it when they are neighbours in the text
         if (at >= 0 && s === at + 2 && isCrLf(text, at)) {
@@ -649,56 +650,6 @@ function repeatedLines(
 /** The canonical `Name: ` of each repeated header, by id (HeaderId.Via .. HeaderId.CSeq are 1..5). */
 const ECHO_NAMES: readonly string[] = ['', 'Via: ', 'From: ', 'To: ', 'Call-ID: ', 'CSeq: '];
 if (ECHO_NAMES[HeaderId.Via] !== 'Via: ' || ECHO_NAMES[HeaderId.CSeq] !== 'CSeq: ') throw new Error('HeaderId order');
-
-/**
- * Whether `text` holds the canonical `Name: ` of header `id` (From, To, Call-ID or CSeq) at `at`: constants compared
- * one char code each, about half of what a loop over the name's own char codes or startsWith(name, at) cost
- * (callgrind: that line was echoOf's hottest, ~300 instructions per line).
- */
-function canonicalNameAt(text: string, at: number, id: number): boolean {
-  switch (id) {
-    case HeaderId.From:
-      return (
-        text.charCodeAt(at) === 70 &&
-        text.charCodeAt(at + 1) === 114 &&
-        text.charCodeAt(at + 2) === 111 &&
-        text.charCodeAt(at + 3) === 109 &&
-        text.charCodeAt(at + 4) === 58 &&
-        text.charCodeAt(at + 5) === 32
-      );
-    case HeaderId.To:
-      return (
-        text.charCodeAt(at) === 84 &&
-        text.charCodeAt(at + 1) === 111 &&
-        text.charCodeAt(at + 2) === 58 &&
-        text.charCodeAt(at + 3) === 32
-      );
-    case HeaderId.CallId:
-      return (
-        text.charCodeAt(at) === 67 &&
-        text.charCodeAt(at + 1) === 97 &&
-        text.charCodeAt(at + 2) === 108 &&
-        text.charCodeAt(at + 3) === 108 &&
-        text.charCodeAt(at + 4) === 45 &&
-        text.charCodeAt(at + 5) === 73 &&
-        text.charCodeAt(at + 6) === 68 &&
-        text.charCodeAt(at + 7) === 58 &&
-        text.charCodeAt(at + 8) === 32
-      );
-    case HeaderId.CSeq:
-      return (
-        text.charCodeAt(at) === 67 &&
-        text.charCodeAt(at + 1) === 83 &&
-        text.charCodeAt(at + 2) === 101 &&
-        text.charCodeAt(at + 3) === 113 &&
-        text.charCodeAt(at + 4) === 58 &&
-        text.charCodeAt(at + 5) === 32
-      );
-    default:
-      // a Via line that is not the stamped one
-      return text.startsWith(ECHO_NAMES[id], at);
-  }
-}
 
 function isCrLf(text: string, at: number): boolean {
   return text.charCodeAt(at) === 13 && text.charCodeAt(at + 1) === 10;
