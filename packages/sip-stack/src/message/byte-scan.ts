@@ -270,8 +270,13 @@ export function viaWire(b: Uint8Array, off: number, s: string, start: number, en
   let c = 0;
   while (i < e) {
     c = b[i];
+    // digits and dots (an IPv4 address) pass without a table load: each load checks the table's map and bounds
+    if ((c >= 48 && c <= 57) || c === 0x2e) {
+      i++;
+      continue;
+    }
     if (c >= 128 || (CLASS[c] & HOST) === 0) break;
-    if (c > 57 || (c < 48 && c !== 0x2e)) numeric = false;
+    numeric = false;
     i++;
   }
   if (i === h) return undefined;
@@ -316,6 +321,11 @@ export function viaWire(b: Uint8Array, off: number, s: string, start: number, en
     const n0 = ++i;
     while (i < e) {
       c = b[i];
+      // lower-case letters (nearly every name) are plain token characters: no table load
+      if (c >= 0x61 && c <= 0x7a) {
+        i++;
+        continue;
+      }
       if (TOKEN[c] !== 1) break;
       if (c <= 0x5a && c >= 0x41) paramsPlain = false;
       i++;
@@ -329,6 +339,11 @@ export function viaWire(b: Uint8Array, off: number, s: string, start: number, en
         v0 = ++i;
         while (i < e) {
           c = b[i];
+          // letters and digits are token characters and no stop: no table loads
+          if ((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a)) {
+            i++;
+            continue;
+          }
           if (c < 63 && WIRE_VALUE_STOP[c] === 1) break;
           if (TOKEN[c] !== 1 && c !== 0x3a && c !== 0x5b && c !== 0x5d) paramsPlain = false;
           i++;
@@ -491,13 +506,19 @@ export function fromToWire(b: Uint8Array, off: number, s: string, start: number,
     i++;
   }
   if (i >= e || c !== 0x3e || i === lt + 1) return undefined;
-  const uri = s.slice(lt + 1 - off, i - off);
+  const uriAt = lt + 1 - off;
+  const uriEnd = i - off;
   const paramsStart = ++i - off;
   let tagValue: string | undefined;
   while (i < e) {
     if (b[i] !== 0x3b) return undefined;
     const n0 = ++i;
-    while (i < e && TOKEN[b[i]] === 1) i++;
+    while (i < e) {
+      c = b[i];
+      // lower-case letters (nearly every name) with no table load
+      if ((c < 0x61 || c > 0x7a) && TOKEN[c] !== 1) break;
+      i++;
+    }
     const len = i - n0;
     if (len === 0) return undefined;
     let v0 = -1;
@@ -526,7 +547,21 @@ export function fromToWire(b: Uint8Array, off: number, s: string, start: number,
       tagValue = s.slice(v0 - off, i - off);
     }
   }
-  return new NameAddrValue(undefined, uri, true, false, undefined, undefined, tagValue, undefined, s, paramsStart, end);
+  return new NameAddrValue(
+    undefined,
+    undefined,
+    true,
+    false,
+    undefined,
+    undefined,
+    tagValue,
+    undefined,
+    s,
+    paramsStart,
+    end,
+    uriAt,
+    uriEnd,
+  );
 }
 
 /** From / To in text[start, end) when it is `[display-name] <URI>` with token params. */
@@ -569,10 +604,23 @@ export function fromToBytes(b: Uint8Array, off: number, s: string, start: number
     k++;
   }
   if (k >= end || c !== 0x3e || k === i + 1) return undefined;
-  const uri = s.slice(i + 1, k);
   // the value ends after its params (a comma would be a second value)
   if (paramsAt(b, off, s, k + 1, end) !== end || tag === null) return undefined;
-  return new NameAddrValue(displayName, uri, true, false, undefined, undefined, tag, undefined, s, k + 1, end);
+  return new NameAddrValue(
+    displayName,
+    undefined,
+    true,
+    false,
+    undefined,
+    undefined,
+    tag,
+    undefined,
+    s,
+    k + 1,
+    end,
+    i + 1,
+    k,
+  );
 }
 
 /** CSeq = 1*DIGIT LWS Method (RFC 3261 20.16) in text[start, end); the request's method string is reused. */

@@ -57,7 +57,10 @@ function flatParams(flat: Array<string | null> | undefined, src: string, start: 
 /** @internal A parsed name-addr / addr-spec (From, To, Contact, Route...); params are built on first access. */
 export class NameAddrValue implements FromTo, ContactValue {
   declare readonly displayName: string | undefined;
-  declare readonly uri: string;
+  /** the URI, or undefined until first read when the byte scanner left it as src[uriAt, uriEnd) */
+  declare private _uri: string | undefined;
+  declare private readonly uriAt: number;
+  declare private readonly uriEnd: number;
   declare readonly bracketed: boolean;
   declare readonly star: boolean;
   declare readonly expires: number | undefined;
@@ -71,7 +74,7 @@ export class NameAddrValue implements FromTo, ContactValue {
 
   constructor(
     displayName: string | undefined,
-    uri: string,
+    uri: string | undefined,
     bracketed: boolean,
     star: boolean,
     expires: number | undefined,
@@ -81,9 +84,13 @@ export class NameAddrValue implements FromTo, ContactValue {
     src: string,
     paramsStart: number,
     paramsEnd: number,
+    uriAt = 0,
+    uriEnd = 0,
   ) {
     this.displayName = displayName;
-    this.uri = uri;
+    this._uri = uri;
+    this.uriAt = uriAt;
+    this.uriEnd = uriEnd;
     this.bracketed = bracketed;
     this.star = star;
     this.expires = expires;
@@ -94,6 +101,16 @@ export class NameAddrValue implements FromTo, ContactValue {
     this.paramsStart = paramsStart;
     this.paramsEnd = paramsEnd;
     this._params = undefined;
+  }
+
+  get uri(): string {
+    let u = this._uri;
+    if (u === undefined) {
+      // a From or To read by the transaction layer only for its tag: no string for the URI until one is wanted
+      u = this.src.slice(this.uriAt, this.uriEnd);
+      this._uri = u;
+    }
+    return u;
   }
 
   get params(): SipParams {
