@@ -56,6 +56,9 @@ export enum HeaderId {
   Date,
 }
 
+/** The enum as a module constant: its fields are constants in optimized code (the enum itself is a `var`). */
+const Id = HeaderId;
+
 /** Canonical spelling of each known header (index = HeaderId). */
 const CANONICAL: readonly string[] = [
   '',
@@ -221,13 +224,11 @@ export function wireNameAt(b: Uint8Array, at: number, end: number): number {
   if (at + 14 >= end) return 0;
   switch (b[at]) {
     case 0x56: // Via
-      return b[at + 1] === 0x69 && b[at + 2] === 0x61 && b[at + 3] === 0x3a ? 0x300 | HeaderId.Via : 0;
+      return b[at + 1] === 0x69 && b[at + 2] === 0x61 && b[at + 3] === 0x3a ? 0x300 | Id.Via : 0;
     case 0x46: // From
-      return b[at + 1] === 0x72 && b[at + 2] === 0x6f && b[at + 3] === 0x6d && b[at + 4] === 0x3a
-        ? 0x400 | HeaderId.From
-        : 0;
+      return b[at + 1] === 0x72 && b[at + 2] === 0x6f && b[at + 3] === 0x6d && b[at + 4] === 0x3a ? 0x400 | Id.From : 0;
     case 0x54: // To
-      return b[at + 1] === 0x6f && b[at + 2] === 0x3a ? 0x200 | HeaderId.To : 0;
+      return b[at + 1] === 0x6f && b[at + 2] === 0x3a ? 0x200 | Id.To : 0;
     case 0x4d: // Max-Forwards
       return b[at + 1] === 0x61 &&
         b[at + 2] === 0x78 &&
@@ -241,13 +242,13 @@ export function wireNameAt(b: Uint8Array, at: number, end: number): number {
         b[at + 10] === 0x64 &&
         b[at + 11] === 0x73 &&
         b[at + 12] === 0x3a
-        ? 0xc00 | HeaderId.MaxForwards
+        ? 0xc00 | Id.MaxForwards
         : 0;
     case 0x43: {
       const c1 = b[at + 1];
       if (c1 === 0x53) {
         // CSeq
-        return b[at + 2] === 0x65 && b[at + 3] === 0x71 && b[at + 4] === 0x3a ? 0x400 | HeaderId.CSeq : 0;
+        return b[at + 2] === 0x65 && b[at + 3] === 0x71 && b[at + 4] === 0x3a ? 0x400 | Id.CSeq : 0;
       }
       if (c1 === 0x61) {
         // Call-ID
@@ -257,13 +258,13 @@ export function wireNameAt(b: Uint8Array, at: number, end: number): number {
           b[at + 5] === 0x49 &&
           b[at + 6] === 0x44 &&
           b[at + 7] === 0x3a
-          ? 0x700 | HeaderId.CallId
+          ? 0x700 | Id.CallId
           : 0;
       }
       if (c1 !== 0x6f || b[at + 2] !== 0x6e || b[at + 3] !== 0x74) return 0;
       // Contact, Content-Length
       if (b[at + 4] === 0x61) {
-        return b[at + 5] === 0x63 && b[at + 6] === 0x74 && b[at + 7] === 0x3a ? 0x700 | HeaderId.Contact : 0;
+        return b[at + 5] === 0x63 && b[at + 6] === 0x74 && b[at + 7] === 0x3a ? 0x700 | Id.Contact : 0;
       }
       return b[at + 4] === 0x65 &&
         b[at + 5] === 0x6e &&
@@ -276,7 +277,7 @@ export function wireNameAt(b: Uint8Array, at: number, end: number): number {
         b[at + 12] === 0x74 &&
         b[at + 13] === 0x68 &&
         b[at + 14] === 0x3a
-        ? 0xe00 | HeaderId.ContentLength
+        ? 0xe00 | Id.ContentLength
         : 0;
     }
     default:
