@@ -623,7 +623,11 @@ export function fromToBytes(b: Uint8Array, off: number, s: string, start: number
   );
 }
 
-/** CSeq = 1*DIGIT LWS Method (RFC 3261 20.16) in text[start, end); the request's method string is reused. */
+/**
+ * CSeq = 1*DIGIT LWS Method (RFC 3261 20.16) in text[start, end); the request's method string is reused. When
+ * `methodAt` is not -1 the method's bytes are text[methodAt, methodAt + method.length) (the request line): they are
+ * compared byte to byte, cheaper than charCodeAt on the method string.
+ */
 export function cseqBytes(
   b: Uint8Array,
   off: number,
@@ -631,6 +635,7 @@ export function cseqBytes(
   start: number,
   end: number,
   method: string | undefined,
+  methodAt = -1,
 ): CSeq | undefined {
   let i = skipWs(b, off, start, end);
   const a = i;
@@ -648,6 +653,7 @@ export function cseqBytes(
   i = skipToken(b, off, m, end);
   if (i === m || skipWs(b, off, i, end) < end) return undefined;
   let same = method !== undefined && method.length === i - m;
-  for (let k = 0; same && k < i - m; k++) same = b[off + m + k] === (method as string).charCodeAt(k);
+  if (methodAt >= 0) for (let k = off + m, j = off + methodAt; same && k < off + i; k++, j++) same = b[k] === b[j];
+  else for (let k = 0; same && k < i - m; k++) same = b[off + m + k] === (method as string).charCodeAt(k);
   return { seq, method: same ? (method as string) : s.slice(m, i) };
 }

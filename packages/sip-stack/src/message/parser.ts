@@ -698,7 +698,7 @@ function validate(
     if ((ids[cseq] & FOLDED) !== 0) cs = parseCSeq(msg._value(cseq), method);
     else {
       if (bytes !== undefined) {
-        cs = cseqBytes(bytes, off, text, pos[4 * cseq + 2], pos[4 * cseq + 3], method);
+        cs = cseqBytes(bytes, off, text, pos[4 * cseq + 2], pos[4 * cseq + 3], method, method === undefined ? -1 : 0);
         if (cs !== undefined) ids[cseq] |= PLAIN;
       }
       cs ??= cseqAt(text, pos[4 * cseq + 2], pos[4 * cseq + 3], method);

@@ -302,6 +302,22 @@ describe('byte scanners agree with the text parsers', () => {
     }
   });
 
+  it('CSeq with the method compared to the request line bytes gives what the string compare gives', () => {
+    fc.assert(
+      fc.property(cseq, fc.constantFrom('INVITE', 'BYE', 'INVITEX', 'INVIT', 'invite'), (v, method) => {
+        // the method at text index 0, as in a request line; the CSeq value on the next line
+        const text = `${method} sip:a@b SIP/2.0\r\nCSeq: ${v}\r\n`;
+        const start = text.indexOf('CSeq: ') + 6;
+        const buf = Buffer.alloc(text.length + 5);
+        buf.write(text, 5, 'latin1');
+        const bytes = cseqBytes(buf, 5, text, start, start + v.length, method, 0);
+        const chars = cseqBytes(buf, 5, text, start, start + v.length, method);
+        expect(bytes).toEqual(chars);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   it('takes the usual forms itself', () => {
     const text = 'X: SIP/2.0/UDP 192.0.2.101:5060;branch=z9hG4bK776;rport\r\n';
     const b = Buffer.from(text, 'latin1');
