@@ -351,7 +351,24 @@ export function viaWire(b: Uint8Array, off: number, s: string, start: number, en
         if (i === v0) return undefined;
       } else if (c !== 0x3b) return undefined;
     }
-    const which = knownParam(b, n0, len);
+    // branch and rport as written in nearly every Via are matched here, without a call
+    const which =
+      len === 6 &&
+      b[n0] === 0x62 &&
+      b[n0 + 1] === 0x72 &&
+      b[n0 + 2] === 0x61 &&
+      b[n0 + 3] === 0x6e &&
+      b[n0 + 4] === 0x63 &&
+      b[n0 + 5] === 0x68
+        ? BRANCH
+        : len === 5 &&
+            b[n0] === 0x72 &&
+            b[n0 + 1] === 0x70 &&
+            b[n0 + 2] === 0x6f &&
+            b[n0 + 3] === 0x72 &&
+            b[n0 + 4] === 0x74
+          ? RPORT
+          : knownParam(b, n0, len);
     if (++count > 8 || which === RECEIVED) paramsPlain = false;
     else if (which !== 0) {
       if ((seen & (1 << which)) !== 0) paramsPlain = false;
