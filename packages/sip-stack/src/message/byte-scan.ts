@@ -667,10 +667,22 @@ export function cseqBytes(
   if (i === a) return undefined;
   const m = skipWs(b, off, i, end);
   if (m === i) return undefined;
-  i = skipToken(b, off, m, end);
+  let same = method !== undefined;
+  if (methodAt >= 0) {
+    // the token scanned and compared with the request line's method in one loop; upper-case letters (every usual
+    // method) pass without a table load. b[j] stays before b[off + i]: methodAt + (i - m) < i.
+    const j = off + methodAt - m;
+    for (i = m; i < end; i++) {
+      const c = b[off + i];
+      if ((c < 0x41 || c > 0x5a) && TOKEN[c] !== 1) break;
+      if (c !== b[j + i]) same = false;
+    }
+    same &&= (method as string).length === i - m;
+  } else {
+    i = skipToken(b, off, m, end);
+    same &&= (method as string).length === i - m;
+    for (let k = 0; same && k < i - m; k++) same = b[off + m + k] === (method as string).charCodeAt(k);
+  }
   if (i === m || skipWs(b, off, i, end) < end) return undefined;
-  let same = method !== undefined && method.length === i - m;
-  if (methodAt >= 0) for (let k = off + m, j = off + methodAt; same && k < off + i; k++, j++) same = b[k] === b[j];
-  else for (let k = 0; same && k < i - m; k++) same = b[off + m + k] === (method as string).charCodeAt(k);
   return { seq, method: same ? (method as string) : s.slice(m, i) };
 }
