@@ -420,6 +420,14 @@ export function viaWire(b: Uint8Array, off: number, s: string, start: number, en
     end,
     plain ? start : -1,
     paramsPlain,
+    // `;rport` last (so that the stamped text need not search for it)
+    e - 6 >= paramsStart + off &&
+      b[e - 6] === 0x3b &&
+      b[e - 5] === 0x72 &&
+      b[e - 4] === 0x70 &&
+      b[e - 3] === 0x6f &&
+      b[e - 2] === 0x72 &&
+      b[e - 1] === 0x74,
   );
 }
 

@@ -150,6 +150,8 @@ export class ViaValue implements Via {
    * their text); false when not known
    */
   declare readonly paramsPlain: boolean;
+  /** @internal true when the byte scanner saw the value end in `;rport` with no value (the usual request Via) */
+  declare readonly rportLast: boolean;
   declare private _params: SipParams | undefined;
 
   constructor(
@@ -170,6 +172,7 @@ export class ViaValue implements Via {
     paramsEnd: number,
     wireAt: number,
     paramsPlain: boolean,
+    rportLast = false,
   ) {
     this.protocol = protocol;
     this.version = version;
@@ -188,6 +191,7 @@ export class ViaValue implements Via {
     this.paramsEnd = paramsEnd;
     this.wireAt = wireAt;
     this.paramsPlain = paramsPlain;
+    this.rportLast = rportLast;
     this._params = undefined;
   }
 
@@ -362,7 +366,13 @@ export class StampedViaValue extends ViaValue {
       // the received text itself when the parser saw it written as it would be rewritten (the usual case)
       const wire = via instanceof ViaValue ? via.wireText() : undefined;
       if (wire !== undefined) {
-        out = `${this.fill ? withRportValue(wire, this.rport as number) : wire};received=${this.received}`;
+        // `;rport` last, as the parser saw: the port is appended without looking for it in the text
+        const filled = !this.fill
+          ? wire
+          : (via as ViaValue).rportLast
+            ? `${wire}=${this.rport as number}`
+            : withRportValue(wire, this.rport as number);
+        out = `${filled};received=${this.received}`;
         this.stampedParamsStart = (via as ViaValue).wireParamsAt();
         this.stampedText = out;
         this.original = undefined;

@@ -223,6 +223,8 @@ describe('one-loop scanners of the usual wire form agree with the byte scanners'
 
   it('Via: vouches for its text as stamped only where the general path writes the same', () => {
     let vouched = 0;
+    // stamps whose rport= was appended because the scan saw `;rport` last (the general path searches for it)
+    let rportFilled = 0;
     fc.assert(
       fc.property(wireVia, fc.constantFrom(undefined, 5999), (v, rport) => {
         const text = `X: ${v}\r\n`;
@@ -233,6 +235,7 @@ describe('one-loop scanners of the usual wire form agree with the byte scanners'
         if (fast?.paramsPlain) expect(fast.plainParams()).toBeDefined();
         if (fast?.wireText() === undefined) return;
         vouched++;
+        if (fast.rportLast && rport !== undefined) rportFilled++;
         const general = viaBytes(buf, 7, text, 3, 3 + v.length) as ViaValue;
         expect(general.wireText()).toBeUndefined();
         expect(fast.plainParams()).toBe(general.plainParams());
@@ -245,6 +248,24 @@ describe('one-loop scanners of the usual wire form agree with the byte scanners'
     );
     // the generator reaches the vouched form often enough for the comparison to mean something
     expect(vouched).toBeGreaterThan(100);
+    // the same with `;rport` last, as a request Via usually ends (rport= appended where the scan saw it last)
+    fc.assert(
+      fc.property(wireVia, fc.constantFrom(undefined, 5999), (v, rport) => {
+        const value = v.endsWith(';rport') ? v : `${v};rport`;
+        const text = `X: ${value}\r\n`;
+        const buf = Buffer.alloc(text.length + 7);
+        buf.write(text, 7, 'latin1');
+        const fast = viaWire(buf, 7, text, 3, 3 + value.length) as ViaValue | undefined;
+        if (fast?.wireText() === undefined) return;
+        if (fast.rportLast && rport !== undefined) rportFilled++;
+        const general = viaBytes(buf, 7, text, 3, 3 + value.length) as ViaValue;
+        expect(new StampedViaValue(fast, '192.0.2.9', rport).text).toBe(
+          new StampedViaValue(general, '192.0.2.9', rport).text,
+        );
+      }),
+      { numRuns: 2000 },
+    );
+    expect(rportFilled).toBeGreaterThan(20);
   });
 
   it('takes the usual forms', () => {
