@@ -525,11 +525,18 @@ export function fromToWire(b: Uint8Array, off: number, s: string, start: number,
   // "<" addr-spec ">" with no LWS inside (RFC 4475 3.1.2.14)
   let i = lt + 1;
   let c = 0;
-  while (i < e) {
+  // two bytes a turn: each turn of a loop checks the array's map, reloads its base and passes a stack check
+  while (i + 1 < e) {
     c = b[i];
     if (c === 0x3e || c <= 32) break;
-    i++;
+    c = b[i + 1];
+    if (c === 0x3e || c <= 32) {
+      i++;
+      break;
+    }
+    i += 2;
   }
+  if (i + 1 >= e && i < e) c = b[i];
   if (i >= e || c !== 0x3e || i === lt + 1) return undefined;
   const uriAt = lt + 1 - off;
   const uriEnd = i - off;
