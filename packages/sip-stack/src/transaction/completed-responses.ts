@@ -17,15 +17,31 @@ const CHUNK = 1 << 18;
 const PROTOCOLS: readonly SipTransportProtocol[] = ['udp', 'tcp', 'tls', 'ws', 'wss'];
 const RECORD_MASK = MAX_RECORDS - 1;
 
+const FNV_SEED = -2128831035; // 0x811c9dc5, written as the int32 it is: a double there keeps loops off the integer path
+const FNV_PRIME = 0x01000193;
+
 /**
- * @internal FNV-1a over the UTF-16 code units (keys here are latin1: branch, host, method). The seed is written as
- * the int32 it is: a double there keeps the loop off the integer path.
+ * @internal The hash of a key: FNV-1a over the UTF-16 code units (keys here are latin1: branch, host, method) of the
+ * text before its first '\n' and, apart, of the rest, joined. For an RFC 3261 key the rest is `\nhost\nport\nmethod`,
+ * nearly always that of the last key: stageKey keeps its hash and bytes instead of reading them again.
  */
 export function hashKey(key: string): number {
-  let h = -2128831035; // 0x811c9dc5
   const n = key.length;
-  for (let i = 0; i < n; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-  return h;
+  let h = FNV_SEED;
+  let i = 0;
+  for (; i < n; i++) {
+    const c = key.charCodeAt(i);
+    if (c === 10) break;
+    h = Math.imul(h ^ c, FNV_PRIME);
+  }
+  let t = FNV_SEED;
+  for (; i < n; i++) t = Math.imul(t ^ key.charCodeAt(i), FNV_PRIME);
+  return joinHash(h, t);
+}
+
+/** hashKey's join of the hash of a key's head and of its rest. */
+function joinHash(head: number, rest: number): number {
+  return Math.imul(head ^ rest, FNV_PRIME);
 }
 
 /** Spare chunks kept however few are in use. */
@@ -65,69 +81,57 @@ export class ChunkPool {
   }
 }
 
-/** One part of a staged key as latin1 bytes, kept for the next key with the same part (stageKey). */
-class KeyPart {
-  /**
-   * The text (host, method) or port number the bytes are of ('' and -1: none, as length 0 says). Two fields of one
-   * type each: a field that is a string or a number made every comparison with it a generic call (callgrind).
-   */
-  text = '';
-  port = -1;
-  length = 0;
-  private bytes = new Uint8Array(16);
+/**
+ * The part of a staged key after its branch, `\n${host.toLowerCase()}\n${port ?? ''}\n${method}`, as latin1 bytes
+ * and their hash (hashKey's rest), kept for the next key with the same host, port and method (stageKey).
+ */
+class KeySuffix {
+  /** What the bytes are of ('' and -2: none; -1: no port). Fields of one type each: no generic comparisons. */
+  host = '';
+  port = -2;
+  method = '';
+  hash = 0;
+  /** The bytes, exactly (chunk.set copies them in one call). */
+  bytes = new Uint8Array(0);
 
-  /** `host` lower-cased; false when it is not ASCII (the caller then uses the key's text). */
-  setHost(host: string): boolean {
-    return this.set(host, true, 127);
-  }
-
-  /** `text` as it is; false when it has a char above 255. */
-  setText(text: string): boolean {
-    return this.set(text, false, 255);
-  }
-
-  /** The decimal digits of `port` (a 31-bit integer). */
-  setPort(port: number): void {
-    let digits = 1;
+  /** Makes the suffix of these parts; false when they are not plain (non-ASCII host, wide method, odd port). */
+  set(host: string, port: number, method: string): boolean {
+    this.host = '';
+    // the decimal digits of the port (none when -1)
+    let digits = port < 0 ? 0 : 1;
     for (let p = port; p >= 10; p = (p - (p % 10)) / 10) digits++;
-    let p = port;
-    for (let k = digits - 1; k >= 0; k--) {
+    const n = host.length + digits + method.length + 3;
+    const bytes = new Uint8Array(n);
+    let off = 0;
+    bytes[off++] = 10;
+    for (let j = 0; j < host.length; j++) {
+      let c = host.charCodeAt(j);
+      if (c > 127) return false;
+      // ASCII only: then this is toLowerCase
+      if (c >= 65 && c <= 90) c += 32;
+      bytes[off++] = c;
+    }
+    bytes[off++] = 10;
+    for (let k = digits - 1, p = port; k >= 0; k--) {
       const d = p % 10;
-      this.bytes[k] = 48 + d;
+      bytes[off + k] = 48 + d;
       p = (p - d) / 10;
     }
-    this.length = digits;
+    off += digits;
+    bytes[off++] = 10;
+    for (let j = 0; j < method.length; j++) {
+      const c = method.charCodeAt(j);
+      if (c > 255) return false;
+      bytes[off++] = c;
+    }
+    let t = FNV_SEED;
+    for (let j = 0; j < n; j++) t = Math.imul(t ^ bytes[j], FNV_PRIME);
+    this.bytes = bytes;
+    this.hash = t;
+    this.host = host;
     this.port = port;
-  }
-
-  private set(text: string, lower: boolean, max: number): boolean {
-    const n = text.length;
-    this.text = '';
-    this.length = 0;
-    if (n > this.bytes.length) this.bytes = new Uint8Array(2 * n);
-    const bytes = this.bytes;
-    for (let j = 0; j < n; j++) {
-      let c = text.charCodeAt(j);
-      if (c > max) return false;
-      // ASCII only: then this is toLowerCase
-      if (lower && c >= 65 && c <= 90) c += 32;
-      bytes[j] = c;
-    }
-    this.length = n;
-    this.text = text;
+    this.method = method;
     return true;
-  }
-
-  /** Writes the bytes at `chunk[at]`; returns the FNV-1a hash `h` continued over them. */
-  copy(chunk: Uint8Array, at: number, h: number): number {
-    const bytes = this.bytes;
-    const n = this.length;
-    for (let j = 0; j < n; j++) {
-      const c = bytes[j];
-      h = Math.imul(h ^ c, 0x01000193);
-      chunk[at + j] = c;
-    }
-    return h;
   }
 }
 
@@ -183,9 +187,7 @@ export class CompletedResponses implements IndexedStore {
   private stagedHashValue = 0;
   private stageCount = 0;
   /** The last host (lower-cased), port and method stageKey wrote, as bytes. */
-  private readonly hostText = new KeyPart();
-  private readonly portText = new KeyPart();
-  private readonly methodText = new KeyPart();
+  private readonly suffix = new KeySuffix();
   private readonly index: CompletedIndex;
   /** tag << RECORD_BITS: a record's reference is this plus its number's low bits. */
   private readonly refBase: number;
@@ -335,14 +337,20 @@ export class CompletedResponses implements IndexedStore {
     if (keyLength > CHUNK) return hashKey(key);
     const chunk = this.stageAt(keyLength);
     let off = this.stagedOff;
-    let h = -2128831035; // 0x811c9dc5
+    // hashKey's two hashes: of the text before the first '\n', and of the rest
+    let h = FNV_SEED;
+    let t = FNV_SEED;
+    let head = true;
     let wide = 0;
     for (let j = 0; j < keyLength; j++) {
       const c = key.charCodeAt(j);
-      h = Math.imul(h ^ c, 0x01000193);
+      if (c === 10) head = false;
+      if (head) h = Math.imul(h ^ c, FNV_PRIME);
+      else t = Math.imul(t ^ c, FNV_PRIME);
       wide |= c;
       chunk[off++] = c;
     }
+    h = joinHash(h, t);
     if (wide <= 255) {
       this.stagedKey = key;
       this.stagedLength = keyLength;
@@ -361,46 +369,37 @@ export class CompletedResponses implements IndexedStore {
     this.stagedLength = -1;
     this.stagedKey = undefined;
     const count = ++this.stageCount;
-    let digits = 0;
+    let p = -1;
     if (port !== undefined) {
       // a 31-bit integer (as its text: no sign, exponent or fraction)
       if ((port | 0) !== port || port < 0) return -1;
-      if (port !== this.portText.port) this.portText.setPort(port);
-      digits = this.portText.length;
+      p = port;
     }
-    // the host and the method are nearly always those of the last key: their bytes are copied from there, not
-    // read again char by char (a char code costs ~25 instructions here, a byte ~5: callgrind)
-    const hostText = this.hostText;
-    if (host !== hostText.text && !hostText.setHost(host)) return -1;
-    const methodText = this.methodText;
-    if (method !== methodText.text && !methodText.setText(method)) return -1;
+    // the host, port and method are nearly always those of the last key: their bytes and hash are kept from there,
+    // not read again char by char (a char code costs ~25 instructions here, a byte copied by chunk.set ~5: callgrind)
+    const suffix = this.suffix;
+    if ((host !== suffix.host || p !== suffix.port || method !== suffix.method) && !suffix.set(host, p, method)) {
+      return -1;
+    }
     const branchLength = branch.length;
-    const keyLength = branchLength + hostText.length + digits + methodText.length + 3;
+    const tail = suffix.bytes;
+    const keyLength = branchLength + tail.length;
     if (keyLength > CHUNK) return -1;
     const chunk = this.stageAt(keyLength);
     let off = this.stagedOff;
-    let h = -2128831035; // 0x811c9dc5
+    let h = FNV_SEED;
     let wide = 0;
     for (let j = 0; j < branchLength; j++) {
       const c = branch.charCodeAt(j);
-      h = Math.imul(h ^ c, 0x01000193);
+      // a '\n' in the branch would end hashKey's head there: such a key is left to the text path
+      if (c === 10) return -1;
+      h = Math.imul(h ^ c, FNV_PRIME);
       wide |= c;
       chunk[off++] = c;
     }
     if (wide > 255) return -1;
-    h = Math.imul(h ^ 10, 0x01000193);
-    chunk[off++] = 10;
-    h = hostText.copy(chunk, off, h);
-    off += hostText.length;
-    h = Math.imul(h ^ 10, 0x01000193);
-    chunk[off++] = 10;
-    if (port !== undefined) {
-      h = this.portText.copy(chunk, off, h);
-      off += digits;
-    }
-    h = Math.imul(h ^ 10, 0x01000193);
-    chunk[off++] = 10;
-    h = methodText.copy(chunk, off, h);
+    chunk.set(tail, off);
+    h = joinHash(h, suffix.hash);
     this.stagedLength = keyLength;
     this.stagedHashValue = h;
     return count;
