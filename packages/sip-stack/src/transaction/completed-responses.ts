@@ -389,9 +389,26 @@ export class CompletedResponses implements IndexedStore {
     let off = this.stagedOff;
     let h = FNV_SEED;
     let wide = 0;
-    for (let j = 0; j < branchLength; j++) {
-      const c = branch.charCodeAt(j);
+    let j = 0;
+    // four chars a turn: the chunk's checks are made once per turn, not per byte (callgrind: ~60 instructions a
+    // char one at a time)
+    for (; j + 4 <= branchLength; j += 4) {
+      const c0 = branch.charCodeAt(j);
+      const c1 = branch.charCodeAt(j + 1);
+      const c2 = branch.charCodeAt(j + 2);
+      const c3 = branch.charCodeAt(j + 3);
       // a '\n' in the branch would end hashKey's head there: such a key is left to the text path
+      if (c0 === 10 || c1 === 10 || c2 === 10 || c3 === 10) return -1;
+      h = Math.imul(Math.imul(Math.imul(Math.imul(h ^ c0, FNV_PRIME) ^ c1, FNV_PRIME) ^ c2, FNV_PRIME) ^ c3, FNV_PRIME);
+      wide |= c0 | c1 | c2 | c3;
+      chunk[off] = c0;
+      chunk[off + 1] = c1;
+      chunk[off + 2] = c2;
+      chunk[off + 3] = c3;
+      off += 4;
+    }
+    for (; j < branchLength; j++) {
+      const c = branch.charCodeAt(j);
       if (c === 10) return -1;
       h = Math.imul(h ^ c, FNV_PRIME);
       wide |= c;
