@@ -399,8 +399,8 @@ export class CompletedResponses implements IndexedStore {
   /**
    * Stages the RFC 3261 17.2.3 key `${branch}\n${host.toLowerCase()}\n${port ?? ''}\n${method}` from its parts,
    * without making that string: its hash is then `stagedHash`, `findStaged` looks it up and `addStaged` keeps it.
-   * Returns the staging's number for `addStaged`, or -1 when the parts are not plain (a non-ASCII host, wide
-   * characters, an odd port): the caller then uses the key's text.
+   * Returns the staging's number for `addStaged`, or -1 when the branch has no magic cookie (isRfc3261Branch) or
+   * the parts are not plain (a non-ASCII host, wide characters, an odd port): the caller then uses the key's text.
    */
   stageKey(branch: string, host: string, port: number | undefined, method: string): number {
     this.stagedLength = -1;
@@ -419,6 +419,8 @@ export class CompletedResponses implements IndexedStore {
       return -1;
     }
     const branchLength = branch.length;
+    // RFC 3261 17.2.3: only a branch with the magic cookie (8.1.1.7) and more is matched by such a key
+    if (branchLength <= 7) return -1;
     const tail = suffix.bytes;
     const keyLength = branchLength + tail.length;
     if (keyLength > CHUNK) return -1;
@@ -452,6 +454,20 @@ export class CompletedResponses implements IndexedStore {
       chunk[off++] = c;
     }
     if (wide > 255) return -1;
+    // the cookie checked here, on bytes, rather than by the caller on the branch's chars (a slice of the request's
+    // text: ~45 instructions a char)
+    const b = this.stagedOff;
+    if (
+      chunk[b] !== 122 || // z9hG4bK
+      chunk[b + 1] !== 57 ||
+      chunk[b + 2] !== 104 ||
+      chunk[b + 3] !== 71 ||
+      chunk[b + 4] !== 52 ||
+      chunk[b + 5] !== 98 ||
+      chunk[b + 6] !== 75
+    ) {
+      return -1;
+    }
     chunk.set(tail, off);
     h = joinHash(h, suffix.hash);
     this.stagedLength = keyLength;

@@ -205,6 +205,10 @@ describe('CompletedResponses (RFC 3261 17.2.2 Completed, off the JS heap)', () =
     expect(store.addStaged(b, datagram('y'))).toBeUndefined();
     expect(store.find('z9hG4bK-p3\nh\n1\nINFO')).toBe(-1);
     // parts whose text toLowerCase or the store would treat otherwise: the caller uses the text
+    // no magic cookie (RFC 3261 8.1.1.7, compared case-sensitively as isRfc3261Branch does), or nothing after it
+    for (const branch of ['z9hG4bK', 'Z9hG4bK-p5', 'z9hG4bk-p5', 'x9hG4bK-p5', 'p5'])
+      expect(store.stageKey(branch, 'h', 1, 'INFO')).toBe(-1);
+    expect(store.stageKey('z9hG4bK1', 'h', 1, 'INFO')).toBeGreaterThanOrEqual(0);
     expect(store.stageKey('z9hG4bK-p5', 'h\u00c9te', 1, 'INFO')).toBe(-1);
     expect(store.stageKey('z9hG4bK-\u2603', 'h', 1, 'INFO')).toBe(-1);
     expect(store.stageKey('z9hG4bK-p6', 'h', 1.5, 'INFO')).toBe(-1);
