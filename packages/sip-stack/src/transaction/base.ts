@@ -118,23 +118,38 @@ class TimerSlots {
 
 /** @internal */
 export abstract class TransactionBase implements WaitingTransaction, SendFailureSink {
-  private timers: TimerSlots | undefined = undefined;
+  // Fields are declared and assigned in the constructors (here and in the subclasses), not written as class fields
+  // or parameter properties: class-field definitions kept the construction of a server transaction (three classes)
+  // out of line in the optimized caller (JSConstructStubGeneric, FastNewObject: callgrind).
+  /** The request that created the transaction. */
+  declare readonly request: SipRequest;
+  /** Messages go over a reliable transport: no retransmission timers, zero wait states. */
+  declare readonly reliable: boolean;
+  declare protected readonly env: TransactionEnv;
+  declare private timers: TimerSlots | undefined;
   /** Why it ended; undefined while it has not. */
-  cause: TerminationCause | undefined = undefined;
-
+  declare cause: TerminationCause | undefined;
   /** The key the transaction is matched by, when made (see `key`). */
-  private keyText: string | undefined;
+  declare private keyText: string | undefined;
+  /** Deadline of a wait the layer now times without this object (see ServerTransactionEnv.retire), and its name. */
+  declare private retiredUntil: number | undefined;
+  declare private retiredTimer: TransactionTimerName | undefined;
 
   constructor(
-    /** The request that created the transaction. */
-    readonly request: SipRequest,
+    request: SipRequest,
     /** Its key; undefined when the layer matched it without the text (`keyOf` makes it when asked). */
     key: string | undefined,
-    /** Messages go over a reliable transport: no retransmission timers, zero wait states. */
-    readonly reliable: boolean,
-    protected readonly env: TransactionEnv,
+    reliable: boolean,
+    env: TransactionEnv,
   ) {
+    this.request = request;
+    this.reliable = reliable;
+    this.env = env;
+    this.timers = undefined;
+    this.cause = undefined;
     this.keyText = key;
+    this.retiredUntil = undefined;
+    this.retiredTimer = undefined;
   }
 
   /** The key the transaction is matched by (17.1.3 / 17.2.3). */
@@ -169,10 +184,6 @@ export abstract class TransactionBase implements WaitingTransaction, SendFailure
   get waitDue(): number | undefined {
     return this.timers?.waitDue;
   }
-
-  /** Deadline of a wait the layer now times without this object (see ServerTransactionEnv.retire), and its name. */
-  private retiredUntil: number | undefined = undefined;
-  private retiredTimer: TransactionTimerName | undefined = undefined;
 
   /** @internal the layer took over the wait state: the transaction reads as Terminated from `until` on. */
   retired(name: TransactionTimerName, until: number): void {

@@ -16,16 +16,34 @@ type Chunk = Buffer;
 const CHUNK = 1 << 18;
 const PROTOCOLS: readonly SipTransportProtocol[] = ['udp', 'tcp', 'tls', 'ws', 'wss'];
 const RECORD_MASK = MAX_RECORDS - 1;
+/** Distinct destination addresses a store names by number (beyond, a record keeps its address's bytes). */
+const MAX_ADDRESSES = 4096;
+
+const FNV_SEED = -2128831035; // 0x811c9dc5, written as the int32 it is: a double there keeps loops off the integer path
+const FNV_PRIME = 0x01000193;
 
 /**
- * @internal FNV-1a over the UTF-16 code units (keys here are latin1: branch, host, method). The seed is written as
- * the int32 it is: a double there keeps the loop off the integer path.
+ * @internal The hash of a key: FNV-1a over the UTF-16 code units (keys here are latin1: branch, host, method) of the
+ * text before its first '\n' and, apart, of the rest, joined. For an RFC 3261 key the rest is `\nhost\nport\nmethod`,
+ * nearly always that of the last key: stageKey keeps its hash and bytes instead of reading them again.
  */
 export function hashKey(key: string): number {
-  let h = -2128831035; // 0x811c9dc5
   const n = key.length;
-  for (let i = 0; i < n; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-  return h;
+  let h = FNV_SEED;
+  let i = 0;
+  for (; i < n; i++) {
+    const c = key.charCodeAt(i);
+    if (c === 10) break;
+    h = Math.imul(h ^ c, FNV_PRIME);
+  }
+  let t = FNV_SEED;
+  for (; i < n; i++) t = Math.imul(t ^ key.charCodeAt(i), FNV_PRIME);
+  return joinHash(h, t);
+}
+
+/** hashKey's join of the hash of a key's head and of its rest. */
+function joinHash(head: number, rest: number): number {
+  return Math.imul(head ^ rest, FNV_PRIME);
 }
 
 /** Spare chunks kept however few are in use. */
@@ -65,69 +83,57 @@ export class ChunkPool {
   }
 }
 
-/** One part of a staged key as latin1 bytes, kept for the next key with the same part (stageKey). */
-class KeyPart {
-  /**
-   * The text (host, method) or port number the bytes are of ('' and -1: none, as length 0 says). Two fields of one
-   * type each: a field that is a string or a number made every comparison with it a generic call (callgrind).
-   */
-  text = '';
-  port = -1;
-  length = 0;
-  private bytes = new Uint8Array(16);
+/**
+ * The part of a staged key after its branch, `\n${host.toLowerCase()}\n${port ?? ''}\n${method}`, as latin1 bytes
+ * and their hash (hashKey's rest), kept for the next key with the same host, port and method (stageKey).
+ */
+class KeySuffix {
+  /** What the bytes are of ('' and -2: none; -1: no port). Fields of one type each: no generic comparisons. */
+  host = '';
+  port = -2;
+  method = '';
+  hash = 0;
+  /** The bytes, exactly (chunk.set copies them in one call). */
+  bytes = new Uint8Array(0);
 
-  /** `host` lower-cased; false when it is not ASCII (the caller then uses the key's text). */
-  setHost(host: string): boolean {
-    return this.set(host, true, 127);
-  }
-
-  /** `text` as it is; false when it has a char above 255. */
-  setText(text: string): boolean {
-    return this.set(text, false, 255);
-  }
-
-  /** The decimal digits of `port` (a 31-bit integer). */
-  setPort(port: number): void {
-    let digits = 1;
+  /** Makes the suffix of these parts; false when they are not plain (non-ASCII host, wide method, odd port). */
+  set(host: string, port: number, method: string): boolean {
+    this.host = '';
+    // the decimal digits of the port (none when -1)
+    let digits = port < 0 ? 0 : 1;
     for (let p = port; p >= 10; p = (p - (p % 10)) / 10) digits++;
-    let p = port;
-    for (let k = digits - 1; k >= 0; k--) {
+    const n = host.length + digits + method.length + 3;
+    const bytes = new Uint8Array(n);
+    let off = 0;
+    bytes[off++] = 10;
+    for (let j = 0; j < host.length; j++) {
+      let c = host.charCodeAt(j);
+      if (c > 127) return false;
+      // ASCII only: then this is toLowerCase
+      if (c >= 65 && c <= 90) c += 32;
+      bytes[off++] = c;
+    }
+    bytes[off++] = 10;
+    for (let k = digits - 1, p = port; k >= 0; k--) {
       const d = p % 10;
-      this.bytes[k] = 48 + d;
+      bytes[off + k] = 48 + d;
       p = (p - d) / 10;
     }
-    this.length = digits;
+    off += digits;
+    bytes[off++] = 10;
+    for (let j = 0; j < method.length; j++) {
+      const c = method.charCodeAt(j);
+      if (c > 255) return false;
+      bytes[off++] = c;
+    }
+    let t = FNV_SEED;
+    for (let j = 0; j < n; j++) t = Math.imul(t ^ bytes[j], FNV_PRIME);
+    this.bytes = bytes;
+    this.hash = t;
+    this.host = host;
     this.port = port;
-  }
-
-  private set(text: string, lower: boolean, max: number): boolean {
-    const n = text.length;
-    this.text = '';
-    this.length = 0;
-    if (n > this.bytes.length) this.bytes = new Uint8Array(2 * n);
-    const bytes = this.bytes;
-    for (let j = 0; j < n; j++) {
-      let c = text.charCodeAt(j);
-      if (c > max) return false;
-      // ASCII only: then this is toLowerCase
-      if (lower && c >= 65 && c <= 90) c += 32;
-      bytes[j] = c;
-    }
-    this.length = n;
-    this.text = text;
+    this.method = method;
     return true;
-  }
-
-  /** Writes the bytes at `chunk[at]`; returns the FNV-1a hash `h` continued over them. */
-  copy(chunk: Uint8Array, at: number, h: number): number {
-    const bytes = this.bytes;
-    const n = this.length;
-    for (let j = 0; j < n; j++) {
-      const c = bytes[j];
-      h = Math.imul(h ^ c, 0x01000193);
-      chunk[at + j] = c;
-    }
-    return h;
   }
 }
 
@@ -155,6 +161,8 @@ export class CompletedResponses implements IndexedStore {
   private offset: Uint32Array;
   private keyLength: Uint32Array;
   private addressLength: Uint32Array;
+  /** The record's address as a number in `addresses`, or -1: its bytes follow the key (addressLength of them). */
+  private addressNo: Int32Array;
   private bytesLength: Uint32Array;
   private port: Uint16Array;
   private protocol: Uint8Array;
@@ -173,6 +181,14 @@ export class CompletedResponses implements IndexedStore {
   private cursorOff = 0;
   private timer: TimerHandle | undefined = undefined;
   /**
+   * Destination addresses by number, and the last one: answers go to few peers, and a record naming its peer by
+   * number costs an equality test instead of a copy of the address char by char (~35 instructions a char).
+   */
+  private addresses: string[] = [];
+  private addressNumbers = new Map<string, number>();
+  private lastAddress = '';
+  private lastAddressNo = -1;
+  /**
    * A key copied by `stage` or `stageKey` to where the next record went then (stagedChunk, stagedOff): its length
    * (-1: none), hash, the string when `stage` had one, and the staging's number (`stageKey`'s answer).
    */
@@ -183,9 +199,7 @@ export class CompletedResponses implements IndexedStore {
   private stagedHashValue = 0;
   private stageCount = 0;
   /** The last host (lower-cased), port and method stageKey wrote, as bytes. */
-  private readonly hostText = new KeyPart();
-  private readonly portText = new KeyPart();
-  private readonly methodText = new KeyPart();
+  private readonly suffix = new KeySuffix();
   private readonly index: CompletedIndex;
   /** tag << RECORD_BITS: a record's reference is this plus its number's low bits. */
   private readonly refBase: number;
@@ -206,6 +220,7 @@ export class CompletedResponses implements IndexedStore {
     this.offset = new Uint32Array(capacity);
     this.keyLength = new Uint32Array(capacity);
     this.addressLength = new Uint32Array(capacity);
+    this.addressNo = new Int32Array(capacity);
     this.bytesLength = new Uint32Array(capacity);
     this.port = new Uint16Array(capacity);
     this.protocol = new Uint8Array(capacity);
@@ -266,7 +281,8 @@ export class CompletedResponses implements IndexedStore {
     const protocol = dest.protocol === 'udp' ? 0 : PROTOCOLS.indexOf(dest.protocol);
     const address = dest.address;
     const bytes = sent.bytes;
-    const addressLength = address.length;
+    const addressNo = address === this.lastAddress ? this.lastAddressNo : this.numberAddress(address);
+    const addressLength = addressNo < 0 ? address.length : 0;
     const total = keyLength + addressLength + bytes.length;
     if (protocol < 0 || total > CHUNK) return undefined;
     if (this.head - this.tail === this.capacity && this.capacity === MAX_RECORDS) return undefined;
@@ -310,6 +326,7 @@ export class CompletedResponses implements IndexedStore {
     this.offset[slot] = start;
     this.keyLength[slot] = keyLength;
     this.addressLength[slot] = addressLength;
+    this.addressNo[slot] = addressNo;
     this.bytesLength[slot] = bytes.length;
     this.port[slot] = dest.port;
     this.protocol[slot] = protocol;
@@ -321,6 +338,28 @@ export class CompletedResponses implements IndexedStore {
     this.index.insert(this.refBase + (n & RECORD_MASK), h);
     if (this.timer === undefined) this.arm(this.ms);
     return due;
+  }
+
+  /** The number of `address` in `addresses` (made the last one), or -1 when there are too many. */
+  private numberAddress(address: string): number {
+    let no = this.addressNumbers.get(address);
+    if (no === undefined) {
+      if (this.addresses.length === MAX_ADDRESSES) return -1;
+      no = this.addresses.length;
+      this.addresses.push(address);
+      this.addressNumbers.set(address, no);
+    }
+    this.lastAddress = address;
+    this.lastAddressNo = no;
+    return no;
+  }
+
+  /** Forgets the address numbers (no record uses them any more). */
+  private forgetAddresses(): void {
+    this.addresses = [];
+    this.addressNumbers = new Map();
+    this.lastAddress = '';
+    this.lastAddressNo = -1;
   }
 
   /**
@@ -335,14 +374,20 @@ export class CompletedResponses implements IndexedStore {
     if (keyLength > CHUNK) return hashKey(key);
     const chunk = this.stageAt(keyLength);
     let off = this.stagedOff;
-    let h = -2128831035; // 0x811c9dc5
+    // hashKey's two hashes: of the text before the first '\n', and of the rest
+    let h = FNV_SEED;
+    let t = FNV_SEED;
+    let head = true;
     let wide = 0;
     for (let j = 0; j < keyLength; j++) {
       const c = key.charCodeAt(j);
-      h = Math.imul(h ^ c, 0x01000193);
+      if (c === 10) head = false;
+      if (head) h = Math.imul(h ^ c, FNV_PRIME);
+      else t = Math.imul(t ^ c, FNV_PRIME);
       wide |= c;
       chunk[off++] = c;
     }
+    h = joinHash(h, t);
     if (wide <= 255) {
       this.stagedKey = key;
       this.stagedLength = keyLength;
@@ -354,53 +399,77 @@ export class CompletedResponses implements IndexedStore {
   /**
    * Stages the RFC 3261 17.2.3 key `${branch}\n${host.toLowerCase()}\n${port ?? ''}\n${method}` from its parts,
    * without making that string: its hash is then `stagedHash`, `findStaged` looks it up and `addStaged` keeps it.
-   * Returns the staging's number for `addStaged`, or -1 when the parts are not plain (a non-ASCII host, wide
-   * characters, an odd port): the caller then uses the key's text.
+   * Returns the staging's number for `addStaged`, or -1 when the branch has no magic cookie (isRfc3261Branch) or
+   * the parts are not plain (a non-ASCII host, wide characters, an odd port): the caller then uses the key's text.
    */
   stageKey(branch: string, host: string, port: number | undefined, method: string): number {
     this.stagedLength = -1;
     this.stagedKey = undefined;
     const count = ++this.stageCount;
-    let digits = 0;
+    let p = -1;
     if (port !== undefined) {
       // a 31-bit integer (as its text: no sign, exponent or fraction)
       if ((port | 0) !== port || port < 0) return -1;
-      if (port !== this.portText.port) this.portText.setPort(port);
-      digits = this.portText.length;
+      p = port;
     }
-    // the host and the method are nearly always those of the last key: their bytes are copied from there, not
-    // read again char by char (a char code costs ~25 instructions here, a byte ~5: callgrind)
-    const hostText = this.hostText;
-    if (host !== hostText.text && !hostText.setHost(host)) return -1;
-    const methodText = this.methodText;
-    if (method !== methodText.text && !methodText.setText(method)) return -1;
+    // the host, port and method are nearly always those of the last key: their bytes and hash are kept from there,
+    // not read again char by char (a char code costs ~25 instructions here, a byte copied by chunk.set ~5: callgrind)
+    const suffix = this.suffix;
+    if ((host !== suffix.host || p !== suffix.port || method !== suffix.method) && !suffix.set(host, p, method)) {
+      return -1;
+    }
     const branchLength = branch.length;
-    const keyLength = branchLength + hostText.length + digits + methodText.length + 3;
+    // RFC 3261 17.2.3: only a branch with the magic cookie (8.1.1.7) and more is matched by such a key
+    if (branchLength <= 7) return -1;
+    const tail = suffix.bytes;
+    const keyLength = branchLength + tail.length;
     if (keyLength > CHUNK) return -1;
     const chunk = this.stageAt(keyLength);
     let off = this.stagedOff;
-    let h = -2128831035; // 0x811c9dc5
+    let h = FNV_SEED;
     let wide = 0;
-    for (let j = 0; j < branchLength; j++) {
+    let j = 0;
+    // four chars a turn: the chunk's checks are made once per turn, not per byte (callgrind: ~60 instructions a
+    // char one at a time)
+    for (; j + 4 <= branchLength; j += 4) {
+      const c0 = branch.charCodeAt(j);
+      const c1 = branch.charCodeAt(j + 1);
+      const c2 = branch.charCodeAt(j + 2);
+      const c3 = branch.charCodeAt(j + 3);
+      // a '\n' in the branch would end hashKey's head there: such a key is left to the text path
+      if (c0 === 10 || c1 === 10 || c2 === 10 || c3 === 10) return -1;
+      h = Math.imul(Math.imul(Math.imul(Math.imul(h ^ c0, FNV_PRIME) ^ c1, FNV_PRIME) ^ c2, FNV_PRIME) ^ c3, FNV_PRIME);
+      wide |= c0 | c1 | c2 | c3;
+      chunk[off] = c0;
+      chunk[off + 1] = c1;
+      chunk[off + 2] = c2;
+      chunk[off + 3] = c3;
+      off += 4;
+    }
+    for (; j < branchLength; j++) {
       const c = branch.charCodeAt(j);
-      h = Math.imul(h ^ c, 0x01000193);
+      if (c === 10) return -1;
+      h = Math.imul(h ^ c, FNV_PRIME);
       wide |= c;
       chunk[off++] = c;
     }
     if (wide > 255) return -1;
-    h = Math.imul(h ^ 10, 0x01000193);
-    chunk[off++] = 10;
-    h = hostText.copy(chunk, off, h);
-    off += hostText.length;
-    h = Math.imul(h ^ 10, 0x01000193);
-    chunk[off++] = 10;
-    if (port !== undefined) {
-      h = this.portText.copy(chunk, off, h);
-      off += digits;
+    // the cookie checked here, on bytes, rather than by the caller on the branch's chars (a slice of the request's
+    // text: ~45 instructions a char)
+    const b = this.stagedOff;
+    if (
+      chunk[b] !== 122 || // z9hG4bK
+      chunk[b + 1] !== 57 ||
+      chunk[b + 2] !== 104 ||
+      chunk[b + 3] !== 71 ||
+      chunk[b + 4] !== 52 ||
+      chunk[b + 5] !== 98 ||
+      chunk[b + 6] !== 75
+    ) {
+      return -1;
     }
-    h = Math.imul(h ^ 10, 0x01000193);
-    chunk[off++] = 10;
-    h = methodText.copy(chunk, off, h);
+    chunk.set(tail, off);
+    h = joinHash(h, suffix.hash);
     this.stagedLength = keyLength;
     this.stagedHashValue = h;
     return count;
@@ -450,7 +519,8 @@ export class CompletedResponses implements IndexedStore {
     const addressEnd = off + this.addressLength[slot];
     const destination: SipEndpoint = {
       protocol: PROTOCOLS[this.protocol[slot]],
-      address: chunk.toString('latin1', off, addressEnd),
+      address:
+        this.addressNo[slot] >= 0 ? this.addresses[this.addressNo[slot]] : chunk.toString('latin1', off, addressEnd),
       port: this.port[slot],
     };
     const bytes = Buffer.from(chunk.subarray(addressEnd, addressEnd + this.bytesLength[slot]));
@@ -479,6 +549,7 @@ export class CompletedResponses implements IndexedStore {
     this.cursorOff = 0;
     this.stagedLength = -1;
     this.stagedKey = undefined;
+    this.forgetAddresses();
   }
 
   /** @internal IndexedStore: whether live record `ref` holds `key`. */
@@ -537,6 +608,7 @@ export class CompletedResponses implements IndexedStore {
       this.offset,
       this.keyLength,
       this.addressLength,
+      this.addressNo,
       this.bytesLength,
       this.port,
       this.protocol,
@@ -557,12 +629,13 @@ export class CompletedResponses implements IndexedStore {
     this.offset = grown[1] as Uint32Array;
     this.keyLength = grown[2] as Uint32Array;
     this.addressLength = grown[3] as Uint32Array;
-    this.bytesLength = grown[4] as Uint32Array;
-    this.port = grown[5] as Uint16Array;
-    this.protocol = grown[6] as Uint8Array;
-    this.due = grown[7] as Float64Array;
-    this.hash = grown[8] as Int32Array;
-    this.alive = grown[9] as Uint8Array;
+    this.addressNo = grown[4] as Int32Array;
+    this.bytesLength = grown[5] as Uint32Array;
+    this.port = grown[6] as Uint16Array;
+    this.protocol = grown[7] as Uint8Array;
+    this.due = grown[8] as Float64Array;
+    this.hash = grown[9] as Int32Array;
+    this.alive = grown[10] as Uint8Array;
     this.capacity = capacity;
   }
 
@@ -590,6 +663,7 @@ export class CompletedResponses implements IndexedStore {
       this.firstChunk = this.cursorOff > 0 ? this.cursorChunk + 1 : this.cursorChunk;
       this.cursorChunk = this.firstChunk;
       this.cursorOff = 0;
+      this.forgetAddresses();
       return;
     }
     // chunks wholly before the oldest record kept are free

@@ -296,7 +296,8 @@ export class TransactionLayer {
         request.to();
         via = request.via();
         const branch = via.branch;
-        staging = isRfc3261Branch(branch) ? store.stageKey(branch as string, via.host, via.port, method) : -1;
+        // (stageKey checks the magic cookie: -1 without it, and the key is then made the RFC 2543 way below)
+        staging = branch !== undefined ? store.stageKey(branch, via.host, via.port, method) : -1;
       } catch {
         this.counters.droppedMalformed++;
         return;

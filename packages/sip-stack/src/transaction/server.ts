@@ -36,27 +36,32 @@ export interface ServerTransactionEnv extends TransactionEnv {
 export type InviteServerState = 'proceeding' | 'completed' | 'confirmed' | 'accepted' | 'terminated';
 export type NonInviteServerState = 'trying' | 'proceeding' | 'completed' | 'terminated';
 
+// Fields declared and assigned in the constructors: see TransactionBase.
 abstract class ServerTransactionBase extends TransactionBase {
-  private eventHandlers: ServerTransactionEvents | undefined = undefined;
+  /** Where the request came from: responses go back by RFC 3261 18.2.2. */
+  declare readonly context: SipInboundContext;
+  declare protected readonly env: ServerTransactionEnv;
+  declare private eventHandlers: ServerTransactionEvents | undefined;
   /** The last response sent, the one a retransmitted request gets again. */
-  lastResponse: SipResponse | undefined = undefined;
+  declare lastResponse: SipResponse | undefined;
   /** @internal the RFC 2543 ACK key the layer also files this transaction under (17.2.3) */
-  ackKey: string | undefined = undefined;
+  declare ackKey: string | undefined;
   /** @internal hashKey(key) when the layer has it (the store it may go to then need not hash it again) */
-  keyHash: number | undefined = undefined;
+  declare keyHash: number | undefined;
   /** @internal the completed store's staging of its key (CompletedGenerations.stageKey), or -1 */
-  staging = -1;
+  declare staging: number;
   /** @internal the top Via its key was staged from (a magic-cookie branch), when the key's text is not made yet */
-  keyVia: Via | undefined = undefined;
+  declare keyVia: Via | undefined;
 
-  constructor(
-    request: SipRequest,
-    key: string | undefined,
-    /** Where the request came from: responses go back by RFC 3261 18.2.2. */
-    readonly context: SipInboundContext,
-    protected override readonly env: ServerTransactionEnv,
-  ) {
+  constructor(request: SipRequest, key: string | undefined, context: SipInboundContext, env: ServerTransactionEnv) {
     super(request, key, context.source.protocol !== 'udp', env);
+    this.context = context;
+    this.eventHandlers = undefined;
+    this.lastResponse = undefined;
+    this.ackKey = undefined;
+    this.keyHash = undefined;
+    this.staging = -1;
+    this.keyVia = undefined;
   }
 
   protected override keyOf(): string {
@@ -122,13 +127,20 @@ abstract class ServerTransactionBase extends TransactionBase {
 
 /** RFC 3261 17.2.1 (Figure 7) with RFC 6026 (Figure 5: Accepted state, Timer L). */
 export class InviteServerTransaction extends ServerTransactionBase {
-  readonly kind = 'invite-server' as const;
-  private current: InviteServerState = 'proceeding';
+  declare readonly kind: 'invite-server';
+  declare private current: InviteServerState;
   /**
    * @internal the TU's pending call on this INVITE (a user agent's, until its final answer or the transaction's
    * end): found from the transaction without a table keyed by transaction objects
    */
-  pendingCall: object | undefined = undefined;
+  declare pendingCall: object | undefined;
+
+  constructor(request: SipRequest, key: string | undefined, context: SipInboundContext, env: ServerTransactionEnv) {
+    super(request, key, context, env);
+    this.kind = 'invite-server';
+    this.current = 'proceeding';
+    this.pendingCall = undefined;
+  }
 
   get state(): InviteServerState {
     // An Accepted transaction the layer let go of reads as Terminated once its Timer L is over.
@@ -234,8 +246,14 @@ export class InviteServerTransaction extends ServerTransactionBase {
 
 /** RFC 3261 17.2.2 (Figure 8). */
 export class NonInviteServerTransaction extends ServerTransactionBase {
-  readonly kind = 'non-invite-server' as const;
-  private current: NonInviteServerState = 'trying';
+  declare readonly kind: 'non-invite-server';
+  declare private current: NonInviteServerState;
+
+  constructor(request: SipRequest, key: string | undefined, context: SipInboundContext, env: ServerTransactionEnv) {
+    super(request, key, context, env);
+    this.kind = 'non-invite-server';
+    this.current = 'trying';
+  }
 
   get state(): NonInviteServerState {
     return this.isTerminated ? 'terminated' : this.current;

@@ -34,6 +34,25 @@ describe('CompletedResponses (RFC 3261 17.2.2 Completed, off the JS heap)', () =
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it('gives back each record its own destination, past the addresses it names by number', () => {
+    const clock = new VirtualClock(0);
+    const store = new CompletedResponses(clock, 1000, 4);
+    // 4096 addresses are numbered; the rest are kept as bytes in the record; one repeats between others
+    const addressOf = (i: number) => (i % 3 === 0 ? '192.0.2.1' : `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+    const n = 7000;
+    for (let i = 0; i < n; i++) store.add(`z9hG4bK${i}\nh\n\nOPTIONS`, datagram(`r${i}`, addressOf(i)));
+    for (let i = 0; i < n; i++) {
+      const d = store.datagram(store.find(`z9hG4bK${i}\nh\n\nOPTIONS`));
+      expect(d.destination.address).toBe(addressOf(i));
+      expect(Buffer.from(d.bytes).toString('latin1')).toBe(`r${i}`);
+    }
+    clock.advance(1000);
+    expect(store.size).toBe(0);
+    // every record gone: numbering starts again
+    store.add('z9hG4bKa\nh\n\nOPTIONS', datagram('a', '::1'));
+    expect(store.datagram(store.find('z9hG4bKa\nh\n\nOPTIONS')).destination.address).toBe('::1');
+  });
+
   it('refuses what it cannot keep (non-latin1 key), so the caller keeps the transaction', () => {
     const store = new CompletedResponses(new VirtualClock(0), 100);
     expect(store.add('z9hG4bK\u2603\nh:1\nOPTIONS', datagram('x'))).toBeUndefined();
@@ -186,6 +205,10 @@ describe('CompletedResponses (RFC 3261 17.2.2 Completed, off the JS heap)', () =
     expect(store.addStaged(b, datagram('y'))).toBeUndefined();
     expect(store.find('z9hG4bK-p3\nh\n1\nINFO')).toBe(-1);
     // parts whose text toLowerCase or the store would treat otherwise: the caller uses the text
+    // no magic cookie (RFC 3261 8.1.1.7, compared case-sensitively as isRfc3261Branch does), or nothing after it
+    for (const branch of ['z9hG4bK', 'Z9hG4bK-p5', 'z9hG4bk-p5', 'x9hG4bK-p5', 'p5'])
+      expect(store.stageKey(branch, 'h', 1, 'INFO')).toBe(-1);
+    expect(store.stageKey('z9hG4bK1', 'h', 1, 'INFO')).toBeGreaterThanOrEqual(0);
     expect(store.stageKey('z9hG4bK-p5', 'h\u00c9te', 1, 'INFO')).toBe(-1);
     expect(store.stageKey('z9hG4bK-\u2603', 'h', 1, 'INFO')).toBe(-1);
     expect(store.stageKey('z9hG4bK-p6', 'h', 1.5, 'INFO')).toBe(-1);
