@@ -680,15 +680,27 @@ function checkedLines(headers: ReadonlyArray<readonly [string, string]>): OwnLin
 /** Checked forms of frozen header lists (a UA's OPTIONS answer, its answers' Contact/Allow/Supported). */
 const checkedLists = new WeakMap<object, OwnLines>();
 
+/** The list checkedLinesOf last found in checkedLists, and its lines (frozen: they cannot change). */
+const lastChecked: { headers: object | undefined; lines: OwnLines | undefined } = {
+  headers: undefined,
+  lines: undefined,
+};
+
 /**
  * The checked lines of `headers` when it is a frozen array of frozen [name, value] pairs of strings (it cannot
  * change, so it is checked on first use only); undefined for anything else (checked line by line per use).
  */
 function checkedLinesOf(headers: Iterable<readonly [string, string]>): OwnLines | undefined {
+  // the same list as last time (a UA answers every OPTIONS with one): no WeakMap lookup
+  if (headers === lastChecked.headers) return lastChecked.lines;
   if (!Array.isArray(headers)) return undefined;
   // a list in the map was frozen when it went in, and stays frozen (Object.isFrozen is a call into the runtime)
   const known = checkedLists.get(headers);
-  if (known !== undefined) return known;
+  if (known !== undefined) {
+    lastChecked.headers = headers;
+    lastChecked.lines = known;
+    return known;
+  }
   if (!Object.isFrozen(headers)) return undefined;
   for (const h of headers as unknown[]) {
     if (!Array.isArray(h) || !Object.isFrozen(h) || h.length !== 2) return undefined;
