@@ -38,6 +38,26 @@ export interface SourceLimitCounters {
   blocks: number;
 }
 
+/**
+ * `read` at most once per event-loop turn (the limits' default clock, Date.now): a poll hands over a burst of
+ * datagrams one callback each, and every reading is a call into the runtime. Within a turn the time stands still.
+ */
+export function turnClock(read: () => number = Date.now): () => number {
+  let time = 0;
+  let fresh = false;
+  const expire = (): void => {
+    fresh = false;
+  };
+  return () => {
+    if (!fresh) {
+      time = read();
+      fresh = true;
+      setImmediate(expire);
+    }
+    return time;
+  };
+}
+
 /** Tracks each source address against the limits; time comes from the injected `now`. */
 export class SourceLimiter {
   readonly counters: SourceLimitCounters = { rateLimited: 0, connectionsRefused: 0, blocks: 0 };
