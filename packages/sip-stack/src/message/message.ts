@@ -254,7 +254,10 @@ export abstract class SipMessageBase {
       return false;
     }
     const k = this._find(HeaderId.Via);
-    if (k < 0 || (this._ids[k] & FOLDED) !== 0 || this._values[k] !== undefined) return false;
+    // (no value string made yet: none at all as parsed; a load past the end of that frozen empty array costs a
+    // generic keyed-load call)
+    const values = this._values;
+    if (k < 0 || (this._ids[k] & FOLDED) !== 0 || (k < values.length && values[k] !== undefined)) return false;
     // a comma-joined line is split the slow way; CR and NUL are refused by the slow way (a PLAIN line has none)
     if ((this._ids[k] & PLAIN) === 0) {
       const s = this._text;
