@@ -81,7 +81,13 @@ export class SourceLimiter {
     this.maxSources = options.maxSources ?? 100_000;
   }
 
+  /** The last source's entry: a burst of datagrams from one peer looks it up once. Forgotten with the entry. */
+  private lastSource = '';
+  private lastState: SourceState | undefined = undefined;
+
   private state(source: string, now: number): SourceState {
+    const last = this.lastState;
+    if (last !== undefined && source === this.lastSource && now - last.moved < RECENCY_MS) return last;
     let s = this.sources.get(source);
     if (s === undefined) {
       if (this.sources.size >= this.maxSources) this.evict();
@@ -94,6 +100,8 @@ export class SourceLimiter {
       this.sources.delete(source);
       this.sources.set(source, s);
     }
+    this.lastSource = source;
+    this.lastState = s;
     return s;
   }
 
@@ -101,6 +109,7 @@ export class SourceLimiter {
     for (const [key, s] of this.sources) {
       if (s.connections === 0) {
         this.sources.delete(key);
+        if (s === this.lastState) this.lastState = undefined;
         return;
       }
     }
