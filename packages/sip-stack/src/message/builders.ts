@@ -16,12 +16,8 @@ export type RandomSource = (size: number) => Uint8Array;
 
 /** Two lower-case hex digits per octet value. */
 const HEX_OCTETS: readonly string[] = Array.from({ length: 256 }, (_, i) => (i < 16 ? '0' : '') + i.toString(16));
-/** The char codes of those digits: octet v at 2v and 2v + 1. */
-const HEX_CODES = new Uint8Array(512);
-for (let i = 0; i < 256; i++) {
-  HEX_CODES[2 * i] = HEX_OCTETS[i].charCodeAt(0);
-  HEX_CODES[2 * i + 1] = HEX_OCTETS[i].charCodeAt(1);
-}
+/** Octets of the pool written out as hex at a time (hex identifiers are slices of that text). */
+const HEX_SPAN = 512;
 
 /**
  * Cryptographic randomness drawn from a refilled pool: a tag or branch per message would otherwise cost a
@@ -30,6 +26,9 @@ for (let i = 0; i < 256; i++) {
 class RandomPool {
   private readonly pool: Buffer;
   private used: number;
+  /** pool[hexAt, hexAt + hexText.length / 2) as hex: identifiers are slices of it (see hex). */
+  private hexText = '';
+  private hexAt = 0;
 
   constructor(private readonly size = 4096) {
     this.pool = Buffer.allocUnsafe(size);
@@ -41,6 +40,8 @@ class RandomPool {
     if (this.used + n > this.size) {
       randomFillSync(this.pool);
       this.used = 0;
+      // the text written before is of the old octets
+      this.hexText = '';
     }
     const at = this.used;
     this.used += n;
@@ -53,52 +54,27 @@ class RandomPool {
     return this.pool.subarray(at, at + n);
   };
 
-  /** `n` random octets as hex, read straight from the pool (no view object per identifier). */
+  /**
+   * `n` random octets as hex: a slice of the pool's hex text, written out HEX_SPAN octets at a time by one native
+   * call (a slice costs less than building the string per identifier; an identifier kept alive keeps at most
+   * 2 * HEX_SPAN characters alive with it).
+   */
   hex(n: number): string {
-    if (n > this.size) return hex(this.source(n));
+    if (n > HEX_SPAN) return hex(this.source(n));
     const at = this.take(n);
-    if (n === 8) return hex8(this.pool, at);
-    // one flat string from the native encoder (a string built per octet is a chain to flatten later)
-    return (this.pool as Buffer & { hexSlice(start: number, end: number): string }).hexSlice(at, at + n);
+    let from = 2 * (at - this.hexAt);
+    if (from < 0 || from + 2 * n > this.hexText.length) {
+      const end = Math.min(at + HEX_SPAN, this.size);
+      this.hexText = (this.pool as Buffer & { hexSlice(start: number, end: number): string }).hexSlice(at, end);
+      this.hexAt = at;
+      from = 0;
+    }
+    return this.hexText.slice(from, from + 2 * n);
   }
 }
 
 const defaultPool = new RandomPool();
 const defaultRandom: RandomSource = defaultPool.source;
-
-/**
- * Eight octets at `at` as hex (a tag, one per response and call): one flat string from a single fromCharCode,
- * about a fifth of a native hexSlice call.
- */
-function hex8(p: Uint8Array, at: number): string {
-  const C = HEX_CODES;
-  const a = 2 * p[at];
-  const b = 2 * p[at + 1];
-  const c = 2 * p[at + 2];
-  const d = 2 * p[at + 3];
-  const e = 2 * p[at + 4];
-  const f = 2 * p[at + 5];
-  const g = 2 * p[at + 6];
-  const h = 2 * p[at + 7];
-  return String.fromCharCode(
-    C[a],
-    C[a + 1],
-    C[b],
-    C[b + 1],
-    C[c],
-    C[c + 1],
-    C[d],
-    C[d + 1],
-    C[e],
-    C[e + 1],
-    C[f],
-    C[f + 1],
-    C[g],
-    C[g + 1],
-    C[h],
-    C[h + 1],
-  );
-}
 
 function hex(bytes: Uint8Array): string {
   let out = '';
@@ -206,7 +182,11 @@ const REASONS: Readonly<Record<number, string>> = {
 /** The usual reason phrase of a status code (falls back to the class name). */
 export function reasonPhrase(status: number): string {
   const r = REASONS[status];
-  if (r !== undefined) return r;
+  // the class name out of line: createResponse inlines this, within TurboFan's inlining budget
+  return r !== undefined ? r : className(status);
+}
+
+function className(status: number): string {
   if (status < 200) return 'Provisional';
   if (status < 300) return 'Success';
   if (status < 400) return 'Redirection';
@@ -483,6 +463,19 @@ function isAscii(s: string): boolean {
   return !NON_ASCII.test(s);
 }
 
+/**
+ * The last `received` address found ASCII: a server stamps the same few source addresses again and again, and a
+ * string compare (the same string object, usually) costs less than the regular expression per response.
+ */
+let lastAsciiReceived = '';
+
+function isAsciiReceived(received: string): boolean {
+  if (received === lastAsciiReceived) return true;
+  if (!isAscii(received)) return false;
+  lastAsciiReceived = received;
+  return true;
+}
+
 const CRLF = '\r\n';
 const TAG = ';tag=';
 
@@ -521,7 +514,7 @@ function echoOf(
   // says so when it saw it while decoding
   if (!request._asciiText && Buffer.byteLength(text, 'utf8') !== text.length) return undefined;
   // the stamp's received address is the only part of the stamped Via not from the text
-  if (stamped !== undefined && stamped.received !== undefined && !isAscii(stamped.received)) return undefined;
+  if (stamped !== undefined && stamped.received !== undefined && !isAsciiReceived(stamped.received)) return undefined;
   if (givenTag && BREAK_NUL_OR_NON_ASCII.test(tag)) {
     // checked as push would check the To value: a line break or NUL is refused, anything else non-ASCII is
     // written by the string path
@@ -691,15 +684,27 @@ function checkedLines(headers: ReadonlyArray<readonly [string, string]>): OwnLin
 /** Checked forms of frozen header lists (a UA's OPTIONS answer, its answers' Contact/Allow/Supported). */
 const checkedLists = new WeakMap<object, OwnLines>();
 
+/** The list checkedLinesOf last found in checkedLists, and its lines (frozen: they cannot change). */
+const lastChecked: { headers: object | undefined; lines: OwnLines | undefined } = {
+  headers: undefined,
+  lines: undefined,
+};
+
 /**
  * The checked lines of `headers` when it is a frozen array of frozen [name, value] pairs of strings (it cannot
  * change, so it is checked on first use only); undefined for anything else (checked line by line per use).
  */
 function checkedLinesOf(headers: Iterable<readonly [string, string]>): OwnLines | undefined {
+  // the same list as last time (a UA answers every OPTIONS with one): no WeakMap lookup
+  if (headers === lastChecked.headers) return lastChecked.lines;
   if (!Array.isArray(headers)) return undefined;
   // a list in the map was frozen when it went in, and stays frozen (Object.isFrozen is a call into the runtime)
   const known = checkedLists.get(headers);
-  if (known !== undefined) return known;
+  if (known !== undefined) {
+    lastChecked.headers = headers;
+    lastChecked.lines = known;
+    return known;
+  }
   if (!Object.isFrozen(headers)) return undefined;
   for (const h of headers as unknown[]) {
     if (!Array.isArray(h) || !Object.isFrozen(h) || h.length !== 2) return undefined;

@@ -292,11 +292,10 @@ export function quoteString(s: string): string {
   return `${out}"`;
 }
 
-/** Plain params (ViaValue.plainParams) with rport given this value (RFC 3581 4). */
-function withRportValue(params: string, rport: number): string {
-  // the usual `...;rport` last (plain params name it once): no search, no slices
+/** Whether plain params end with a valueless `;rport`. */
+function endsWithRport(params: string): boolean {
   const n = params.length;
-  if (
+  return (
     n >= 6 &&
     params.charCodeAt(n - 6) === 0x3b &&
     params.charCodeAt(n - 5) === 0x72 &&
@@ -304,9 +303,26 @@ function withRportValue(params: string, rport: number): string {
     params.charCodeAt(n - 3) === 0x6f &&
     params.charCodeAt(n - 2) === 0x72 &&
     params.charCodeAt(n - 1) === 0x74
-  ) {
-    return `${params}=${rport}`;
+  );
+}
+
+/** The last stamp's end, `=rport;received=address`: a server stamps requests from the same few peers. */
+const lastStampEnd = { rport: -1, received: '', text: '' };
+
+function stampEnd(rport: number, received: string): string {
+  const last = lastStampEnd;
+  if (last.rport !== rport || last.received !== received) {
+    last.text = `=${rport};received=${received}`;
+    last.rport = rport;
+    last.received = received;
   }
+  return last.text;
+}
+
+/** Plain params (ViaValue.plainParams) with rport given this value (RFC 3581 4). */
+function withRportValue(params: string, rport: number): string {
+  // the usual `...;rport` last (plain params name it once): no search, no slices
+  if (endsWithRport(params)) return `${params}=${rport}`;
   for (let at = params.indexOf(';rport'); at >= 0; at = params.indexOf(';rport', at + 1)) {
     const after = at + 6;
     const c = params.charCodeAt(after);
@@ -366,13 +382,12 @@ export class StampedViaValue extends ViaValue {
       // the received text itself when the parser saw it written as it would be rewritten (the usual case)
       const wire = via instanceof ViaValue ? via.wireText() : undefined;
       if (wire !== undefined) {
-        // `;rport` last, as the parser saw: the port is appended without looking for it in the text
-        const filled = !this.fill
-          ? wire
-          : (via as ViaValue).rportLast
-            ? `${wire}=${this.rport as number}`
-            : withRportValue(wire, this.rport as number);
-        out = `${filled};received=${this.received}`;
+        // the usual `;rport` last, as the parser saw: its filled-in end and received in one string, usually the
+        // last one again
+        out =
+          this.fill && (via as ViaValue).rportLast
+            ? wire + stampEnd(this.rport as number, this.received as string)
+            : `${this.fill ? withRportValue(wire, this.rport as number) : wire};received=${this.received}`;
         this.stampedParamsStart = (via as ViaValue).wireParamsAt();
         this.stampedText = out;
         this.original = undefined;

@@ -127,6 +127,19 @@ const NO_STRINGS: Array<string | undefined> = [];
 Object.freeze(NO_NUMBERS);
 Object.freeze(NO_STRINGS);
 
+/**
+ * Whether s[start, end) (a line's value) has no comma, CR or NUL: one value the stamp can be recorded on. Out of
+ * _stampLater, which a transport's receive path inlines: only lines no byte scanner saw come here.
+ */
+function singleValueLine(s: string, start: number, end: number): boolean {
+  const comma = s.indexOf(',', start);
+  if (comma >= 0 && comma < end) return false;
+  const cr = s.indexOf('\r', start);
+  if (cr >= 0 && cr < end) return false;
+  const nul = s.indexOf('\0', start);
+  return nul < 0 || nul >= end;
+}
+
 /** Shared part of requests and responses: the header list, the body and typed accessors. */
 export abstract class SipMessageBase {
   /** @internal parsed header text ('' once materialized) */
@@ -257,18 +270,13 @@ export abstract class SipMessageBase {
       return false;
     }
     const k = this._find(HeaderId.Via);
-    if (k < 0 || (this._ids[k] & FOLDED) !== 0 || this._values[k] !== undefined) return false;
+    // (no value string made yet: none at all as parsed; a load past the end of that frozen empty array costs a
+    // generic keyed-load call)
+    const values = this._values;
+    if (k < 0 || (this._ids[k] & FOLDED) !== 0 || (k < values.length && values[k] !== undefined)) return false;
     // a comma-joined line is split the slow way; CR and NUL are refused by the slow way (a PLAIN line has none)
-    if ((this._ids[k] & PLAIN) === 0) {
-      const s = this._text;
-      const start = this._pos[4 * k + 2];
-      const end = this._pos[4 * k + 3];
-      const comma = s.indexOf(',', start);
-      if (comma >= 0 && comma < end) return false;
-      const cr = s.indexOf('\r', start);
-      if (cr >= 0 && cr < end) return false;
-      const nul = s.indexOf('\0', start);
-      if (nul >= 0 && nul < end) return false;
+    if ((this._ids[k] & PLAIN) === 0 && !singleValueLine(this._text, this._pos[4 * k + 2], this._pos[4 * k + 3])) {
+      return false;
     }
     const stamped = new StampedViaValue(this._topVia, received, rport);
     this._stamped = stamped;

@@ -29,6 +29,14 @@ export function serializeMessage(message: SipMessage): Uint8Array {
     // anything else (a body set later, a reason phrase to check or not ASCII): as any other message
     message._unecho();
   }
+  return written(message, body);
+}
+
+/**
+ * The general path, out of serializeMessage: a transport inlines that, within TurboFan's inlining budget, for the
+ * two fast paths above.
+ */
+function written(message: SipMessage, body: Uint8Array): Uint8Array {
   const startLine = message.startLine();
   // a method, Request-URI or reason phrase set by code must not break the framing (header injection)
   if (hasBreakOrNul(startLine)) {

@@ -38,6 +38,26 @@ export interface SourceLimitCounters {
   blocks: number;
 }
 
+/**
+ * `read` at most once per event-loop turn (the limits' default clock, Date.now): a poll hands over a burst of
+ * datagrams one callback each, and every reading is a call into the runtime. Within a turn the time stands still.
+ */
+export function turnClock(read: () => number = Date.now): () => number {
+  let time = 0;
+  let fresh = false;
+  const expire = (): void => {
+    fresh = false;
+  };
+  return () => {
+    if (!fresh) {
+      time = read();
+      fresh = true;
+      setImmediate(expire);
+    }
+    return time;
+  };
+}
+
 /** Tracks each source address against the limits; time comes from the injected `now`. */
 export class SourceLimiter {
   readonly counters: SourceLimitCounters = { rateLimited: 0, connectionsRefused: 0, blocks: 0 };
@@ -61,7 +81,13 @@ export class SourceLimiter {
     this.maxSources = options.maxSources ?? 100_000;
   }
 
+  /** The last source's entry: a burst of datagrams from one peer looks it up once. Forgotten with the entry. */
+  private lastSource = '';
+  private lastState: SourceState | undefined = undefined;
+
   private state(source: string, now: number): SourceState {
+    const last = this.lastState;
+    if (last !== undefined && source === this.lastSource && now - last.moved < RECENCY_MS) return last;
     let s = this.sources.get(source);
     if (s === undefined) {
       if (this.sources.size >= this.maxSources) this.evict();
@@ -74,6 +100,8 @@ export class SourceLimiter {
       this.sources.delete(source);
       this.sources.set(source, s);
     }
+    this.lastSource = source;
+    this.lastState = s;
     return s;
   }
 
@@ -81,6 +109,7 @@ export class SourceLimiter {
     for (const [key, s] of this.sources) {
       if (s.connections === 0) {
         this.sources.delete(key);
+        if (s === this.lastState) this.lastState = undefined;
         return;
       }
     }

@@ -28,7 +28,7 @@ import {
   UdpListener,
   WebSocketListener,
 } from './listeners.js';
-import { SourceLimiter, type SourceLimitsOptions } from './source-limits.js';
+import { SourceLimiter, type SourceLimitsOptions, turnClock } from './source-limits.js';
 import {
   endpointKey,
   isReliable,
@@ -70,7 +70,7 @@ export interface SipTransportCounters {
 }
 
 export interface SipTransportLayerOptions {
-  /** Milliseconds clock for the per-source limits (injected; defaults to Date.now). */
+  /** Milliseconds clock for the per-source limits (injected; defaults to Date.now, read once per event-loop turn). */
   readonly now?: () => number;
   readonly limits?: SourceLimitsOptions;
   readonly parseLimits?: SipParseLimits;
@@ -165,7 +165,8 @@ export class SipTransportLayer {
   private closed = false;
 
   constructor(private readonly options: SipTransportLayerOptions = {}) {
-    this.limiter = new SourceLimiter(options.now ?? Date.now, options.limits);
+    // without an injected clock, Date.now read once per event-loop turn (turnClock)
+    this.limiter = new SourceLimiter(options.now ?? turnClock(), options.limits);
     this.mtuLimit = options.udpMtuLimit ?? 1300;
     this.datagramParse = Object.freeze({ limits: options.parseLimits, framing: 'datagram' });
     this.streamParse = Object.freeze({ limits: options.parseLimits, framing: 'stream' });

@@ -335,6 +335,23 @@ describe('builders', () => {
     expect(reasonPhrase(499)).toBe('Client Error');
   });
 
+  it('pooled identifiers are hex of fresh octets across pool refills', () => {
+    // more than one pool (4096 octets) and many hex spans, identifiers of three sizes interleaved
+    const seen = new Set<string>();
+    for (let i = 0; i < 1500; i++) {
+      const tag = generateTag();
+      const branch = generateBranch();
+      const callId = generateCallId();
+      expect(tag).toMatch(/^[0-9a-f]{16}$/);
+      expect(branch).toMatch(/^z9hG4bK[0-9a-f]{24}$/);
+      expect(callId).toMatch(/^[0-9a-f]{32}$/);
+      for (const id of [tag, branch, callId]) {
+        expect(seen.has(id)).toBe(false);
+        seen.add(id);
+      }
+    }
+  });
+
   it('createRequest writes what RFC 3261 8.1.1 requires', () => {
     const r = createRequest({
       method: 'INVITE',

@@ -176,6 +176,27 @@ function observations(m: SipMessage) {
   };
 }
 
+describe('stamped Via text', () => {
+  it("writes each source's own rport and received, one after another (RFC 3581 4)", () => {
+    const request = (n: number) =>
+      parseMessage(
+        latin1(
+          `OPTIONS sip:a@192.0.2.9 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.${n}:5060;branch=z9hG4bK${n};rport\r\n` +
+            `From: <sip:b@192.0.2.8>;tag=f\r\nTo: <sip:a@192.0.2.9>\r\nCall-ID: c${n}\r\nCSeq: 1 OPTIONS\r\n` +
+            'Content-Length: 0\r\n\r\n',
+        ),
+      ) as SipRequest;
+    const sources: SipEndpoint[] = [SOURCE, SOURCE, { protocol: 'udp', address: '192.0.2.1', port: 5060 }, SOURCE];
+    sources.forEach((source, n) => {
+      const r = request(n);
+      stampReceived(r, source);
+      expect(r.header('via')).toBe(
+        `SIP/2.0/UDP 10.0.0.${n}:5060;branch=z9hG4bK${n};rport=${source.port};received=${source.address}`,
+      );
+    });
+  });
+});
+
 describe('responses written from the request text, stamps written when read', () => {
   it('give the bytes and header lines of the string path for generated requests', () => {
     fc.assert(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseListenUrl } from '../../src/transport/listen-url.js';
-import { SourceLimiter } from '../../src/transport/source-limits.js';
+import { SourceLimiter, turnClock } from '../../src/transport/source-limits.js';
 
 describe('SourceLimiter', () => {
   it('lets a source send at its rate, limits a flood and blocks a persistent one, without touching others', () => {
@@ -36,6 +36,38 @@ describe('SourceLimiter', () => {
     const limiter = new SourceLimiter(() => 0, { maxSources: 3, messagesPerSecond: 1, burst: 1 });
     for (const s of ['a', 'b', 'c', 'd']) limiter.message(s);
     expect(limiter.message('a')).toBe('ok'); // 'a' was evicted, so it starts with a fresh bucket
+  });
+});
+
+describe('turnClock', () => {
+  it('reads the clock once per event-loop turn', async () => {
+    let reads = 0;
+    let time = 1000;
+    const now = turnClock(() => {
+      reads++;
+      return time;
+    });
+    expect(now()).toBe(1000);
+    time = 2000;
+    // the same turn: the time stands still
+    expect(now()).toBe(1000);
+    expect(reads).toBe(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(now()).toBe(2000);
+    expect(reads).toBe(2);
+  });
+
+  it('keeps the limits: a burst within one turn is refused past the burst size, refilled turns later', async () => {
+    let time = 0;
+    const limiter = new SourceLimiter(
+      turnClock(() => time),
+      { messagesPerSecond: 10, burst: 3 },
+    );
+    const verdicts = [1, 2, 3, 4].map(() => limiter.message('192.0.2.1'));
+    expect(verdicts).toEqual(['ok', 'ok', 'ok', 'rate-limited']);
+    time = 1000;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(limiter.message('192.0.2.1')).toBe('ok');
   });
 });
 
