@@ -164,26 +164,30 @@ export class InviteServerTransaction extends ServerTransactionBase {
   }
 
   respond(response: SipResponse): void {
+    this.respondSent(response);
+  }
+
+  /**
+   * @internal `respond`, returning the datagram when the port says what it sent (a UDP response): a TU may send a
+   * 2xx again as it is (RFC 3261 13.3.1.4) without keeping the transaction, its request and the 2xx.
+   */
+  respondSent(response: SipResponse): SentDatagram | undefined {
     this.checkStatus(response);
     const status = response.status;
     const s = this.state;
     if (s === 'accepted' && status >= 200 && status < 300) {
       // RFC 6026 8.5: the TU's 2xx retransmissions (and other 2xx) go out through the transaction.
-      this.sendResponse(response);
-      return;
+      return this.sendResponse(response);
     }
     if (s !== 'proceeding') throw new TransactionError('bad-state', `cannot send ${status} in state ${s}`);
     this.stopTimer('Trying');
-    if (status < 200) {
-      this.sendResponse(response);
-      return;
-    }
+    if (status < 200) return this.sendResponse(response);
     const t1 = this.env.timers.t1;
     if (status < 300) {
       this.current = 'accepted';
       this.env.finalSent(this, response);
-      this.sendResponse(response);
-      if (this.isTerminated) return;
+      const sent = this.sendResponse(response);
+      if (this.isTerminated) return sent;
       // RFC 6026 7.1: Timer L = 64*T1 keeps the transaction to absorb INVITE retransmissions. That needs only its
       // key: unless someone waits to hear of its end, the layer keeps just that and the request and 2xx go with the
       // TU's call. Otherwise a fixed wait on the wait queues.
@@ -191,18 +195,19 @@ export class InviteServerTransaction extends ServerTransactionBase {
       const due = this.watched && this.events.onTerminated !== undefined ? undefined : this.env.accepted(this, l);
       if (due !== undefined) this.retired('L', due);
       else this.startWait('L', l);
-      return;
+      return sent;
     }
     this.current = 'completed';
     this.env.finalSent(this, response);
-    this.sendResponse(response);
-    if (this.isTerminated) return;
+    const sent = this.sendResponse(response);
+    if (this.isTerminated) return sent;
     if (!this.reliable) this.armG(t1);
     this.startTimer('H', 64 * t1, () => {
       if (this.current !== 'completed') return;
       this.events.onTimeout?.(this);
       this.terminate('timeout');
     });
+    return sent;
   }
 
   private armG(interval: number): void {

@@ -11,9 +11,11 @@ import {
   generateBranch,
   generateCallId,
   generateTag,
+  parseMessage,
   parseNameAddr,
   parseUri,
   reasonPhrase,
+  type SipMessage,
   SipRequest,
   type SipResponse,
   type SipUri,
@@ -28,6 +30,7 @@ import {
   type TransactionTimerSettings,
 } from '../transaction/index.js';
 import {
+  type SentDatagram,
   type SipEndpoint,
   type SipInboundContext,
   SipLocator,
@@ -674,6 +677,9 @@ const SETTLED_CALL: CallOptions = Object.freeze({});
 /** A settled promise's resolvers, once let go. */
 const SETTLED = (): void => {};
 
+/** A 2xx retransmission that fails is not told of: the next one, or the ACK wait's end, follows (13.3.1.4). */
+const IGNORE_SEND_FAILURE = (): void => {};
+
 /**
  * An UPDATE in an early dialog, either side (RFC 3311 5.2): an offer gets `onOffer`'s answer in the 200, or 488
  * when there is none (no handler, it threw or returned nothing); one without a body only refreshes the target.
@@ -986,6 +992,8 @@ export class IncomingCall {
   private unackedPromise: Promise<void> | undefined;
   /** Our Contact in this call's answers and dialog (made once). */
   private contactValue: string | undefined;
+  /** The datagram of the last answer, when the transport sent it as one (UDP). */
+  private lastSent: SentDatagram | undefined = undefined;
 
   constructor(
     private readonly ua: UserAgent,
@@ -1034,7 +1042,7 @@ export class IncomingCall {
     const ended = events?.onTerminated;
     if (events !== undefined) events.onTerminated = undefined;
     try {
-      tx.respond(response);
+      this.lastSent = tx.respondSent(response);
     } catch (err) {
       if (events !== undefined) events.onTerminated = ended;
       throw err;
@@ -1162,7 +1170,7 @@ export class IncomingCall {
     if (timer) session.startSessionTimer(timer.interval, timer.refresher === 'uas' ? 'local' : 'remote');
     this.session = session;
     options.onSession?.(session);
-    const confirmed = this.ua.awaitAck(session, this.tx, response, this.context);
+    const confirmed = this.ua.awaitAck(session, this.tx, response, this.context, this.lastSent);
     const replaced = this.replaces;
     if (replaced) {
       // RFC 3891 3: once the new dialog is confirmed, the replaced one is ended with BYE.
@@ -1358,29 +1366,42 @@ function ackWaitReached(wait: AckWait, due: number): void {
   wait.ackQueueDue(due);
 }
 
+/**
+ * How a 2xx awaiting its ACK goes out again through its transaction (RFC 6026 8.5): kept only when the TU watches
+ * that transaction, or the 2xx went out other than as one datagram.
+ */
+interface Resend2xxThrough {
+  readonly tx: InviteServerTransaction;
+  readonly response: SipResponse;
+  readonly context: SipInboundContext;
+}
+
 class AckWait {
   /** Position on the ACK queue while the first wait runs, else -1. */
   private position: number;
   private late: LateAck | undefined = undefined;
   private session: SipSession | undefined;
-  private tx: InviteServerTransaction | undefined;
-  private response: SipResponse | undefined;
-  private context: SipInboundContext | undefined;
+  /**
+   * Over UDP, the 2xx as it went out: sent again as it is. Nothing else of the INVITE or the 2xx is kept (a call
+   * awaiting its ACK would hold them, and every young-generation GC would copy them meanwhile).
+   */
+  private sent: SentDatagram | undefined;
+  private through: Resend2xxThrough | undefined;
 
   constructor(
     private readonly ua: UserAgent,
     session: SipSession,
-    tx: InviteServerTransaction,
-    response: SipResponse,
-    context: SipInboundContext,
+    /** Over a reliable transport the 2xx is sent once (13.3.1.4: only over UDP is it retransmitted). */
+    private readonly reliable: boolean,
+    sent: SentDatagram | undefined,
+    through: Resend2xxThrough | undefined,
     private resolve: (session: SipSession) => void,
     private reject: (error: SipRequestError) => void,
   ) {
     this.session = session;
-    this.tx = tx;
-    this.response = response;
-    this.context = context;
-    this.position = ua.ackQueue(context.source.protocol !== 'udp').add(this);
+    this.sent = sent;
+    this.through = through;
+    this.position = ua.ackQueue(reliable).add(this);
   }
 
   /** The ACK came. */
@@ -1394,7 +1415,7 @@ class AckWait {
 
   private stop(session: SipSession): void {
     if (this.position >= 0) {
-      this.ua.ackQueue(this.context?.source.protocol !== 'udp').remove(this.position);
+      this.ua.ackQueue(this.reliable).remove(this.position);
       this.position = -1;
     }
     const late = this.late;
@@ -1403,9 +1424,8 @@ class AckWait {
     if (session.ackWait === this) session.ackWait = undefined;
     this.ua.forgetAckWait(session.dialog, this);
     this.session = undefined;
-    this.tx = undefined;
-    this.response = undefined;
-    this.context = undefined;
+    this.sent = undefined;
+    this.through = undefined;
     this.resolve = SETTLED;
     this.reject = SETTLED;
   }
@@ -1414,9 +1434,8 @@ class AckWait {
   ackQueueDue(due: number): void {
     this.position = -1;
     const t1 = this.ua.transactions.timers.t1;
-    const reliable = this.context?.source.protocol !== 'udp';
     // 64*T1 from the 2xx (the first wait started with it)
-    this.late = { timer: undefined, interval: t1, deadline: reliable ? due : due + 63 * t1 };
+    this.late = { timer: undefined, interval: t1, deadline: this.reliable ? due : due + 63 * t1 };
     this.timerFired();
   }
 
@@ -1435,11 +1454,10 @@ class AckWait {
       reject(new SipRequestError(408, 'no ACK for the 2xx'));
       return;
     }
-    this.ua.resend2xx(
-      this.tx as InviteServerTransaction,
-      this.response as SipResponse,
-      this.context as SipInboundContext,
-    );
+    const sent = this.sent;
+    const through = this.through;
+    if (sent !== undefined) this.ua.resendDatagram(sent);
+    else if (through !== undefined) this.ua.resend2xx(through.tx, through.response, through.context);
     late.interval = Math.min(late.interval * 2, this.ua.transactions.timers.t2);
     late.timer = clock.setTimeout(() => this.timerFired(), Math.min(late.interval, left));
   }
@@ -1901,6 +1919,7 @@ export class UserAgent {
     tx: InviteServerTransaction,
     response: SipResponse,
     context: SipInboundContext,
+    sent: SentDatagram | undefined,
   ): Promise<SipSession> {
     // one shared executor: no closure per call to hand the resolvers over
     const promise = new Promise<SipSession>(catchResolvers);
@@ -1908,7 +1927,11 @@ export class UserAgent {
     const reject = caught.reject;
     caught.resolve = SETTLED;
     caught.reject = SETTLED;
-    session.ackWait = new AckWait(this, session, tx, response, context, resolve, reject);
+    const reliable = context.source.protocol !== 'udp';
+    // the datagram, unless the TU hears of its transaction (RFC 6026 8.5: then through it)
+    const datagram = reliable || tx.watched ? undefined : sent;
+    const through = reliable || datagram !== undefined ? undefined : { tx, response, context };
+    session.ackWait = new AckWait(this, session, reliable, datagram, through, resolve, reject);
     return promise;
   }
 
@@ -1934,6 +1957,22 @@ export class UserAgent {
   resend2xx(tx: InviteServerTransaction, response: SipResponse, context: SipInboundContext): void {
     if (tx.state === 'accepted') tx.respond(response);
     else void Promise.resolve(this.options.transport.sendResponse(response, context)).catch(() => {});
+  }
+
+  /**
+   * @internal a 2xx again as its datagram went out (the transaction would serialize it to the same bytes, to the
+   * same place); observers of the transport's sends hear of it as a message, as of any other send.
+   */
+  resendDatagram(sent: SentDatagram): void {
+    const transport = this.options.transport;
+    let again: SipMessage;
+    try {
+      again = parseMessage(sent.bytes);
+    } catch {
+      transport.resend(sent, IGNORE_SEND_FAILURE);
+      return;
+    }
+    transport.transmit(again, sent.destination, IGNORE_SEND_FAILURE);
   }
 
   /** @internal the wait for an ACK is over (it came, or 64*T1 passed). */

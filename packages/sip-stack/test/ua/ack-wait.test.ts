@@ -1,6 +1,7 @@
 // The UAS core's 2xx retransmission (RFC 3261 13.3.1.4) against a raw caller that ACKs late or never.
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/clock.js';
+import { serializeMessage } from '../../src/message/index.js';
 import type { IncomingCall, SipSession } from '../../src/ua/index.js';
 import { rawCaller, udpAgent, until, within } from './helpers.js';
 
@@ -12,6 +13,11 @@ describe('2xx retransmission until the ACK (RFC 3261 13.3.1.4)', () => {
     const clock = new VirtualClock();
     const bob = await udpAgent('bob', { clock });
     const raw = await rawCaller(bob.uri, 'ack-wait-1');
+    // observers of the transport's sends hear of each retransmission as of the first 2xx, the same bytes
+    const sent2xx: string[] = [];
+    bob.transport.onSent((m) => {
+      if (m.isResponse && m.status === 200) sent2xx.push(Buffer.from(serializeMessage(m)).toString('latin1'));
+    });
     const offered = new Promise<IncomingCall>((resolve) => {
       bob.ua.onInvite = resolve;
     });
@@ -38,6 +44,8 @@ describe('2xx retransmission until the ACK (RFC 3261 13.3.1.4)', () => {
     expect(await within(outcome)).toBe(408);
     await until(() => raw.byes() === 1);
     expect(raw.responses('INVITE', 200)).toBe(times.length + 1);
+    expect(sent2xx).toHaveLength(times.length + 1);
+    expect(new Set(sent2xx).size).toBe(1);
     expect(bob.ua.activeSessions).toHaveLength(0);
   });
 
