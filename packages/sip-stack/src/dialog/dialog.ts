@@ -1,7 +1,7 @@
 // Dialogs (RFC 3261 section 12): the state two user agents share (Call-ID, tags, CSeq numbers, remote target,
 // route set), created from a dialog-creating request and its response, and used to build in-dialog requests.
 
-import { HeaderId } from '../message/header-names.js';
+import { FOLDED, HeaderId } from '../message/header-names.js';
 import {
   createRequest,
   parseContacts,
@@ -11,6 +11,7 @@ import {
   type SipResponse,
   type SipUri,
 } from '../message/index.js';
+import { trimEnd } from '../message/scan.js';
 
 export type DialogState = 'early' | 'confirmed' | 'terminated';
 
@@ -94,15 +95,23 @@ export class SipDialog {
   remoteTarget: string;
   readonly remoteTag: string;
   private keyValue: string | undefined = undefined;
-  /**
-   * A UAS dialog's request, until its route set, secure flag and header values are first read: most calls end
-   * with a BYE from the peer, and never need them (they are then taken from it once, and it is let go).
-   */
-  private source: SipRequest | undefined;
   private localValue: string;
   private remoteValue: string;
+  /**
+   * A UAS dialog's request text until its From and To values are first read, with where they lie in it (and
+   * whether its To has a tag already): most calls end with a BYE from the peer and never read them. Only the text
+   * is kept (the Call-ID and remote target are mostly slices of it anyway), not the parsed request, which then dies
+   * young instead of being held, and copied by every young-generation GC, while the call is set up.
+   */
+  private sourceText: string | undefined;
+  private fromAt: number;
+  private fromEnd: number;
+  private toAt: number;
+  private toEnd: number;
+  private toTagged: boolean;
   private routeSetValue: readonly string[];
-  private secureValue: boolean;
+  /** Whether the dialog-creating request went to a SIPS URI (RFC 3261 12.1.1 / 12.1.2). */
+  readonly secure: boolean;
 
   private constructor(
     readonly callId: string,
@@ -118,58 +127,51 @@ export class SipDialog {
     /** The Contact this side puts on its requests and responses. */
     public localContact: string,
     state: DialogState,
-    source: SipRequest | undefined,
   ) {
     this.remoteTag = remoteTag;
     this.localValue = local;
     this.remoteValue = remote;
+    this.sourceText = undefined;
+    this.fromAt = 0;
+    this.fromEnd = 0;
+    this.toAt = 0;
+    this.toEnd = 0;
+    this.toTagged = true;
     this.remoteSeq = remoteSeq;
     this.remoteTarget = remoteTarget;
     this.routeSetValue = routeSet;
-    this.secureValue = secure;
+    this.secure = secure;
     this.state = state;
-    this.source = source;
   }
 
   /** The local party's header value (To at a UAS, From at a UAC), with its tag. */
   get local(): string {
-    if (this.source !== undefined) this.fromSource(this.source);
+    if (this.sourceText !== undefined) this.fromSource(this.sourceText);
     return this.localValue;
   }
 
   /** The remote party's header value (From at a UAS, To at a UAC), with its tag. */
   get remote(): string {
-    if (this.source !== undefined) this.fromSource(this.source);
+    if (this.sourceText !== undefined) this.fromSource(this.sourceText);
     return this.remoteValue;
   }
 
   set remote(value: string) {
-    if (this.source !== undefined) this.fromSource(this.source);
+    if (this.sourceText !== undefined) this.fromSource(this.sourceText);
     this.remoteValue = value;
+  }
+
+  /** RFC 3261 12.1.1: the UAS's local and remote values, From and To of the request, as their lines say. */
+  private fromSource(text: string): void {
+    this.sourceText = undefined;
+    const to = text.slice(this.toAt, this.toEnd);
+    this.localValue = this.toTagged ? to : `${to};tag=${this.localTag}`;
+    this.remoteValue = text.slice(this.fromAt, this.fromEnd);
   }
 
   /** Route header values to put on requests, in order (RFC 3261 12.1.1 / 12.1.2). */
   get routeSet(): readonly string[] {
-    if (this.source !== undefined) this.fromSource(this.source);
     return this.routeSetValue;
-  }
-
-  /** Whether the dialog-creating request went to a SIPS URI (RFC 3261 12.1.1 / 12.1.2). */
-  get secure(): boolean {
-    if (this.source !== undefined) this.fromSource(this.source);
-    return this.secureValue;
-  }
-
-  /** RFC 3261 12.1.1: what a UAS dialog takes from the request (asUas checked that From and To are there). */
-  private fromSource(request: SipRequest): void {
-    this.source = undefined;
-    // From and To by id, not by name
-    const to = request._value(request._find(HeaderId.To));
-    this.localValue = request.to().tag === undefined ? `${to};tag=${this.localTag}` : to;
-    this.remoteValue = request._value(request._find(HeaderId.From));
-    // most requests come straight from the peer: no Record-Route, and one shared empty route set
-    this.routeSetValue = request._find(HeaderId.RecordRoute) < 0 ? NO_ROUTES : request.headers('record-route');
-    this.secureValue = isSips(request.uri);
   }
 
   /** Call-ID and both tags as one string (RFC 3261 12: they identify the dialog), made once on first use. */
@@ -204,7 +206,6 @@ export class SipDialog {
       secure,
       localContact,
       response.status >= 200 ? 'confirmed' : 'early',
-      undefined,
     );
   }
 
@@ -212,9 +213,12 @@ export class SipDialog {
   static asUas(request: SipRequest, localTag: string, localContact: string, early: boolean): SipDialog {
     const from = request.from();
     if (from.tag === undefined) throw new DialogError('no-tag', 'the request has no From tag');
-    request.to(); // (throws without a To)
+    const toTagged = request.to().tag !== undefined; // (throws without a To)
     // the remote target now: a request without a usable Contact makes no dialog
-    return new SipDialog(
+    const target = contactUri(request);
+    // most requests come straight from the peer: no Record-Route, and one shared empty route set
+    const routeSet = request._find(HeaderId.RecordRoute) < 0 ? NO_ROUTES : request.headers('record-route');
+    const dialog = new SipDialog(
       request.callId(),
       localTag,
       from.tag,
@@ -222,13 +226,32 @@ export class SipDialog {
       '',
       0,
       request.cseq().seq,
-      contactUri(request),
-      NO_ROUTES,
-      false,
+      target,
+      routeSet,
+      isSips(request.uri),
       localContact,
       early ? 'early' : 'confirmed',
-      request,
     );
+    dialog.toTagged = toTagged;
+    // From and To by id, not by name: where their lines' values lie in the text, when they are plain slices of it
+    const f = request._find(HeaderId.From);
+    const t = request._find(HeaderId.To);
+    const text = request._text;
+    const ids = request._ids;
+    if (text !== '' && (ids[f] & FOLDED) === 0 && (ids[t] & FOLDED) === 0) {
+      // (a header's four numbers: name start and end, value start and end; `_value` trims the end so)
+      const pos = request._pos;
+      dialog.fromAt = pos[4 * f + 2];
+      dialog.fromEnd = trimEnd(text, dialog.fromAt, pos[4 * f + 3]);
+      dialog.toAt = pos[4 * t + 2];
+      dialog.toEnd = trimEnd(text, dialog.toAt, pos[4 * t + 3]);
+      dialog.sourceText = text;
+    } else {
+      const to = request._value(t);
+      dialog.localValue = toTagged ? to : `${to};tag=${localTag}`;
+      dialog.remoteValue = request._value(f);
+    }
+    return dialog;
   }
 
   /** Where the next request goes first: the first route if there is one, else the remote target. */

@@ -56,6 +56,55 @@ describe('SipDialog', () => {
     expect(bye.from().displayName).toBe('Bob');
   });
 
+  it('takes the UAS From and To as their lines say, whatever the request looks like later (12.1.1)', () => {
+    const lines = (from: string[], to: string[], uri = 'sip:bob@b.example.com') =>
+      [
+        `INVITE ${uri} SIP/2.0`,
+        'Via: SIP/2.0/UDP a.example.com;branch=z9hG4bK1',
+        ...to,
+        ...from,
+        'Call-ID: c1',
+        'CSeq: 7 INVITE',
+        'Contact: <sip:alice@a.example.com>',
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n');
+    // plain lines (trailing blanks are not part of a value), read from the received text
+    const plain = parseMessage(
+      lines(['From: "A" <sip:alice@a.example.com>;tag=f1 \t'], ['t: <sip:bob@b.example.com> ']),
+    ) as SipRequest;
+    const d = SipDialog.asUas(plain, 'u1', '<sip:bob@192.0.2.4>', false);
+    expect(d.secure).toBe(false);
+    plain.setHeader('From', '<sip:mallory@x>;tag=f1');
+    expect(d.remote).toBe('"A" <sip:alice@a.example.com>;tag=f1');
+    expect(d.local).toBe('<sip:bob@b.example.com>;tag=u1');
+    // folded lines (RFC 3261 7.3.1) are read unfolded; a To that has a tag keeps it; a SIPS Request-URI
+    const folded = parseMessage(
+      lines(['From: <sip:alice@a.example.com>', ' ;tag=f2'], ['To: <sip:bob@b.example.com>;tag=t2'], 'SIPS:bob@b'),
+    ) as SipRequest;
+    const e = SipDialog.asUas(folded, 'u2', '<sips:bob@192.0.2.4>', false);
+    expect(e.remote).toBe('<sip:alice@a.example.com> ;tag=f2');
+    expect(e.local).toBe('<sip:bob@b.example.com>;tag=t2');
+    expect(e.secure).toBe(true);
+    // a request edited before the dialog is made: its values as they are then
+    const edited = parseMessage(lines(['From: <sip:alice@a.example.com>;tag=f3'], ['To: <sip:bob@b>'])) as SipRequest;
+    edited.setHeader('To', '"Bob" <sip:bob@b>');
+    const g = SipDialog.asUas(edited, 'u3', '<sip:bob@192.0.2.4>', false);
+    expect(g.local).toBe('"Bob" <sip:bob@b>;tag=u3');
+    expect(g.remote).toBe('<sip:alice@a.example.com>;tag=f3');
+    // setting the remote value replaces what the request said
+    const h = SipDialog.asUas(
+      parseMessage(lines(['f: <sip:a@a>;tag=f4'], ['To: <sip:b@b>'])) as SipRequest,
+      'u4',
+      '<sip:b@c>',
+      false,
+    );
+    h.remote = '<sip:z@z>;tag=f4';
+    expect(h.remote).toBe('<sip:z@z>;tag=f4');
+    expect(h.local).toBe('<sip:b@b>;tag=u4');
+  });
+
   it('puts a strict router in the Request-URI and the remote target last (12.2.1.1)', () => {
     const strict = parseMessage(
       [
