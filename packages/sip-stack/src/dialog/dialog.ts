@@ -89,45 +89,57 @@ function isSips(uri: string): boolean {
 
 /** A dialog from one side's point of view. */
 export class SipDialog {
-  state: DialogState;
+  // Fields are declared and assigned in the constructor, not written as class fields or parameter properties: a
+  // class field's definition is a call of its initializer per object (a dialog per call).
+  declare readonly callId: string;
+  declare readonly localTag: string;
+  declare state: DialogState;
+  /** Local CSeq: the last one this side used. */
+  declare localSeq: number;
   /** Remote CSeq; undefined until the peer sends a request in the dialog (RFC 3261 12.1.2). */
-  remoteSeq: number | undefined;
-  remoteTarget: string;
-  readonly remoteTag: string;
-  private keyValue: string | undefined = undefined;
-  private localValue: string;
-  private remoteValue: string;
+  declare remoteSeq: number | undefined;
+  declare remoteTarget: string;
+  declare readonly remoteTag: string;
+  /** The Contact this side puts on its requests and responses. */
+  declare localContact: string;
+  declare private keyValue: string | undefined;
+  declare private localValue: string;
+  declare private remoteValue: string;
   /**
    * A UAS dialog's request text until its From and To values are first read, with where they lie in it (and
    * whether its To has a tag already): most calls end with a BYE from the peer and never read them. Only the text
    * is kept (the Call-ID and remote target are mostly slices of it anyway), not the parsed request, which then dies
    * young instead of being held, and copied by every young-generation GC, while the call is set up.
    */
-  private sourceText: string | undefined;
-  private fromAt: number;
-  private fromEnd: number;
-  private toAt: number;
-  private toEnd: number;
-  private toTagged: boolean;
-  private routeSetValue: readonly string[];
+  declare private sourceText: string | undefined;
+  declare private fromAt: number;
+  declare private fromEnd: number;
+  declare private toAt: number;
+  declare private toEnd: number;
+  declare private toTagged: boolean;
+  declare private routeSetValue: readonly string[];
   /** Whether the dialog-creating request went to a SIPS URI (RFC 3261 12.1.1 / 12.1.2). */
-  readonly secure: boolean;
+  declare readonly secure: boolean;
 
   private constructor(
-    readonly callId: string,
-    readonly localTag: string,
+    callId: string,
+    localTag: string,
     remoteTag: string,
     local: string,
     remote: string,
-    public localSeq: number,
+    localSeq: number,
     remoteSeq: number | undefined,
     remoteTarget: string,
     routeSet: readonly string[],
     secure: boolean,
-    /** The Contact this side puts on its requests and responses. */
-    public localContact: string,
+    localContact: string,
     state: DialogState,
   ) {
+    this.callId = callId;
+    this.localTag = localTag;
+    this.localSeq = localSeq;
+    this.localContact = localContact;
+    this.keyValue = undefined;
     this.remoteTag = remoteTag;
     this.localValue = local;
     this.remoteValue = remote;

@@ -234,34 +234,47 @@ interface ReferWatch {
 
 /** An INVITE dialog that has been answered and ACKed. */
 export class SipSession {
+  // Fields are declared and assigned in the constructor, not written as class fields or parameter properties: a
+  // class field's definition is a call of its initializer per object (one session per call).
+  declare private readonly ua: UserAgent;
+  declare readonly dialog: SipDialog;
+  declare readonly role: 'uac' | 'uas';
   /** What the embedder hears of (made on first use: most sessions end without anyone asking). */
-  private handlers: SessionEvents | undefined;
-  ended = false;
+  declare private handlers: SessionEvents | undefined;
+  declare ended: boolean;
   /** The last offer/answer body the peer sent. */
-  remoteBody: Uint8Array;
+  declare remoteBody: Uint8Array;
   /** The last offer/answer body we sent (reused by re-INVITE session refreshes). */
-  localBody: Uint8Array = NO_BODY;
+  declare localBody: Uint8Array;
   /** The methods the peer said it allows (Allow of its INVITE or 2xx). */
-  remoteAllow: readonly string[] = NO_METHODS;
+  declare remoteAllow: readonly string[];
   /** The running session timer, if any. */
-  sessionTimer: SessionTimerState | undefined;
-  private timerHandle: TimerHandle | undefined;
+  declare sessionTimer: SessionTimerState | undefined;
+  declare private timerHandle: TimerHandle | undefined;
   /** An offer of ours awaits its answer: an INVITE or UPDATE from the peer now gets 491 (RFC 3261 14.2, 3311 5.2). */
-  private offerPending = false;
+  declare private offerPending: boolean;
   /** REFERs we sent that await their outcome (made on the first: most calls never send one). */
-  private refers: ReferWatch[] | undefined;
+  declare private refers: ReferWatch[] | undefined;
   /** @internal our 2xx awaiting its ACK (RFC 3261 13.3.1.4), found through the session by the ACK's dialog */
-  ackWait: AckWait | undefined;
+  declare ackWait: AckWait | undefined;
   /** @internal when the UA adopted it, in adoptions (the order of `activeSessions`) */
-  adoptedAt = 0;
+  declare adoptedAt: number;
 
-  constructor(
-    private readonly ua: UserAgent,
-    readonly dialog: SipDialog,
-    readonly role: 'uac' | 'uas',
-    remoteBody: Uint8Array,
-  ) {
+  constructor(ua: UserAgent, dialog: SipDialog, role: 'uac' | 'uas', remoteBody: Uint8Array) {
+    this.ua = ua;
+    this.dialog = dialog;
+    this.role = role;
+    this.handlers = undefined;
+    this.ended = false;
     this.remoteBody = remoteBody;
+    this.localBody = NO_BODY;
+    this.remoteAllow = NO_METHODS;
+    this.sessionTimer = undefined;
+    this.timerHandle = undefined;
+    this.offerPending = false;
+    this.refers = undefined;
+    this.ackWait = undefined;
+    this.adoptedAt = 0;
   }
 
   get events(): SessionEvents {
@@ -972,38 +985,64 @@ export interface ProgressOptions extends RequestOptions {
 
 /** A call offered to us; answer it with ring/progress/accept or reject it. */
 export class IncomingCall {
-  readonly toTag: string;
-  cancelled = false;
+  // Fields are declared and assigned in the constructor (one call object per INVITE): see SipSession.
+  declare private readonly ua: UserAgent;
+  declare readonly request: SipRequest;
+  declare readonly tx: InviteServerTransaction;
+  declare readonly context: SipInboundContext;
+  /** The INVITE's Session-Expires (RFC 4028) as the UA read it, null when absent; undefined: read here. */
+  declare private readonly sessionExpires: ReturnType<SipRequest['sessionExpires']> | null | undefined;
+  declare readonly toTag: string;
+  declare cancelled: boolean;
   /** Called when the caller cancels before we answer. */
-  onCancel: (() => void) | undefined;
+  declare onCancel: (() => void) | undefined;
   /**
    * With a Replaces header (RFC 3891): the session of ours this call is to replace. Accepting the call ends that
    * session with BYE once the new one is confirmed; rejecting it leaves the session alone.
    */
-  replaces: SipSession | undefined;
+  declare replaces: SipSession | undefined;
   /** An offer in an UPDATE on the early dialog (RFC 3311): return the answer. */
-  onEarlyOffer: ((offer: Uint8Array, request: SipRequest) => OfferAnswer | undefined) | undefined;
+  declare onEarlyOffer: ((offer: Uint8Array, request: SipRequest) => OfferAnswer | undefined) | undefined;
   /** The early dialog, made by the first reliable provisional. */
-  dialog: SipDialog | undefined;
-  private session: SipSession | undefined;
-  private rseq: number | undefined;
+  declare dialog: SipDialog | undefined;
+  declare private session: SipSession | undefined;
+  declare private rseq: number | undefined;
   /** The reliable provisional awaiting its PRACK (RFC 3262 3: one at a time here). */
-  private unacked: { rseq: number; done(ok: boolean): void } | undefined;
-  private unackedPromise: Promise<void> | undefined;
+  declare private unacked: { rseq: number; done(ok: boolean): void } | undefined;
+  declare private unackedPromise: Promise<void> | undefined;
   /** Our Contact in this call's answers and dialog (made once). */
-  private contactValue: string | undefined;
+  declare private contactValue: string | undefined;
   /** The datagram of the last answer, when the transport sent it as one (UDP). */
-  private lastSent: SentDatagram | undefined = undefined;
+  declare private lastSent: SentDatagram | undefined;
+  /** An UPDATE offer of ours in the early dialog awaits its answer (RFC 3311 5.2 glare). */
+  declare private offering: boolean;
 
   constructor(
-    private readonly ua: UserAgent,
-    readonly request: SipRequest,
-    readonly tx: InviteServerTransaction,
-    readonly context: SipInboundContext,
+    ua: UserAgent,
+    request: SipRequest,
+    tx: InviteServerTransaction,
+    context: SipInboundContext,
     /** @internal the INVITE's Session-Expires (RFC 4028) as the UA read it, null when absent; else read here */
-    private readonly sessionExpires?: ReturnType<SipRequest['sessionExpires']> | null,
+    sessionExpires?: ReturnType<SipRequest['sessionExpires']> | null,
   ) {
+    this.ua = ua;
+    this.request = request;
+    this.tx = tx;
+    this.context = context;
+    this.sessionExpires = sessionExpires;
     this.toTag = ua.newTag();
+    this.cancelled = false;
+    this.onCancel = undefined;
+    this.replaces = undefined;
+    this.onEarlyOffer = undefined;
+    this.dialog = undefined;
+    this.session = undefined;
+    this.rseq = undefined;
+    this.unacked = undefined;
+    this.unackedPromise = undefined;
+    this.contactValue = undefined;
+    this.lastSent = undefined;
+    this.offering = false;
   }
 
   private contact(): string {
@@ -1209,9 +1248,6 @@ export class IncomingCall {
     if (this.dialog) this.ua.forgetEarly(this.dialog.key);
   }
 
-  /** An UPDATE offer of ours in the early dialog awaits its answer (RFC 3311 5.2 glare). */
-  private offering = false;
-
   /**
    * UPDATE in the early dialog (RFC 3311 5.1): a new offer once the first offer/answer is done (a reliable 1xx
    * answered and PRACKed); resolves with the final response. Rejects with 481 when there is no early dialog.
@@ -1377,30 +1413,41 @@ interface Resend2xxThrough {
 }
 
 class AckWait {
+  // Fields are declared and assigned in the constructor (one wait per answered call): see SipSession.
+  declare private readonly ua: UserAgent;
+  /** Over a reliable transport the 2xx is sent once (13.3.1.4: only over UDP is it retransmitted). */
+  declare private readonly reliable: boolean;
   /** Position on the ACK queue while the first wait runs, else -1. */
-  private position: number;
-  private late: LateAck | undefined = undefined;
-  private session: SipSession | undefined;
+  declare private position: number;
+  declare private late: LateAck | undefined;
+  declare private session: SipSession | undefined;
   /**
    * Over UDP, the 2xx as it went out: sent again as it is. Nothing else of the INVITE or the 2xx is kept (a call
    * awaiting its ACK would hold them, and every young-generation GC would copy them meanwhile).
    */
-  private sent: SentDatagram | undefined;
-  private through: Resend2xxThrough | undefined;
+  declare private sent: SentDatagram | undefined;
+  declare private through: Resend2xxThrough | undefined;
+  declare private resolve: (session: SipSession) => void;
+  declare private reject: (error: SipRequestError) => void;
 
   constructor(
-    private readonly ua: UserAgent,
+    ua: UserAgent,
     session: SipSession,
-    /** Over a reliable transport the 2xx is sent once (13.3.1.4: only over UDP is it retransmitted). */
-    private readonly reliable: boolean,
+    reliable: boolean,
     sent: SentDatagram | undefined,
     through: Resend2xxThrough | undefined,
-    private resolve: (session: SipSession) => void,
-    private reject: (error: SipRequestError) => void,
+    resolve: (session: SipSession) => void,
+    reject: (error: SipRequestError) => void,
   ) {
+    this.ua = ua;
+    this.reliable = reliable;
+    this.late = undefined;
     this.session = session;
     this.sent = sent;
     this.through = through;
+    this.resolve = resolve;
+    this.reject = reject;
+    // (last: the queue holds this from now on)
     this.position = ua.ackQueue(reliable).add(this);
   }
 
