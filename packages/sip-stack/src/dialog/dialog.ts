@@ -87,6 +87,40 @@ function isSips(uri: string): boolean {
   return uri.length > 5 && uri.charCodeAt(4) === 58 && uri.slice(0, 4).toLowerCase() === 'sips';
 }
 
+/**
+ * Where a header value lies in its message's text, as one small integer: its start times SPAN_START plus its
+ * length (a smi for values starting in the first 512 KiB, up to 4 KiB long).
+ */
+const SPAN_START = 4096;
+const SPAN_STARTS = 1 << 19;
+
+/** The span of header line k's value (trimmed, as `_value` makes it), or -1: none, folded, or too far or long. */
+function valueSpan(message: SipRequest, k: number): number {
+  if (k < 0 || (message._ids[k] & FOLDED) !== 0) return -1;
+  // (a parsed header's four numbers: name start and end, value start and end)
+  const pos = message._pos;
+  const start = pos[4 * k + 2];
+  const length = trimEnd(message._text, start, pos[4 * k + 3]) - start;
+  return start < SPAN_STARTS && length < SPAN_START ? start * SPAN_START + length : -1;
+}
+
+function sliceSpan(text: string, span: number): string {
+  const start = (span / SPAN_START) | 0;
+  return text.slice(start, start + (span & (SPAN_START - 1)));
+}
+
+/** bracketedOnly on a span of the text: `<`, at least one char that is no control char, space or `>`, and `>`. */
+function bracketedOnlyAt(text: string, span: number): boolean {
+  const start = (span / SPAN_START) | 0;
+  const last = start + (span & (SPAN_START - 1)) - 1;
+  if (last - start < 2 || text.charCodeAt(start) !== 60 || text.charCodeAt(last) !== 62) return false;
+  for (let i = start + 1; i < last; i++) {
+    const c = text.charCodeAt(i);
+    if (c <= 32 || c === 62) return false;
+  }
+  return true;
+}
+
 /** A dialog from one side's point of view. */
 export class SipDialog {
   // Fields are declared and assigned in the constructor, not written as class fields or parameter properties: a
@@ -98,7 +132,7 @@ export class SipDialog {
   declare localSeq: number;
   /** Remote CSeq; undefined until the peer sends a request in the dialog (RFC 3261 12.1.2). */
   declare remoteSeq: number | undefined;
-  declare remoteTarget: string;
+  declare private remoteTargetValue: string;
   declare readonly remoteTag: string;
   /** The Contact this side puts on its requests and responses. */
   declare localContact: string;
@@ -106,17 +140,14 @@ export class SipDialog {
   declare private localValue: string;
   declare private remoteValue: string;
   /**
-   * A UAS dialog's request text until its From and To values are first read, with where they lie in it (and
-   * whether its To has a tag already): most calls end with a BYE from the peer and never read them. Only the text
-   * is kept (the Call-ID and remote target are mostly slices of it anyway), not the parsed request, which then dies
-   * young instead of being held, and copied by every young-generation GC, while the call is set up.
+   * A UAS dialog's request text until its From, To or remote target is first read, with where their values lie in
+   * it (spanAt): most calls end with a BYE from the peer and never read them. Only the text is kept, not the parsed
+   * request, which then dies young instead of being held (and copied by every young-generation GC) by the call.
    */
   declare private sourceText: string | undefined;
-  declare private fromAt: number;
-  declare private fromEnd: number;
-  declare private toAt: number;
-  declare private toEnd: number;
-  declare private toTagged: boolean;
+  declare private fromSpan: number;
+  declare private toSpan: number;
+  declare private targetSpan: number;
   declare private routeSetValue: readonly string[];
   /** Whether the dialog-creating request went to a SIPS URI (RFC 3261 12.1.1 / 12.1.2). */
   declare readonly secure: boolean;
@@ -144,13 +175,11 @@ export class SipDialog {
     this.localValue = local;
     this.remoteValue = remote;
     this.sourceText = undefined;
-    this.fromAt = 0;
-    this.fromEnd = 0;
-    this.toAt = 0;
-    this.toEnd = 0;
-    this.toTagged = true;
+    this.fromSpan = 0;
+    this.toSpan = 0;
+    this.targetSpan = 0;
     this.remoteSeq = remoteSeq;
-    this.remoteTarget = remoteTarget;
+    this.remoteTargetValue = remoteTarget;
     this.routeSetValue = routeSet;
     this.secure = secure;
     this.state = state;
@@ -173,12 +202,23 @@ export class SipDialog {
     this.remoteValue = value;
   }
 
-  /** RFC 3261 12.1.1: the UAS's local and remote values, From and To of the request, as their lines say. */
+  /** The remote target: the URI requests in the dialog go to (RFC 3261 12.1.1, 12.1.2; target refreshes 12.2). */
+  get remoteTarget(): string {
+    if (this.sourceText !== undefined) this.fromSource(this.sourceText);
+    return this.remoteTargetValue;
+  }
+
+  set remoteTarget(value: string) {
+    if (this.sourceText !== undefined) this.fromSource(this.sourceText);
+    this.remoteTargetValue = value;
+  }
+
+  /** RFC 3261 12.1.1: the UAS's values from its request's From, To (tag added) and Contact, as their lines say. */
   private fromSource(text: string): void {
     this.sourceText = undefined;
-    const to = text.slice(this.toAt, this.toEnd);
-    this.localValue = this.toTagged ? to : `${to};tag=${this.localTag}`;
-    this.remoteValue = text.slice(this.fromAt, this.fromEnd);
+    this.localValue = `${sliceSpan(text, this.toSpan)};tag=${this.localTag}`;
+    this.remoteValue = sliceSpan(text, this.fromSpan);
+    this.remoteTargetValue = sliceSpan(text, this.targetSpan);
   }
 
   /** Route header values to put on requests, in order (RFC 3261 12.1.1 / 12.1.2). */
@@ -226,8 +266,6 @@ export class SipDialog {
     const from = request.from();
     if (from.tag === undefined) throw new DialogError('no-tag', 'the request has no From tag');
     const toTagged = request.to().tag !== undefined; // (throws without a To)
-    // the remote target now: a request without a usable Contact makes no dialog
-    const target = contactUri(request);
     // most requests come straight from the peer: no Record-Route, and one shared empty route set
     const routeSet = request._find(HeaderId.RecordRoute) < 0 ? NO_ROUTES : request.headers('record-route');
     const dialog = new SipDialog(
@@ -238,31 +276,33 @@ export class SipDialog {
       '',
       0,
       request.cseq().seq,
-      target,
+      '',
       routeSet,
       isSips(request.uri),
       localContact,
       early ? 'early' : 'confirmed',
     );
-    dialog.toTagged = toTagged;
-    // From and To by id, not by name: where their lines' values lie in the text, when they are plain slices of it
-    const f = request._find(HeaderId.From);
-    const t = request._find(HeaderId.To);
+    // From, To and Contact by id, not by name: where their values lie in the request's text, when they are plain
+    // slices of it and the Contact is just <URI> (the usual request, whose To has no tag yet)
     const text = request._text;
-    const ids = request._ids;
-    if (text !== '' && (ids[f] & FOLDED) === 0 && (ids[t] & FOLDED) === 0) {
-      // (a header's four numbers: name start and end, value start and end; `_value` trims the end so)
-      const pos = request._pos;
-      dialog.fromAt = pos[4 * f + 2];
-      dialog.fromEnd = trimEnd(text, dialog.fromAt, pos[4 * f + 3]);
-      dialog.toAt = pos[4 * t + 2];
-      dialog.toEnd = trimEnd(text, dialog.toAt, pos[4 * t + 3]);
-      dialog.sourceText = text;
-    } else {
-      const to = request._value(t);
-      dialog.localValue = toTagged ? to : `${to};tag=${localTag}`;
-      dialog.remoteValue = request._value(f);
+    if (text !== '' && !toTagged) {
+      const f = valueSpan(request, request._find(HeaderId.From));
+      const t = valueSpan(request, request._find(HeaderId.To));
+      const c = valueSpan(request, request._find(HeaderId.Contact));
+      if (f >= 0 && t >= 0 && c >= 0 && bracketedOnlyAt(text, c)) {
+        dialog.fromSpan = f;
+        dialog.toSpan = t;
+        // the URI within the brackets
+        dialog.targetSpan = c + SPAN_START - 2;
+        dialog.sourceText = text;
+        return dialog;
+      }
     }
+    // anything else at once; a request without a usable Contact makes no dialog
+    dialog.remoteTargetValue = contactUri(request);
+    const to = request._value(request._find(HeaderId.To));
+    dialog.localValue = toTagged ? to : `${to};tag=${localTag}`;
+    dialog.remoteValue = request._value(request._find(HeaderId.From));
     return dialog;
   }
 

@@ -105,6 +105,39 @@ describe('SipDialog', () => {
     expect(h.local).toBe('<sip:b@b>;tag=u4');
   });
 
+  it('takes the UAS remote target from the first Contact, however it is written, and needs one (12.1.1)', () => {
+    const withContact = (contact: string[]) =>
+      parseMessage(
+        [
+          'INVITE sip:bob@b.example.com SIP/2.0',
+          'Via: SIP/2.0/UDP a.example.com;branch=z9hG4bK1',
+          'To: <sip:bob@b.example.com>',
+          'From: <sip:alice@a.example.com>;tag=f1',
+          'Call-ID: c2',
+          'CSeq: 1 INVITE',
+          ...contact,
+          'Content-Length: 0',
+          '',
+          '',
+        ].join('\r\n'),
+      ) as SipRequest;
+    const target = (contact: string[]) => SipDialog.asUas(withContact(contact), 'u', '<sip:b@c>', false).remoteTarget;
+    expect(target(['Contact: <sip:alice@192.0.2.1:5070;transport=tcp>  '])).toBe(
+      'sip:alice@192.0.2.1:5070;transport=tcp',
+    );
+    expect(target(['Contact: "Alice" <sip:alice@192.0.2.2>;expires=60'])).toBe('sip:alice@192.0.2.2');
+    expect(target(['m: sip:alice@192.0.2.3'])).toBe('sip:alice@192.0.2.3');
+    expect(target(['Contact: <sip:alice@192.0.2.4>, <sip:alice@192.0.2.5>'])).toBe('sip:alice@192.0.2.4');
+    expect(target(['Contact: <sip:alice@192.0.2.6>', ' ;expires=60'])).toBe('sip:alice@192.0.2.6');
+    expect(() => target([])).toThrow(/Contact/);
+    expect(() => target(['Contact: *'])).toThrow(/Contact/);
+    // a target refresh replaces it before or after it was first read
+    const d = SipDialog.asUas(withContact(['Contact: <sip:alice@192.0.2.7>']), 'u', '<sip:b@c>', false);
+    d.remoteTarget = 'sip:alice@198.51.100.7';
+    expect(d.remoteTarget).toBe('sip:alice@198.51.100.7');
+    expect(d.remote).toBe('<sip:alice@a.example.com>;tag=f1');
+  });
+
   it('puts a strict router in the Request-URI and the remote target last (12.2.1.1)', () => {
     const strict = parseMessage(
       [
