@@ -1402,53 +1402,54 @@ function ackWaitReached(wait: AckWait, due: number): void {
   wait.ackQueueDue(due);
 }
 
-/**
- * How a 2xx awaiting its ACK goes out again through its transaction (RFC 6026 8.5): kept only when the TU watches
- * that transaction, or the 2xx went out other than as one datagram.
- */
+/** A 2xx awaiting its ACK sent again through its transaction (RFC 6026 8.5). */
 interface Resend2xxThrough {
   readonly tx: InviteServerTransaction;
   readonly response: SipResponse;
   readonly context: SipInboundContext;
 }
 
+/** What the wait for an ACK of a 2xx resolves its promise with. */
+type SessionResolve = (value: SipSession | PromiseLike<SipSession>) => void;
+
 class AckWait {
   // Fields are declared and assigned in the constructor (one wait per answered call): see SipSession.
   declare private readonly ua: UserAgent;
-  /** Over a reliable transport the 2xx is sent once (13.3.1.4: only over UDP is it retransmitted). */
-  declare private readonly reliable: boolean;
   /** Position on the ACK queue while the first wait runs, else -1. */
   declare private position: number;
   declare private late: LateAck | undefined;
   declare private session: SipSession | undefined;
   /**
-   * Over UDP, the 2xx as it went out: sent again as it is. Nothing else of the INVITE or the 2xx is kept (a call
-   * awaiting its ACK would hold them, and every young-generation GC would copy them meanwhile).
+   * How the 2xx goes out again (13.3.1.4). Over UDP the datagram as it went out, sent again as it is: nothing else
+   * of the INVITE or the 2xx is kept (a call awaiting its ACK would hold them, and every young-generation GC would
+   * copy them meanwhile). Through its transaction when the TU watches that, or the 2xx went out other than as one
+   * datagram. None over a reliable transport, where the 2xx is sent once.
    */
-  declare private sent: SentDatagram | undefined;
-  declare private through: Resend2xxThrough | undefined;
-  declare private resolve: (session: SipSession) => void;
-  declare private reject: (error: SipRequestError) => void;
+  declare private again: SentDatagram | Resend2xxThrough | undefined;
+  /**
+   * The only resolver kept: a wait that fails resolves with a rejected promise, which rejects the call's promise
+   * all the same (a resolve function follows a thenable), and its reject function dies young.
+   */
+  declare private resolve: SessionResolve;
 
   constructor(
     ua: UserAgent,
     session: SipSession,
-    reliable: boolean,
-    sent: SentDatagram | undefined,
-    through: Resend2xxThrough | undefined,
-    resolve: (session: SipSession) => void,
-    reject: (error: SipRequestError) => void,
+    again: SentDatagram | Resend2xxThrough | undefined,
+    resolve: SessionResolve,
   ) {
     this.ua = ua;
-    this.reliable = reliable;
     this.late = undefined;
     this.session = session;
-    this.sent = sent;
-    this.through = through;
+    this.again = again;
     this.resolve = resolve;
-    this.reject = reject;
     // (last: the queue holds this from now on)
-    this.position = ua.ackQueue(reliable).add(this);
+    this.position = ua.ackQueue(again === undefined).add(this);
+  }
+
+  /** Over a reliable transport: the first wait is 64*T1, and nothing is sent again. */
+  private get reliable(): boolean {
+    return this.again === undefined;
   }
 
   /** The ACK came. */
@@ -1471,10 +1472,8 @@ class AckWait {
     if (session.ackWait === this) session.ackWait = undefined;
     this.ua.forgetAckWait(session.dialog, this);
     this.session = undefined;
-    this.sent = undefined;
-    this.through = undefined;
+    this.again = undefined;
     this.resolve = SETTLED;
-    this.reject = SETTLED;
   }
 
   /** @internal the first wait is over (the UA's ACK queue); `due` is when it was due */
@@ -1494,31 +1493,28 @@ class AckWait {
     const clock = this.ua.clock;
     const left = late.deadline - clock.now();
     if (left <= 0) {
-      const reject = this.reject;
+      const resolve = this.resolve;
       this.stop(session);
       // 13.3.1.4: no ACK within 64*T1 ends the dialog with BYE.
       void session.bye();
-      reject(new SipRequestError(408, 'no ACK for the 2xx'));
+      resolve(Promise.reject(new SipRequestError(408, 'no ACK for the 2xx')));
       return;
     }
-    const sent = this.sent;
-    const through = this.through;
-    if (sent !== undefined) this.ua.resendDatagram(sent);
-    else if (through !== undefined) this.ua.resend2xx(through.tx, through.response, through.context);
+    const again = this.again;
+    if (again !== undefined) {
+      if ('tx' in again) this.ua.resend2xx(again.tx, again.response, again.context);
+      else this.ua.resendDatagram(again);
+    }
     late.interval = Math.min(late.interval * 2, this.ua.transactions.timers.t2);
     late.timer = clock.setTimeout(() => this.timerFired(), Math.min(late.interval, left));
   }
 }
 
-/** The resolvers of the promise being made, handed over by catchResolvers at once (never kept here). */
-const caught: { resolve: (value: never) => void; reject: (error: SipRequestError) => void } = {
-  resolve: SETTLED,
-  reject: SETTLED,
-};
+/** The resolve function of the promise being made, handed over by catchResolve at once (never kept here). */
+const caught: { resolve: SessionResolve } = { resolve: SETTLED };
 
-function catchResolvers(resolve: (value: never) => void, reject: (error: SipRequestError) => void): void {
+function catchResolve(resolve: SessionResolve): void {
   caught.resolve = resolve;
-  caught.reject = reject;
 }
 
 /** A UA: one identity, one transaction layer over a transport layer. */
@@ -1968,17 +1964,18 @@ export class UserAgent {
     context: SipInboundContext,
     sent: SentDatagram | undefined,
   ): Promise<SipSession> {
-    // one shared executor: no closure per call to hand the resolvers over
-    const promise = new Promise<SipSession>(catchResolvers);
-    const resolve = caught.resolve as (session: SipSession) => void;
-    const reject = caught.reject;
+    // one shared executor: no closure per call to hand the resolve function over
+    const promise = new Promise<SipSession>(catchResolve);
+    const resolve = caught.resolve;
     caught.resolve = SETTLED;
-    caught.reject = SETTLED;
-    const reliable = context.source.protocol !== 'udp';
-    // the datagram, unless the TU hears of its transaction (RFC 6026 8.5: then through it)
-    const datagram = reliable || tx.watched ? undefined : sent;
-    const through = reliable || datagram !== undefined ? undefined : { tx, response, context };
-    session.ackWait = new AckWait(this, session, reliable, datagram, through, resolve, reject);
+    // the datagram, unless the TU hears of its transaction (RFC 6026 8.5: then through it); none when reliable
+    const again =
+      context.source.protocol !== 'udp'
+        ? undefined
+        : sent !== undefined && !tx.watched
+          ? sent
+          : { tx, response, context };
+    session.ackWait = new AckWait(this, session, again, resolve);
     return promise;
   }
 
