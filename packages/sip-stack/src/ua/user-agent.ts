@@ -1425,7 +1425,9 @@ class AckWait {
    * copy them meanwhile). Through its transaction when the TU watches that, or the 2xx went out other than as one
    * datagram. None over a reliable transport, where the 2xx is sent once.
    */
-  declare private again: SentDatagram | Resend2xxThrough | undefined;
+  declare private again: Uint8Array | Resend2xxThrough | undefined;
+  /** Where the datagram went (not the transport's SentDatagram object: one object less per call). */
+  declare private destination: SipEndpoint | undefined;
   /**
    * The only resolver kept: a wait that fails resolves with a rejected promise, which rejects the call's promise
    * all the same (a resolve function follows a thenable), and its reject function dies young.
@@ -1441,7 +1443,13 @@ class AckWait {
     this.ua = ua;
     this.late = undefined;
     this.session = session;
-    this.again = again;
+    if (again !== undefined && 'bytes' in again) {
+      this.again = again.bytes;
+      this.destination = again.destination;
+    } else {
+      this.again = again;
+      this.destination = undefined;
+    }
     this.resolve = resolve;
     // (last: the queue holds this from now on)
     this.position = ua.ackQueue(again === undefined).add(this);
@@ -1473,6 +1481,7 @@ class AckWait {
     this.ua.forgetAckWait(session.dialog, this);
     this.session = undefined;
     this.again = undefined;
+    this.destination = undefined;
     this.resolve = SETTLED;
   }
 
@@ -1501,10 +1510,8 @@ class AckWait {
       return;
     }
     const again = this.again;
-    if (again !== undefined) {
-      if ('tx' in again) this.ua.resend2xx(again.tx, again.response, again.context);
-      else this.ua.resendDatagram(again);
-    }
+    if (again instanceof Uint8Array) this.ua.resendDatagram(again, this.destination as SipEndpoint);
+    else if (again !== undefined) this.ua.resend2xx(again.tx, again.response, again.context);
     late.interval = Math.min(late.interval * 2, this.ua.transactions.timers.t2);
     late.timer = clock.setTimeout(() => this.timerFired(), Math.min(late.interval, left));
   }
@@ -2007,16 +2014,16 @@ export class UserAgent {
    * @internal a 2xx again as its datagram went out (the transaction would serialize it to the same bytes, to the
    * same place); observers of the transport's sends hear of it as a message, as of any other send.
    */
-  resendDatagram(sent: SentDatagram): void {
+  resendDatagram(bytes: Uint8Array, destination: SipEndpoint): void {
     const transport = this.options.transport;
     let again: SipMessage;
     try {
-      again = parseMessage(sent.bytes);
+      again = parseMessage(bytes);
     } catch {
-      transport.resend(sent, IGNORE_SEND_FAILURE);
+      transport.resend({ bytes, destination }, IGNORE_SEND_FAILURE);
       return;
     }
-    transport.transmit(again, sent.destination, IGNORE_SEND_FAILURE);
+    transport.transmit(again, destination, IGNORE_SEND_FAILURE);
   }
 
   /** @internal the wait for an ACK is over (it came, or 64*T1 passed). */
