@@ -64,7 +64,7 @@ function statusLine(response: SipResponse): string {
   const known = STATUS_LINES[status];
   if (known !== undefined && known[0] === reason) return known[1];
   if (BREAK_NUL_OR_NON_ASCII.test(reason)) return '';
-  const line = `SIP/2.0 ${status} ${reason}\r\n`;
+  const line = flatString(`SIP/2.0 ${status} ${reason}\r\n`);
   STATUS_LINES[status] = [reason, line];
   return line;
 }
@@ -150,6 +150,16 @@ function headByLines(message: SipMessage, startLine: string, bodyLength: number)
   }
   if (!sawLength) head += `Content-Length: ${bodyLength}\r\n`;
   return `${head}\r\n`;
+}
+
+/**
+ * `s` in one piece when every character is below 256 (else `s`): a string kept to be written into many datagrams.
+ * V8 flattens a concatenation before writing it, walking its pieces each time: a cached piece that is itself a
+ * concatenation makes every datagram's walk longer.
+ */
+export function flatString(s: string): string {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 255) return s;
+  return Buffer.from(s, 'latin1').toString('latin1');
 }
 
 function hasBreakOrNul(s: string): boolean {

@@ -14,6 +14,7 @@ import {
   type SipResponse,
   serializeMessage,
 } from '../../src/message/index.js';
+import { flatString } from '../../src/message/serializer.js';
 import { stampReceived } from '../../src/transport/transport-layer.js';
 import type { SipEndpoint } from '../../src/transport/types.js';
 
@@ -457,6 +458,18 @@ describe('the stamped Via text', () => {
         expect([...stamped.via.params]).toEqual([...general.via.params]);
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe('flatString (cached pieces of every datagram, kept in one piece)', () => {
+  it('gives the same text for any string, joined or not, below 256 or not', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), fc.string({ unit: 'binary' }), (a, b) => {
+        expect(flatString(a + b)).toBe(a + b);
+        expect(flatString(`${a}\r\n${b}`)).toBe(`${a}\r\n${b}`);
+      }),
+      { numRuns: 300 },
     );
   });
 });
