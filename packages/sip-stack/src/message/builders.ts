@@ -589,7 +589,19 @@ function echoOf(
     head += text.slice(runA, isCrLf(text, runB) ? runB + 2 : runB);
     if (!isCrLf(text, runB)) head += CRLF;
   } else if (head !== '') head += CRLF;
-  return { text, pos, lines, via0, tag, head, own: undefined, ownBodyLength: 0 };
+  return {
+    text,
+    pos,
+    lines,
+    via0,
+    tag,
+    head,
+    own: undefined,
+    ownBodyLength: 0,
+    sent: undefined,
+    sentLine: '',
+    sentBody: undefined,
+  };
 }
 
 /**

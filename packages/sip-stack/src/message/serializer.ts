@@ -5,7 +5,7 @@
 import { Buffer } from 'node:buffer';
 import { SipParseError } from './errors.js';
 import { HeaderId } from './header-names.js';
-import type { SipMessage, SipResponse, WireLines } from './message.js';
+import type { ResponseEcho, SipMessage, SipResponse, WireLines } from './message.js';
 
 // memchr-backed indexOf finds none faster than the regex; the regex says where
 const LINE_BREAK_OR_NUL = /[\r\n\0]/;
@@ -25,11 +25,32 @@ export function serializeMessage(message: SipMessage): Uint8Array {
     // a response to a parsed request, its lines still as createResponse wrote them out (all ASCII)
     const own = echo.own;
     const line = own !== undefined && body.length === echo.ownBodyLength ? statusLine(message as SipResponse) : '';
-    if (line !== '') return datagram(line + echo.head + own, true, body);
-    // anything else (a body set later, a reason phrase to check or not ASCII): as any other message
+    if (line !== '') {
+      const sent = echo.sent;
+      if (sent === undefined) return firstDatagram(echo, line, own as string, body);
+      // written before (a 2xx retransmitted until its ACK, RFC 3261 13.3.1.4): the same bytes while nothing changed
+      // (an edited header line unechoes)
+      if (line === echo.sentLine && body === echo.sentBody) return sent;
+    }
+    // anything else (a body set later, a reason phrase to check or not ASCII, a status changed once written): as any
+    // other message
     message._unecho();
   }
   return written(message, body);
+}
+
+/**
+ * The datagram of an echo, kept with it in place of the text it is written from: a 2xx awaiting its ACK holds one
+ * buffer (its octets in a shared pool slab, off the JS heap) rather than the head's pieces, which every scavenge
+ * would copy.
+ */
+function firstDatagram(echo: ResponseEcho, line: string, own: string, body: Uint8Array): Uint8Array {
+  const bytes = datagram(line + echo.head + own, true, body);
+  echo.sent = bytes;
+  echo.sentLine = line;
+  echo.sentBody = body;
+  echo.head = '';
+  return bytes;
 }
 
 /**
