@@ -12,7 +12,7 @@ const LINE_BREAK_OR_NUL = /[\r\n\0]/;
 
 interface TextWriting {
   utf8Write(text: string, offset: number, length: number): number;
-  latin1Write(text: string, offset: number, length: number): number;
+  latin1Write(text: string, offset?: number, length?: number): number;
 }
 
 /** The wire form of a message. Content-Length always matches the body (RFC 3261 20.14) once anything changed. */
@@ -103,7 +103,8 @@ function datagram(head: string, ascii: boolean, body: Uint8Array): Uint8Array {
     ascii = headLength === head.length;
   }
   const out = Buffer.allocUnsafe(headLength + body.length) as Buffer & TextWriting;
-  if (ascii) out.latin1Write(head, 0, headLength);
+  // at 0 and as long as the head (latin1 writes one byte per character): no offset or length for node to convert
+  if (ascii) out.latin1Write(head);
   else out.utf8Write(head, 0, headLength);
   if (body.length > 0) out.set(body, headLength);
   return out;
