@@ -6,6 +6,7 @@ import { AS_WRITTEN, FOLDED, HeaderId, headerIdOf, PLAIN } from './header-names.
 import { BRANCH_MAGIC_COOKIE, quoteString, StampedViaValue } from './headers.js';
 import { type CheckedLines, type ResponseEcho, SipRequest, SipResponse } from './message.js';
 import { trimEnd } from './scan.js';
+import { flatString } from './serializer.js';
 import type { Via } from './types.js';
 import { formatHost } from './uri.js';
 
@@ -588,7 +589,19 @@ function echoOf(
     head += text.slice(runA, isCrLf(text, runB) ? runB + 2 : runB);
     if (!isCrLf(text, runB)) head += CRLF;
   } else if (head !== '') head += CRLF;
-  return { text, pos, lines, via0, tag, head, own: undefined, ownBodyLength: 0 };
+  return {
+    text,
+    pos,
+    lines,
+    via0,
+    tag,
+    head,
+    own: undefined,
+    ownBodyLength: 0,
+    sent: undefined,
+    sentLine: '',
+    sentBody: undefined,
+  };
 }
 
 /**
@@ -678,7 +691,16 @@ function checkedLines(headers: ReadonlyArray<readonly [string, string]>): OwnLin
   for (let k = 0; k < ids.length; k++) head += `${names[k]}: ${values[k]}\r\n`;
   push(ids, names, values, HeaderId.ContentLength, 'Content-Length', '0');
   const text = `${head}Content-Length: 0\r\n`;
-  return { ids, names, values, text, head, ascii: isAscii(text), end: text + CRLF };
+  // in one piece each: written into every datagram
+  return {
+    ids,
+    names,
+    values,
+    text: flatString(text),
+    head: flatString(head),
+    ascii: isAscii(text),
+    end: flatString(text + CRLF),
+  };
 }
 
 /** Checked forms of frozen header lists (a UA's OPTIONS answer, its answers' Contact/Allow/Supported). */

@@ -19,6 +19,7 @@ import {
   trimEnd,
   valueError,
 } from './scan.js';
+import { flatString } from './serializer.js';
 import type {
   AuthValue,
   ContactValue,
@@ -312,7 +313,7 @@ const lastStampEnd = { rport: -1, received: '', text: '' };
 function stampEnd(rport: number, received: string): string {
   const last = lastStampEnd;
   if (last.rport !== rport || last.received !== received) {
-    last.text = `=${rport};received=${received}`;
+    last.text = flatString(`=${rport};received=${received}`);
     last.rport = rport;
     last.received = received;
   }

@@ -73,8 +73,18 @@ export interface ResponseEcho {
   readonly via0: string | undefined;
   /** the To-tag added to the To value as `;tag=` (RFC 3261 8.2.6.2), or '' for none */
   readonly tag: string;
-  /** the repeated lines as the serializer writes them: `Name: value` CRLF each, canonical names, all ASCII */
-  readonly head: string;
+  /**
+   * the repeated lines as the serializer writes them: `Name: value` CRLF each, canonical names, all ASCII; '' once
+   * written into `sent`
+   */
+  head: string;
+  /**
+   * the datagram written from this echo, with the status line and body it was written with (serializer.ts): a 2xx
+   * kept until its ACK holds these bytes, not the pieces of its head, and goes out again as they are
+   */
+  sent: Uint8Array | undefined;
+  sentLine: string;
+  sentBody: Uint8Array | undefined;
   /**
    * the response's own lines as the serializer writes them (Content-Length last, then the empty line ending the
    * head), all ASCII, while the body is `ownBodyLength` long; undefined when they take the general path. Any edit of

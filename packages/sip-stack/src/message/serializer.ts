@@ -5,14 +5,14 @@
 import { Buffer } from 'node:buffer';
 import { SipParseError } from './errors.js';
 import { HeaderId } from './header-names.js';
-import type { SipMessage, SipResponse, WireLines } from './message.js';
+import type { ResponseEcho, SipMessage, SipResponse, WireLines } from './message.js';
 
 // memchr-backed indexOf finds none faster than the regex; the regex says where
 const LINE_BREAK_OR_NUL = /[\r\n\0]/;
 
 interface TextWriting {
   utf8Write(text: string, offset: number, length: number): number;
-  latin1Write(text: string, offset: number, length: number): number;
+  latin1Write(text: string, offset?: number, length?: number): number;
 }
 
 /** The wire form of a message. Content-Length always matches the body (RFC 3261 20.14) once anything changed. */
@@ -25,11 +25,32 @@ export function serializeMessage(message: SipMessage): Uint8Array {
     // a response to a parsed request, its lines still as createResponse wrote them out (all ASCII)
     const own = echo.own;
     const line = own !== undefined && body.length === echo.ownBodyLength ? statusLine(message as SipResponse) : '';
-    if (line !== '') return datagram(line + echo.head + own, true, body);
-    // anything else (a body set later, a reason phrase to check or not ASCII): as any other message
+    if (line !== '') {
+      const sent = echo.sent;
+      if (sent === undefined) return firstDatagram(echo, line, own as string, body);
+      // written before (a 2xx retransmitted until its ACK, RFC 3261 13.3.1.4): the same bytes while nothing changed
+      // (an edited header line unechoes)
+      if (line === echo.sentLine && body === echo.sentBody) return sent;
+    }
+    // anything else (a body set later, a reason phrase to check or not ASCII, a status changed once written): as any
+    // other message
     message._unecho();
   }
   return written(message, body);
+}
+
+/**
+ * The datagram of an echo, kept with it in place of the text it is written from: a 2xx awaiting its ACK holds one
+ * buffer (its octets in a shared pool slab, off the JS heap) rather than the head's pieces, which every scavenge
+ * would copy.
+ */
+function firstDatagram(echo: ResponseEcho, line: string, own: string, body: Uint8Array): Uint8Array {
+  const bytes = datagram(line + echo.head + own, true, body);
+  echo.sent = bytes;
+  echo.sentLine = line;
+  echo.sentBody = body;
+  echo.head = '';
+  return bytes;
 }
 
 /**
@@ -64,7 +85,7 @@ function statusLine(response: SipResponse): string {
   const known = STATUS_LINES[status];
   if (known !== undefined && known[0] === reason) return known[1];
   if (BREAK_NUL_OR_NON_ASCII.test(reason)) return '';
-  const line = `SIP/2.0 ${status} ${reason}\r\n`;
+  const line = flatString(`SIP/2.0 ${status} ${reason}\r\n`);
   STATUS_LINES[status] = [reason, line];
   return line;
 }
@@ -82,7 +103,8 @@ function datagram(head: string, ascii: boolean, body: Uint8Array): Uint8Array {
     ascii = headLength === head.length;
   }
   const out = Buffer.allocUnsafe(headLength + body.length) as Buffer & TextWriting;
-  if (ascii) out.latin1Write(head, 0, headLength);
+  // at 0 and as long as the head (latin1 writes one byte per character): no offset or length for node to convert
+  if (ascii) out.latin1Write(head);
   else out.utf8Write(head, 0, headLength);
   if (body.length > 0) out.set(body, headLength);
   return out;
@@ -150,6 +172,16 @@ function headByLines(message: SipMessage, startLine: string, bodyLength: number)
   }
   if (!sawLength) head += `Content-Length: ${bodyLength}\r\n`;
   return `${head}\r\n`;
+}
+
+/**
+ * `s` in one piece when every character is below 256 (else `s`): a string kept to be written into many datagrams.
+ * V8 flattens a concatenation before writing it, walking its pieces each time: a cached piece that is itself a
+ * concatenation makes every datagram's walk longer.
+ */
+export function flatString(s: string): string {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 255) return s;
+  return Buffer.from(s, 'latin1').toString('latin1');
 }
 
 function hasBreakOrNul(s: string): boolean {

@@ -14,6 +14,7 @@ import {
   type SipResponse,
   serializeMessage,
 } from '../../src/message/index.js';
+import { flatString } from '../../src/message/serializer.js';
 import { stampReceived } from '../../src/transport/transport-layer.js';
 import type { SipEndpoint } from '../../src/transport/types.js';
 
@@ -250,6 +251,44 @@ describe('responses written from the request text, stamps written when read', ()
     );
   });
 
+  it('go out again as written, and as edited when edited once written (a 2xx retransmitted until its ACK)', () => {
+    fc.assert(
+      fc.property(requestText, responseOptions, fc.integer({ min: 0, max: 5 }), (wire, o, edit) => {
+        const fast = parseMessage(latin1(wire)) as SipRequest;
+        const slow = codeBuilt(parseMessage(latin1(wire)) as SipRequest);
+        stampReceived(fast, o.source);
+        stampReceived(slow, o.source);
+        const a = createResponse(fast, o.status, undefined, { headers: o.headers, random: counter() });
+        const b = createResponse(slow, o.status, undefined, { headers: o.headers, random: counter() });
+        const first = text(serializeMessage(a));
+        expect(first).toBe(text(serializeMessage(b)));
+        expect(text(serializeMessage(a))).toBe(first);
+        const edits: Array<(r: SipResponse) => void> = [
+          (r) => {
+            r.status = 486;
+          },
+          (r) => {
+            r.reason = 'Changed';
+          },
+          // a body of the length the lines were written for (none): the same octets again
+          (r) => {
+            r.body = new Uint8Array(0);
+          },
+          (r) => {
+            r.body = latin1('v=0\r\n');
+          },
+          (r) => r.setHeader('Contact', '<sip:edited@192.0.2.5>'),
+          (r) => r.removeFirstValue('Via'),
+        ];
+        edits[edit](a);
+        edits[edit](b);
+        expect(text(serializeMessage(a))).toBe(text(serializeMessage(b)));
+        expect(a.headerEntries()).toEqual(b.headerEntries());
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('carry received and rport in the response Via (RFC 3581 4), from the stamp recorded on receipt', () => {
     const wire =
       `OPTIONS sip:bob@example.test SIP/2.0${CRLF}Via: SIP/2.0/UDP 10.0.0.1:5070;branch=z9hG4bKs1;rport${CRLF}` +
@@ -457,6 +496,18 @@ describe('the stamped Via text', () => {
         expect([...stamped.via.params]).toEqual([...general.via.params]);
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe('flatString (cached pieces of every datagram, kept in one piece)', () => {
+  it('gives the same text for any string, joined or not, below 256 or not', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), fc.string({ unit: 'binary' }), (a, b) => {
+        expect(flatString(a + b)).toBe(a + b);
+        expect(flatString(`${a}\r\n${b}`)).toBe(`${a}\r\n${b}`);
+      }),
+      { numRuns: 300 },
     );
   });
 });

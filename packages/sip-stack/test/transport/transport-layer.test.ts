@@ -85,6 +85,40 @@ describe('SipTransportLayer over UDP', () => {
     expect((r as SipResponse).status).toBe(200);
   });
 
+  it('gives each datagram the context of its own peer, one peer after another', async () => {
+    const server = layer();
+    const s = await server.listen('udp://127.0.0.1:0');
+    const a = layer();
+    const b = layer();
+    const pa = await a.listen('udp://127.0.0.1:0');
+    const pb = await b.listen('udp://127.0.0.1:0');
+    const seen: Array<[string, number, number]> = [];
+    const all = new Promise<void>((resolve) => {
+      server.onMessage((m, c) => {
+        seen.push([m.callId(), c.source.port, c.local.port]);
+        if (seen.length === 4) resolve();
+      });
+    });
+    const order: Array<[SipTransportLayer, string]> = [
+      [a, 'a1'],
+      [a, 'a2'],
+      [b, 'b1'],
+      [a, 'a3'],
+    ];
+    for (const [from, id] of order) {
+      await from.send(parseMessage(options(`SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK-${id}`, '', id)), s);
+      // one at a time: the order of arrival is the order sent
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await within(all);
+    expect(seen).toEqual([
+      ['a1', pa.port, s.port],
+      ['a2', pa.port, s.port],
+      ['b1', pb.port, s.port],
+      ['a3', pa.port, s.port],
+    ]);
+  });
+
   it('tells the sender of a response the kernel refuses, naming where it was going (RFC 3261 18.4)', async () => {
     const server = layer();
     await server.listen('udp://127.0.0.1:0');
