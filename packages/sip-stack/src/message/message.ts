@@ -22,7 +22,7 @@ import {
   parseVias,
   StampedViaValue,
 } from './headers.js';
-import { firstListElement, splitList, trimEnd } from './scan.js';
+import { firstListElement, splitList, TOKEN, trimEnd } from './scan.js';
 import type {
   AnyUri,
   AuthValue,
@@ -65,7 +65,7 @@ export interface WireLines {
 export interface ResponseEcho {
   /** the request's header text */
   readonly text: string;
-  /** the request's line positions (4 per line, never changed after parsing) */
+  /** the request's layout (SipMessageBase._pos: 4 per line, never changed after parsing) */
   readonly pos: number[];
   /** 2 numbers per repeated line, in order: the request's line index and the header id */
   readonly lines: number[];
@@ -140,13 +140,24 @@ function singleValueLine(s: string, start: number, end: number): boolean {
   return nul < 0 || nul >= end;
 }
 
+/** Where the header name starting at s[a] ends: a parsed name is a token (RFC 3261 7.3.1, checked by the parser). */
+function nameEndAt(s: string, a: number): number {
+  let i = a;
+  for (let c = s.charCodeAt(i); c < 256 && TOKEN[c] === 1; c = s.charCodeAt(++i));
+  return i;
+}
+
 /** Shared part of requests and responses: the header list, the body and typed accessors. */
 export abstract class SipMessageBase {
   /** @internal parsed header text ('' once materialized) */
   declare _text: string;
-  /** @internal 4 numbers per parsed header: name start (= line start), name end, value start, value end */
+  /**
+   * @internal 4 numbers per parsed header line: line start (= name start), header id with the parser's flags
+   * (FOLDED, PLAIN, AS_WRITTEN), value start, value end. One array for the whole layout: a parsed INVITE stays alive
+   * until its ACK, and every scavenge copies it.
+   */
   declare _pos: number[];
-  /** @internal header ids (FOLDED flag set for parsed folded values) */
+  /** @internal header ids of a built or edited message; unused (empty) while the message is as parsed (_text set) */
   declare _ids: number[];
   /** @internal header names as written (filled lazily for parsed headers) */
   declare _names: Array<string | undefined>;
@@ -215,10 +226,9 @@ export abstract class SipMessageBase {
   }
 
   /** @internal used by the parser */
-  _adopt(text: string, pos: number[], ids: number[], offset: number): void {
+  _adopt(text: string, pos: number[], offset: number): void {
     this._text = text;
     this._pos = pos;
-    this._ids = ids;
     this._offset = offset;
   }
 
@@ -273,9 +283,12 @@ export abstract class SipMessageBase {
     // (no value string made yet: none at all as parsed; a load past the end of that frozen empty array costs a
     // generic keyed-load call)
     const values = this._values;
-    if (k < 0 || (this._ids[k] & FOLDED) !== 0 || (k < values.length && values[k] !== undefined)) return false;
+    if (k < 0 || (this._pos[4 * k + 1] & FOLDED) !== 0 || (k < values.length && values[k] !== undefined)) return false;
     // a comma-joined line is split the slow way; CR and NUL are refused by the slow way (a PLAIN line has none)
-    if ((this._ids[k] & PLAIN) === 0 && !singleValueLine(this._text, this._pos[4 * k + 2], this._pos[4 * k + 3])) {
+    if (
+      (this._pos[4 * k + 1] & PLAIN) === 0 &&
+      !singleValueLine(this._text, this._pos[4 * k + 2], this._pos[4 * k + 3])
+    ) {
       return false;
     }
     const stamped = new StampedViaValue(this._topVia, received, rport);
@@ -338,7 +351,17 @@ export abstract class SipMessageBase {
   /** Number of header lines. */
   get headerCount(): number {
     if (this._echo !== undefined) this._unecho();
-    return this._ids.length;
+    return this._count();
+  }
+
+  /** @internal number of header lines (of a response: once unechoed) */
+  _count(): number {
+    return this._text === '' ? this._ids.length : this._pos.length >> 2;
+  }
+
+  /** @internal id of header line k, with the parser's flags on a parsed line */
+  _id(k: number): number {
+    return this._text === '' ? this._ids[k] : this._pos[4 * k + 1];
   }
 
   /** @internal name of header line k as written */
@@ -346,7 +369,9 @@ export abstract class SipMessageBase {
     if (this._echo !== undefined) this._unecho();
     let name = this._names[k];
     if (name === undefined) {
-      name = this._text.slice(this._pos[4 * k], this._pos[4 * k + 1]);
+      const s = this._text;
+      const a = this._pos[4 * k];
+      name = s.slice(a, nameEndAt(s, a));
       if (this._names === NO_STRINGS) this._names = [];
       this._names[k] = name;
     }
@@ -362,7 +387,7 @@ export abstract class SipMessageBase {
       const start = this._pos[4 * k + 2];
       const end = this._pos[4 * k + 3];
       if (this._stamped !== undefined && k === this._find(HeaderId.Via)) v = this._stamped.text;
-      else v = (this._ids[k] & FOLDED) !== 0 ? unfold(s, start, end) : s.slice(start, trimEnd(s, start, end));
+      else v = (this._pos[4 * k + 1] & FOLDED) !== 0 ? unfold(s, start, end) : s.slice(start, trimEnd(s, start, end));
       if (this._values === NO_STRINGS) this._values = [];
       this._values[k] = v;
     }
@@ -371,14 +396,14 @@ export abstract class SipMessageBase {
 
   /** @internal whether header line k has the given id (or lower-cased name when id is 0) */
   protected _is(k: number, id: number, lower: string): boolean {
-    const hid = this._ids[k] & 0xff;
+    const hid = this._id(k) & 0xff;
     if (id !== 0) return hid === id;
     if (hid !== 0) return false;
     const name = this._names[k];
     if (name !== undefined) return name.length === lower.length && name.toLowerCase() === lower;
     const s = this._text;
     const a = this._pos[4 * k];
-    if (this._pos[4 * k + 1] - a !== lower.length) return false;
+    if (nameEndAt(s, a) - a !== lower.length) return false;
     for (let j = 0; j < lower.length; j++) {
       let c = s.charCodeAt(a + j);
       if (c >= 65 && c <= 90) c += 32;
@@ -390,6 +415,11 @@ export abstract class SipMessageBase {
   /** @internal index of the first header line with this id, or -1 */
   _find(id: number): number {
     if (this._echo !== undefined) this._unecho();
+    if (this._text !== '') {
+      const pos = this._pos;
+      for (let k = 1; k < pos.length; k += 4) if ((pos[k] & 0xff) === id) return k >> 2;
+      return -1;
+    }
     const ids = this._ids;
     for (let k = 0; k < ids.length; k++) if ((ids[k] & 0xff) === id) return k;
     return -1;
@@ -399,7 +429,7 @@ export abstract class SipMessageBase {
   _lineValues(id: number, lower = ''): string[] {
     if (this._echo !== undefined) this._unecho();
     const out: string[] = [];
-    for (let k = 0; k < this._ids.length; k++) if (this._is(k, id, lower)) out.push(this._value(k));
+    for (let k = 0; k < this._count(); k++) if (this._is(k, id, lower)) out.push(this._value(k));
     return out;
   }
 
@@ -411,7 +441,7 @@ export abstract class SipMessageBase {
     if (this._echo !== undefined) this._unecho();
     const id = headerIdOf(name, 0, name.length);
     const lower = id === 0 ? name.toLowerCase() : '';
-    for (let k = 0; k < this._ids.length; k++) {
+    for (let k = 0; k < this._count(); k++) {
       if (this._is(k, id, lower)) {
         const v = this._value(k);
         return isListHeader(id, lower) ? firstListElement(v) : v;
@@ -427,7 +457,7 @@ export abstract class SipMessageBase {
     const lower = id === 0 ? name.toLowerCase() : '';
     const list = isListHeader(id, lower);
     const out: string[] = [];
-    for (let k = 0; k < this._ids.length; k++) {
+    for (let k = 0; k < this._count(); k++) {
       if (!this._is(k, id, lower)) continue;
       if (list) splitList(this._value(k), out);
       else out.push(this._value(k));
@@ -440,7 +470,7 @@ export abstract class SipMessageBase {
     if (this._echo !== undefined) this._unecho();
     const id = headerIdOf(name, 0, name.length);
     const lower = id === 0 ? name.toLowerCase() : '';
-    for (let k = 0; k < this._ids.length; k++) if (this._is(k, id, lower)) return true;
+    for (let k = 0; k < this._count(); k++) if (this._is(k, id, lower)) return true;
     return false;
   }
 
@@ -448,7 +478,7 @@ export abstract class SipMessageBase {
   headerEntries(): Array<[string, string]> {
     if (this._echo !== undefined) this._unecho();
     const out: Array<[string, string]> = [];
-    for (let k = 0; k < this._ids.length; k++) out.push([this._name(k), this._value(k)]);
+    for (let k = 0; k < this._count(); k++) out.push([this._name(k), this._value(k)]);
     return out;
   }
 
@@ -473,23 +503,26 @@ export abstract class SipMessageBase {
       }
       return;
     }
-    const n = this._ids.length;
+    const pos = this._pos;
+    const n = pos.length >> 2;
     if (received) {
       // the byte ranges of the received lines (folded ones are written unfolded, as new)
       const at: number[] = new Array(2 * n);
       for (let k = 0; k < n; k++) {
-        const folded = (this._ids[k] & FOLDED) !== 0;
-        at[2 * k] = folded ? -1 : this._pos[4 * k];
-        at[2 * k + 1] = folded ? -1 : this._pos[4 * k + 3];
+        const folded = (pos[4 * k + 1] & FOLDED) !== 0;
+        at[2 * k] = folded ? -1 : pos[4 * k];
+        at[2 * k + 1] = folded ? -1 : pos[4 * k + 3];
       }
       this._wire = { text: this._text, at };
     }
     if (this._names === NO_STRINGS) this._names = [];
+    const ids: number[] = [];
     for (let k = 0; k < n; k++) {
       this._name(k);
       this._value(k);
-      this._ids[k] &= 0xff;
+      ids.push(pos[4 * k + 1] & 0xff);
     }
+    this._ids = ids;
     this._text = '';
     this._pos = NO_NUMBERS;
   }
@@ -509,7 +542,7 @@ export abstract class SipMessageBase {
     const id = headerIdOf(name, 0, name.length);
     const lower = id === 0 ? name.toLowerCase() : '';
     let at = -1;
-    for (let k = this._ids.length - 1; k >= 0; k--) {
+    for (let k = this._count() - 1; k >= 0; k--) {
       if (this._is(k, id, lower)) {
         this._removeAt(k);
         at = k;
@@ -534,7 +567,7 @@ export abstract class SipMessageBase {
     const id = headerIdOf(name, 0, name.length);
     const lower = id === 0 ? name.toLowerCase() : '';
     let at = 0;
-    for (let k = 0; k < this._ids.length; k++) {
+    for (let k = 0; k < this._count(); k++) {
       if (this._is(k, id, lower)) {
         at = k;
         break;
@@ -550,7 +583,7 @@ export abstract class SipMessageBase {
     const id = headerIdOf(name, 0, name.length);
     const lower = id === 0 ? name.toLowerCase() : '';
     let removed = 0;
-    for (let k = this._ids.length - 1; k >= 0; k--) {
+    for (let k = this._count() - 1; k >= 0; k--) {
       if (this._is(k, id, lower)) {
         if (removed === 0) this._materialize();
         this._removeAt(k);
@@ -568,7 +601,7 @@ export abstract class SipMessageBase {
     if (this._echo !== undefined) this._unecho();
     const id = headerIdOf(name, 0, name.length);
     const lower = id === 0 ? name.toLowerCase() : '';
-    for (let k = 0; k < this._ids.length; k++) {
+    for (let k = 0; k < this._count(); k++) {
       if (!this._is(k, id, lower)) continue;
       this._materialize();
       const v = this._value(k);
@@ -596,7 +629,7 @@ export abstract class SipMessageBase {
     if (this._echo !== undefined) this._unecho();
     const id = headerIdOf(name, 0, name.length);
     const lower = id === 0 ? name.toLowerCase() : '';
-    for (let k = 0; k < this._ids.length; k++) {
+    for (let k = 0; k < this._count(); k++) {
       if (!this._is(k, id, lower)) continue;
       checkHeaderValue(value);
       const current = this._value(k);
