@@ -340,38 +340,46 @@ function withRportValue(params: string, rport: number): string {
  * Its text (other params written back as parsed, quoted values re-quoted) is made on first use: a transport stamps
  * every request, and most of them are answered without anybody reading the stamped text.
  */
-export class StampedViaValue extends ViaValue {
+export class StampedViaValue implements Via {
+  // Not a ViaValue: only the Via fields and the stamp's own, so a stamped request (an INVITE kept until its ACK)
+  // holds fewer bytes; the received text's places are needed only until the stamped text is made.
+  declare readonly protocol: string;
+  declare readonly version: string;
+  declare readonly transport: string;
+  declare readonly host: string;
+  declare readonly hostType: 'name' | 'ipv4' | 'ipv6';
+  declare readonly port: number | undefined;
+  declare readonly branch: string | undefined;
+  declare readonly received: string | undefined;
+  declare readonly rport: number | null | undefined;
+  declare readonly maddr: string | undefined;
+  declare readonly ttl: number | undefined;
   /** the received Via, until the stamped text is made (then released: a kept transaction holds only one form) */
-  private original: Via | undefined;
+  declare private original: Via | undefined;
   /** whether rport= is filled in */
-  private readonly fill: boolean;
-  private stampedText: string | undefined = undefined;
-  private stampedParamsStart = 0;
-  private stampedFlat: Array<string | null> | undefined = undefined;
-  private stampedParams: SipParams | undefined = undefined;
+  declare private readonly fill: boolean;
+  declare private stampedText: string | undefined;
+  declare private stampedParamsStart: number;
+  /** the params, first as the flat [name, value, ...] list and then as the map built from it */
+  declare private stampedParams: Array<string | null> | SipParams | undefined;
 
   constructor(via: Via, received: string, rport: number | undefined) {
-    super(
-      via.protocol,
-      via.version,
-      via.transport,
-      via.host,
-      via.hostType,
-      via.port,
-      via.branch,
-      received,
-      rport ?? via.rport,
-      via.maddr,
-      via.ttl,
-      undefined,
-      '',
-      0,
-      0,
-      -1,
-      false,
-    );
+    this.protocol = via.protocol;
+    this.version = via.version;
+    this.transport = via.transport;
+    this.host = via.host;
+    this.hostType = via.hostType;
+    this.port = via.port;
+    this.branch = via.branch;
+    this.received = received;
+    this.rport = rport ?? via.rport;
+    this.maddr = via.maddr;
+    this.ttl = via.ttl;
     this.original = via;
     this.fill = rport !== undefined;
+    this.stampedText = undefined;
+    this.stampedParamsStart = 0;
+    this.stampedParams = undefined;
   }
 
   /** The stamped value as written in the Via header. */
@@ -421,23 +429,23 @@ export class StampedViaValue extends ViaValue {
     return out;
   }
 
-  override get params(): SipParams {
-    let p = this.stampedParams;
-    if (p === undefined) {
-      p = paramsMap(this.paramList());
-      this.stampedParams = p;
-    }
-    return p;
+  get params(): SipParams {
+    const p = this.stampedParams;
+    if (p !== undefined && !Array.isArray(p)) return p as SipParams;
+    const map = paramsMap(this.paramList());
+    this.stampedParams = map;
+    return map;
   }
 
-  override paramList(): ReadonlyArray<string | null> {
-    let flat = this.stampedFlat;
-    if (flat === undefined) {
-      const text = this.text;
-      flat = [];
-      scanParams(text, this.stampedParamsStart, text.length, flat);
-      this.stampedFlat = flat;
-    }
+  /** @internal the params in order as a flat [name, value, ...] list (value null when absent) */
+  paramList(): ReadonlyArray<string | null> {
+    const p = this.stampedParams;
+    if (Array.isArray(p)) return p;
+    const text = this.text;
+    const flat: Array<string | null> = [];
+    scanParams(text, this.stampedParamsStart, text.length, flat);
+    // the map, once made, is kept instead
+    if (p === undefined) this.stampedParams = flat;
     return flat;
   }
 }
