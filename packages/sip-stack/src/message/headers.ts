@@ -54,17 +54,17 @@ function flatParams(flat: Array<string | null> | undefined, src: string, start: 
   return out;
 }
 
-/** @internal A parsed name-addr / addr-spec (From, To, Contact, Route...); params are built on first access. */
-export class NameAddrValue implements FromTo, ContactValue {
+/**
+ * @internal A parsed name-addr / addr-spec (From, To, Route...); params are built on first access. A Contact's own
+ * fields are on ContactNameAddr: From and To, kept with every request (an INVITE until its ACK), carry none.
+ */
+export class NameAddrValue implements FromTo {
   declare readonly displayName: string | undefined;
   /** the URI, or undefined until first read when the byte scanner left it as src[uriAt, uriEnd) */
   declare private _uri: string | undefined;
   declare private readonly uriAt: number;
   declare private readonly uriEnd: number;
   declare readonly bracketed: boolean;
-  declare readonly star: boolean;
-  declare readonly expires: number | undefined;
-  declare readonly q: number | undefined;
   declare readonly tag: string | undefined;
   declare private readonly flat: Array<string | null> | undefined;
   declare private readonly src: string;
@@ -76,9 +76,6 @@ export class NameAddrValue implements FromTo, ContactValue {
     displayName: string | undefined,
     uri: string | undefined,
     bracketed: boolean,
-    star: boolean,
-    expires: number | undefined,
-    q: number | undefined,
     tag: string | undefined,
     flat: Array<string | null> | undefined,
     src: string,
@@ -92,9 +89,6 @@ export class NameAddrValue implements FromTo, ContactValue {
     this.uriAt = uriAt;
     this.uriEnd = uriEnd;
     this.bracketed = bracketed;
-    this.star = star;
-    this.expires = expires;
-    this.q = q;
     this.tag = tag;
     this.flat = flat;
     this.src = src;
@@ -120,6 +114,29 @@ export class NameAddrValue implements FromTo, ContactValue {
       this._params = p;
     }
     return p;
+  }
+}
+
+/** @internal A parsed Contact value (RFC 3261 20.10): `*`, expires and q besides the name-addr. */
+export class ContactNameAddr extends NameAddrValue implements ContactValue {
+  declare readonly star: boolean;
+  declare readonly expires: number | undefined;
+  declare readonly q: number | undefined;
+
+  constructor(
+    displayName: string | undefined,
+    uri: string,
+    bracketed: boolean,
+    star: boolean,
+    expires: number | undefined,
+    q: number | undefined,
+    tag: string | undefined,
+    flat: Array<string | null>,
+  ) {
+    super(displayName, uri, bracketed, tag, flat, '', 0, 0);
+    this.star = star;
+    this.expires = expires;
+    this.q = q;
   }
 }
 
@@ -532,7 +549,9 @@ function scanNameAddr(s: string, i: number, end: number, allowStar: boolean): Na
   }
   const tag = flat.length === 0 ? undefined : paramOf(flat, 'tag');
   if (tag === null) throw valueError('tag without a value', s, i);
-  return new NameAddrValue(displayName, uri, bracketed, star, expires, q, tag, flat, '', 0, 0);
+  return allowStar
+    ? new ContactNameAddr(displayName, uri, bracketed, star, expires, q, tag, flat)
+    : new NameAddrValue(displayName, uri, bracketed, tag, flat, '', 0, 0);
 }
 
 function checkScheme(uri: string, s: string, at: number): void {
@@ -582,7 +601,8 @@ export function parseContacts(value: string, out: ContactValue[] = []): ContactV
   const end = value.length;
   let i = 0;
   for (;;) {
-    out.push(scanNameAddr(value, i, end, true));
+    // with allowStar the value is a ContactNameAddr
+    out.push(scanNameAddr(value, i, end, true) as ContactNameAddr);
     i = scanEnd;
     if (i >= end) return out;
     i++;
