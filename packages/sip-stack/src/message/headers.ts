@@ -66,11 +66,11 @@ export class NameAddrValue implements FromTo {
   declare private readonly uriEnd: number;
   declare readonly bracketed: boolean;
   declare readonly tag: string | undefined;
-  declare private readonly flat: Array<string | null> | undefined;
   declare private readonly src: string;
   declare private readonly paramsStart: number;
   declare private readonly paramsEnd: number;
-  declare private _params: SipParams | undefined;
+  /** the params: the flat [name, value, ...] list when the parser made one, then the map built on first access */
+  declare private _params: Array<string | null> | SipParams | undefined;
 
   constructor(
     displayName: string | undefined,
@@ -90,11 +90,10 @@ export class NameAddrValue implements FromTo {
     this.uriEnd = uriEnd;
     this.bracketed = bracketed;
     this.tag = tag;
-    this.flat = flat;
     this.src = src;
     this.paramsStart = paramsStart;
     this.paramsEnd = paramsEnd;
-    this._params = undefined;
+    this._params = flat;
   }
 
   get uri(): string {
@@ -108,12 +107,11 @@ export class NameAddrValue implements FromTo {
   }
 
   get params(): SipParams {
-    let p = this._params;
-    if (p === undefined) {
-      p = paramsMap(flatParams(this.flat, this.src, this.paramsStart, this.paramsEnd));
-      this._params = p;
-    }
-    return p;
+    const p = this._params;
+    if (p !== undefined && !Array.isArray(p)) return p as SipParams;
+    const map = paramsMap(flatParams(p, this.src, this.paramsStart, this.paramsEnd));
+    this._params = map;
+    return map;
   }
 }
 

@@ -216,7 +216,7 @@ export abstract class SipMessageBase {
     this._cseq = undefined;
     this._callId = undefined;
     this._stamped = undefined;
-    this._echo = undefined;
+    // _echo is a response's (assigned in its constructor): a request has no such field (reads give undefined)
   }
 
   /** @internal the headers and body given to a constructor (kept out of it so parsing constructs cheaply) */
@@ -933,11 +933,10 @@ export class SipRequest extends SipMessageBase {
   declare readonly isResponse: false;
   declare private _method: string;
   /**
-   * undefined while the parsed Request-URI is still only its place in the header text: _text[_method.length + 1,
-   * _uriEnd) (one SP after the method, RFC 3261 7.1)
+   * undefined while the parsed Request-URI is still only its place in the header text: after the method and one SP,
+   * up to the next SP (RFC 3261 7.1: one SP between the elements, checked by the parser)
    */
   declare private _uri: string | undefined;
-  declare private _uriEnd: number;
   declare private _requestUri: AnyUri | undefined;
 
   constructor(method: string, uri: string, headers?: Iterable<readonly [string, string]>, body?: Uint8Array) {
@@ -945,7 +944,6 @@ export class SipRequest extends SipMessageBase {
     // assigned, not defined as class fields (see SipMessageBase); type, isRequest and isResponse are on the prototype
     this._method = method;
     this._uri = uri;
-    this._uriEnd = 0;
     this._requestUri = undefined;
     if (headers !== undefined || body !== undefined) this._fill(headers, body);
   }
@@ -966,16 +964,17 @@ export class SipRequest extends SipMessageBase {
   get uri(): string {
     let u = this._uri;
     if (u === undefined) {
-      u = this._text.slice(this._method.length + 1, this._uriEnd);
+      const s = this._text;
+      const at = this._method.length + 1;
+      u = s.slice(at, s.indexOf(' ', at));
       this._uri = u;
     }
     return u;
   }
 
-  /** @internal used by the parser: the Request-URI is _text[method length + 1, end), sliced on first use */
-  _setUriEnd(end: number): void {
+  /** @internal used by the parser: the Request-URI is in the request line of _text, sliced on first use */
+  _uriInText(): void {
     this._uri = undefined;
-    this._uriEnd = end;
   }
 
   /** @internal the Request-URI is taken out of the header text before the text is dropped */
@@ -1030,6 +1029,7 @@ export class SipResponse extends SipMessageBase {
     // assigned, not defined as class fields (see SipMessageBase); type, isRequest and isResponse are on the prototype
     this._status = status;
     this._reason = reason;
+    this._echo = undefined;
     if (headers !== undefined || body !== undefined) this._fill(headers, body);
   }
 

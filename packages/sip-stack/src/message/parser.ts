@@ -534,7 +534,7 @@ export function parseMessage(input: Uint8Array | string, options?: ParseOptions)
     }
     // the Request-URI string is made on first use (the transaction layer does not read it)
     const req = new SipRequest(method!, '');
-    req._setUriEnd(sp2);
+    req._uriInText();
     // The Request-URI is parsed on first use of `requestUri` (which throws SipParseError when it is malformed);
     // here only its scheme is checked (RFC 3261 25.1 absoluteURI / SIP-URI; RFC 4475 3.1.2.7).
     if (reDecoded ? !hasUriScheme(text.slice(uriStart, sp2)) : !hasUriSchemeAt(buf, start + uriStart, start + sp2)) {
