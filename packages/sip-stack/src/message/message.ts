@@ -65,7 +65,7 @@ export interface WireLines {
 export interface ResponseEcho {
   /** the request's header text */
   readonly text: string;
-  /** the request's layout (SipMessageBase._pos: 4 per line, never changed after parsing) */
+  /** the request's layout (SipMessageBase._pos: 3 per line, never changed after parsing) */
   readonly pos: number[];
   /** 2 numbers per repeated line, in order: the request's line index and the header id */
   readonly lines: number[];
@@ -140,6 +140,16 @@ function singleValueLine(s: string, start: number, end: number): boolean {
   return nul < 0 || nul >= end;
 }
 
+/**
+ * @internal Where parsed header line k starts in text: after the line before it (its value's end is followed by
+ * CRLF or LF) or, for the first, after the start line. Not kept in the layout: only names and edits need it.
+ */
+export function lineStartOf(text: string, pos: number[], k: number): number {
+  if (k === 0) return text.indexOf('\n') + 1;
+  const end = pos[3 * k - 1];
+  return end + (text.charCodeAt(end) === 13 ? 2 : 1);
+}
+
 /** Where the header name starting at s[a] ends: a parsed name is a token (RFC 3261 7.3.1, checked by the parser). */
 function nameEndAt(s: string, a: number): number {
   let i = a;
@@ -152,9 +162,9 @@ export abstract class SipMessageBase {
   /** @internal parsed header text ('' once materialized) */
   declare _text: string;
   /**
-   * @internal 4 numbers per parsed header line: line start (= name start), header id with the parser's flags
-   * (FOLDED, PLAIN, AS_WRITTEN), value start, value end. One array for the whole layout: a parsed INVITE stays alive
-   * until its ACK, and every scavenge copies it.
+   * @internal 3 numbers per parsed header line: header id with the parser's flags (FOLDED, PLAIN, AS_WRITTEN),
+   * value start, value end (the line's start follows from the line before: lineStartOf). One array for the whole
+   * layout, as small as can be: a parsed INVITE stays alive until its ACK, and every scavenge copies it.
    */
   declare _pos: number[];
   /** @internal header ids of a built or edited message; unused (empty) while the message is as parsed (_text set) */
@@ -283,12 +293,9 @@ export abstract class SipMessageBase {
     // (no value string made yet: none at all as parsed; a load past the end of that frozen empty array costs a
     // generic keyed-load call)
     const values = this._values;
-    if (k < 0 || (this._pos[4 * k + 1] & FOLDED) !== 0 || (k < values.length && values[k] !== undefined)) return false;
+    if (k < 0 || (this._pos[3 * k] & FOLDED) !== 0 || (k < values.length && values[k] !== undefined)) return false;
     // a comma-joined line is split the slow way; CR and NUL are refused by the slow way (a PLAIN line has none)
-    if (
-      (this._pos[4 * k + 1] & PLAIN) === 0 &&
-      !singleValueLine(this._text, this._pos[4 * k + 2], this._pos[4 * k + 3])
-    ) {
+    if ((this._pos[3 * k] & PLAIN) === 0 && !singleValueLine(this._text, this._pos[3 * k + 1], this._pos[3 * k + 2])) {
       return false;
     }
     const stamped = new StampedViaValue(this._topVia, received, rport);
@@ -329,8 +336,8 @@ export abstract class SipMessageBase {
         v = via0;
         via0 = undefined;
       } else {
-        const a = pos[4 * k + 2];
-        v = text.slice(a, trimEnd(text, a, pos[4 * k + 3]));
+        const a = pos[3 * k + 1];
+        v = text.slice(a, trimEnd(text, a, pos[3 * k + 2]));
         if (id === HeaderId.To && e.tag !== '') v += `;tag=${e.tag}`;
       }
       ids.push(id);
@@ -356,12 +363,12 @@ export abstract class SipMessageBase {
 
   /** @internal number of header lines (of a response: once unechoed) */
   _count(): number {
-    return this._text === '' ? this._ids.length : this._pos.length >> 2;
+    return this._text === '' ? this._ids.length : (this._pos.length / 3) | 0;
   }
 
   /** @internal id of header line k, with the parser's flags on a parsed line */
   _id(k: number): number {
-    return this._text === '' ? this._ids[k] : this._pos[4 * k + 1];
+    return this._text === '' ? this._ids[k] : this._pos[3 * k];
   }
 
   /** @internal name of header line k as written */
@@ -370,7 +377,7 @@ export abstract class SipMessageBase {
     let name = this._names[k];
     if (name === undefined) {
       const s = this._text;
-      const a = this._pos[4 * k];
+      const a = lineStartOf(s, this._pos, k);
       name = s.slice(a, nameEndAt(s, a));
       if (this._names === NO_STRINGS) this._names = [];
       this._names[k] = name;
@@ -384,10 +391,10 @@ export abstract class SipMessageBase {
     let v = this._values[k];
     if (v === undefined) {
       const s = this._text;
-      const start = this._pos[4 * k + 2];
-      const end = this._pos[4 * k + 3];
+      const start = this._pos[3 * k + 1];
+      const end = this._pos[3 * k + 2];
       if (this._stamped !== undefined && k === this._find(HeaderId.Via)) v = this._stamped.text;
-      else v = (this._pos[4 * k + 1] & FOLDED) !== 0 ? unfold(s, start, end) : s.slice(start, trimEnd(s, start, end));
+      else v = (this._pos[3 * k] & FOLDED) !== 0 ? unfold(s, start, end) : s.slice(start, trimEnd(s, start, end));
       if (this._values === NO_STRINGS) this._values = [];
       this._values[k] = v;
     }
@@ -402,7 +409,7 @@ export abstract class SipMessageBase {
     const name = this._names[k];
     if (name !== undefined) return name.length === lower.length && name.toLowerCase() === lower;
     const s = this._text;
-    const a = this._pos[4 * k];
+    const a = lineStartOf(s, this._pos, k);
     if (nameEndAt(s, a) - a !== lower.length) return false;
     for (let j = 0; j < lower.length; j++) {
       let c = s.charCodeAt(a + j);
@@ -417,7 +424,7 @@ export abstract class SipMessageBase {
     if (this._echo !== undefined) this._unecho();
     if (this._text !== '') {
       const pos = this._pos;
-      for (let k = 1; k < pos.length; k += 4) if ((pos[k] & 0xff) === id) return k >> 2;
+      for (let k = 0; k < pos.length; k += 3) if ((pos[k] & 0xff) === id) return k / 3;
       return -1;
     }
     const ids = this._ids;
@@ -504,14 +511,14 @@ export abstract class SipMessageBase {
       return;
     }
     const pos = this._pos;
-    const n = pos.length >> 2;
+    const n = (pos.length / 3) | 0;
     if (received) {
       // the byte ranges of the received lines (folded ones are written unfolded, as new)
       const at: number[] = new Array(2 * n);
       for (let k = 0; k < n; k++) {
-        const folded = (pos[4 * k + 1] & FOLDED) !== 0;
-        at[2 * k] = folded ? -1 : pos[4 * k];
-        at[2 * k + 1] = folded ? -1 : pos[4 * k + 3];
+        const folded = (pos[3 * k] & FOLDED) !== 0;
+        at[2 * k] = folded ? -1 : lineStartOf(this._text, pos, k);
+        at[2 * k + 1] = folded ? -1 : pos[3 * k + 2];
       }
       this._wire = { text: this._text, at };
     }
@@ -520,7 +527,7 @@ export abstract class SipMessageBase {
     for (let k = 0; k < n; k++) {
       this._name(k);
       this._value(k);
-      ids.push(pos[4 * k + 1] & 0xff);
+      ids.push(pos[3 * k] & 0xff);
     }
     this._ids = ids;
     this._text = '';
@@ -690,7 +697,7 @@ export abstract class SipMessageBase {
   /** @internal adds the header name and line position to a value error */
   _locate(e: unknown, id: number, k = this._find(id)): unknown {
     if (!(e instanceof SipParseError)) return e;
-    const lineStart = k >= 0 && this._text !== '' ? this._pos[4 * k] : undefined;
+    const lineStart = k >= 0 && this._text !== '' ? lineStartOf(this._text, this._pos, k) : undefined;
     let line: number | undefined;
     if (lineStart !== undefined) {
       line = 1;

@@ -16,7 +16,7 @@ import {
 } from './header-names.js';
 import { cseqAt, fromToAt, parseCSeq, parseFromTo, parseVia, viaAt } from './headers.js';
 import { DEFAULT_SIP_PARSE_LIMITS, resolveLimits } from './limits.js';
-import { type SipMessage, type SipMessageBase, SipRequest, SipResponse } from './message.js';
+import { lineStartOf, type SipMessage, type SipMessageBase, SipRequest, SipResponse } from './message.js';
 import { TOKEN as TOKEN_TABLE, trimEnd } from './scan.js';
 import type { CSeq, FromTo, ParseOptions, SipParseLimits, Via } from './types.js';
 
@@ -156,11 +156,10 @@ function indexHeaders(
       ) {
         written = 0;
       }
-      const at = 4 * count;
-      pos[at] = p;
-      pos[at + 1] = id | written;
-      pos[at + 2] = i;
-      pos[at + 3] = lineEnd;
+      const at = 3 * count;
+      pos[at] = id | written;
+      pos[at + 1] = i;
+      pos[at + 2] = lineEnd;
       count++;
       p = eol + 1;
     }
@@ -187,11 +186,10 @@ function indexHeaders(
     if (next === 32 || next === 9) break;
     const lineEnd = text.charCodeAt(eol - 1) === 13 && eol - 1 >= i ? eol - 1 : eol;
     if (lineEnd - p > maxLine) break;
-    const at = 4 * count;
-    pos[at] = p;
-    pos[at + 1] = headerIdOf(text, p, nameEnd);
-    pos[at + 2] = i;
-    pos[at + 3] = lineEnd;
+    const at = 3 * count;
+    pos[at] = headerIdOf(text, p, nameEnd);
+    pos[at + 1] = i;
+    pos[at + 2] = lineEnd;
     count++;
     p = eol + 1;
   }
@@ -227,8 +225,8 @@ function indexHeadersFrom(
     if (c === 32 || c === 9) {
       // RFC 3261 7.3.1: a line starting with whitespace continues the previous header value
       if (count === 0) throw fault('header-line', 'continuation line before any header', offset + p, text, p);
-      pos[4 * count - 1] = lineEnd;
-      pos[4 * count - 3] |= FOLDED;
+      pos[3 * count - 1] = lineEnd;
+      pos[3 * count - 3] |= FOLDED;
     } else {
       if (count >= maxHeaders) {
         throw fault('too-many-headers', `more than ${maxHeaders} header lines`, offset + p, text, p);
@@ -253,11 +251,10 @@ function indexHeadersFrom(
         if (w !== 32 && w !== 9) break;
         vs++;
       }
-      const at = 4 * count;
-      pos[at] = p;
-      pos[at + 1] = headerIdOf(text, p, nameEnd);
-      pos[at + 2] = vs;
-      pos[at + 3] = lineEnd;
+      const at = 3 * count;
+      pos[at] = headerIdOf(text, p, nameEnd);
+      pos[at + 1] = vs;
+      pos[at + 2] = lineEnd;
       indexed = ++count;
     }
     p = eol + 1;
@@ -265,7 +262,7 @@ function indexHeadersFrom(
 }
 
 /**
- * Where the indexers write the layout (SipMessageBase._pos: line start, id, value start, value end per line), then
+ * Where the indexers write the layout (SipMessageBase._pos: id, value start, value end per line), then
  * copied at its exact length into the message (parsing is synchronous: one message at a time). A message then holds
  * no room for lines it does not have (an INVITE's layout stays alive until its ACK, copied by every scavenge), and
  * writing it costs no growth.
@@ -373,12 +370,12 @@ function decimalAt(s: string, start: number, end: number, limit: number): number
 }
 
 function decimalOf(msg: SipMessageBase, k: number, limit: number, bytes: Uint8Array | undefined, off: number): number {
-  if ((msg._pos[4 * k + 1] & FOLDED) !== 0) {
+  if ((msg._pos[3 * k] & FOLDED) !== 0) {
     const v = msg._value(k);
     return decimalAt(v, 0, v.length, limit);
   }
-  const start = msg._pos[4 * k + 2];
-  const end = msg._pos[4 * k + 3];
+  const start = msg._pos[3 * k + 1];
+  const end = msg._pos[3 * k + 2];
   if (bytes === undefined) return decimalAt(msg._text, start, end, limit);
   // decimalAt on the bytes of an ASCII message
   let e = off + end;
@@ -461,7 +458,7 @@ export function parseMessage(input: Uint8Array | string, options?: ParseOptions)
     }
   }
   // the layout at its exact length: a message holds no room for lines it does not have
-  const pos = POS_SCRATCH.slice(0, 4 * indexed);
+  const pos = POS_SCRATCH.slice(0, 3 * indexed);
   const bodyStart = start + headBytes;
   if (scanError === undefined && bodyAt < 0) {
     scanError = new SipParseError('incomplete', 'no empty line after the headers', { offset: total });
@@ -572,22 +569,22 @@ function startError(code: SipParseErrorCode, message: string, offset: number, st
 
 /** The top Via from the bytes: the usual wire form in one loop, else the byte scanner (undefined when unusual). */
 function viaOf(b: Uint8Array, off: number, s: string, k: number, pos: number[]): Via | undefined {
-  const start = pos[4 * k + 2];
-  const end = pos[4 * k + 3];
+  const start = pos[3 * k + 1];
+  const end = pos[3 * k + 2];
   const via = viaWire(b, off, s, start, end);
   if (via === undefined) return viaBytes(b, off, s, start, end);
   // the whole line is that one value
-  pos[4 * k + 1] |= PLAIN;
+  pos[3 * k] |= PLAIN;
   return via;
 }
 
 /** From / To from the bytes, as viaOf. */
 function fromToOf(b: Uint8Array, off: number, s: string, k: number, pos: number[]): FromTo | undefined {
-  const start = pos[4 * k + 2];
-  const end = pos[4 * k + 3];
+  const start = pos[3 * k + 1];
+  const end = pos[3 * k + 2];
   const value = fromToWire(b, off, s, start, end);
   if (value === undefined) return fromToBytes(b, off, s, start, end);
-  pos[4 * k + 1] |= PLAIN;
+  pos[3 * k] |= PLAIN;
   return value;
 }
 
@@ -605,7 +602,7 @@ function validate(
   off: number,
 ): number {
   const pos = msg._pos;
-  const n = pos.length >> 2;
+  const n = (pos.length / 3) | 0;
   let via = -1;
   let from = -1;
   let to = -1;
@@ -615,7 +612,7 @@ function validate(
   let dup = 0;
   let contentLength = -1;
   for (let k = 0; k < n; k++) {
-    switch (pos[4 * k + 1] & 0xff) {
+    switch (pos[3 * k] & 0xff) {
       case HeaderId.Via:
         if (via < 0) via = k;
         break;
@@ -670,31 +667,31 @@ function validate(
     // the usual form straight from the bytes when the message is ASCII, else (or when unusual) from the text
     // a line the one-loop scanners (or cseqBytes) accept is marked PLAIN: no CR, NUL or comma-joined value in it
     msg._topVia =
-      (pos[4 * via + 1] & FOLDED) !== 0
+      (pos[3 * via] & FOLDED) !== 0
         ? parseVia(msg._value(via))
         : ((bytes !== undefined ? viaOf(bytes, off, text, via, pos) : undefined) ??
-          viaAt(text, pos[4 * via + 2], pos[4 * via + 3]));
+          viaAt(text, pos[3 * via + 1], pos[3 * via + 2]));
     k = from;
     msg._from =
-      (pos[4 * from + 1] & FOLDED) !== 0
+      (pos[3 * from] & FOLDED) !== 0
         ? parseFromTo(msg._value(from))
         : ((bytes !== undefined ? fromToOf(bytes, off, text, from, pos) : undefined) ??
-          fromToAt(text, pos[4 * from + 2], pos[4 * from + 3]));
+          fromToAt(text, pos[3 * from + 1], pos[3 * from + 2]));
     k = to;
     msg._to =
-      (pos[4 * to + 1] & FOLDED) !== 0
+      (pos[3 * to] & FOLDED) !== 0
         ? parseFromTo(msg._value(to))
         : ((bytes !== undefined ? fromToOf(bytes, off, text, to, pos) : undefined) ??
-          fromToAt(text, pos[4 * to + 2], pos[4 * to + 3]));
+          fromToAt(text, pos[3 * to + 1], pos[3 * to + 2]));
     k = cseq;
     let cs: CSeq | undefined;
-    if ((pos[4 * cseq + 1] & FOLDED) !== 0) cs = parseCSeq(msg._value(cseq), method);
+    if ((pos[3 * cseq] & FOLDED) !== 0) cs = parseCSeq(msg._value(cseq), method);
     else {
       if (bytes !== undefined) {
-        cs = cseqBytes(bytes, off, text, pos[4 * cseq + 2], pos[4 * cseq + 3], method, method === undefined ? -1 : 0);
-        if (cs !== undefined) pos[4 * cseq + 1] |= PLAIN;
+        cs = cseqBytes(bytes, off, text, pos[3 * cseq + 1], pos[3 * cseq + 2], method, method === undefined ? -1 : 0);
+        if (cs !== undefined) pos[3 * cseq] |= PLAIN;
       }
-      cs ??= cseqAt(text, pos[4 * cseq + 2], pos[4 * cseq + 3], method);
+      cs ??= cseqAt(text, pos[3 * cseq + 1], pos[3 * cseq + 2], method);
     }
     msg._cseq = cs;
   } catch (e) {
@@ -708,14 +705,14 @@ function validate(
     }
     throw relocate(msg, k, e);
   }
-  const folded = (pos[4 * callId + 1] & FOLDED) !== 0;
-  const idAt = pos[4 * callId + 2];
+  const folded = (pos[3 * callId] & FOLDED) !== 0;
+  const idAt = pos[3 * callId + 1];
   let id: string;
   // Call-ID = word [ "@" word ] (RFC 3261 25.1): no whitespace
   if (!folded && bytes !== undefined) {
     // the same checks on the bytes of an ASCII message
     const a = off + idAt;
-    let e = off + pos[4 * callId + 3];
+    let e = off + pos[3 * callId + 2];
     while (e > a && (bytes[e - 1] === 32 || bytes[e - 1] === 9)) e--;
     if (e === a) throw headerError(msg, callId, 'header-value', 'empty Call-ID');
     let plain = PLAIN;
@@ -726,10 +723,10 @@ function validate(
         plain = 0;
       }
     }
-    pos[4 * callId + 1] |= plain;
+    pos[3 * callId] |= plain;
     id = text.slice(idAt, e - off);
   } else {
-    id = folded ? msg._value(callId) : text.slice(idAt, trimEnd(text, idAt, pos[4 * callId + 3]));
+    id = folded ? msg._value(callId) : text.slice(idAt, trimEnd(text, idAt, pos[3 * callId + 2]));
     if (id.length === 0) throw headerError(msg, callId, 'header-value', 'empty Call-ID');
     let ws = false;
     for (let i = 0; i < id.length; i++) {
@@ -781,7 +778,7 @@ function missing(name: string): SipParseError {
 
 function lineOf(msg: SipMessageBase, k: number): { offset: number | undefined; line: number | undefined } {
   const m = msg;
-  const at = m._text === '' ? undefined : m._pos[4 * k];
+  const at = m._text === '' ? undefined : lineStartOf(m._text, m._pos, k);
   if (at === undefined) return { offset: undefined, line: undefined };
   let line = 1;
   for (let i = m._text.indexOf('\n'); i >= 0 && i < at; i = m._text.indexOf('\n', i + 1)) line++;
