@@ -4,7 +4,7 @@ import { randomFillSync } from 'node:crypto';
 import { SipParseError } from './errors.js';
 import { AS_WRITTEN, FOLDED, HeaderId, headerIdOf, PLAIN } from './header-names.js';
 import { BRANCH_MAGIC_COOKIE, quoteString, StampedViaValue } from './headers.js';
-import { type CheckedLines, type ResponseEcho, SipRequest, SipResponse } from './message.js';
+import { type CheckedLines, lineStartOf, type ResponseEcho, SipRequest, SipResponse } from './message.js';
 import { trimEnd } from './scan.js';
 import { flatString } from './serializer.js';
 import type { Via } from './types.js';
@@ -322,7 +322,11 @@ export function createResponse(
   options: CreateResponseOptions = {},
 ): SipResponse {
   const res = new SipResponse(status, reason ?? reasonPhrase(status));
-  const n = request._ids.length;
+  // the ids of a parsed request are in its layout (3 numbers per line, the id first); read here, not by calls that
+  // would take from the inlining budget that constructs the response
+  const parsed = request._text !== '';
+  const layout = request._pos;
+  const n = parsed ? (layout.length / 3) | 0 : request._ids.length;
   let fromK = -1;
   let toK = -1;
   let callK = -1;
@@ -331,7 +335,7 @@ export function createResponse(
   let viaK = -1;
   let recordRoutes = 0;
   for (let k = 0; k < n; k++) {
-    const id = request._ids[k] & 0xff;
+    const id = (parsed ? layout[3 * k] : request._ids[k]) & 0xff;
     if (id === HeaderId.Via) {
       if (vias++ === 0) viaK = k;
     } else if (id === HeaderId.From) {
@@ -377,7 +381,7 @@ export function createResponse(
     // The copied lines are filled in directly: their names are ours and their values come from a parsed (or
     // checked) request, so appendHeader's per-line checks and splices would only cost time on every response.
     for (let k = 0; k < n; k++) {
-      if ((request._ids[k] & 0xff) === HeaderId.Via) push(ids, names, values, HeaderId.Via, 'Via', request._value(k));
+      if ((request._id(k) & 0xff) === HeaderId.Via) push(ids, names, values, HeaderId.Via, 'Via', request._value(k));
     }
     if (fromK >= 0) push(ids, names, values, HeaderId.From, 'From', request._value(fromK));
     if (toK >= 0) {
@@ -500,13 +504,13 @@ function echoOf(
   const stamped = request._stamped;
   // as parsed: nothing changed since (a recorded stamp is no change: it is written from the parsed Via)
   if ((request._src === undefined && stamped === undefined) || text === '') return undefined;
-  const ids = request._ids;
+  // as parsed: the ids are in the layout (3 per line, the id first)
   const pos = request._pos;
-  const lines = repeatedLines(ids, vias, viaK, fromK, toK, callK, cseqK);
+  const lines = repeatedLines(pos, vias, viaK, fromK, toK, callK, cseqK);
   // RFC 3261 25: no NUL in a header; one that came in is refused by push on the string path. The text is searched
   // only when a repeated line is not PLAIN (a byte scanner saw none in it).
   let plain = true;
-  for (let j = 0; j < lines.length; j += 2) if ((ids[lines[j]] & PLAIN) === 0) plain = false;
+  for (let j = 0; j < lines.length; j += 2) if ((pos[3 * lines[j]] & PLAIN) === 0) plain = false;
   if (!plain) {
     const nul = text.indexOf(NUL);
     if (nul >= 0 && nul < request._bodyStart - request._offset) return undefined;
@@ -543,16 +547,14 @@ function echoOf(
       via0 = stamped.text;
       value = via0;
     } else {
-      if (!plainLine(text, ids, pos, k)) return undefined;
-      const s = pos[4 * k];
-      const v = pos[4 * k + 2];
-      const e = pos[4 * k + 3];
+      if (!plainLine(text, pos, k)) return undefined;
+      const v = pos[3 * k + 1];
+      const e = pos[3 * k + 2];
+      const written = (pos[3 * k] & AS_WRITTEN) !== 0;
+      const s = lineStartOf(text, pos, k);
       // AS_WRITTEN: the parser saw it so (no char codes read again here); else (a text the parser decoded
       // as UTF-8) the name and the line's end are checked here
-      if (
-        (ids[k] & AS_WRITTEN) !== 0 ||
-        (v - s === name.length && text.startsWith(name, s) && trimEnd(text, v, e) === e)
-      ) {
+      if (written || (v - s === name.length && text.startsWith(name, s) && trimEnd(text, v, e) === e)) {
         // as received: one run with the line before it when they are neighbours in the text
         if (at >= 0 && s === at + 2 && isCrLf(text, at)) {
           if (runA < 0) runA = at;
@@ -615,7 +617,7 @@ const lastLayout = { lines: [] as number[], via: -1, from: -1, to: -1, callId: -
  * Via). Requests from one peer are laid out alike: one array less per response.
  */
 function repeatedLines(
-  ids: number[],
+  pos: number[],
   vias: number,
   viaK: number,
   fromK: number,
@@ -635,8 +637,8 @@ function repeatedLines(
     return last.lines;
   }
   const lines: number[] = [];
-  for (let k = viaK; k >= 0 && k < ids.length && lines.length < 2 * vias; k++) {
-    if ((ids[k] & 0xff) === HeaderId.Via) lines.push(k, HeaderId.Via);
+  for (let k = viaK; k >= 0 && 3 * k < pos.length && lines.length < 2 * vias; k++) {
+    if ((pos[3 * k] & 0xff) === HeaderId.Via) lines.push(k, HeaderId.Via);
   }
   if (fromK >= 0) lines.push(fromK, HeaderId.From);
   if (toK >= 0) lines.push(toK, HeaderId.To);
@@ -662,12 +664,13 @@ function isCrLf(text: string, at: number): boolean {
 }
 
 /** Whether line k of a parsed message is one line whose value has no CR (NUL is looked for once, in echoOf). */
-function plainLine(text: string, ids: number[], pos: number[], k: number): boolean {
+function plainLine(text: string, pos: number[], k: number): boolean {
   // a line a byte scanner accepted whole has no CR (PLAIN)
-  if ((ids[k] & PLAIN) !== 0) return true;
-  if ((ids[k] & FOLDED) !== 0) return false;
-  const cr = text.indexOf('\r', pos[4 * k + 2]);
-  return cr < 0 || cr >= pos[4 * k + 3];
+  const id = pos[3 * k];
+  if ((id & PLAIN) !== 0) return true;
+  if ((id & FOLDED) !== 0) return false;
+  const cr = text.indexOf('\r', pos[3 * k + 1]);
+  return cr < 0 || cr >= pos[3 * k + 2];
 }
 
 /** The own lines of a response given no extra header. */

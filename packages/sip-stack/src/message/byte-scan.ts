@@ -579,21 +579,7 @@ export function fromToWire(b: Uint8Array, off: number, s: string, start: number,
       tagValue = s.slice(v0 - off, i - off);
     }
   }
-  return new NameAddrValue(
-    undefined,
-    undefined,
-    true,
-    false,
-    undefined,
-    undefined,
-    tagValue,
-    undefined,
-    s,
-    paramsStart,
-    end,
-    uriAt,
-    uriEnd,
-  );
+  return new NameAddrValue(undefined, undefined, true, tagValue, undefined, s, paramsStart, end, uriAt, uriEnd);
 }
 
 /** From / To in text[start, end) when it is `[display-name] <URI>` with token params. */
@@ -638,21 +624,7 @@ export function fromToBytes(b: Uint8Array, off: number, s: string, start: number
   if (k >= end || c !== 0x3e || k === i + 1) return undefined;
   // the value ends after its params (a comma would be a second value)
   if (paramsAt(b, off, s, k + 1, end) !== end || tag === null) return undefined;
-  return new NameAddrValue(
-    displayName,
-    undefined,
-    true,
-    false,
-    undefined,
-    undefined,
-    tag,
-    undefined,
-    s,
-    k + 1,
-    end,
-    i + 1,
-    k,
-  );
+  return new NameAddrValue(displayName, undefined, true, tag, undefined, s, k + 1, end, i + 1, k);
 }
 
 /**

@@ -55,31 +55,28 @@ function flatParams(flat: Array<string | null> | undefined, src: string, start: 
   return out;
 }
 
-/** @internal A parsed name-addr / addr-spec (From, To, Contact, Route...); params are built on first access. */
-export class NameAddrValue implements FromTo, ContactValue {
+/**
+ * @internal A parsed name-addr / addr-spec (From, To, Route...); params are built on first access. A Contact's own
+ * fields are on ContactNameAddr: From and To, kept with every request (an INVITE until its ACK), carry none.
+ */
+export class NameAddrValue implements FromTo {
   declare readonly displayName: string | undefined;
   /** the URI, or undefined until first read when the byte scanner left it as src[uriAt, uriEnd) */
   declare private _uri: string | undefined;
   declare private readonly uriAt: number;
   declare private readonly uriEnd: number;
   declare readonly bracketed: boolean;
-  declare readonly star: boolean;
-  declare readonly expires: number | undefined;
-  declare readonly q: number | undefined;
   declare readonly tag: string | undefined;
-  declare private readonly flat: Array<string | null> | undefined;
   declare private readonly src: string;
   declare private readonly paramsStart: number;
   declare private readonly paramsEnd: number;
-  declare private _params: SipParams | undefined;
+  /** the params: the flat [name, value, ...] list when the parser made one, then the map built on first access */
+  declare private _params: Array<string | null> | SipParams | undefined;
 
   constructor(
     displayName: string | undefined,
     uri: string | undefined,
     bracketed: boolean,
-    star: boolean,
-    expires: number | undefined,
-    q: number | undefined,
     tag: string | undefined,
     flat: Array<string | null> | undefined,
     src: string,
@@ -93,15 +90,11 @@ export class NameAddrValue implements FromTo, ContactValue {
     this.uriAt = uriAt;
     this.uriEnd = uriEnd;
     this.bracketed = bracketed;
-    this.star = star;
-    this.expires = expires;
-    this.q = q;
     this.tag = tag;
-    this.flat = flat;
     this.src = src;
     this.paramsStart = paramsStart;
     this.paramsEnd = paramsEnd;
-    this._params = undefined;
+    this._params = flat;
   }
 
   get uri(): string {
@@ -115,12 +108,34 @@ export class NameAddrValue implements FromTo, ContactValue {
   }
 
   get params(): SipParams {
-    let p = this._params;
-    if (p === undefined) {
-      p = paramsMap(flatParams(this.flat, this.src, this.paramsStart, this.paramsEnd));
-      this._params = p;
-    }
-    return p;
+    const p = this._params;
+    if (p !== undefined && !Array.isArray(p)) return p as SipParams;
+    const map = paramsMap(flatParams(p, this.src, this.paramsStart, this.paramsEnd));
+    this._params = map;
+    return map;
+  }
+}
+
+/** @internal A parsed Contact value (RFC 3261 20.10): `*`, expires and q besides the name-addr. */
+export class ContactNameAddr extends NameAddrValue implements ContactValue {
+  declare readonly star: boolean;
+  declare readonly expires: number | undefined;
+  declare readonly q: number | undefined;
+
+  constructor(
+    displayName: string | undefined,
+    uri: string,
+    bracketed: boolean,
+    star: boolean,
+    expires: number | undefined,
+    q: number | undefined,
+    tag: string | undefined,
+    flat: Array<string | null>,
+  ) {
+    super(displayName, uri, bracketed, tag, flat, '', 0, 0);
+    this.star = star;
+    this.expires = expires;
+    this.q = q;
   }
 }
 
@@ -341,38 +356,46 @@ function withRportValue(params: string, rport: number): string {
  * Its text (other params written back as parsed, quoted values re-quoted) is made on first use: a transport stamps
  * every request, and most of them are answered without anybody reading the stamped text.
  */
-export class StampedViaValue extends ViaValue {
+export class StampedViaValue implements Via {
+  // Not a ViaValue: only the Via fields and the stamp's own, so a stamped request (an INVITE kept until its ACK)
+  // holds fewer bytes; the received text's places are needed only until the stamped text is made.
+  declare readonly protocol: string;
+  declare readonly version: string;
+  declare readonly transport: string;
+  declare readonly host: string;
+  declare readonly hostType: 'name' | 'ipv4' | 'ipv6';
+  declare readonly port: number | undefined;
+  declare readonly branch: string | undefined;
+  declare readonly received: string | undefined;
+  declare readonly rport: number | null | undefined;
+  declare readonly maddr: string | undefined;
+  declare readonly ttl: number | undefined;
   /** the received Via, until the stamped text is made (then released: a kept transaction holds only one form) */
-  private original: Via | undefined;
+  declare private original: Via | undefined;
   /** whether rport= is filled in */
-  private readonly fill: boolean;
-  private stampedText: string | undefined = undefined;
-  private stampedParamsStart = 0;
-  private stampedFlat: Array<string | null> | undefined = undefined;
-  private stampedParams: SipParams | undefined = undefined;
+  declare private readonly fill: boolean;
+  declare private stampedText: string | undefined;
+  declare private stampedParamsStart: number;
+  /** the params, first as the flat [name, value, ...] list and then as the map built from it */
+  declare private stampedParams: Array<string | null> | SipParams | undefined;
 
   constructor(via: Via, received: string, rport: number | undefined) {
-    super(
-      via.protocol,
-      via.version,
-      via.transport,
-      via.host,
-      via.hostType,
-      via.port,
-      via.branch,
-      received,
-      rport ?? via.rport,
-      via.maddr,
-      via.ttl,
-      undefined,
-      '',
-      0,
-      0,
-      -1,
-      false,
-    );
+    this.protocol = via.protocol;
+    this.version = via.version;
+    this.transport = via.transport;
+    this.host = via.host;
+    this.hostType = via.hostType;
+    this.port = via.port;
+    this.branch = via.branch;
+    this.received = received;
+    this.rport = rport ?? via.rport;
+    this.maddr = via.maddr;
+    this.ttl = via.ttl;
     this.original = via;
     this.fill = rport !== undefined;
+    this.stampedText = undefined;
+    this.stampedParamsStart = 0;
+    this.stampedParams = undefined;
   }
 
   /** The stamped value as written in the Via header. */
@@ -422,23 +445,23 @@ export class StampedViaValue extends ViaValue {
     return out;
   }
 
-  override get params(): SipParams {
-    let p = this.stampedParams;
-    if (p === undefined) {
-      p = paramsMap(this.paramList());
-      this.stampedParams = p;
-    }
-    return p;
+  get params(): SipParams {
+    const p = this.stampedParams;
+    if (p !== undefined && !Array.isArray(p)) return p as SipParams;
+    const map = paramsMap(this.paramList());
+    this.stampedParams = map;
+    return map;
   }
 
-  override paramList(): ReadonlyArray<string | null> {
-    let flat = this.stampedFlat;
-    if (flat === undefined) {
-      const text = this.text;
-      flat = [];
-      scanParams(text, this.stampedParamsStart, text.length, flat);
-      this.stampedFlat = flat;
-    }
+  /** @internal the params in order as a flat [name, value, ...] list (value null when absent) */
+  paramList(): ReadonlyArray<string | null> {
+    const p = this.stampedParams;
+    if (Array.isArray(p)) return p;
+    const text = this.text;
+    const flat: Array<string | null> = [];
+    scanParams(text, this.stampedParamsStart, text.length, flat);
+    // the map, once made, is kept instead
+    if (p === undefined) this.stampedParams = flat;
     return flat;
   }
 }
@@ -525,7 +548,9 @@ function scanNameAddr(s: string, i: number, end: number, allowStar: boolean): Na
   }
   const tag = flat.length === 0 ? undefined : paramOf(flat, 'tag');
   if (tag === null) throw valueError('tag without a value', s, i);
-  return new NameAddrValue(displayName, uri, bracketed, star, expires, q, tag, flat, '', 0, 0);
+  return allowStar
+    ? new ContactNameAddr(displayName, uri, bracketed, star, expires, q, tag, flat)
+    : new NameAddrValue(displayName, uri, bracketed, tag, flat, '', 0, 0);
 }
 
 function checkScheme(uri: string, s: string, at: number): void {
@@ -575,7 +600,8 @@ export function parseContacts(value: string, out: ContactValue[] = []): ContactV
   const end = value.length;
   let i = 0;
   for (;;) {
-    out.push(scanNameAddr(value, i, end, true));
+    // with allowStar the value is a ContactNameAddr
+    out.push(scanNameAddr(value, i, end, true) as ContactNameAddr);
     i = scanEnd;
     if (i >= end) return out;
     i++;

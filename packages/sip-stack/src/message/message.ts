@@ -22,7 +22,7 @@ import {
   parseVias,
   StampedViaValue,
 } from './headers.js';
-import { firstListElement, splitList, trimEnd } from './scan.js';
+import { firstListElement, splitList, TOKEN, trimEnd } from './scan.js';
 import type {
   AnyUri,
   AuthValue,
@@ -65,7 +65,7 @@ export interface WireLines {
 export interface ResponseEcho {
   /** the request's header text */
   readonly text: string;
-  /** the request's line positions (4 per line, never changed after parsing) */
+  /** the request's layout (SipMessageBase._pos: 3 per line, never changed after parsing) */
   readonly pos: number[];
   /** 2 numbers per repeated line, in order: the request's line index and the header id */
   readonly lines: number[];
@@ -150,13 +150,34 @@ function singleValueLine(s: string, start: number, end: number): boolean {
   return nul < 0 || nul >= end;
 }
 
+/**
+ * @internal Where parsed header line k starts in text: after the line before it (its value's end is followed by
+ * CRLF or LF) or, for the first, after the start line. Not kept in the layout: only names and edits need it.
+ */
+export function lineStartOf(text: string, pos: number[], k: number): number {
+  if (k === 0) return text.indexOf('\n') + 1;
+  const end = pos[3 * k - 1];
+  return end + (text.charCodeAt(end) === 13 ? 2 : 1);
+}
+
+/** Where the header name starting at s[a] ends: a parsed name is a token (RFC 3261 7.3.1, checked by the parser). */
+function nameEndAt(s: string, a: number): number {
+  let i = a;
+  for (let c = s.charCodeAt(i); c < 256 && TOKEN[c] === 1; c = s.charCodeAt(++i));
+  return i;
+}
+
 /** Shared part of requests and responses: the header list, the body and typed accessors. */
 export abstract class SipMessageBase {
   /** @internal parsed header text ('' once materialized) */
   declare _text: string;
-  /** @internal 4 numbers per parsed header: name start (= line start), name end, value start, value end */
+  /**
+   * @internal 3 numbers per parsed header line: header id with the parser's flags (FOLDED, PLAIN, AS_WRITTEN),
+   * value start, value end (the line's start follows from the line before: lineStartOf). One array for the whole
+   * layout, as small as can be: a parsed INVITE stays alive until its ACK, and every scavenge copies it.
+   */
   declare _pos: number[];
-  /** @internal header ids (FOLDED flag set for parsed folded values) */
+  /** @internal header ids of a built or edited message; unused (empty) while the message is as parsed (_text set) */
   declare _ids: number[];
   /** @internal header names as written (filled lazily for parsed headers) */
   declare _names: Array<string | undefined>;
@@ -215,7 +236,7 @@ export abstract class SipMessageBase {
     this._cseq = undefined;
     this._callId = undefined;
     this._stamped = undefined;
-    this._echo = undefined;
+    // _echo is a response's (assigned in its constructor): a request has no such field (reads give undefined)
   }
 
   /** @internal the headers and body given to a constructor (kept out of it so parsing constructs cheaply) */
@@ -225,10 +246,9 @@ export abstract class SipMessageBase {
   }
 
   /** @internal used by the parser */
-  _adopt(text: string, pos: number[], ids: number[], offset: number): void {
+  _adopt(text: string, pos: number[], offset: number): void {
     this._text = text;
     this._pos = pos;
-    this._ids = ids;
     this._offset = offset;
   }
 
@@ -283,9 +303,9 @@ export abstract class SipMessageBase {
     // (no value string made yet: none at all as parsed; a load past the end of that frozen empty array costs a
     // generic keyed-load call)
     const values = this._values;
-    if (k < 0 || (this._ids[k] & FOLDED) !== 0 || (k < values.length && values[k] !== undefined)) return false;
+    if (k < 0 || (this._pos[3 * k] & FOLDED) !== 0 || (k < values.length && values[k] !== undefined)) return false;
     // a comma-joined line is split the slow way; CR and NUL are refused by the slow way (a PLAIN line has none)
-    if ((this._ids[k] & PLAIN) === 0 && !singleValueLine(this._text, this._pos[4 * k + 2], this._pos[4 * k + 3])) {
+    if ((this._pos[3 * k] & PLAIN) === 0 && !singleValueLine(this._text, this._pos[3 * k + 1], this._pos[3 * k + 2])) {
       return false;
     }
     const stamped = new StampedViaValue(this._topVia, received, rport);
@@ -326,8 +346,8 @@ export abstract class SipMessageBase {
         v = via0;
         via0 = undefined;
       } else {
-        const a = pos[4 * k + 2];
-        v = text.slice(a, trimEnd(text, a, pos[4 * k + 3]));
+        const a = pos[3 * k + 1];
+        v = text.slice(a, trimEnd(text, a, pos[3 * k + 2]));
         if (id === HeaderId.To && e.tag !== '') v += `;tag=${e.tag}`;
       }
       ids.push(id);
@@ -348,7 +368,17 @@ export abstract class SipMessageBase {
   /** Number of header lines. */
   get headerCount(): number {
     if (this._echo !== undefined) this._unecho();
-    return this._ids.length;
+    return this._count();
+  }
+
+  /** @internal number of header lines (of a response: once unechoed) */
+  _count(): number {
+    return this._text === '' ? this._ids.length : (this._pos.length / 3) | 0;
+  }
+
+  /** @internal id of header line k, with the parser's flags on a parsed line */
+  _id(k: number): number {
+    return this._text === '' ? this._ids[k] : this._pos[3 * k];
   }
 
   /** @internal name of header line k as written */
@@ -356,7 +386,9 @@ export abstract class SipMessageBase {
     if (this._echo !== undefined) this._unecho();
     let name = this._names[k];
     if (name === undefined) {
-      name = this._text.slice(this._pos[4 * k], this._pos[4 * k + 1]);
+      const s = this._text;
+      const a = lineStartOf(s, this._pos, k);
+      name = s.slice(a, nameEndAt(s, a));
       if (this._names === NO_STRINGS) this._names = [];
       this._names[k] = name;
     }
@@ -369,10 +401,10 @@ export abstract class SipMessageBase {
     let v = this._values[k];
     if (v === undefined) {
       const s = this._text;
-      const start = this._pos[4 * k + 2];
-      const end = this._pos[4 * k + 3];
+      const start = this._pos[3 * k + 1];
+      const end = this._pos[3 * k + 2];
       if (this._stamped !== undefined && k === this._find(HeaderId.Via)) v = this._stamped.text;
-      else v = (this._ids[k] & FOLDED) !== 0 ? unfold(s, start, end) : s.slice(start, trimEnd(s, start, end));
+      else v = (this._pos[3 * k] & FOLDED) !== 0 ? unfold(s, start, end) : s.slice(start, trimEnd(s, start, end));
       if (this._values === NO_STRINGS) this._values = [];
       this._values[k] = v;
     }
@@ -381,14 +413,14 @@ export abstract class SipMessageBase {
 
   /** @internal whether header line k has the given id (or lower-cased name when id is 0) */
   protected _is(k: number, id: number, lower: string): boolean {
-    const hid = this._ids[k] & 0xff;
+    const hid = this._id(k) & 0xff;
     if (id !== 0) return hid === id;
     if (hid !== 0) return false;
     const name = this._names[k];
     if (name !== undefined) return name.length === lower.length && name.toLowerCase() === lower;
     const s = this._text;
-    const a = this._pos[4 * k];
-    if (this._pos[4 * k + 1] - a !== lower.length) return false;
+    const a = lineStartOf(s, this._pos, k);
+    if (nameEndAt(s, a) - a !== lower.length) return false;
     for (let j = 0; j < lower.length; j++) {
       let c = s.charCodeAt(a + j);
       if (c >= 65 && c <= 90) c += 32;
@@ -400,6 +432,11 @@ export abstract class SipMessageBase {
   /** @internal index of the first header line with this id, or -1 */
   _find(id: number): number {
     if (this._echo !== undefined) this._unecho();
+    if (this._text !== '') {
+      const pos = this._pos;
+      for (let k = 0; k < pos.length; k += 3) if ((pos[k] & 0xff) === id) return k / 3;
+      return -1;
+    }
     const ids = this._ids;
     for (let k = 0; k < ids.length; k++) if ((ids[k] & 0xff) === id) return k;
     return -1;
@@ -409,7 +446,7 @@ export abstract class SipMessageBase {
   _lineValues(id: number, lower = ''): string[] {
     if (this._echo !== undefined) this._unecho();
     const out: string[] = [];
-    for (let k = 0; k < this._ids.length; k++) if (this._is(k, id, lower)) out.push(this._value(k));
+    for (let k = 0; k < this._count(); k++) if (this._is(k, id, lower)) out.push(this._value(k));
     return out;
   }
 
@@ -421,7 +458,7 @@ export abstract class SipMessageBase {
     if (this._echo !== undefined) this._unecho();
     const id = headerIdOf(name, 0, name.length);
     const lower = id === 0 ? name.toLowerCase() : '';
-    for (let k = 0; k < this._ids.length; k++) {
+    for (let k = 0; k < this._count(); k++) {
       if (this._is(k, id, lower)) {
         const v = this._value(k);
         return isListHeader(id, lower) ? firstListElement(v) : v;
@@ -437,7 +474,7 @@ export abstract class SipMessageBase {
     const lower = id === 0 ? name.toLowerCase() : '';
     const list = isListHeader(id, lower);
     const out: string[] = [];
-    for (let k = 0; k < this._ids.length; k++) {
+    for (let k = 0; k < this._count(); k++) {
       if (!this._is(k, id, lower)) continue;
       if (list) splitList(this._value(k), out);
       else out.push(this._value(k));
@@ -450,7 +487,7 @@ export abstract class SipMessageBase {
     if (this._echo !== undefined) this._unecho();
     const id = headerIdOf(name, 0, name.length);
     const lower = id === 0 ? name.toLowerCase() : '';
-    for (let k = 0; k < this._ids.length; k++) if (this._is(k, id, lower)) return true;
+    for (let k = 0; k < this._count(); k++) if (this._is(k, id, lower)) return true;
     return false;
   }
 
@@ -458,7 +495,7 @@ export abstract class SipMessageBase {
   headerEntries(): Array<[string, string]> {
     if (this._echo !== undefined) this._unecho();
     const out: Array<[string, string]> = [];
-    for (let k = 0; k < this._ids.length; k++) out.push([this._name(k), this._value(k)]);
+    for (let k = 0; k < this._count(); k++) out.push([this._name(k), this._value(k)]);
     return out;
   }
 
@@ -483,23 +520,26 @@ export abstract class SipMessageBase {
       }
       return;
     }
-    const n = this._ids.length;
+    const pos = this._pos;
+    const n = (pos.length / 3) | 0;
     if (received) {
       // the byte ranges of the received lines (folded ones are written unfolded, as new)
       const at: number[] = new Array(2 * n);
       for (let k = 0; k < n; k++) {
-        const folded = (this._ids[k] & FOLDED) !== 0;
-        at[2 * k] = folded ? -1 : this._pos[4 * k];
-        at[2 * k + 1] = folded ? -1 : this._pos[4 * k + 3];
+        const folded = (pos[3 * k] & FOLDED) !== 0;
+        at[2 * k] = folded ? -1 : lineStartOf(this._text, pos, k);
+        at[2 * k + 1] = folded ? -1 : pos[3 * k + 2];
       }
       this._wire = { text: this._text, at };
     }
     if (this._names === NO_STRINGS) this._names = [];
+    const ids: number[] = [];
     for (let k = 0; k < n; k++) {
       this._name(k);
       this._value(k);
-      this._ids[k] &= 0xff;
+      ids.push(pos[3 * k] & 0xff);
     }
+    this._ids = ids;
     this._text = '';
     this._pos = NO_NUMBERS;
   }
@@ -519,7 +559,7 @@ export abstract class SipMessageBase {
     const id = headerIdOf(name, 0, name.length);
     const lower = id === 0 ? name.toLowerCase() : '';
     let at = -1;
-    for (let k = this._ids.length - 1; k >= 0; k--) {
+    for (let k = this._count() - 1; k >= 0; k--) {
       if (this._is(k, id, lower)) {
         this._removeAt(k);
         at = k;
@@ -544,7 +584,7 @@ export abstract class SipMessageBase {
     const id = headerIdOf(name, 0, name.length);
     const lower = id === 0 ? name.toLowerCase() : '';
     let at = 0;
-    for (let k = 0; k < this._ids.length; k++) {
+    for (let k = 0; k < this._count(); k++) {
       if (this._is(k, id, lower)) {
         at = k;
         break;
@@ -560,7 +600,7 @@ export abstract class SipMessageBase {
     const id = headerIdOf(name, 0, name.length);
     const lower = id === 0 ? name.toLowerCase() : '';
     let removed = 0;
-    for (let k = this._ids.length - 1; k >= 0; k--) {
+    for (let k = this._count() - 1; k >= 0; k--) {
       if (this._is(k, id, lower)) {
         if (removed === 0) this._materialize();
         this._removeAt(k);
@@ -578,7 +618,7 @@ export abstract class SipMessageBase {
     if (this._echo !== undefined) this._unecho();
     const id = headerIdOf(name, 0, name.length);
     const lower = id === 0 ? name.toLowerCase() : '';
-    for (let k = 0; k < this._ids.length; k++) {
+    for (let k = 0; k < this._count(); k++) {
       if (!this._is(k, id, lower)) continue;
       this._materialize();
       const v = this._value(k);
@@ -606,7 +646,7 @@ export abstract class SipMessageBase {
     if (this._echo !== undefined) this._unecho();
     const id = headerIdOf(name, 0, name.length);
     const lower = id === 0 ? name.toLowerCase() : '';
-    for (let k = 0; k < this._ids.length; k++) {
+    for (let k = 0; k < this._count(); k++) {
       if (!this._is(k, id, lower)) continue;
       checkHeaderValue(value);
       const current = this._value(k);
@@ -667,7 +707,7 @@ export abstract class SipMessageBase {
   /** @internal adds the header name and line position to a value error */
   _locate(e: unknown, id: number, k = this._find(id)): unknown {
     if (!(e instanceof SipParseError)) return e;
-    const lineStart = k >= 0 && this._text !== '' ? this._pos[4 * k] : undefined;
+    const lineStart = k >= 0 && this._text !== '' ? lineStartOf(this._text, this._pos, k) : undefined;
     let line: number | undefined;
     if (lineStart !== undefined) {
       line = 1;
@@ -910,11 +950,10 @@ export class SipRequest extends SipMessageBase {
   declare readonly isResponse: false;
   declare private _method: string;
   /**
-   * undefined while the parsed Request-URI is still only its place in the header text: _text[_method.length + 1,
-   * _uriEnd) (one SP after the method, RFC 3261 7.1)
+   * undefined while the parsed Request-URI is still only its place in the header text: after the method and one SP,
+   * up to the next SP (RFC 3261 7.1: one SP between the elements, checked by the parser)
    */
   declare private _uri: string | undefined;
-  declare private _uriEnd: number;
   declare private _requestUri: AnyUri | undefined;
 
   constructor(method: string, uri: string, headers?: Iterable<readonly [string, string]>, body?: Uint8Array) {
@@ -922,7 +961,6 @@ export class SipRequest extends SipMessageBase {
     // assigned, not defined as class fields (see SipMessageBase); type, isRequest and isResponse are on the prototype
     this._method = method;
     this._uri = uri;
-    this._uriEnd = 0;
     this._requestUri = undefined;
     if (headers !== undefined || body !== undefined) this._fill(headers, body);
   }
@@ -943,16 +981,17 @@ export class SipRequest extends SipMessageBase {
   get uri(): string {
     let u = this._uri;
     if (u === undefined) {
-      u = this._text.slice(this._method.length + 1, this._uriEnd);
+      const s = this._text;
+      const at = this._method.length + 1;
+      u = s.slice(at, s.indexOf(' ', at));
       this._uri = u;
     }
     return u;
   }
 
-  /** @internal used by the parser: the Request-URI is _text[method length + 1, end), sliced on first use */
-  _setUriEnd(end: number): void {
+  /** @internal used by the parser: the Request-URI is in the request line of _text, sliced on first use */
+  _uriInText(): void {
     this._uri = undefined;
-    this._uriEnd = end;
   }
 
   /** @internal the Request-URI is taken out of the header text before the text is dropped */
@@ -1007,6 +1046,7 @@ export class SipResponse extends SipMessageBase {
     // assigned, not defined as class fields (see SipMessageBase); type, isRequest and isResponse are on the prototype
     this._status = status;
     this._reason = reason;
+    this._echo = undefined;
     if (headers !== undefined || body !== undefined) this._fill(headers, body);
   }
 

@@ -16,7 +16,7 @@ import {
 } from './header-names.js';
 import { cseqAt, fromToAt, parseCSeq, parseFromTo, parseVia, viaAt } from './headers.js';
 import { DEFAULT_SIP_PARSE_LIMITS, resolveLimits } from './limits.js';
-import { type SipMessage, type SipMessageBase, SipRequest, SipResponse } from './message.js';
+import { lineStartOf, type SipMessage, type SipMessageBase, SipRequest, SipResponse } from './message.js';
 import { TOKEN as TOKEN_TABLE, trimEnd } from './scan.js';
 import type { CSeq, FromTo, ParseOptions, SipParseLimits, Via } from './types.js';
 
@@ -98,7 +98,6 @@ function indexHeaders(
   limits: Required<SipParseLimits>,
   offset: number,
   pos: number[],
-  ids: number[],
   bytes: Uint8Array | undefined,
   off: number,
 ): number {
@@ -112,8 +111,8 @@ function indexHeaders(
     for (;;) {
       if (p >= last) break;
       let c = bytes[off + p];
-      if (c === 13 && bytes[off + p + 1] === 10) return p + 2;
-      if (c === 10) return p + 1;
+      if (c === 13 && bytes[off + p + 1] === 10) return indexedUpTo(count, p + 2);
+      if (c === 10) return indexedUpTo(count, p + 1);
       if (count >= maxHeaders) break;
       let i = p;
       // a known name is matched whole; any other must be a token
@@ -157,21 +156,19 @@ function indexHeaders(
       ) {
         written = 0;
       }
-      const at = 4 * count;
-      pos[at] = p;
-      pos[at + 1] = nameEnd;
-      pos[at + 2] = i;
-      pos[at + 3] = lineEnd;
-      ids.push(id | written);
+      const at = 3 * count;
+      pos[at] = id | written;
+      pos[at + 1] = i;
+      pos[at + 2] = lineEnd;
       count++;
       p = eol + 1;
     }
-    return indexHeadersFrom(text, p, count, limits, offset, pos, ids);
+    return indexHeadersFrom(text, p, count, limits, offset, pos);
   }
   for (;;) {
     let c = text.charCodeAt(p);
-    if (c === 13 && text.charCodeAt(p + 1) === 10) return p + 2;
-    if (c === 10) return p + 1;
+    if (c === 13 && text.charCodeAt(p + 1) === 10) return indexedUpTo(count, p + 2);
+    if (c === 10) return indexedUpTo(count, p + 1);
     if (count >= maxHeaders) break;
     // field-name = token (RFC 3261 25.1); charCodeAt past the end is NaN and stops the loop
     let i = p;
@@ -189,16 +186,14 @@ function indexHeaders(
     if (next === 32 || next === 9) break;
     const lineEnd = text.charCodeAt(eol - 1) === 13 && eol - 1 >= i ? eol - 1 : eol;
     if (lineEnd - p > maxLine) break;
-    const at = 4 * count;
-    pos[at] = p;
-    pos[at + 1] = nameEnd;
-    pos[at + 2] = i;
-    pos[at + 3] = lineEnd;
-    ids.push(headerIdOf(text, p, nameEnd));
+    const at = 3 * count;
+    pos[at] = headerIdOf(text, p, nameEnd);
+    pos[at + 1] = i;
+    pos[at + 2] = lineEnd;
     count++;
     p = eol + 1;
   }
-  return indexHeadersFrom(text, p, count, limits, offset, pos, ids);
+  return indexHeadersFrom(text, p, count, limits, offset, pos);
 }
 
 /** The line-by-line indexer for the rest of the header section from `p`, after `count` indexed headers. */
@@ -209,11 +204,12 @@ function indexHeadersFrom(
   limits: Required<SipParseLimits>,
   offset: number,
   pos: number[],
-  ids: number[],
 ): number {
   const maxLine = limits.maxLineLength;
   const maxHeaders = limits.maxHeaders;
   const length = text.length;
+  // the lines indexed so far, also when a fault is thrown below
+  indexed = count;
   for (;;) {
     if (p >= length) return -1;
     const eol = text.indexOf('\n', p);
@@ -229,8 +225,8 @@ function indexHeadersFrom(
     if (c === 32 || c === 9) {
       // RFC 3261 7.3.1: a line starting with whitespace continues the previous header value
       if (count === 0) throw fault('header-line', 'continuation line before any header', offset + p, text, p);
-      pos[4 * count - 1] = lineEnd;
-      ids[count - 1] |= FOLDED;
+      pos[3 * count - 1] = lineEnd;
+      pos[3 * count - 3] |= FOLDED;
     } else {
       if (count >= maxHeaders) {
         throw fault('too-many-headers', `more than ${maxHeaders} header lines`, offset + p, text, p);
@@ -255,28 +251,29 @@ function indexHeadersFrom(
         if (w !== 32 && w !== 9) break;
         vs++;
       }
-      const at = 4 * count;
-      pos[at] = p;
-      pos[at + 1] = nameEnd;
-      pos[at + 2] = vs;
-      pos[at + 3] = lineEnd;
-      ids.push(headerIdOf(text, p, nameEnd));
-      count++;
+      const at = 3 * count;
+      pos[at] = headerIdOf(text, p, nameEnd);
+      pos[at + 1] = vs;
+      pos[at + 2] = lineEnd;
+      indexed = ++count;
     }
     p = eol + 1;
   }
 }
 
 /**
- * Room for the positions of 12 header lines, written by index (no growth on the usual message); slots past the
- * indexed lines stay 0 and are never read (the header count is ids.length).
+ * Where the indexers write the layout (SipMessageBase._pos: id, value start, value end per line), then
+ * copied at its exact length into the message (parsing is synchronous: one message at a time). A message then holds
+ * no room for lines it does not have (an INVITE's layout stays alive until its ACK, copied by every scavenge), and
+ * writing it costs no growth.
  */
-function newPositions(): number[] {
-  // a literal: optimized code copies its boilerplate (packed small integers) instead of filling 48 holes
-  return [
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0,
-  ];
+const POS_SCRATCH: number[] = [];
+/** how many lines the last run of the indexers indexed (also when one threw) */
+let indexed = 0;
+
+function indexedUpTo(count: number, bodyAt: number): number {
+  indexed = count;
+  return bodyAt;
 }
 
 function hasUriScheme(uri: string): boolean {
@@ -373,12 +370,12 @@ function decimalAt(s: string, start: number, end: number, limit: number): number
 }
 
 function decimalOf(msg: SipMessageBase, k: number, limit: number, bytes: Uint8Array | undefined, off: number): number {
-  if ((msg._ids[k] & FOLDED) !== 0) {
+  if ((msg._pos[3 * k] & FOLDED) !== 0) {
     const v = msg._value(k);
     return decimalAt(v, 0, v.length, limit);
   }
-  const start = msg._pos[4 * k + 2];
-  const end = msg._pos[4 * k + 3];
+  const start = msg._pos[3 * k + 1];
+  const end = msg._pos[3 * k + 2];
   if (bytes === undefined) return decimalAt(msg._text, start, end, limit);
   // decimalAt on the bytes of an ASCII message
   let e = off + end;
@@ -437,13 +434,11 @@ export function parseMessage(input: Uint8Array | string, options?: ParseOptions)
       line: 1,
     });
   }
-  let pos = newPositions();
-  let ids: number[] = [];
   let scanError: unknown;
   let bodyAt = -1;
   let reDecoded = false;
   try {
-    bodyAt = indexHeaders(text, firstEol + 1, limits, start, pos, ids, ascii ? buf : undefined, start);
+    bodyAt = indexHeaders(text, firstEol + 1, limits, start, POS_SCRATCH, ascii ? buf : undefined, start);
   } catch (e) {
     scanError = e;
   }
@@ -452,17 +447,18 @@ export function parseMessage(input: Uint8Array | string, options?: ParseOptions)
     // Non-ASCII octets in the header section: decode it as UTF-8 (RFC 3261 7.3.1 allows UTF-8 in values).
     text = buf.utf8Slice(start, start + headBytes);
     reDecoded = true;
-    pos = newPositions();
-    ids = [];
+    indexed = 0;
     if (scanError === undefined) {
       const eol = text.indexOf('\n');
       try {
-        indexHeaders(text, eol + 1, limits, start, pos, ids, undefined, 0);
+        indexHeaders(text, eol + 1, limits, start, POS_SCRATCH, undefined, 0);
       } catch (e) {
         scanError = e;
       }
     }
   }
+  // the layout at its exact length: a message holds no room for lines it does not have
+  const pos = POS_SCRATCH.slice(0, 3 * indexed);
   const bodyStart = start + headBytes;
   if (scanError === undefined && bodyAt < 0) {
     scanError = new SipParseError('incomplete', 'no empty line after the headers', { offset: total });
@@ -511,7 +507,7 @@ export function parseMessage(input: Uint8Array | string, options?: ParseOptions)
     if (i === 0 || text.charCodeAt(i) !== 32) {
       throw withPartial(
         startError('start-line', 'request line must start with a method token and one SP', start + i),
-        requestPartial(text, pos, ids, start, method),
+        requestPartial(text, pos, start, method),
       );
     }
     const uriStart = i + 1;
@@ -519,7 +515,7 @@ export function parseMessage(input: Uint8Array | string, options?: ParseOptions)
     if (sp2 < 0 || sp2 > lineEnd || sp2 === uriStart) {
       throw withPartial(
         startError('start-line', 'request line needs Method SP Request-URI SP SIP-Version', start + uriStart),
-        requestPartial(text, pos, ids, start, method),
+        requestPartial(text, pos, start, method),
       );
     }
     const versionStart = sp2 + 1;
@@ -530,16 +526,16 @@ export function parseMessage(input: Uint8Array | string, options?: ParseOptions)
         known
           ? startError('version', `unsupported version "${text.slice(versionStart, lineEnd)}"`, start, 505)
           : startError('start-line', 'bad SIP-Version at the end of the request line', start + versionStart),
-        requestPartial(text, pos, ids, start, method),
+        requestPartial(text, pos, start, method),
       );
     }
     // the Request-URI string is made on first use (the transaction layer does not read it)
     const req = new SipRequest(method!, '');
-    req._setUriEnd(sp2);
+    req._uriInText();
     // The Request-URI is parsed on first use of `requestUri` (which throws SipParseError when it is malformed);
     // here only its scheme is checked (RFC 3261 25.1 absoluteURI / SIP-URI; RFC 4475 3.1.2.7).
     if (reDecoded ? !hasUriScheme(text.slice(uriStart, sp2)) : !hasUriSchemeAt(buf, start + uriStart, start + sp2)) {
-      req._adopt(text, pos, ids, start);
+      req._adopt(text, pos, start);
       throw withPartial(
         new SipParseError('request-uri', 'Request-URI without a scheme', { offset: start + uriStart, line: 1 }),
         partialOf(req, true, method),
@@ -547,7 +543,7 @@ export function parseMessage(input: Uint8Array | string, options?: ParseOptions)
     }
     msg = req;
   }
-  msg._adopt(text, pos, ids, start);
+  msg._adopt(text, pos, start);
   if (scanError !== undefined) throw withPartial(scanError, partialOf(msg, !isResponse, method));
 
   try {
@@ -561,15 +557,9 @@ export function parseMessage(input: Uint8Array | string, options?: ParseOptions)
 }
 
 /** What a request with a bad request line carries for a 400 answer. */
-function requestPartial(
-  text: string,
-  pos: number[],
-  ids: number[],
-  start: number,
-  method: string | undefined,
-): SipParsePartial {
+function requestPartial(text: string, pos: number[], start: number, method: string | undefined): SipParsePartial {
   const probe = new SipRequest(method ?? '', '');
-  probe._adopt(text, pos, ids, start);
+  probe._adopt(text, pos, start);
   return partialOf(probe, true, method);
 }
 
@@ -578,23 +568,23 @@ function startError(code: SipParseErrorCode, message: string, offset: number, st
 }
 
 /** The top Via from the bytes: the usual wire form in one loop, else the byte scanner (undefined when unusual). */
-function viaOf(b: Uint8Array, off: number, s: string, k: number, ids: number[], pos: number[]): Via | undefined {
-  const start = pos[4 * k + 2];
-  const end = pos[4 * k + 3];
+function viaOf(b: Uint8Array, off: number, s: string, k: number, pos: number[]): Via | undefined {
+  const start = pos[3 * k + 1];
+  const end = pos[3 * k + 2];
   const via = viaWire(b, off, s, start, end);
   if (via === undefined) return viaBytes(b, off, s, start, end);
   // the whole line is that one value
-  ids[k] |= PLAIN;
+  pos[3 * k] |= PLAIN;
   return via;
 }
 
 /** From / To from the bytes, as viaOf. */
-function fromToOf(b: Uint8Array, off: number, s: string, k: number, ids: number[], pos: number[]): FromTo | undefined {
-  const start = pos[4 * k + 2];
-  const end = pos[4 * k + 3];
+function fromToOf(b: Uint8Array, off: number, s: string, k: number, pos: number[]): FromTo | undefined {
+  const start = pos[3 * k + 1];
+  const end = pos[3 * k + 2];
   const value = fromToWire(b, off, s, start, end);
   if (value === undefined) return fromToBytes(b, off, s, start, end);
-  ids[k] |= PLAIN;
+  pos[3 * k] |= PLAIN;
   return value;
 }
 
@@ -611,7 +601,8 @@ function validate(
   bytes: Uint8Array | undefined,
   off: number,
 ): number {
-  const ids = msg._ids;
+  const pos = msg._pos;
+  const n = (pos.length / 3) | 0;
   let via = -1;
   let from = -1;
   let to = -1;
@@ -620,8 +611,8 @@ function validate(
   let mf = -1;
   let dup = 0;
   let contentLength = -1;
-  for (let k = 0; k < ids.length; k++) {
-    switch (ids[k] & 0xff) {
+  for (let k = 0; k < n; k++) {
+    switch (pos[3 * k] & 0xff) {
       case HeaderId.Via:
         if (via < 0) via = k;
         break;
@@ -671,37 +662,36 @@ function validate(
   // Parsed straight from the header text (no value copies); a folded value or a fault goes through the value
   // string so the error quotes the value itself.
   const text = msg._text;
-  const pos = msg._pos;
   let k = via;
   try {
     // the usual form straight from the bytes when the message is ASCII, else (or when unusual) from the text
     // a line the one-loop scanners (or cseqBytes) accept is marked PLAIN: no CR, NUL or comma-joined value in it
     msg._topVia =
-      (ids[via] & FOLDED) !== 0
+      (pos[3 * via] & FOLDED) !== 0
         ? parseVia(msg._value(via))
-        : ((bytes !== undefined ? viaOf(bytes, off, text, via, ids, pos) : undefined) ??
-          viaAt(text, pos[4 * via + 2], pos[4 * via + 3]));
+        : ((bytes !== undefined ? viaOf(bytes, off, text, via, pos) : undefined) ??
+          viaAt(text, pos[3 * via + 1], pos[3 * via + 2]));
     k = from;
     msg._from =
-      (ids[from] & FOLDED) !== 0
+      (pos[3 * from] & FOLDED) !== 0
         ? parseFromTo(msg._value(from))
-        : ((bytes !== undefined ? fromToOf(bytes, off, text, from, ids, pos) : undefined) ??
-          fromToAt(text, pos[4 * from + 2], pos[4 * from + 3]));
+        : ((bytes !== undefined ? fromToOf(bytes, off, text, from, pos) : undefined) ??
+          fromToAt(text, pos[3 * from + 1], pos[3 * from + 2]));
     k = to;
     msg._to =
-      (ids[to] & FOLDED) !== 0
+      (pos[3 * to] & FOLDED) !== 0
         ? parseFromTo(msg._value(to))
-        : ((bytes !== undefined ? fromToOf(bytes, off, text, to, ids, pos) : undefined) ??
-          fromToAt(text, pos[4 * to + 2], pos[4 * to + 3]));
+        : ((bytes !== undefined ? fromToOf(bytes, off, text, to, pos) : undefined) ??
+          fromToAt(text, pos[3 * to + 1], pos[3 * to + 2]));
     k = cseq;
     let cs: CSeq | undefined;
-    if ((ids[cseq] & FOLDED) !== 0) cs = parseCSeq(msg._value(cseq), method);
+    if ((pos[3 * cseq] & FOLDED) !== 0) cs = parseCSeq(msg._value(cseq), method);
     else {
       if (bytes !== undefined) {
-        cs = cseqBytes(bytes, off, text, pos[4 * cseq + 2], pos[4 * cseq + 3], method, method === undefined ? -1 : 0);
-        if (cs !== undefined) ids[cseq] |= PLAIN;
+        cs = cseqBytes(bytes, off, text, pos[3 * cseq + 1], pos[3 * cseq + 2], method, method === undefined ? -1 : 0);
+        if (cs !== undefined) pos[3 * cseq] |= PLAIN;
       }
-      cs ??= cseqAt(text, pos[4 * cseq + 2], pos[4 * cseq + 3], method);
+      cs ??= cseqAt(text, pos[3 * cseq + 1], pos[3 * cseq + 2], method);
     }
     msg._cseq = cs;
   } catch (e) {
@@ -715,14 +705,14 @@ function validate(
     }
     throw relocate(msg, k, e);
   }
-  const folded = (ids[callId] & FOLDED) !== 0;
-  const idAt = pos[4 * callId + 2];
+  const folded = (pos[3 * callId] & FOLDED) !== 0;
+  const idAt = pos[3 * callId + 1];
   let id: string;
   // Call-ID = word [ "@" word ] (RFC 3261 25.1): no whitespace
   if (!folded && bytes !== undefined) {
     // the same checks on the bytes of an ASCII message
     const a = off + idAt;
-    let e = off + pos[4 * callId + 3];
+    let e = off + pos[3 * callId + 2];
     while (e > a && (bytes[e - 1] === 32 || bytes[e - 1] === 9)) e--;
     if (e === a) throw headerError(msg, callId, 'header-value', 'empty Call-ID');
     let plain = PLAIN;
@@ -733,10 +723,10 @@ function validate(
         plain = 0;
       }
     }
-    ids[callId] |= plain;
+    pos[3 * callId] |= plain;
     id = text.slice(idAt, e - off);
   } else {
-    id = folded ? msg._value(callId) : text.slice(idAt, trimEnd(text, idAt, pos[4 * callId + 3]));
+    id = folded ? msg._value(callId) : text.slice(idAt, trimEnd(text, idAt, pos[3 * callId + 2]));
     if (id.length === 0) throw headerError(msg, callId, 'header-value', 'empty Call-ID');
     let ws = false;
     for (let i = 0; i < id.length; i++) {
@@ -788,7 +778,7 @@ function missing(name: string): SipParseError {
 
 function lineOf(msg: SipMessageBase, k: number): { offset: number | undefined; line: number | undefined } {
   const m = msg;
-  const at = m._text === '' ? undefined : m._pos[4 * k];
+  const at = m._text === '' ? undefined : lineStartOf(m._text, m._pos, k);
   if (at === undefined) return { offset: undefined, line: undefined };
   let line = 1;
   for (let i = m._text.indexOf('\n'); i >= 0 && i < at; i = m._text.indexOf('\n', i + 1)) line++;

@@ -124,7 +124,7 @@ function headWithReceivedLines(message: SipMessage, wire: WireLines, startLine: 
   const n = message.headerCount;
   for (let k = 0; k < n; k++) {
     let line: string;
-    if ((message._ids[k] & 0xff) === HeaderId.ContentLength) {
+    if ((message._id(k) & 0xff) === HeaderId.ContentLength) {
       // a single Content-Length, always right (RFC 3261 18.3)
       if (sawLength) continue;
       sawLength = true;
@@ -161,7 +161,7 @@ function headByLines(message: SipMessage, startLine: string, bodyLength: number)
   let sawLength = false;
   const n = message.headerCount;
   for (let k = 0; k < n; k++) {
-    if ((message._ids[k] & 0xff) === HeaderId.ContentLength) {
+    if ((message._id(k) & 0xff) === HeaderId.ContentLength) {
       // a single Content-Length, always right (RFC 3261 18.3 framing depends on it)
       if (sawLength) continue;
       sawLength = true;

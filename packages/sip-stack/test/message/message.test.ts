@@ -146,6 +146,42 @@ describe('parseMessage', () => {
     expect(m.header('s')).toBe('a b c');
   });
 
+  it('keeps header names as written, whitespace before the colon left out (RFC 3261 7.3.1)', () => {
+    const text = lines(
+      'OPTIONS sip:bob@example.com SIP/2.0',
+      'Via: SIP/2.0/UDP host.example.com;branch=z9hG4bK1',
+      'X-Vendor \t: one',
+      'v : SIP/2.0/UDP other.example.com',
+      'From: <sip:alice@example.com>;tag=1',
+      'To: <sip:bob@example.com>',
+      'Call-ID: abc',
+      'CSeq: 1 OPTIONS',
+      'x-vendor: two',
+      'Content-Length: 0',
+      '',
+      '',
+    );
+    const m = parseRequest(text);
+    expect(m.headerEntries().map(([name]) => name)).toEqual([
+      'Via',
+      'X-Vendor',
+      'v',
+      'From',
+      'To',
+      'Call-ID',
+      'CSeq',
+      'x-vendor',
+      'Content-Length',
+    ]);
+    expect(m.headers('X-VENDOR')).toEqual(['one', 'two']);
+    expect(m.vias().map((v) => v.host)).toEqual(['host.example.com', 'other.example.com']);
+    m.removeHeader('x-vendor');
+    expect(m.headerCount).toBe(7);
+    expect(Buffer.from(serializeMessage(m)).toString('latin1')).toContain(
+      `${CRLF}v : SIP/2.0/UDP other.example.com${CRLF}`,
+    );
+  });
+
   it('tolerates leading CRLFs and LF-only line ends in the header section', () => {
     const m = parseRequest(`\r\n\r\n${INVITE}`);
     expect(m.method).toBe('INVITE');
