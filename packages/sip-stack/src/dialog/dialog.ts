@@ -96,11 +96,11 @@ const SPAN_STARTS = 1 << 19;
 
 /** The span of header line k's value (trimmed, as `_value` makes it), or -1: none, folded, or too far or long. */
 function valueSpan(message: SipRequest, k: number): number {
-  if (k < 0 || (message._ids[k] & FOLDED) !== 0) return -1;
-  // (a parsed header's four numbers: name start and end, value start and end)
+  if (k < 0 || (message._id(k) & FOLDED) !== 0) return -1;
+  // (a parsed header's three numbers: id with the parser's flags, value start, value end)
   const pos = message._pos;
-  const start = pos[4 * k + 2];
-  const length = trimEnd(message._text, start, pos[4 * k + 3]) - start;
+  const start = pos[3 * k + 1];
+  const length = trimEnd(message._text, start, pos[3 * k + 2]) - start;
   return start < SPAN_STARTS && length < SPAN_START ? start * SPAN_START + length : -1;
 }
 

@@ -87,6 +87,13 @@ describe('SipDialog', () => {
     expect(e.remote).toBe('<sip:alice@a.example.com> ;tag=f2');
     expect(e.local).toBe('<sip:bob@b.example.com>;tag=t2');
     expect(e.secure).toBe(true);
+    // a folded From with an untagged To: not a span of the text, read unfolded at once
+    const foldedFrom = parseMessage(
+      lines(['From: <sip:alice@a.example.com>', ' ;tag=f5'], ['To: <sip:bob@b.example.com>']),
+    ) as SipRequest;
+    const f = SipDialog.asUas(foldedFrom, 'u5', '<sip:bob@192.0.2.4>', false);
+    expect(f.remote).toBe('<sip:alice@a.example.com> ;tag=f5');
+    expect(f.local).toBe('<sip:bob@b.example.com>;tag=u5');
     // a request edited before the dialog is made: its values as they are then
     const edited = parseMessage(lines(['From: <sip:alice@a.example.com>;tag=f3'], ['To: <sip:bob@b>'])) as SipRequest;
     edited.setHeader('To', '"Bob" <sip:bob@b>');
