@@ -117,7 +117,7 @@ function search(port, mode, bufferBytes, pids) {
     child.on('close', (code) => {
       if (code !== 0 || done === undefined) return reject(new Error(`load generator exited with ${code}`));
       const best = done.best && steps.find((s) => s.rate === done.best.rate && s.pass);
-      resolve({ steps, best, firstFail: done.firstFail ?? undefined });
+      resolve({ steps, best, firstFail: done.firstFail ?? undefined, stealReruns: done.stealReruns ?? 0 });
     });
   });
 }
@@ -240,17 +240,20 @@ async function kamailio(port, mode, bufferBytes) {
   }
 }
 
-function failure(s, best) {
-  if (!s) return best?.generatorBound ? `none: generator-bound at ${Math.round(best.perSecond)}/s` : 'none';
+function failure(s, best, stealReruns) {
+  const reruns = stealReruns ? `; ${stealReruns} failed step(s) re-run, CPU stolen` : '';
+  if (!s) return (best?.generatorBound ? `none: generator-bound at ${Math.round(best.perSecond)}/s` : 'none') + reruns;
   const what = [];
   if (s.retransmissions) what.push(`${s.retransmissions} retransmitted`);
   if (s.dupResponses) what.push(`${s.dupResponses} answered twice`);
   if (s.failures) what.push(`${s.failures} failed`);
   if (s.unanswered) what.push(`${s.unanswered} unanswered`);
   if (s.generatorBound) what.push(`generator reached ${Math.round(s.perSecond)}/s`);
-  // responses lost at the generator's own socket, not by the server (bench/lib/sip-load.mjs)
-  if (s.generatorDrops) what.push(`${s.generatorDrops} dropped at the generator`);
-  return `${Math.round(s.rate)}/s: ${what.join(', ')}`;
+  // where the datagrams were lost (bench/lib/sip-load.mjs reads the kernel's per-socket drop counts)
+  if (s.serverDrops) what.push(`${s.serverDrops} dropped at the server's socket`);
+  if (s.generatorDrops) what.push(`${s.generatorDrops} dropped at the generator's`);
+  if (s.stolenMs) what.push(`${s.stolenMs} ms CPU stolen`);
+  return `${Math.round(s.rate)}/s: ${what.join(', ')}${reruns}`;
 }
 
 export default async function sipTransactionsBench() {
@@ -275,7 +278,7 @@ export default async function sipTransactionsBench() {
         x.best ? x.best.p99ms : '-',
         x.best ? x.best.serverCpuPercent : '-',
         bytes,
-        failure(x.firstFail, x.best),
+        failure(x.firstFail, x.best, x.stealReruns),
         '',
       ];
       rows.push(row('switchyard (stateful UAS)', r, Math.round(r.bytesPerTransaction)));
@@ -294,7 +297,8 @@ export default async function sipTransactionsBench() {
     }
   }
   const notes = [
-    `Open-loop rate steps of ${STEP_MS / 1000} s (after a 2 s warm-up at 2,000/s), rising by 1.25x until one fails twice in a row, then two bisection steps (each also given a second run when it fails); "per second" is the highest rate that passed: every transaction completed, nothing retransmitted by the generator (timers A/E at T1 = 500 ms) nor answered twice by the server. A call is one unit (INVITE, ACK, BYE).`,
+    `Open-loop rate steps of ${STEP_MS / 1000} s (after a 2 s warm-up at 2,000/s), rising by 1.25x until one fails twice in a row, then two bisection steps (each also given a second run when it fails; a failed step during which the hypervisor took CPU time from this virtual machine, the steal column of /proc/stat, is run again without counting, up to twice per rate, for both servers alike); "per second" is the highest rate that passed: every transaction completed, nothing retransmitted by the generator (timers A/E at T1 = 500 ms) nor answered twice by the server. A call is one unit (INVITE, ACK, BYE).`,
+    "Stolen CPU: on a virtual machine the host can take a vCPU away for 10-40 ms; a server on it reads nothing meanwhile, and at default buffers (~200 datagrams) its socket overflows whatever the server does. Each failure names where datagrams were lost (the kernel's drop count of the server's and the generator's socket) and the CPU time stolen during the step.",
     `Buffers: "default" leaves the kernel's (net.core.rmem_default/wmem_default), "4 MiB" asks for a 4 MiB SO_RCVBUF on the server's and the generator's sockets (the kernel doubles it, capped by rmem_max); the rb/tb column is what ss reports for the server's socket.`,
     PIN
       ? 'Each server runs pinned to CPU 1 (taskset; all its threads, GC included); the generator is not pinned. Server CPU % is over the passing step (100 = one core).'
