@@ -160,7 +160,9 @@ async function ours(port, mode, bufferBytes, script = 'stateful-uas.mjs') {
     const base = await ask(child, 'baseline');
     const result = await search(port, mode, bufferBytes, () => [child.pid]);
     const stats = await ask(child, 'stats');
-    const grown = stats.heapUsed + stats.external - (base.heapUsed + base.external);
+    // Shared buffers (the completed-responses store's chunks) count in arrayBuffers only, plain ones in both.
+    const held = (m) => m.heapUsed + Math.max(m.external, m.arrayBuffers ?? 0);
+    const grown = held(stats) - held(base);
     return {
       ...result,
       buffers,
@@ -305,7 +307,7 @@ export default async function sipTransactionsBench() {
       : 'Not pinned (SIP_BENCH_PIN=1 pins each server to CPU 1): server CPU % is over the passing step, all threads (GC included), 100 = one core.',
     'The node:dgram echo floor (bench/servers/dgram-echo.mjs) answers each request with "SIP/2.0 200 OK" and the request\'s own header lines: no parsing, no state. It is the ceiling of any Node server on this machine through node:dgram (one recvmsg and one sendmsg per datagram).',
     `Both Node servers run with ${NODE_SERVER_FLAGS.join(' ') || 'no V8 flags'} (SIP_BENCH_NODE_FLAGS), the daemon's own start flags: with the default young generation, scavenges came every 40-100 ms at 12,500 OPTIONS/s and parallel ones paused ~1.1 ms (p50) with 5-14 ms outliers on a shared 2-core machine; with these, ~7x fewer scavenges of ~0.5-1 ms (p50), about a tenth of the total scavenge pause, and no full (mark-compact) collection in a 20 s run instead of 6-9 pauses of 3-8 ms. Any pause longer than the socket buffer holds (default buffers: 10-20 ms) loses datagrams.`,
-    'Memory is heap + external growth per live server transaction at the end of the run (a completed non-INVITE transaction lives 64*T1 = 32 s, Timer J).',
+    'Memory is the growth of heap + buffers (external or arrayBuffers, the larger) per live server transaction at the end of the run (a completed non-INVITE transaction lives 64*T1 = 32 s, Timer J).',
   ];
   if (!kam) notes.push('kamailio is not installed: bash scripts/install-bench-deps.sh installs it for the comparison.');
   return {

@@ -27,7 +27,7 @@ process.on('message', (msg) => {
   if (msg === 'baseline') {
     globalThis.gc?.();
     const m = process.memoryUsage();
-    process.send({ heapUsed: m.heapUsed, external: m.external, cpu: process.cpuUsage() });
+    process.send({ heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, cpu: process.cpuUsage() });
   } else if (msg === 'stats') {
     const live = ua.transactions.serverTransactionCount + ua.transactions.clientTransactionCount;
     globalThis.gc?.();
@@ -35,6 +35,7 @@ process.on('message', (msg) => {
     process.send({
       heapUsed: m.heapUsed,
       external: m.external,
+      arrayBuffers: m.arrayBuffers,
       cpu: process.cpuUsage(),
       liveTransactions: live,
       peakTransactions,
